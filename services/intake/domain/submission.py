@@ -1,0 +1,155 @@
+"""The request as submitted (DESIGN §9): every rule a submission must meet, in pure code."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared.events.catalogue import Category, Channel, Urgency
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+ALLOWED_CONTROL = {"\n", "\r", "\t"}
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _no_control_chars(value: str) -> str:
+    for ch in value:
+        if unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROL:
+            raise PydanticCustomError("control_characters", "control characters are not allowed")
+    return value
+
+
+def _phone(value: str) -> str:
+    compact = value.replace(" ", "")
+    if not (MOBILE.match(compact) or LANDLINE.match(compact) or E164.match(compact)):
+        raise PydanticCustomError(
+            "phone_format", "phone must be a mainland mobile, a landline with area code, or E.164"
+        )
+    return compact
+
+
+def _email(value: str) -> str:
+    if not EMAIL.match(value):
+        raise PydanticCustomError("email_format", "email is not a valid address")
+    return value.lower()
+
+
+Text = Annotated[str, AfterValidator(_no_control_chars)]
+
+
+class Strict(BaseModel):
+    # Unknown fields are refused; strings are trimmed before their length is checked.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Location(Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    address: Annotated[Text, Field(max_length=500)] | None = None
+
+
+class Material(Strict):
+    code: Annotated[Text, Field(min_length=1, max_length=100)]
+    name: Annotated[Text, Field(max_length=200)] | None = None
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    size: int | None = Field(default=None, ge=0, le=100 * 1024 * 1024)
+    media_type: Annotated[Text, Field(max_length=100)] | None = None
+
+
+class Requester(Strict):
+    name: Annotated[Text, Field(max_length=100)] | None = None
+    phone: Annotated[str, Field(max_length=20), AfterValidator(_phone)] | None = None
+    email: Annotated[str, Field(max_length=254), AfterValidator(_email)] | None = None
+    address: Annotated[Text, Field(max_length=500)] | None = None
+    id_number: Annotated[str, Field(pattern=r"^\d{17}[\dXx]$")] | None = None
+    # The channel's own way back to the person (a WeChat openid, an app user id, …).
+    channel_address: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+
+    def reachable(self) -> bool:
+        return bool(self.phone or self.email or self.channel_address)
+
+
+class Submission(Strict):
+    channel: Channel
+    external_id: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    content: Annotated[Text, Field(min_length=1, max_length=5000)]
+    title: Annotated[Text, Field(max_length=200)] | None = None
+    category: Category | None = None
+    urgency: Urgency | None = None
+    topic: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    area: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    location: Location | None = None
+    business_type: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    materials: list[Material] = Field(default_factory=list, max_length=50)
+    requester: Requester | None = None
+    anonymous: bool = False
+    submitted_at: AwareDatetime | None = None
+
+    @model_validator(mode="after")
+    def _reachable_unless_anonymous(self) -> Submission:
+        if not self.anonymous and (self.requester is None or not self.requester.reachable()):
+            raise PydanticCustomError(
+                "contact_required",
+                "a phone, an email or a channel address is required unless the request is anonymous",
+                {"field": "requester", "rule": "contact_required"},
+            )
+        return self
+
+    def check_submitted_at(self, now: datetime) -> None:
+        """Timestamps may not lie in the future (a little clock skew is tolerated)."""
+        if self.submitted_at is not None and self.submitted_at > now + CLOCK_SKEW:
+            raise PydanticCustomError(
+                "not_in_future", "submitted_at lies in the future",
+                {"field": "submitted_at", "rule": "not_in_future"},
+            )
+
+
+def mask_phone(phone: str) -> str:
+    if len(phone) <= 4:
+        return "*" * len(phone)
+    keep_head = 3 if len(phone) >= 11 else 2
+    return phone[:keep_head] + "*" * (len(phone) - keep_head - 4) + phone[-4:]
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def contact_masked(requester: Requester | None) -> str | None:
+    if requester is None:
+        return None
+    if requester.phone:
+        return mask_phone(requester.phone)
+    if requester.email:
+        return mask_email(requester.email)
+    if requester.channel_address:
+        return requester.channel_address[:2] + "***"
+    return None
+
+
+def requester_identity(requester: Requester | None) -> str | None:
+    """What identifies the person across requests (for the pseudonymous reference)."""
+    if requester is None:
+        return None
+    for value in (requester.id_number, requester.phone, requester.email, requester.channel_address):
+        if value:
+            return value.lower()
+    return None
+
+

@@ -1,0 +1,29 @@
+"""Intake: wiring. Run with `python -m services.intake.main`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+
+from services.intake import api, store
+from services.intake.consumers import HANDLERS
+from shared.auth import Principal, hash_api_key
+from shared.runtime import ServiceRuntime, create_app, serve
+
+NAME = "intake"
+
+
+def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
+    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    app = create_app(runtime, [api.router], title="Intake service")
+
+    async def api_key_lookup(request: Request, key: str) -> Principal | None:
+        async with runtime.sessions() as session:
+            channel = await store.channel_for_key(session, hash_api_key(key))
+        return Principal(kind="channel", id=channel, role="channel") if channel else None
+
+    app.state.api_key_lookup = api_key_lookup
+    return app
+
+
+if __name__ == "__main__":
+    serve(NAME, build_app)

@@ -1,0 +1,123 @@
+"""Intake's tables (its own database): requests as received with the only copy of the
+requester's personal data, and the channel adapters' API keys (hashed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Identity,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import new_metadata
+
+metadata = new_metadata()
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("seq", BigInteger, Identity(), nullable=False, unique=True),  # pagination cursor
+    Column("state", String(30), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("external_id", String(200)),
+    Column("idempotency_key", String(200), unique=True),
+    Column("content", Text, nullable=False),
+    Column("title", String(200)),
+    Column("category", String(20), nullable=False),
+    Column("urgency", String(10), nullable=False),
+    Column("classification_rules", JSONB, nullable=False, server_default="[]"),
+    Column("topic", String(100)),
+    Column("area", String(100)),
+    Column("location", JSONB),
+    Column("business_type", String(100)),
+    Column("materials", JSONB, nullable=False, server_default="[]"),
+    Column("requester", JSONB),  # personal data: only here, never in events
+    Column("requester_ref", String(40)),
+    Column("contact_masked", String(100)),
+    Column("anonymous", Boolean, nullable=False, default=False),
+    Column("first_responder_kind", String(10), nullable=False),
+    Column("first_responder_id", String(200), nullable=False),
+    Column("lead_department", String(50)),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("channel", "external_id", name="uq_requests_channel_external_id"),
+    Index("ix_requests_first_responder", "first_responder_kind", "first_responder_id"),
+)
+
+channel_keys = Table(
+    "channel_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("label", String(100)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+async def get_request(session: AsyncSession, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    stmt = select(requests).where(requests.c.id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def find_duplicate_submit(
+    session: AsyncSession, channel: str, external_id: str | None, idempotency_key: str | None
+) -> dict[str, Any] | None:
+    if idempotency_key:
+        row = (
+            await session.execute(select(requests).where(requests.c.idempotency_key == idempotency_key))
+        ).mappings().first()
+        if row:
+            return dict(row)
+    if external_id:
+        row = (
+            await session.execute(
+                select(requests).where(requests.c.channel == channel, requests.c.external_id == external_id)
+            )
+        ).mappings().first()
+        if row:
+            return dict(row)
+    return None
+
+
+async def list_requests(
+    session: AsyncSession, *, limit: int, after_seq: int | None, filters: dict[str, Any]
+) -> list[dict[str, Any]]:
+    stmt = select(requests).order_by(requests.c.seq).limit(limit)
+    if after_seq is not None:
+        stmt = stmt.where(requests.c.seq > after_seq)
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(requests.c[column] == value)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def set_state(session: AsyncSession, request_id: str, state: str, **extra: Any) -> None:
+    await session.execute(
+        update(requests).where(requests.c.id == request_id).values(state=state, updated_at=func.now(), **extra)
+    )
+
+
+async def channel_for_key(session: AsyncSession, key_hash: str) -> str | None:
+    return await session.scalar(
+        select(channel_keys.c.channel).where(channel_keys.c.key_hash == key_hash, channel_keys.c.active)
+    )

@@ -1,0 +1,217 @@
+"""Routing's HTTP API: organisation directory, rules, SLA policies, calendar, assignments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import store
+from services.routing.domain.calendar import CalendarError, Unit
+from services.routing.domain.sla import CLOCKS
+from shared.auth import Principal, require
+from shared.errors import ApiError, Conflict, NotFound, field_error
+from shared.events.catalogue import Category, Urgency
+from shared.runtime import db_session
+
+router = APIRouter(prefix="/v1", tags=["routing"])
+STAFF = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
+Session = Annotated[AsyncSession, Depends(db_session)]
+Reader = Annotated[Principal, Depends(require(*STAFF))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+Code = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Department(Strict):
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    parent: Code | None = None
+    head: Annotated[str, Field(max_length=100)] | None = None
+    active: bool = True
+    coordinating: bool = False
+
+
+class RuleMatch(Strict):
+    category: list[Category] = Field(default_factory=list)
+    urgency: list[Urgency] = Field(default_factory=list)
+    business_type: list[str] = Field(default_factory=list)
+    topic: list[str] = Field(default_factory=list)
+    area: list[str] = Field(default_factory=list)
+
+
+class RoutingRule(Strict):
+    id: Code
+    priority: int = Field(ge=0, le=100000)
+    match: RuleMatch
+    lead_department: Code
+    co_departments: list[Code] = Field(default_factory=list)
+    active: bool = True
+
+
+class SlaPolicy(Strict):
+    category: Annotated[str, Field(pattern=r"^(\*|consultation|suggestion|complaint|help|repair|business)$")]
+    urgency: Urgency
+    clock: Annotated[str, Field(pattern="^(" + "|".join(CLOCKS) + ")$")]
+    amount: float = Field(gt=0, le=1000)
+    unit: Unit
+
+
+class CalendarDay(Strict):
+    workday: bool
+    note: Annotated[str, Field(max_length=200)] | None = None
+
+
+class DueQuery(Strict):
+    start: AwareDatetime
+    amount: float = Field(ge=0, le=1000)
+    unit: Unit
+
+
+async def _department_exists(session: AsyncSession, code: str | None, field: str) -> None:
+    if code is None:
+        return
+    if await session.scalar(select(store.departments.c.code).where(store.departments.c.code == code)) is None:
+        raise ApiError(
+            f"unknown department {code}", status=422, code="validation_failed",
+            fields=[field_error(field, "known_department", f"no department {code}")],
+        )
+
+
+@router.get("/departments")
+async def list_departments(_: Reader, session: Session) -> dict[str, Any]:
+    rows = (await session.execute(select(store.departments).order_by(store.departments.c.code))).mappings()
+    return {"items": [dict(r) for r in rows], "next_cursor": None}
+
+
+@router.post("/departments", status_code=201)
+async def create_department(body: Department, _: Admin, session: Session) -> dict[str, Any]:
+    await _department_exists(session, body.parent, "parent")
+    result = await session.execute(
+        pg_insert(store.departments).values(**body.model_dump()).on_conflict_do_nothing().returning(store.departments.c.code)
+    )
+    if result.first() is None:
+        raise Conflict(f"department {body.code} already exists")
+    await session.commit()
+    return body.model_dump()
+
+
+@router.put("/departments/{code}")
+async def put_department(code: str, body: Department, _: Admin, session: Session) -> dict[str, Any]:
+    if body.code != code:
+        raise ApiError("code in the body differs from the path", status=422, code="validation_failed",
+                       fields=[field_error("code", "matches_path", "must equal the code in the path")])
+    await _department_exists(session, body.parent, "parent")
+    stmt = pg_insert(store.departments).values(**body.model_dump())
+    await session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=body.model_dump()))
+    await session.commit()
+    return body.model_dump()
+
+
+@router.get("/rules")
+async def list_rules(_: Reader, session: Session) -> dict[str, Any]:
+    rows = (await session.execute(select(store.rules).order_by(store.rules.c.priority, store.rules.c.id))).mappings()
+    return {"items": [dict(r) for r in rows], "next_cursor": None}
+
+
+async def _save_rule(session: AsyncSession, body: RoutingRule) -> dict[str, Any]:
+    await _department_exists(session, body.lead_department, "lead_department")
+    for i, dept in enumerate(body.co_departments):
+        await _department_exists(session, dept, f"co_departments.{i}")
+    values = body.model_dump()
+    values["match"] = body.match.model_dump(exclude_defaults=True)
+    await session.execute(
+        pg_insert(store.rules).values(**values).on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+    await session.commit()
+    return values
+
+
+@router.post("/rules", status_code=201)
+async def create_rule(body: RoutingRule, _: Admin, session: Session) -> dict[str, Any]:
+    if await session.scalar(select(store.rules.c.id).where(store.rules.c.id == body.id)) is not None:
+        raise Conflict(f"rule {body.id} already exists")
+    return await _save_rule(session, body)
+
+
+@router.put("/rules/{rule_id}")
+async def put_rule(rule_id: str, body: RoutingRule, _: Admin, session: Session) -> dict[str, Any]:
+    if body.id != rule_id:
+        raise ApiError("id in the body differs from the path", status=422, code="validation_failed",
+                       fields=[field_error("id", "matches_path", "must equal the id in the path")])
+    return await _save_rule(session, body)
+
+
+@router.get("/sla-policies")
+async def list_policies(_: Reader, session: Session) -> dict[str, Any]:
+    rows = (await session.execute(select(store.sla_policies))).mappings()
+    return {"items": [dict(r) for r in rows], "next_cursor": None}
+
+
+@router.put("/sla-policies")
+async def put_policy(body: SlaPolicy, _: Admin, session: Session) -> dict[str, Any]:
+    values = body.model_dump()
+    await session.execute(
+        pg_insert(store.sla_policies).values(**values).on_conflict_do_update(
+            index_elements=["category", "urgency", "clock"], set_={"amount": body.amount, "unit": body.unit}
+        )
+    )
+    await session.commit()
+    return values
+
+
+@router.get("/calendar/days/{day}")
+async def get_day(day: date, _: Reader, session: Session) -> dict[str, Any]:
+    calendar = await store.load_calendar(session)
+    edited = day in calendar.overrides
+    return {"day": day.isoformat(), "workday": calendar.is_workday(day), "edited": edited}
+
+
+@router.put("/calendar/days/{day}")
+async def put_day(day: date, body: CalendarDay, _: Admin, session: Session) -> dict[str, Any]:
+    values = {"day": day, "workday": body.workday, "note": body.note}
+    await session.execute(
+        pg_insert(store.calendar_days).values(**values).on_conflict_do_update(
+            index_elements=["day"], set_={"workday": body.workday, "note": body.note}
+        )
+    )
+    await session.commit()
+    return {"day": day.isoformat(), "workday": body.workday, "note": body.note}
+
+
+@router.post("/calendar/due")
+async def compute_due(body: DueQuery, _: Reader, session: Session) -> dict[str, Any]:
+    calendar = await store.load_calendar(session)
+    try:
+        due = calendar.add(body.start, body.amount, body.unit)
+    except CalendarError as exc:
+        raise ApiError(str(exc), status=422, code="validation_failed") from exc
+    return {"start": body.start.isoformat(), "amount": body.amount, "unit": body.unit, "due": due.isoformat()}
+
+
+@router.get("/assignments/{request_id}")
+async def get_assignments(request_id: str, _: Reader, session: Session) -> dict[str, Any]:
+    route = await store.get_route(session, request_id)
+    if route is None:
+        raise NotFound(f"no request {request_id} has been routed")
+    history = await store.history(session, request_id)
+    for h in history:
+        h["at"] = h["at"].isoformat()
+    return {
+        "request_id": request_id,
+        "lead_department": route["lead_department"],
+        "co_departments": route["co_departments"],
+        "returns": route["returns"],
+        "excluded_departments": route["excluded_departments"],
+        "state": route["state"],
+        "due": route["due"],
+        "history": history,
+    }

@@ -1,0 +1,150 @@
+"""Routing's tables: the organisation directory, routing rules, SLA policies, the
+business calendar's edited days, and every request's assignment history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    String,
+    Table,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.domain.calendar import BusinessCalendar
+from services.routing.domain.rules import Rule
+from services.routing.domain.sla import ClockPolicy
+from shared.clock import organisation_tz
+from shared.db import new_metadata
+
+metadata = new_metadata()
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("parent", String(50), ForeignKey("departments.code")),
+    Column("head", String(100)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("coordinating", Boolean, nullable=False, default=False),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("priority", Integer, nullable=False),
+    Column("match", JSONB, nullable=False),
+    Column("lead_department", String(50), ForeignKey("departments.code"), nullable=False),
+    Column("co_departments", JSONB, nullable=False, server_default="[]"),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    Column("category", String(20), primary_key=True),  # "*" is the default for every category
+    Column("urgency", String(10), primary_key=True),
+    Column("clock", String(20), primary_key=True),
+    Column("amount", Float, nullable=False),
+    Column("unit", String(20), nullable=False),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("workday", Boolean, nullable=False),
+    Column("note", String(200)),
+)
+
+routes = Table(
+    "routes",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("category", String(20), nullable=False),
+    Column("urgency", String(10), nullable=False),
+    Column("topic", String(100)),
+    Column("area", String(100)),
+    Column("business_type", String(100)),
+    Column("lead_department", String(50)),
+    Column("co_departments", JSONB, nullable=False, server_default="[]"),
+    Column("excluded_departments", JSONB, nullable=False, server_default="[]"),
+    Column("returns", Integer, nullable=False, default=0),
+    Column("state", String(20), nullable=False),
+    Column("due", JSONB),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # routed, rerouted, returned, escalated
+    Column("department", String(50), nullable=False),
+    Column("co_departments", JSONB, nullable=False, server_default="[]"),
+    Column("rule_id", String(100)),
+    Column("reason", String(2000)),
+    Column("due", JSONB),
+    Column("event_id", String(36)),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+async def load_rules(session: AsyncSession) -> list[Rule]:
+    rows = (await session.execute(select(rules))).mappings()
+    return [
+        Rule(
+            id=r["id"], priority=r["priority"], lead_department=r["lead_department"],
+            co_departments=tuple(r["co_departments"]), match=r["match"], active=r["active"],
+        )
+        for r in rows
+    ]
+
+
+async def load_policies(session: AsyncSession) -> dict[tuple[str, str, str], ClockPolicy]:
+    rows = (await session.execute(select(sla_policies))).mappings()
+    return {(r["category"], r["urgency"], r["clock"]): ClockPolicy(r["amount"], r["unit"]) for r in rows}
+
+
+async def load_calendar(session: AsyncSession) -> BusinessCalendar:
+    rows = (await session.execute(select(calendar_days.c.day, calendar_days.c.workday))).all()
+    overrides: dict[date, bool] = {day: workday for day, workday in rows}
+    return BusinessCalendar(tz=organisation_tz(), overrides=overrides)
+
+
+async def coordinating_department(session: AsyncSession) -> str | None:
+    return await session.scalar(
+        select(departments.c.code).where(departments.c.coordinating, departments.c.active).order_by(departments.c.code)
+    )
+
+
+async def active_departments(session: AsyncSession) -> frozenset[str]:
+    return frozenset((await session.scalars(select(departments.c.code).where(departments.c.active))).all())
+
+
+async def get_route(session: AsyncSession, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    stmt = select(routes).where(routes.c.request_id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def history(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
+    stmt = select(assignments).where(assignments.c.request_id == request_id).order_by(assignments.c.seq)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]

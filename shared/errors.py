@@ -1,0 +1,112 @@
+"""The error body of DESIGN §9: {"error": {"code", "message", "fields": [...]}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.lifecycle import IllegalTransition
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: list[dict[str, Any]] | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or []
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+        self.headers = headers
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class Unprocessable(ApiError):
+    status = 422
+    code = "validation_failed"
+
+
+def field_error(field: str, rule: str, message: str) -> dict[str, str]:
+    return {"field": field, "rule": rule, "message": message}
+
+
+def error_body(code: str, message: str, fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "fields": fields or []}}
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def validation_fields(errors: Any) -> list[dict[str, str]]:
+    fields = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        # Errors raised inside a model validator carry the field name in ctx.
+        ctx = err.get("ctx") or {}
+        field = ctx.get("field") if isinstance(ctx, dict) and ctx.get("field") else _location(loc)
+        rule = ctx.get("rule") if isinstance(ctx, dict) and ctx.get("rule") else err.get("type", "invalid")
+        fields.append(field_error(str(field), str(rule), str(err.get("msg", "invalid value"))))
+    return fields
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.fields), exc.status, headers=exc.headers)
+
+    @app.exception_handler(IllegalTransition)
+    async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+        body = error_body("illegal_transition", str(exc))
+        body["error"]["current_state"] = exc.current.value if exc.current else None
+        return JSONResponse(body, 409)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = validation_fields(exc.errors())
+        names = ", ".join(sorted({f["field"] for f in fields}))
+        return JSONResponse(error_body("validation_failed", f"invalid fields: {names}", fields), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
+            exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

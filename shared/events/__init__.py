@@ -1,0 +1,22 @@
+from shared.events.catalogue import (
+    CATALOGUE,
+    EventData,
+    InvalidEvent,
+    UnknownEventType,
+    decode,
+    event_model,
+)
+from shared.events.envelope import SYSTEM, Actor, Envelope, new_envelope
+
+__all__ = [
+    "CATALOGUE",
+    "SYSTEM",
+    "Actor",
+    "Envelope",
+    "EventData",
+    "InvalidEvent",
+    "UnknownEventType",
+    "decode",
+    "event_model",
+    "new_envelope",
+]

@@ -1,0 +1,166 @@
+"""Inbox consumer: apply each event once in effect, however often the broker delivers it.
+
+For every message: decode it against the catalogue (unknown or invalid → dead letter at
+once), then in ONE transaction record (consumer, event_id) in the inbox and apply the
+handler; a conflict on the inbox key means the event was already applied and it is skipped.
+Offsets are committed only after the batch is applied. A handler that keeps failing is
+retried with backoff, then the event goes to the dead-letter topic and the consumer goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from shared.events.catalogue import EventData, InvalidEvent, UnknownEventType, decode
+from shared.events.envelope import Envelope
+from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from shared.outbox import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
+Handlers = Mapping[str, Handler]
+
+
+class InboxProcessor:
+    """The broker-independent part: decode, dedupe, apply, retry, decide dead-lettering."""
+
+    def __init__(
+        self,
+        *,
+        consumer: str,
+        inbox: Table,
+        new_uow: Callable[[], UnitOfWork],
+        handlers: Handlers,
+        max_attempts: int = 3,
+        backoff_seconds: float = 0.2,
+    ) -> None:
+        self.consumer = consumer
+        self._inbox = inbox
+        self._new_uow = new_uow
+        self._handlers = handlers
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+
+    async def apply_once(self, envelope: Envelope, data: EventData, handler: Handler) -> bool:
+        """Apply in one transaction with the inbox row; False if it was applied before."""
+        async with self._new_uow() as uow:
+            recorded = await uow.session.execute(
+                pg_insert(self._inbox)
+                .values(consumer=self.consumer, event_id=envelope.id, event_type=envelope.type)
+                .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+                .returning(self._inbox.c.event_id)
+            )
+            if recorded.first() is None:
+                return False
+            await handler(uow, envelope, data)
+            await uow.commit()
+        return True
+
+    async def process(self, raw: bytes | None) -> tuple[str, str | None, int]:
+        """Handle one message. Returns (outcome, error, attempts); outcome is one of
+        applied, duplicate, ignored, dead_letter."""
+        try:
+            envelope, data = decode(raw or b"")
+        except (InvalidEvent, UnknownEventType) as exc:
+            EVENTS_CONSUMED.labels(self.consumer, "?", "dead_letter").inc()
+            return "dead_letter", f"{type(exc).__name__}: {exc}", 1
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return "ignored", None, 0
+        error: str | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                applied = await self.apply_once(envelope, data, handler)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "consumer %s failed on %s %s (attempt %d/%d): %s",
+                    self.consumer, envelope.type, envelope.id, attempt, self._max_attempts, error,
+                )
+                if attempt < self._max_attempts:
+                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+                continue
+            outcome = "applied" if applied else "duplicate"
+            EVENTS_CONSUMED.labels(self.consumer, envelope.type, outcome).inc()
+            return outcome, None, attempt
+        EVENTS_CONSUMED.labels(self.consumer, envelope.type, "dead_letter").inc()
+        return "dead_letter", error, self._max_attempts
+
+
+class InboxConsumer:
+    """Runs an InboxProcessor against a topic with a consumer group named after it."""
+
+    def __init__(
+        self,
+        processor: InboxProcessor,
+        *,
+        bootstrap: str,
+        topic: str,
+        dlq_topic: str,
+        producer: AIOKafkaProducer,
+        group_id: str | None = None,
+    ) -> None:
+        self.processor = processor
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._dlq_topic = dlq_topic
+        self._producer = producer
+        self._group_id = group_id or processor.consumer
+        self.ready = asyncio.Event()
+
+    async def dead_letter(self, msg: ConsumerRecord, error: str, attempts: int) -> None:  # type: ignore[type-arg]
+        DEAD_LETTERS.labels(self.processor.consumer).inc()
+        headers = [
+            ("consumer", self.processor.consumer.encode()),
+            ("error", error[:2000].encode("utf-8", "replace")),
+            ("attempts", str(attempts).encode()),
+            ("original_topic", msg.topic.encode()),
+            ("original_partition", str(msg.partition).encode()),
+            ("original_offset", str(msg.offset).encode()),
+        ]
+        await self._producer.send_and_wait(self._dlq_topic, value=msg.value, key=msg.key, headers=headers)
+        log.error(
+            "consumer %s dead-lettered %s/%d@%d after %d attempt(s): %s",
+            self.processor.consumer, msg.topic, msg.partition, msg.offset, attempts, error,
+        )
+
+    async def run(self) -> None:
+        while True:
+            consumer = AIOKafkaConsumer(
+                self._topic,
+                bootstrap_servers=self._bootstrap,
+                group_id=self._group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=200,
+            )
+            try:
+                await consumer.start()
+                self.ready.set()
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer %s lost its connection; restarting", self.processor.consumer)
+                await asyncio.sleep(1.0)
+            finally:
+                await consumer.stop()
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=200)
+            for messages in batches.values():
+                for msg in messages:  # one partition at a time, in offset order
+                    outcome, error, attempts = await self.processor.process(msg.value)
+                    if outcome == "dead_letter":
+                        await self.dead_letter(msg, error or "unknown error", attempts)
+            if batches:
+                await consumer.commit()

@@ -1,0 +1,100 @@
+"""The request lifecycle of DESIGN §4 as one pure state machine.
+
+Every service keeps the lifecycle state of the requests it knows and asks this module
+whether an event may happen now. An illegal transition raises `IllegalTransition`, which
+the HTTP layer turns into 409 naming the current state.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    RECEIVED = "received"
+    INCOMPLETE = "incomplete"
+    SUPPLEMENTED = "supplemented"
+    ANSWERED_AT_INTAKE = "answered_at_intake"
+    ROUTED = "routed"
+    RETURNED = "returned"
+    ESCALATED = "escalated"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    FEEDBACK_GIVEN = "feedback_given"
+    RATED = "rated"
+    REOPENED = "reopened"
+    REVISITED = "revisited"
+    CLOSED = "closed"
+    MERGED = "merged"
+    WITHDRAWN = "withdrawn"
+
+
+S = State
+TERMINAL = frozenset({S.CLOSED, S.MERGED, S.WITHDRAWN})
+# Before the department has resolved it, the person may still withdraw or it may be merged.
+OPEN_BEFORE_RESOLUTION = frozenset(
+    {
+        S.RECEIVED, S.INCOMPLETE, S.SUPPLEMENTED, S.ROUTED, S.RETURNED, S.ESCALATED,
+        S.ACCEPTED, S.IN_PROGRESS, S.REOPENED,
+    }
+)
+HANDLING = frozenset({S.ROUTED, S.ACCEPTED, S.IN_PROGRESS})
+# A `None` target means "the event is allowed here and leaves the state as it is".
+_TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
+    "request.incomplete": (frozenset({S.RECEIVED, S.SUPPLEMENTED}), S.INCOMPLETE),
+    "request.supplemented": (frozenset({S.INCOMPLETE}), S.SUPPLEMENTED),
+    "request.answered_at_intake": (frozenset({S.RECEIVED, S.SUPPLEMENTED}), S.ANSWERED_AT_INTAKE),
+    "request.routed": (frozenset({S.RECEIVED, S.SUPPLEMENTED}), S.ROUTED),
+    "request.rerouted": (frozenset({S.RETURNED, S.ESCALATED, S.REOPENED, S.ROUTED}), S.ROUTED),
+    "request.returned": (frozenset({S.ROUTED, S.ACCEPTED}), S.RETURNED),
+    "request.escalated": (frozenset({S.RETURNED, S.REOPENED, S.ROUTED}), S.ESCALATED),
+    "request.accepted": (frozenset({S.ROUTED}), S.ACCEPTED),
+    "request.contacted": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.IN_PROGRESS),
+    "request.progressed": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.IN_PROGRESS),
+    "request.extension_requested": (HANDLING, None),
+    "request.extension_decided": (HANDLING, None),
+    "request.co_opinion_added": (HANDLING, None),
+    "request.sla_warning": (frozenset(State) - TERMINAL, None),
+    "request.sla_breached": (frozenset(State) - TERMINAL, None),
+    "request.supervised": (HANDLING | {S.RETURNED, S.ESCALATED, S.REOPENED}, None),
+    "request.resolved": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.RESOLVED),
+    "request.feedback_given": (frozenset({S.RESOLVED, S.ANSWERED_AT_INTAKE}), S.FEEDBACK_GIVEN),
+    "request.rated": (frozenset({S.FEEDBACK_GIVEN}), S.RATED),
+    "request.reopened": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED}), S.REOPENED),
+    "request.revisit_scheduled": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.CLOSED}), None),
+    "request.revisited": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED}), S.REVISITED),
+    "request.closed": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED}), S.CLOSED),
+    "request.merged": (OPEN_BEFORE_RESOLUTION, S.MERGED),
+    "request.withdrawn": (OPEN_BEFORE_RESOLUTION, S.WITHDRAWN),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: State | None, event_type: str) -> None:
+        self.current = current
+        self.event_type = event_type
+        shown = current.value if current else "unknown"
+        super().__init__(f"{event_type} is not allowed while the request is {shown}")
+
+
+def is_lifecycle_event(event_type: str) -> bool:
+    return event_type == "request.received" or event_type in _TRANSITIONS
+
+
+def allowed(current: State | None, event_type: str) -> bool:
+    if event_type == "request.received":
+        return current is None
+    rule = _TRANSITIONS.get(event_type)
+    return rule is not None and current is not None and current in rule[0]
+
+
+def next_state(current: State | None, event_type: str) -> State:
+    """The state after `event_type`, or IllegalTransition naming the current state."""
+    if not allowed(current, event_type):
+        raise IllegalTransition(current, event_type)
+    if event_type == "request.received":
+        return S.RECEIVED
+    target = _TRANSITIONS[event_type][1]
+    assert current is not None
+    return target if target is not None else current

@@ -1,0 +1,83 @@
+"""Create each service's database and migrate it with Alembic.
+
+    python -m shared.migrations upgrade [service ...]     # create if missing, then upgrade head
+    python -m shared.migrations revision <service> "msg"  # autogenerate a new revision
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+
+from shared.settings import SERVICES, Settings, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(service: str, settings: Settings | None = None) -> Config:
+    s = settings or get_settings()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "shared" / "alembic"))
+    cfg.set_main_option("version_locations", str(ROOT / "services" / service / "migrations" / "versions"))
+    cfg.set_main_option("service", service)
+    cfg.set_main_option("sqlalchemy.url", s.database_url(service).replace("%", "%%"))
+    return cfg
+
+
+async def create_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist; True if created."""
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
+        password=u.password, database="postgres",
+    )
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", u.database)
+        if exists:
+            return False
+        await conn.execute(f'CREATE DATABASE "{u.database}"')  # name comes from our own settings
+        return True
+    finally:
+        await conn.close()
+
+
+async def drop_database(url: str) -> None:
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
+        password=u.password, database="postgres",
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def upgrade(services: list[str] | None = None, settings: Settings | None = None) -> None:
+    s = settings or get_settings()
+    for service in services or list(SERVICES):
+        asyncio.run(create_database(s.database_url(service)))
+        command.upgrade(alembic_config(service, s), "head")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"upgrade", "revision"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "upgrade":
+        upgrade(argv[1:] or None)
+        return 0
+    service, message = argv[1], argv[2]
+    asyncio.run(create_database(get_settings().database_url(service)))
+    command.revision(alembic_config(service), message=message, autogenerate=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,257 @@
+"""Transactional outbox: the unit of work writes a command's events in the same
+transaction as its state change; the relay publishes them in commit order and marks them.
+
+The development broker keeps nothing across restarts, so the relay also watches for its own
+marker topic: when the marker is gone, the broker lost its log, and the relay recreates the
+topics and republishes everything from its outbox (consumers' inboxes absorb the repeats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import now
+from shared.events.catalogue import EventData, dump_data
+from shared.events.envelope import Actor, Envelope, new_envelope
+from shared.kafka import ensure_topics, topic_exists
+from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    """One database transaction plus the events the domain raised inside it.
+
+    Use as `async with uow: ...; await uow.commit()`; leaving without commit rolls back,
+    and then nothing is published.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        producer: str,
+        outbox: Table,
+        lifecycle_topic: str,
+        on_commit: Callable[[], None] | None = None,
+        correlation_id: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self.producer = producer
+        self._outbox = outbox
+        self._lifecycle_topic = lifecycle_topic
+        self._on_commit = on_commit
+        self.correlation_id = correlation_id
+        self._pending: list[tuple[str, Envelope]] = []
+        self.emitted: list[Envelope] = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._sessions()
+        self._pending = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()  # no-op after a commit
+        finally:
+            await self._session.close()
+            self._session = None
+            self._pending = []
+
+    def emit(
+        self,
+        data: EventData,
+        *,
+        request_id: str,
+        actor: Actor,
+        cause: Envelope | None = None,
+        occurred_at: datetime | None = None,
+        topic: str | None = None,
+    ) -> Envelope:
+        """Raise an event; it reaches the outbox at commit, or never."""
+        envelope = new_envelope(
+            type=data.TYPE,
+            version=data.VERSION,
+            request_id=request_id,
+            producer=self.producer,
+            actor=actor,
+            data=dump_data(data),
+            occurred_at=occurred_at or now(),
+            causation_id=cause.id if cause else None,
+            correlation_id=cause.correlation_id if cause else self.correlation_id,
+        )
+        self._pending.append((topic or self._lifecycle_topic, envelope))
+        return envelope
+
+    async def commit(self) -> None:
+        if self._pending:
+            await self.session.execute(
+                insert(self._outbox),
+                [
+                    {
+                        "event_id": env.id,
+                        "topic": topic,
+                        "key": env.request_id,
+                        "type": env.type,
+                        "version": env.version,
+                        "payload": env.model_dump(mode="json"),
+                    }
+                    for topic, env in self._pending
+                ],
+            )
+        await self.session.commit()
+        self.emitted.extend(env for _, env in self._pending)
+        had_events = bool(self._pending)
+        self._pending = []
+        if had_events and self._on_commit is not None:
+            self._on_commit()
+
+
+def _lock_key(service: str) -> int:
+    # A stable 63-bit key per service for the relay's advisory lock (one active relay).
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"outbox-relay/{service}").int & 0x7FFF_FFFF_FFFF_FFFF
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Table,
+        producer: AIOKafkaProducer,
+        bootstrap: str,
+        topics: list[str],
+        partitions: int,
+        poll_seconds: float = 0.5,
+        batch_size: int = 500,
+        broker_check_seconds: float = 3.0,
+    ) -> None:
+        self.service = service
+        self._sessions = sessions
+        self._outbox = outbox
+        self._producer = producer
+        self._bootstrap = bootstrap
+        self._topics = topics
+        self._partitions = partitions
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._broker_check_seconds = broker_check_seconds
+        self._wakeup = asyncio.Event()
+        self.marker_topic = f"_relay.{service}"
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events in outbox order; return how many."""
+        ob = self._outbox
+        async with self._sessions() as session, session.begin():
+            locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(self.service))))
+            if not locked:
+                return 0
+            rows = (
+                await session.execute(
+                    select(ob.c.id, ob.c.topic, ob.c.key, ob.c.type, ob.c.version, ob.c.event_id, ob.c.payload)
+                    .where(ob.c.published_at.is_(None))
+                    .order_by(ob.c.id)
+                    .limit(self._batch_size)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # send() only enqueues; per partition the producer keeps the enqueue order.
+            futures = [
+                await self._producer.send(
+                    row.topic,
+                    value=_encode(row.payload),
+                    key=row.key.encode(),
+                    headers=[
+                        ("type", row.type.encode()),
+                        ("version", str(row.version).encode()),
+                        ("event_id", str(row.event_id).encode()),
+                    ],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            await session.execute(
+                update(ob).where(ob.c.id.in_([r.id for r in rows])).values(published_at=func.now())
+            )
+        for row in rows:
+            EVENTS_PUBLISHED.labels(self.service, row.type).inc()
+        return len(rows)
+
+    async def republish(self, since: datetime | None = None, from_id: int | None = None) -> int:
+        """Mark events as unpublished again (all, or from a time or an outbox id on)."""
+        ob = self._outbox
+        stmt = update(ob).where(ob.c.published_at.is_not(None))
+        if since is not None:
+            stmt = stmt.where(ob.c.created_at >= since)
+        if from_id is not None:
+            stmt = stmt.where(ob.c.id >= from_id)
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(stmt.values(published_at=None))
+        self.wake()
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def backlog(self) -> int:
+        ob = self._outbox
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.count()).where(ob.c.published_at.is_(None))) or 0)
+
+    async def ensure_broker_has_our_log(self) -> None:
+        """Create topics at start; if our marker vanished, the broker lost its log: republish."""
+        if await topic_exists(self._bootstrap, self.marker_topic):
+            return
+        await ensure_topics(self._bootstrap, [*self._topics, self.marker_topic], self._partitions)
+        count = await self.republish()
+        if count:
+            log.warning("broker has lost its log; republishing %d events from the outbox", count)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_broker_check = 0.0
+        while True:
+            self._wakeup.clear()
+            try:
+                if loop.time() >= next_broker_check:
+                    await self.ensure_broker_has_our_log()
+                    next_broker_check = loop.time() + self._broker_check_seconds
+                while await self.publish_pending() >= self._batch_size:
+                    pass
+                OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1.0)
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+            except TimeoutError:
+                pass
+
+
+def _encode(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

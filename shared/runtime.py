@@ -1,0 +1,197 @@
+"""Wiring every service shares: database engine, outbox relay, inbox consumer, and the
+FastAPI app with health, readiness, metrics, limits and the error format."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.db import create_engine, inbox_table, outbox_table, session_factory
+from shared.errors import error_body, install_error_handlers
+from shared.inbox import Handlers, InboxConsumer, InboxProcessor
+from shared.kafka import broker_reachable, ensure_topics, make_producer
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.outbox import OutboxRelay, UnitOfWork
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    """Everything one service process holds: its database, its relay and its consumer."""
+
+    name: str
+    metadata: MetaData
+    handlers: Handlers
+    settings: Settings = field(default_factory=get_settings)
+    background: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+    engine: AsyncEngine = field(init=False)
+    sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    relay: OutboxRelay | None = field(init=False, default=None)
+    consumer: InboxConsumer | None = field(init=False, default=None)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.engine = create_engine(self.settings.database_url(self.name))
+        self.sessions = session_factory(self.engine)
+
+    def uow(self, correlation_id: str | None = None) -> UnitOfWork:
+        return UnitOfWork(
+            self.sessions,
+            producer=self.name,
+            outbox=outbox_table(self.metadata),
+            lifecycle_topic=self.settings.lifecycle_topic,
+            on_commit=self.relay.wake if self.relay else None,
+            correlation_id=correlation_id,
+        )
+
+    def processor(self, consumer_name: str | None = None) -> InboxProcessor:
+        return InboxProcessor(
+            consumer=consumer_name or self.name,
+            inbox=inbox_table(self.metadata),
+            new_uow=self.uow,
+            handlers=self.handlers,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_seconds=self.settings.consumer_backoff_seconds,
+        )
+
+    async def start(self) -> None:
+        s = self.settings
+        topics = [s.lifecycle_topic, s.notifications_topic, s.dlq_topic]
+        await ensure_topics(s.kafka_bootstrap, topics, s.topic_partitions)
+        self.producer = make_producer(s.kafka_bootstrap)
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            service=self.name, sessions=self.sessions, outbox=outbox_table(self.metadata),
+            producer=self.producer, bootstrap=s.kafka_bootstrap, topics=topics,
+            partitions=s.topic_partitions, poll_seconds=s.relay_poll_seconds,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        if self.handlers:
+            self.consumer = InboxConsumer(
+                self.processor(), bootstrap=s.kafka_bootstrap, topic=s.lifecycle_topic,
+                dlq_topic=s.dlq_topic, producer=self.producer,
+            )
+            self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.name}-consumer"))
+        for job in self.background:
+            self._tasks.append(asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if getattr(self, "producer", None) is not None:
+            await self.producer.stop()
+        await self.engine.dispose()
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """FastAPI dependency: a unit of work carrying the caller's correlation id."""
+    async with runtime_of(request).uow(request.state.correlation_id) as uow:
+        yield uow
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with runtime_of(request).sessions() as session:
+        yield session
+
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def create_app(runtime: ServiceRuntime, routers: list[APIRouter], *, title: str, version: str = "1.0.0") -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    limit = runtime.settings.max_body_bytes
+
+    @app.middleware("http")
+    async def guard_and_measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request.state.correlation_id = request.headers.get("x-correlation-id") or None
+        if request.method in _BODY_METHODS:
+            declared = request.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                return JSONResponse(error_body("payload_too_large", f"body is over {limit} bytes"), 413)
+            body = await request.body()
+            if len(body) > limit:
+                return JSONResponse(error_body("payload_too_large", f"body is over {limit} bytes"), 413)
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if body and ctype != "application/json":
+                return JSONResponse(
+                    error_body("unsupported_media_type", "send the body as application/json"), 415
+                )
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(runtime.name, path, request.method, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(runtime.name, path, request.method).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.name}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        checks: dict[str, Any] = {}
+        try:
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down: {type(exc).__name__}"
+        checks["broker"] = "ok" if await broker_reachable(runtime.settings.kafka_bootstrap) else "down"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def serve(name: str, build_app: Callable[[], FastAPI]) -> None:
+    """Run one service with uvicorn on its port (env `PORT` overrides the default)."""
+    import os
+
+    import uvicorn
+
+    from shared.logging import configure_logging
+    from shared.settings import DEFAULT_PORTS
+
+    settings = get_settings()
+    configure_logging(name, settings.log_level)
+    port = int(os.environ.get("PORT", DEFAULT_PORTS[name]))
+    uvicorn.run(build_app(), host=os.environ.get("HOST", "127.0.0.1"), port=port, log_config=None)

@@ -1,0 +1,61 @@
+"""Settings read from the environment (pydantic-settings), one object for every service.
+
+Every service has its own database URL; the broker and topics are shared.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("intake", "routing", "handling", "followup", "kpi")
+DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "handling": 8003, "followup": 8004, "kpi": 8005}
+
+
+def _default_url(db: str) -> str:
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    intake_database_url: str = _default_url("intake")
+    routing_database_url: str = _default_url("routing")
+    handling_database_url: str = _default_url("handling")
+    followup_database_url: str = _default_url("followup")
+    kpi_database_url: str = _default_url("kpi")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_partitions: int = Field(default=6, ge=1)
+    lifecycle_topic: str = "requests.lifecycle"
+    notifications_topic: str = "requests.notifications"
+    dlq_topic: str = "requests.lifecycle.dlq"
+
+    # Consumers: bounded retries with exponential backoff before dead-lettering.
+    consumer_max_attempts: int = Field(default=3, ge=1)
+    consumer_backoff_seconds: float = Field(default=0.2, ge=0)
+    relay_poll_seconds: float = Field(default=0.5, gt=0)
+
+    # Development signs staff tokens with a local secret (HS256); production sets a JWKS URL (RS256).
+    jwt_secret: str = "dev-secret-change-me-please-32bytes!"
+    jwt_jwks_url: str | None = None
+    jwt_audience: str = "service-requests"
+    jwt_issuer: str = "service-requests-dev"
+
+    organisation_timezone: str = "Asia/Shanghai"
+    # Routing: after this many returns (退单) a request goes to the coordinating department.
+    max_returns_before_escalation: int = Field(default=2, ge=1)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+    def database_url(self, service: str) -> str:
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}")
+        return str(getattr(self, f"{service}_database_url"))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
