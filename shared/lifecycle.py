@@ -98,3 +98,12 @@ def next_state(current: State | None, event_type: str) -> State:
     target = _TRANSITIONS[event_type][1]
     assert current is not None
     return target if target is not None else current
+
+
+def follow(current: State | None, event_type: str) -> State | None:
+    """For projections of another service's decisions: the new state, or None when the
+    event does not fit (a redelivery after the fact, or out of order); the caller logs it."""
+    try:
+        return next_state(current, event_type)
+    except IllegalTransition:
+        return None

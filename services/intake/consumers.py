@@ -9,7 +9,7 @@ from typing import Any
 from services.intake import store
 from shared.events.envelope import Envelope
 from shared.inbox import Handler
-from shared.lifecycle import IllegalTransition, State, next_state
+from shared.lifecycle import State, follow
 from shared.outbox import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -20,11 +20,10 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> No
     if row is None:
         log.warning("event %s for unknown request %s", envelope.type, envelope.request_id)
         return
-    try:
-        state = next_state(State(row["state"]), envelope.type)
-    except IllegalTransition as exc:
+    state = follow(State(row["state"]), envelope.type)
+    if state is None:
         # Another service is the authority for this step; record nothing, but say so.
-        log.warning("request %s: %s", envelope.request_id, exc)
+        log.warning("request %s: %s does not fit state %s", envelope.request_id, envelope.type, row["state"])
         return
     extra: dict[str, Any] = {}
     if envelope.type in ("request.routed", "request.rerouted"):

@@ -1,0 +1,16 @@
+"""Followup follows each request's lifecycle so it knows when feedback is due."""
+
+from __future__ import annotations
+
+from services.followup import service
+from shared.inbox import Handler
+
+TRACKED = (
+    "request.routed", "request.rerouted", "request.returned", "request.escalated", "request.accepted",
+    "request.contacted", "request.progressed", "request.resolved", "request.answered_at_intake",
+    "request.merged", "request.withdrawn", "request.incomplete", "request.supplemented",
+)
+HANDLERS: dict[str, Handler] = {
+    "request.received": service.track_received,
+    **{event_type: service.track_lifecycle for event_type in TRACKED},
+}

@@ -1,0 +1,20 @@
+"""Followup: wiring. Run with `python -m services.followup.main`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.followup import api, store
+from services.followup.consumers import HANDLERS
+from shared.runtime import ServiceRuntime, create_app, serve
+
+NAME = "followup"
+
+
+def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
+    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    return create_app(runtime, [api.router], title="Followup service")
+
+
+if __name__ == "__main__":
+    serve(NAME, build_app)

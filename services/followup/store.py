@@ -1,0 +1,54 @@
+"""Followup's tables: one row per request it follows after resolution."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.followup.domain.followup import Followup
+from shared.db import new_metadata
+from shared.lifecycle import State
+
+metadata = new_metadata()
+
+followups = Table(
+    "followups",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("anonymous", Boolean, nullable=False),
+    Column("category", String(20), nullable=False),
+    Column("lead_department", String(50)),
+    Column("feedback_due", DateTime(timezone=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("outcome", String(30)),
+    Column("feedback_at", DateTime(timezone=True)),
+    Column("rating", String(30)),
+    Column("score", Integer),
+    Column("comment", Text),
+    Column("reopen_count", Integer, nullable=False, default=0),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+async def find(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Followup | None:
+    stmt = select(followups).where(followups.c.request_id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        return None
+    return Followup(
+        request_id=row["request_id"], state=State(row["state"]), channel=row["channel"],
+        anonymous=row["anonymous"], lead_department=row["lead_department"], reopen_count=row["reopen_count"],
+    )
+
+
+async def save(session: AsyncSession, followup: Followup, **extra: object) -> None:
+    await session.execute(
+        update(followups)
+        .where(followups.c.request_id == followup.request_id)
+        .values(state=followup.state.value, reopen_count=followup.reopen_count, updated_at=func.now(), **extra)
+    )

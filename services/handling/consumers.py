@@ -1,0 +1,11 @@
+"""Handling puts routed requests into the departments' queues."""
+
+from __future__ import annotations
+
+from services.handling import service
+from shared.inbox import Handler
+
+HANDLERS: dict[str, Handler] = {
+    "request.routed": service.open_cases,
+    "request.rerouted": service.open_cases,
+}

@@ -1,0 +1,85 @@
+"""A department's case: one request as one department (lead or co-handler) works on it.
+
+The aggregate checks the lifecycle and who may act, and returns the event to raise;
+it does no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from shared.events.catalogue import (
+    EventData,
+    RequestAccepted,
+    RequestContacted,
+    RequestProgressed,
+    RequestResolved,
+    RequestReturned,
+)
+from shared.lifecycle import State, next_state
+
+Role = Literal["lead", "co"]
+
+
+class NotYourCase(Exception):
+    """The actor's department does not handle this case (answered as 404: no existence leak)."""
+
+
+class NotLead(Exception):
+    """Only the lead department may do this."""
+
+
+@dataclass(frozen=True)
+class Case:
+    request_id: str
+    department: str
+    role: Role
+    state: State
+    category: str
+    urgency: str
+    due: dict[str, str | None] = field(default_factory=dict)
+    handler_id: str | None = None
+    routed_at: datetime | None = None
+
+    def _check(self, actor_department: str | None, *, lead_only: bool = True) -> None:
+        if actor_department != self.department:
+            raise NotYourCase(self.request_id)
+        if lead_only and self.role != "lead":
+            raise NotLead(self.request_id)
+
+    def accept(self, actor_department: str | None, handler_id: str) -> tuple[Case, EventData]:
+        self._check(actor_department)
+        state = next_state(self.state, "request.accepted")
+        return replace(self, state=state, handler_id=handler_id), RequestAccepted(
+            department=self.department, handler_id=handler_id
+        )
+
+    def contact(self, actor_department: str | None, handler_id: str, how: str) -> tuple[Case, EventData]:
+        self._check(actor_department)
+        state = next_state(self.state, "request.contacted")
+        return replace(self, state=state), RequestContacted(department=self.department, handler_id=handler_id, how=how)
+
+    def progress(
+        self, actor_department: str | None, handler_id: str, step: str, note: str
+    ) -> tuple[Case, EventData]:
+        self._check(actor_department)
+        state = next_state(self.state, "request.progressed")
+        return replace(self, state=state), RequestProgressed(
+            department=self.department, handler_id=handler_id, step=step, note=note  # type: ignore[arg-type]
+        )
+
+    def resolve(
+        self, actor_department: str | None, handler_id: str, outcome: str, reply: str
+    ) -> tuple[Case, EventData]:
+        self._check(actor_department)
+        state = next_state(self.state, "request.resolved")
+        return replace(self, state=state), RequestResolved(
+            department=self.department, handler_id=handler_id, outcome=outcome, reply=reply  # type: ignore[arg-type]
+        )
+
+    def return_(self, actor_department: str | None, reason: str) -> tuple[Case, EventData]:
+        """退单: the department is not responsible; routing sends it elsewhere."""
+        self._check(actor_department)
+        state = next_state(self.state, "request.returned")
+        return replace(self, state=state), RequestReturned(department=self.department, reason=reason)

@@ -1,0 +1,20 @@
+"""Handling: wiring. Run with `python -m services.handling.main`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.handling import api, store
+from services.handling.consumers import HANDLERS
+from shared.runtime import ServiceRuntime, create_app, serve
+
+NAME = "handling"
+
+
+def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
+    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    return create_app(runtime, [api.router], title="Handling service")
+
+
+if __name__ == "__main__":
+    serve(NAME, build_app)

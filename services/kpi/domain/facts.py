@@ -1,0 +1,142 @@
+"""The per-request fact row, folded from lifecycle events only (so a replay of the topic
+gives the same row). Pure code: `apply(fact, envelope, data) -> fact`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime
+from typing import Any
+
+from shared.events.envelope import Envelope
+
+
+@dataclass(frozen=True)
+class Fact:
+    request_id: str
+    state: str = "received"
+    channel: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    topic: str | None = None
+    area: str | None = None
+    requester_ref: str | None = None
+    received_at: datetime | None = None
+    lead_department: str | None = None
+    co_departments: tuple[str, ...] = ()
+    routed_at: datetime | None = None
+    accept_due: datetime | None = None
+    accepted_at: datetime | None = None
+    first_contact_due: datetime | None = None
+    contacted_at: datetime | None = None
+    resolve_due: datetime | None = None
+    resolve_due_original: datetime | None = None
+    resolved_at: datetime | None = None
+    outcome: str | None = None
+    feedback_due: datetime | None = None
+    feedback_at: datetime | None = None
+    rating: str | None = None
+    score: int | None = None
+    rated_at: datetime | None = None
+    returns: int = 0
+    returned_by: tuple[str, ...] = ()
+    reopens: int = 0
+    revisit_outcome: str | None = None
+    overturned: bool = False
+    answered_at_intake: bool = False
+    closed_at: datetime | None = None
+    excluded: str | None = None  # merged / withdrawn: left out of every rate, and said so
+    last_event_at: datetime | None = None
+    events: int = 0
+
+    def to_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["co_departments"] = list(self.co_departments)
+        row["returned_by"] = list(self.returned_by)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Fact:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in row.items() if k in names}
+        values["co_departments"] = tuple(values.get("co_departments") or ())
+        values["returned_by"] = tuple(values.get("returned_by") or ())
+        return cls(**values)
+
+
+def _routed(fact: Fact, env: Envelope, d: Any) -> Fact:
+    due = d.due
+    return replace(
+        fact, lead_department=d.lead_department, co_departments=tuple(d.co_departments),
+        routed_at=fact.routed_at or env.occurred_at, accept_due=due.accept, first_contact_due=due.first_contact,
+        resolve_due=due.resolve, resolve_due_original=due.resolve, feedback_due=due.feedback,
+        urgency=d.urgency, category=d.category or fact.category,
+    )
+
+
+def _rerouted(fact: Fact, env: Envelope, d: Any) -> Fact:
+    # A new department (after a return) or the same one again (reopened): its clocks start anew.
+    routed = _routed(fact, env, d)
+    return replace(routed, routed_at=env.occurred_at, accepted_at=None, contacted_at=None, resolved_at=None,
+                   outcome=None, feedback_at=None)
+
+
+def _resolved(fact: Fact, env: Envelope, d: Any) -> Fact:
+    return replace(fact, resolved_at=env.occurred_at, outcome=d.outcome)
+
+
+def _extension(fact: Fact, env: Envelope, d: Any) -> Fact:
+    if d.approved and d.new_due is not None and d.clock == "resolve":
+        return replace(fact, resolve_due=d.new_due)
+    return fact
+
+
+_FOLD = {
+    "request.received": lambda f, e, d: replace(
+        f, channel=d.channel, category=d.category, urgency=d.urgency, topic=d.topic, area=d.area,
+        requester_ref=d.requester_ref, received_at=e.occurred_at,
+    ),
+    "request.routed": _routed,
+    "request.rerouted": _rerouted,
+    "request.accepted": lambda f, e, d: replace(f, accepted_at=f.accepted_at or e.occurred_at),
+    "request.contacted": lambda f, e, d: replace(f, contacted_at=f.contacted_at or e.occurred_at),
+    "request.returned": lambda f, e, d: replace(f, returns=f.returns + 1, returned_by=(*f.returned_by, d.department)),
+    "request.extension_decided": _extension,
+    "request.resolved": _resolved,
+    "request.answered_at_intake": lambda f, e, d: replace(
+        f, answered_at_intake=True, resolved_at=e.occurred_at, outcome="resolved"
+    ),
+    "request.feedback_given": lambda f, e, d: replace(f, feedback_at=e.occurred_at),
+    "request.rated": lambda f, e, d: replace(f, rating=d.rating, score=d.score, rated_at=e.occurred_at),
+    "request.reopened": lambda f, e, d: replace(f, reopens=max(f.reopens + 1, d.reopen_count)),
+    "request.revisited": lambda f, e, d: replace(
+        f, revisit_outcome=d.outcome, overturned=f.overturned or d.outcome == "recurred"
+    ),
+    "request.closed": lambda f, e, d: replace(f, closed_at=e.occurred_at),
+    "request.merged": lambda f, e, d: replace(f, excluded="merged"),
+    "request.withdrawn": lambda f, e, d: replace(f, excluded="withdrawn"),
+}
+
+STATE_OF = {
+    "request.received": "received", "request.routed": "routed", "request.rerouted": "routed",
+    "request.accepted": "accepted", "request.contacted": "in_progress", "request.progressed": "in_progress",
+    "request.returned": "returned", "request.escalated": "escalated", "request.resolved": "resolved",
+    "request.answered_at_intake": "answered_at_intake", "request.feedback_given": "feedback_given",
+    "request.rated": "rated", "request.reopened": "reopened", "request.revisited": "revisited",
+    "request.closed": "closed", "request.merged": "merged", "request.withdrawn": "withdrawn",
+}
+
+FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF)))
+
+
+def apply(fact: Fact, envelope: Envelope, data: Any) -> Fact:
+    fold = _FOLD.get(envelope.type)
+    updated = fold(fact, envelope, data) if fold else fact
+    state = STATE_OF.get(envelope.type, updated.state)
+    return replace(updated, state=state, last_event_at=envelope.occurred_at, events=fact.events + 1)
+
+
+def new_fact(request_id: str) -> Fact:
+    return Fact(request_id=request_id)
+
+
+__all__ = ["FOLDED_TYPES", "Fact", "apply", "new_fact"]

@@ -1,0 +1,20 @@
+"""KPI: wiring. Run with `python -m services.kpi.main`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.kpi import api, store
+from services.kpi.consumers import HANDLERS
+from shared.runtime import ServiceRuntime, create_app, serve
+
+NAME = "kpi"
+
+
+def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
+    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    return create_app(runtime, [api.router], title="KPI service")
+
+
+if __name__ == "__main__":
+    serve(NAME, build_app)

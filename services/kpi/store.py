@@ -1,0 +1,68 @@
+"""KPI's tables: the per-request fact row (folded from lifecycle events)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kpi.domain.facts import Fact
+from services.kpi.domain.figures import Period
+from shared.db import new_metadata
+
+metadata = new_metadata()
+
+_TIMES = (
+    "received_at", "routed_at", "accept_due", "accepted_at", "first_contact_due", "contacted_at", "resolve_due",
+    "resolve_due_original", "resolved_at", "feedback_due", "feedback_at", "rated_at", "closed_at", "last_event_at",
+)
+_TEXTS = (
+    "state", "channel", "category", "urgency", "topic", "area", "requester_ref", "lead_department", "outcome",
+    "rating", "revisit_outcome", "excluded",
+)
+
+facts = Table(
+    "facts",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    *[Column(name, String(100)) for name in _TEXTS],
+    *[Column(name, DateTime(timezone=True)) for name in _TIMES],
+    Column("co_departments", JSONB, nullable=False, server_default="[]"),
+    Column("returned_by", JSONB, nullable=False, server_default="[]"),
+    Column("score", Integer),
+    Column("returns", Integer, nullable=False, default=0),
+    Column("reopens", Integer, nullable=False, default=0),
+    Column("overturned", Boolean, nullable=False, default=False),
+    Column("answered_at_intake", Boolean, nullable=False, default=False),
+    Column("events", Integer, nullable=False, default=0),
+)
+
+
+async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Fact | None:
+    stmt = select(facts).where(facts.c.request_id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return Fact.from_row(dict(row)) if row else None
+
+
+async def save_fact(session: AsyncSession, fact: Fact) -> None:
+    row = fact.to_row()
+    await session.execute(
+        pg_insert(facts).values(**row).on_conflict_do_update(
+            index_elements=["request_id"], set_={k: v for k, v in row.items() if k != "request_id"}
+        )
+    )
+
+
+async def facts_for(session: AsyncSession, department: str, period: Period) -> list[Fact]:
+    """Every fact of the department with any of its clock or event times in the period."""
+    in_period = [facts.c[name].between(period.start, period.end) for name in _TIMES]
+    stmt = select(facts).where(facts.c.lead_department == department, or_(*in_period))
+    return [Fact.from_row(dict(r)) for r in (await session.execute(stmt)).mappings()]
+
+
+async def departments_in(session: AsyncSession) -> list[str]:
+    stmt = select(facts.c.lead_department).where(facts.c.lead_department.is_not(None)).distinct()
+    return sorted((await session.scalars(stmt)).all())
