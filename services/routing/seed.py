@@ -1,0 +1,85 @@
+"""The demo organisation: departments, routing rules, SLA policies and the calendar.
+
+Idempotent: existing rows are left as an administrator edited them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import store
+from services.routing.domain.calendar import chinese_calendar_overrides
+from services.routing.domain.sla import DEFAULT_POLICIES
+
+DEPARTMENTS = [
+    {"code": "coordination", "name": "12345 热线协调办 (coordination office)", "head": "head-coordination",
+     "coordinating": True},
+    {"code": "service_center", "name": "政务服务中心 (one-window service centre)", "head": "head-service"},
+    {"code": "urban", "name": "城市管理局 (urban management)", "head": "head-urban"},
+    {"code": "water", "name": "水务集团 (water utility)", "head": "head-water"},
+    {"code": "transport", "name": "交通运输局 (transport)", "head": "head-transport"},
+    {"code": "market", "name": "市场监管局 (market regulation)", "head": "head-market"},
+    {"code": "environment", "name": "生态环境局 (environment)", "head": "head-environment"},
+    {"code": "housing", "name": "住房和城乡建设局 (housing)", "head": "head-housing"},
+]
+
+RULES = [
+    {"id": "topic.water", "priority": 10, "match": {"topic": ["water", "供水", "排水"]}, "lead_department": "water"},
+    {"id": "topic.traffic", "priority": 10, "match": {"topic": ["traffic", "交通", "公交"]},
+     "lead_department": "transport"},
+    {"id": "topic.noise", "priority": 10, "match": {"topic": ["noise", "噪音", "pollution", "污染"]},
+     "lead_department": "environment", "co_departments": ["urban"]},
+    {"id": "topic.housing", "priority": 10, "match": {"topic": ["housing", "物业", "住房"]},
+     "lead_department": "housing"},
+    {"id": "category.complaint", "priority": 50, "match": {"category": ["complaint"]}, "lead_department": "market"},
+    {"id": "category.repair", "priority": 50, "match": {"category": ["repair"]}, "lead_department": "urban"},
+    {"id": "category.help", "priority": 50, "match": {"category": ["help"]}, "lead_department": "urban"},
+    {"id": "category.business", "priority": 50, "match": {"category": ["business"]},
+     "lead_department": "service_center"},
+    {"id": "category.consultation", "priority": 50, "match": {"category": ["consultation"]},
+     "lead_department": "service_center"},
+    {"id": "category.suggestion", "priority": 50, "match": {"category": ["suggestion"]},
+     "lead_department": "coordination"},
+]
+
+
+async def seed(session: AsyncSession, years: tuple[int, ...] = (2026, 2027)) -> None:
+    for dept in DEPARTMENTS:
+        await session.execute(
+            pg_insert(store.departments)
+            .values(active=True, coordinating=False, parent=None, **dept)
+            .on_conflict_do_nothing()
+        )
+    for rule in RULES:
+        await session.execute(
+            pg_insert(store.rules)
+            .values(active=True, co_departments=rule.get("co_departments", []),
+                    **{k: v for k, v in rule.items() if k != "co_departments"})
+            .on_conflict_do_nothing()
+        )
+    for (category, urgency, clock), policy in DEFAULT_POLICIES.items():
+        await session.execute(
+            pg_insert(store.sla_policies)
+            .values(category=category, urgency=urgency, clock=clock, amount=policy.amount, unit=policy.unit)
+            .on_conflict_do_nothing()
+        )
+    for year in years:
+        for day, workday in calendar_seed(year).items():
+            await session.execute(
+                pg_insert(store.calendar_days)
+                .values(day=day, workday=workday, note="make-up working day" if workday else "public holiday")
+                .on_conflict_do_nothing()
+            )
+    await session.commit()
+
+
+def calendar_seed(year: int) -> dict[date, bool]:
+    """Holidays and make-up days from the `chinesecalendar` package where it knows the year;
+    a year it does not know yet (the State Council publishes each November) starts as
+    weekends only and is edited through PUT /v1/calendar/days/{date}."""
+    try:
+        return chinese_calendar_overrides(year)
+    except NotImplementedError:
+        return {}
