@@ -49,7 +49,7 @@ async def seed(session: AsyncSession, years: tuple[int, ...] = (2026, 2027)) -> 
     for dept in DEPARTMENTS:
         await session.execute(
             pg_insert(store.departments)
-            .values(active=True, coordinating=False, parent=None, **dept)
+            .values(**{"active": True, "coordinating": False, "parent": None, **dept})
             .on_conflict_do_nothing()
         )
     for rule in RULES:
