@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def alembic_config(service: str, settings: Settings | None = None) -> Config:
     s = settings or get_settings()
     cfg = Config()
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("script_location", str(ROOT / "shared" / "alembic"))
     cfg.set_main_option("version_locations", str(ROOT / "services" / service / "migrations" / "versions"))
     cfg.set_main_option("service", service)

@@ -1,0 +1,219 @@
+"""Outbox and inbox against the real PostgreSQL and the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from services.kpi import store as kpi_store
+from services.kpi.consumers import fold_event
+from services.kpi.domain.facts import Fact
+from shared.db import inbox_table, outbox_table
+from shared.events.envelope import Envelope
+from shared.inbox import Handler, InboxConsumer
+from shared.kafka import ensure_topics, make_producer
+from shared.outbox import OutboxRelay
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+from tests.support.events import accepted, eventually, produce, read_topic, received, routed
+
+
+@contextlib.asynccontextmanager
+async def running_consumer(
+    settings: Settings, handlers: dict[str, Handler], name: str | None = None
+) -> AsyncIterator[ServiceRuntime]:
+    """KPI's real projection, fed by a consumer of its own on this test's topic."""
+    runtime = ServiceRuntime(name="kpi", metadata=kpi_store.metadata, handlers=handlers, settings=settings)
+    await ensure_topics(settings.kafka_bootstrap, [settings.lifecycle_topic, settings.dlq_topic], 3)
+    producer = make_producer(settings.kafka_bootstrap)
+    await producer.start()
+    consumer = InboxConsumer(
+        runtime.processor(name or f"test-{uuid.uuid4().hex[:8]}"), bootstrap=settings.kafka_bootstrap,
+        topic=settings.lifecycle_topic, dlq_topic=settings.dlq_topic, producer=producer,
+    )
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield runtime
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await producer.stop()
+        await runtime.engine.dispose()
+
+
+async def fact_events(runtime: ServiceRuntime, request_id: str) -> int | None:
+    async with runtime.sessions() as session:
+        fact = await kpi_store.load_fact(session, request_id)
+    return fact.events if fact else None
+
+
+def raw(env: Envelope) -> tuple[str, bytes]:
+    return env.request_id, env.to_bytes()
+
+
+async def test_the_same_event_delivered_twice_has_one_effect(topics: Settings) -> None:
+    event = received()
+    later = routed(event.request_id)
+    await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(event), raw(event), raw(later), raw(event)])
+    async with running_consumer(topics, {"request.received": fold_event, "request.routed": fold_event}) as rt:
+        await eventually(lambda: _equals(fact_events(rt, event.request_id), 2), what="two events applied")
+        await asyncio.sleep(1.0)  # give a wrongly applied repeat the time to show up
+        assert await fact_events(rt, event.request_id) == 2
+        async with rt.sessions() as session:
+            inbox = inbox_table(kpi_store.metadata)
+            rows = await session.scalar(select(func.count()).where(inbox.c.event_id == event.id))
+        assert rows == 1
+
+
+async def _equals(value: Any, expected: Any) -> bool:
+    return (await value) == expected
+
+
+async def test_poison_events_go_to_the_dlq_with_headers_and_the_next_good_event_is_applied(
+    topics: Settings,
+) -> None:
+    good = received()
+    invalid_payload = received()
+    invalid_payload.data.pop("channel")
+    unknown_type = received().model_copy(update={"type": "request.teleported"})
+    await produce(
+        topics.kafka_bootstrap, topics.lifecycle_topic,
+        [raw(invalid_payload), raw(unknown_type), (good.request_id, b"{not json"), raw(good)],
+    )
+    name = "poison-test"
+    async with running_consumer(topics, {"request.received": fold_event}, name=name) as rt:
+        await eventually(lambda: _equals(fact_events(rt, good.request_id), 1), what="the good event applied")
+        assert await fact_events(rt, invalid_payload.request_id) is None
+    dead = await read_topic(topics.kafka_bootstrap, topics.dlq_topic, expected=3)
+    assert len(dead) == 3
+    for record in dead:
+        headers = dict(record.headers)
+        assert headers["consumer"] == name.encode()
+        assert headers["attempts"] == b"1"
+        assert headers["original_topic"] == topics.lifecycle_topic.encode()
+    errors = sorted(dict(r.headers)["error"].decode() for r in dead)
+    assert any("UnknownEventType" in e for e in errors)
+    assert sum("InvalidEvent" in e for e in errors) == 2
+
+
+async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_the_consumer_goes_on(
+    topics: Settings,
+) -> None:
+    failing = received(category="complaint")
+    good = received()
+    calls: list[str] = []
+
+    async def flaky(uow: Any, env: Envelope, data: Any) -> None:
+        calls.append(env.request_id)
+        if data.category == "complaint":
+            raise RuntimeError("projection bug")
+        await fold_event(uow, env, data)
+
+    await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(failing), raw(good)])
+    async with running_consumer(topics, {"request.received": flaky}) as rt:
+        await eventually(lambda: _equals(fact_events(rt, good.request_id), 1), what="the good event applied")
+        assert await fact_events(rt, failing.request_id) is None
+    assert calls.count(failing.request_id) == topics.consumer_max_attempts
+    dead = await read_topic(topics.kafka_bootstrap, topics.dlq_topic, expected=1)
+    headers = dict(dead[0].headers)
+    assert headers["attempts"] == str(topics.consumer_max_attempts).encode()
+    assert b"projection bug" in headers["error"]
+    assert dead[0].value == failing.to_bytes()
+
+
+async def test_events_of_one_request_are_applied_in_order(topics: Settings) -> None:
+    first = received()
+    rid = first.request_id
+    sequence = [first, routed(rid), accepted(rid)]
+    others = [received() for _ in range(5)]
+    applied: list[str] = []
+
+    async def recording(uow: Any, env: Envelope, data: Any) -> None:
+        if env.request_id == rid:
+            applied.append(env.type)
+        await fold_event(uow, env, data)
+
+    messages = [raw(e) for pair in zip(sequence, others, strict=False) for e in pair] + [raw(e) for e in others[3:]]
+    await produce(topics.kafka_bootstrap, topics.lifecycle_topic, messages)
+    handlers = dict.fromkeys(("request.received", "request.routed", "request.accepted"), recording)
+    async with running_consumer(topics, handlers) as rt:
+        await eventually(lambda: _equals(fact_events(rt, rid), 3), what="three events applied")
+        async with rt.sessions() as session:
+            fact = await kpi_store.load_fact(session, rid)
+    assert applied == ["request.received", "request.routed", "request.accepted"]
+    assert fact is not None and fact.state == "accepted" and fact.lead_department == "urban"
+
+
+async def test_a_rolled_back_state_change_publishes_nothing(topics: Settings) -> None:
+    runtime = ServiceRuntime(name="kpi", metadata=kpi_store.metadata, handlers={}, settings=topics)
+    event = received()
+    outbox = outbox_table(kpi_store.metadata)
+    with pytest.raises(RuntimeError):
+        async with runtime.uow() as uow:
+            await kpi_store.save_fact(uow.session, Fact(request_id=event.request_id))
+            uow.emit(_data(event), request_id=event.request_id, actor=event.actor)
+            raise RuntimeError("the command failed after raising its event")
+    async with runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).where(outbox.c.key == event.request_id)) == 0
+        assert await kpi_store.load_fact(session, event.request_id) is None
+    await runtime.engine.dispose()
+
+
+def _data(env: Envelope) -> Any:
+    from shared.events.catalogue import CATALOGUE
+
+    return CATALOGUE[(env.type, env.version)].model_validate(env.data)
+
+
+async def test_the_relay_publishes_in_commit_order_keyed_by_request_and_can_republish(topics: Settings) -> None:
+    await ensure_topics(topics.kafka_bootstrap, [topics.lifecycle_topic], 3)
+    runtime = ServiceRuntime(name="kpi", metadata=kpi_store.metadata, handlers={}, settings=topics)
+    producer = make_producer(topics.kafka_bootstrap)
+    await producer.start()
+    rid = str(uuid.uuid4())
+    sent: list[Envelope] = []
+    for env in (received(rid), routed(rid), accepted(rid)):
+        async with runtime.uow() as uow:
+            sent.append(uow.emit(_data(env), request_id=rid, actor=env.actor))
+            await uow.commit()
+    relay = OutboxRelay(
+        service=f"test-{uuid.uuid4().hex[:6]}", sessions=runtime.sessions, outbox=outbox_table(kpi_store.metadata),
+        producer=producer, bootstrap=topics.kafka_bootstrap, topics=[topics.lifecycle_topic], partitions=3,
+    )
+    try:
+        while await relay.publish_pending():
+            pass
+        records = [r for r in await read_topic(topics.kafka_bootstrap, topics.lifecycle_topic, 3) if r.key == rid.encode()]
+        assert [dict(r.headers)["event_id"].decode() for r in records] == [str(e.id) for e in sent]
+        assert len({r.partition for r in records}) == 1
+        outbox = outbox_table(kpi_store.metadata)
+        async with runtime.sessions() as session:
+            unpublished = await session.scalar(
+                select(func.count()).where(outbox.c.key == rid, outbox.c.published_at.is_(None))
+            )
+        assert unpublished == 0
+
+        first_id = await _outbox_id(runtime, sent[0])
+        assert await relay.republish(from_id=first_id) >= 3
+        while await relay.publish_pending():
+            pass
+        again = [r for r in await read_topic(topics.kafka_bootstrap, topics.lifecycle_topic, 6) if r.key == rid.encode()]
+        assert [dict(r.headers)["event_id"].decode() for r in again] == [str(e.id) for e in sent] * 2
+    finally:
+        await producer.stop()
+        await runtime.engine.dispose()
+
+
+async def _outbox_id(runtime: ServiceRuntime, env: Envelope) -> int:
+    outbox = outbox_table(kpi_store.metadata)
+    async with runtime.sessions() as session:
+        value = await session.scalar(select(outbox.c.id).where(outbox.c.event_id == env.id))
+    assert value is not None
+    return int(value)
