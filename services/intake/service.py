@@ -55,8 +55,7 @@ async def submit_request(
     uow: UnitOfWork, principal: Principal, body: dict[str, Any], idempotency_key: str | None
 ) -> SubmitResult:
     try:
-        submission = Submission.model_validate(body)
-        submission.check_submitted_at(now())
+        submission = Submission.model_validate(body, context={"now": now()})
     except ValidationError as exc:
         fields = validation_fields(exc.errors())
         names = ", ".join(sorted({f["field"] for f in fields}))

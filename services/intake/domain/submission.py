@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -13,6 +13,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -49,7 +52,11 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-Text = Annotated[str, AfterValidator(_no_control_chars)]
+def text(max_length: int, min_length: int = 0) -> Any:
+    """A trimmed string with length limits that refuses control characters."""
+    return Annotated[
+        str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(_no_control_chars)
+    ]
 
 
 class Strict(BaseModel):
@@ -60,25 +67,25 @@ class Strict(BaseModel):
 class Location(Strict):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    address: Annotated[Text, Field(max_length=500)] | None = None
+    address: text(500) | None = None
 
 
 class Material(Strict):
-    code: Annotated[Text, Field(min_length=1, max_length=100)]
-    name: Annotated[Text, Field(max_length=200)] | None = None
+    code: text(100, 1)
+    name: text(200) | None = None
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     size: int | None = Field(default=None, ge=0, le=100 * 1024 * 1024)
-    media_type: Annotated[Text, Field(max_length=100)] | None = None
+    media_type: text(100) | None = None
 
 
 class Requester(Strict):
-    name: Annotated[Text, Field(max_length=100)] | None = None
+    name: text(100) | None = None
     phone: Annotated[str, Field(max_length=20), AfterValidator(_phone)] | None = None
     email: Annotated[str, Field(max_length=254), AfterValidator(_email)] | None = None
-    address: Annotated[Text, Field(max_length=500)] | None = None
+    address: text(500) | None = None
     id_number: Annotated[str, Field(pattern=r"^\d{17}[\dXx]$")] | None = None
     # The channel's own way back to the person (a WeChat openid, an app user id, …).
-    channel_address: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    channel_address: text(200, 1) | None = None
 
     def reachable(self) -> bool:
         return bool(self.phone or self.email or self.channel_address)
@@ -86,15 +93,15 @@ class Requester(Strict):
 
 class Submission(Strict):
     channel: Channel
-    external_id: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
-    content: Annotated[Text, Field(min_length=1, max_length=5000)]
-    title: Annotated[Text, Field(max_length=200)] | None = None
+    external_id: text(200, 1) | None = None
+    content: text(5000, 1)
+    title: text(200) | None = None
     category: Category | None = None
     urgency: Urgency | None = None
-    topic: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
-    area: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    topic: text(100, 1) | None = None
+    area: text(100, 1) | None = None
     location: Location | None = None
-    business_type: Annotated[Text, Field(min_length=1, max_length=100)] | None = None
+    business_type: text(100, 1) | None = None
     materials: list[Material] = Field(default_factory=list, max_length=50)
     requester: Requester | None = None
     anonymous: bool = False
@@ -110,13 +117,14 @@ class Submission(Strict):
             )
         return self
 
-    def check_submitted_at(self, now: datetime) -> None:
+    @field_validator("submitted_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         """Timestamps may not lie in the future (a little clock skew is tolerated)."""
-        if self.submitted_at is not None and self.submitted_at > now + CLOCK_SKEW:
-            raise PydanticCustomError(
-                "not_in_future", "submitted_at lies in the future",
-                {"field": "submitted_at", "rule": "not_in_future"},
-            )
+        current = (info.context or {}).get("now") or datetime.now(UTC)
+        if value is not None and value > current + CLOCK_SKEW:
+            raise PydanticCustomError("not_in_future", "submitted_at lies in the future")
+        return value
 
 
 def mask_phone(phone: str) -> str:
