@@ -5,11 +5,13 @@ tokens against the identity provider's JWKS URL. Expiry, audience and issuer are
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+import httpx
 import jwt
 from fastapi import Request
 
@@ -77,6 +79,33 @@ def hash_api_key(key: str) -> str:
 
 # A service that accepts channel adapters supplies how to look an API key up.
 ApiKeyLookup = Callable[[Request, str], Awaitable[Principal | None]]
+
+
+class RemoteApiKeyLookup:
+    """For services that do not hold the keys: ask intake who a key belongs to, and keep
+    the answer for a short while (a revoked key stops working within that time)."""
+
+    def __init__(self, intake_url: str, ttl_seconds: float) -> None:
+        self._url = intake_url.rstrip("/") + "/v1/channel-keys/whoami"
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def __call__(self, request: Request, key: str) -> Principal | None:
+        digest = hash_api_key(key)
+        clock = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached and cached[0] > clock:
+            return cached[1]
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(self._url, headers={"X-API-Key": key})
+        if response.status_code == 200:
+            principal: Principal | None = Principal(kind="channel", id=response.json()["channel"], role="channel")
+        elif response.status_code == 401:
+            principal = None
+        else:
+            raise Unauthorized(f"cannot check the API key now (intake answered {response.status_code})")
+        self._cache[digest] = (clock + self._ttl, principal)
+        return principal
 
 
 async def authenticate(request: Request) -> Principal:

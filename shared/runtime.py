@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.auth import RemoteApiKeyLookup
 from shared.db import create_engine, inbox_table, outbox_table, session_factory
 from shared.errors import error_body, install_error_handlers
 from shared.inbox import Handlers, InboxConsumer, InboxProcessor
@@ -130,6 +131,7 @@ def create_app(runtime: ServiceRuntime, routers: list[APIRouter], *, title: str,
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.api_key_lookup = RemoteApiKeyLookup(runtime.settings.intake_url, runtime.settings.api_key_cache_seconds)
     install_error_handlers(app)
     limit = runtime.settings.max_body_bytes
 

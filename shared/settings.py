@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "service-requests"
     jwt_issuer: str = "service-requests-dev"
 
+    # Services other than intake check channel API keys by asking intake (cached briefly).
+    intake_url: str = "http://127.0.0.1:8001"
+    api_key_cache_seconds: float = Field(default=60, ge=0)
+
     organisation_timezone: str = "Asia/Shanghai"
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)

@@ -37,6 +37,12 @@ async def submit_request(
     return JSONResponse(service.submit_view(result.request), status_code=201 if result.created else 200)
 
 
+@router.get("/channel-keys/whoami")
+async def whoami(principal: Annotated[Principal, Depends(require("channel"))]) -> dict[str, str]:
+    """Which channel an API key belongs to; other services check adapters' keys here."""
+    return {"channel": principal.id}
+
+
 @router.get("/requests/{request_id}")
 async def get_request(
     request_id: str,
