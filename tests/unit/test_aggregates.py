@@ -1,0 +1,86 @@
+"""The handling case and the followup record, tested as aggregates: command in, event out."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.followup.domain.followup import Followup, NotSurveyed
+from services.handling.domain.case import Case, NotLead, NotYourCase
+from shared.events.catalogue import RequestAccepted, RequestClosed, RequestRated, RequestReopened, RequestResolved
+from shared.lifecycle import IllegalTransition, State
+
+
+def routed_case(role: str = "lead") -> Case:
+    return Case(request_id="r-1", department="urban", role=role, state=State.ROUTED,  # type: ignore[arg-type]
+                category="repair", urgency="normal")
+
+
+def test_accept_names_the_handler_and_raises_accepted() -> None:
+    case, event = routed_case().accept("urban", "h-1")
+    assert case.state == State.ACCEPTED and case.handler_id == "h-1"
+    assert event == RequestAccepted(department="urban", handler_id="h-1")
+
+
+def test_resolve_after_accept() -> None:
+    case, _ = routed_case().accept("urban", "h-1")
+    case, event = case.resolve("urban", "h-1", "explained", "policy explained")
+    assert case.state == State.RESOLVED
+    assert isinstance(event, RequestResolved) and event.outcome == "explained"
+
+
+def test_resolve_before_accept_is_illegal() -> None:
+    with pytest.raises(IllegalTransition) as caught:
+        routed_case().resolve("urban", "h-1", "resolved", "done")
+    assert caught.value.current == State.ROUTED
+
+
+def test_only_the_cases_department_may_act() -> None:
+    with pytest.raises(NotYourCase):
+        routed_case().accept("water", "h-9")
+
+
+def test_co_handlers_do_not_accept_or_resolve() -> None:
+    with pytest.raises(NotLead):
+        routed_case("co").accept("urban", "h-1")
+
+
+def test_return_before_acceptance() -> None:
+    case, event = routed_case().return_("urban", "not ours")
+    assert case.state == State.RETURNED and event.department == "urban"
+
+
+def followup(state: State = State.FEEDBACK_GIVEN, anonymous: bool = False) -> Followup:
+    return Followup(request_id="r-1", state=state, channel="hotline", anonymous=anonymous, lead_department="urban")
+
+
+def test_feedback_only_after_resolution() -> None:
+    with pytest.raises(IllegalTransition):
+        followup(State.ACCEPTED).give_feedback("agent-1")
+    updated, event = followup(State.RESOLVED).give_feedback("agent-1")
+    assert updated.state == State.FEEDBACK_GIVEN and event.channel == "hotline"
+
+
+def test_satisfied_rating_raises_rated_only() -> None:
+    updated, events = followup().rate("satisfied", 5, None, None)
+    assert updated.state == State.RATED and events == [RequestRated(rating="satisfied", score=5)]
+
+
+def test_unsatisfied_reopens_to_the_same_lead_with_the_reason() -> None:
+    updated, events = followup().rate("unsatisfied", 1, "slow", "the lamp is still broken")
+    assert updated.state == State.REOPENED and updated.reopen_count == 1
+    reopened = events[1]
+    assert isinstance(reopened, RequestReopened)
+    assert (reopened.department, reopened.reason, reopened.reopen_count) == ("urban", "the lamp is still broken", 1)
+
+
+def test_anonymous_requests_are_not_surveyed() -> None:
+    with pytest.raises(NotSurveyed):
+        followup(anonymous=True).rate("satisfied", None, None, None)
+
+
+def test_close_after_rating_and_not_twice() -> None:
+    rated, _ = followup().rate("basically_satisfied", None, None, None)
+    closed, event = rated.close("completed")
+    assert closed.state == State.CLOSED and event == RequestClosed(reason="completed")
+    with pytest.raises(IllegalTransition):
+        closed.close("again")

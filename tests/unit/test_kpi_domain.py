@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.kpi.domain.facts import Fact, apply, new_fact
+from services.kpi.domain.figures import BadPeriod, Period, department_figures
+from shared.events.catalogue import (
+    Due,
+    FirstResponder,
+    RequestAccepted,
+    RequestFeedbackGiven,
+    RequestRated,
+    RequestReceived,
+    RequestReopened,
+    RequestResolved,
+    RequestRouted,
+    RequestWithdrawn,
+)
+from shared.events.envelope import SYSTEM, new_envelope
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 2, 10, tzinfo=TZ)
+NOV = Period.month("2026-11", TZ)
+
+
+def ev(data: Any, hours: float, rid: str = "r-1") -> tuple[Any, Any]:
+    env = new_envelope(type=data.TYPE, version=data.VERSION, request_id=rid, producer="t", actor=SYSTEM,
+                       data=data.model_dump(mode="json"), occurred_at=T0 + timedelta(hours=hours))
+    return env, data
+
+
+def fold(events: list[tuple[Any, Any]], rid: str = "r-1") -> Fact:
+    fact = new_fact(rid)
+    for env, data in events:
+        fact = apply(fact, env, data)
+    return fact
+
+
+def lifecycle(accept_after: float, resolve_after: float, rating: str = "satisfied", rid: str = "r-1") -> Fact:
+    due = Due(accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96))
+    return fold([
+        ev(RequestReceived(channel="web", category="repair", urgency="normal", submitted_at=T0,
+                           first_responder=FirstResponder(kind="channel", id="web")), 0, rid),
+        ev(RequestRouted(lead_department="urban", due=due, category="repair"), 0.1, rid),
+        ev(RequestAccepted(department="urban", handler_id="h"), accept_after, rid),
+        ev(RequestResolved(department="urban", handler_id="h", outcome="resolved", reply="ok"), resolve_after, rid),
+        ev(RequestFeedbackGiven(channel="web", by="h"), resolve_after + 1, rid),
+        ev(RequestRated(rating=rating, score=4), resolve_after + 2, rid),  # type: ignore[arg-type]
+    ], rid)
+
+
+def test_the_fact_row_is_a_fold_of_the_events() -> None:
+    fact = lifecycle(2, 30)
+    assert fact.lead_department == "urban" and fact.state == "rated" and fact.events == 6
+    assert fact.accepted_at == T0 + timedelta(hours=2) and fact.rating == "satisfied"
+
+
+def test_folding_the_same_events_gives_the_same_row() -> None:
+    assert lifecycle(2, 30) == lifecycle(2, 30)
+
+
+def test_timeliness_and_satisfaction() -> None:
+    on_time = lifecycle(2, 30, rid="a")
+    late = lifecycle(30, 100, "unsatisfied", rid="b")
+    figures = department_figures([on_time, late], "urban", NOV)
+    assert figures["acceptance_timeliness"] == {"numerator": 1, "denominator": 2, "rate": 0.5}
+    assert figures["on_time_resolution"] == {"numerator": 1, "denominator": 2, "rate": 0.5}
+    assert figures["satisfaction"] == {"numerator": 1, "denominator": 2, "rate": 0.5}
+    assert figures["mean_score"] == 4.0
+
+
+def test_a_reopened_request_is_not_accurate() -> None:
+    reopened = fold([*_events_of(lifecycle(2, 30, "unsatisfied")),
+                     ev(RequestReopened(department="urban", reason="no", reopen_count=1), 40)])
+    assert department_figures([reopened], "urban", NOV)["handling_accuracy"]["rate"] == 0.0
+
+
+def _events_of(fact: Fact) -> list[tuple[Any, Any]]:
+    due = Due(accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96))
+    return [
+        ev(RequestRouted(lead_department="urban", due=due, category="repair"), 0.1),
+        ev(RequestAccepted(department="urban", handler_id="h"), 2),
+        ev(RequestResolved(department="urban", handler_id="h", outcome="resolved", reply="ok"), 30),
+        ev(RequestRated(rating="unsatisfied"), 32),
+    ]
+
+
+def test_withdrawn_requests_are_excluded_and_counted_as_such() -> None:
+    withdrawn = fold([*_events_of(lifecycle(2, 30))[:1], ev(RequestWithdrawn(reason="solved myself"), 1)])
+    figures = department_figures([withdrawn], "urban", NOV)
+    assert figures["acceptance_timeliness"]["denominator"] == 0
+    assert figures["counts"]["excluded_merged_or_withdrawn"] == 1
+
+
+def test_no_response_is_never_counted_as_satisfied() -> None:
+    silent = lifecycle(2, 30, "no_response")
+    figures = department_figures([silent], "urban", NOV)
+    assert figures["satisfaction"] == {"numerator": 0, "denominator": 0, "rate": None}
+
+
+def test_a_request_counts_in_the_period_its_due_time_fell_in() -> None:
+    fact = lifecycle(2, 30)
+    assert department_figures([fact], "urban", Period.month("2026-12", TZ))["acceptance_timeliness"]["denominator"] == 0
+    assert department_figures([fact], "water", NOV)["counts"]["routed"] == 0
+
+
+def test_periods_are_months_in_the_organisation_time_zone() -> None:
+    dec = Period.month("2026-12", TZ)
+    assert dec.start == datetime(2026, 12, 1, tzinfo=TZ) and dec.end == datetime(2027, 1, 1, tzinfo=TZ)
+    assert not NOV.holds(datetime(2026, 11, 30, 16, 0, tzinfo=ZoneInfo("UTC")))  # 00:00 Dec 1 in Shanghai
+    for bad in ("2026-13", "2026-1", "november"):
+        with pytest.raises(BadPeriod):
+            Period.month(bad, TZ)
+
+
+def test_fact_rows_round_trip() -> None:
+    fact = lifecycle(2, 30)
+    assert Fact.from_row(fact.to_row()) == fact
