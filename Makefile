@@ -20,7 +20,7 @@ run: $(STAMP)
 stop:
 	@$(BIN)/python scripts/devctl.py stop 2>/dev/null || true
 
-test: $(STAMP)
+test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP)

@@ -1,10 +1,10 @@
 """Run the platform on this machine: `make run` / `make stop` / `make test` call this.
 
-    python scripts/devctl.py up        # broker, databases, migrations, seed, five services
-    python scripts/devctl.py stop      # stop what `up` started (by process id)
-    python scripts/devctl.py broker    # only the development broker
-    python scripts/devctl.py tokens    # print a development token per demo role
-    python scripts/devctl.py republish SERVICE [--from-id N]   # re-send a service's outbox
+python scripts/devctl.py up        # broker, databases, migrations, seed, five services
+python scripts/devctl.py stop      # stop what `up` started (by process id)
+python scripts/devctl.py broker    # only the development broker
+python scripts/devctl.py tokens    # print a development token per demo role
+python scripts/devctl.py republish SERVICE [--from-id N]   # re-send a service's outbox
 """
 
 from __future__ import annotations
@@ -66,9 +66,13 @@ def _pidfile(name: str) -> Path:
 def _spawn(name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
     RUN_DIR.mkdir(exist_ok=True)
     LOG_DIR.mkdir(exist_ok=True)
-    log = open(LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
+    log = open(LOG_DIR / f"{name}.log", "ab")
     proc = subprocess.Popen(
-        argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        argv,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
         start_new_session=True,
     )
     _pidfile(name).write_text(str(proc.pid))
@@ -199,7 +203,9 @@ def up() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up")
     sub.add_parser("stop")

@@ -37,15 +37,24 @@ class Principal:
 
 
 def issue_staff_token(
-    sub: str, role: Role, department: str | None = None, *, ttl: timedelta = timedelta(hours=12),
+    sub: str,
+    role: Role,
+    department: str | None = None,
+    *,
+    ttl: timedelta = timedelta(hours=12),
     settings: Settings | None = None,
 ) -> str:
     """Development tokens only: production tokens come from the identity provider."""
     s = settings or get_settings()
     issued = now()
     claims = {
-        "sub": sub, "role": role, "department": department, "aud": s.jwt_audience, "iss": s.jwt_issuer,
-        "iat": int(issued.timestamp()), "exp": int((issued + ttl).timestamp()),
+        "sub": sub,
+        "role": role,
+        "department": department,
+        "aud": s.jwt_audience,
+        "iss": s.jwt_issuer,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
     }
     return jwt.encode(claims, s.jwt_secret, algorithm="HS256")
 
@@ -59,10 +68,16 @@ def verify_staff_token(token: str, settings: Settings | None = None) -> Principa
         if s.jwt_jwks_url:
             client = _jwks_clients.setdefault(s.jwt_jwks_url, jwt.PyJWKClient(s.jwt_jwks_url))
             key = client.get_signing_key_from_jwt(token).key
-            claims = jwt.decode(token, key, algorithms=["RS256"], audience=s.jwt_audience, issuer=s.jwt_issuer)
+            claims = jwt.decode(
+                token, key, algorithms=["RS256"], audience=s.jwt_audience, issuer=s.jwt_issuer
+            )
         else:
             claims = jwt.decode(
-                token, s.jwt_secret, algorithms=["HS256"], audience=s.jwt_audience, issuer=s.jwt_issuer,
+                token,
+                s.jwt_secret,
+                algorithms=["HS256"],
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
                 options={"require": ["exp", "sub", "aud", "iss"]},
             )
     except jwt.PyJWTError as exc:
@@ -99,7 +114,9 @@ class RemoteApiKeyLookup:
         async with httpx.AsyncClient(timeout=5) as client:
             response = await client.get(self._url, headers={"X-API-Key": key})
         if response.status_code == 200:
-            principal: Principal | None = Principal(kind="channel", id=response.json()["channel"], role="channel")
+            principal: Principal | None = Principal(
+                kind="channel", id=response.json()["channel"], role="channel"
+            )
         elif response.status_code == 401:
             principal = None
         else:
@@ -119,7 +136,9 @@ async def authenticate(request: Request) -> Principal:
         if principal is None:
             raise Unauthorized("unknown or revoked API key")
         return principal
-    raise Unauthorized("authentication required: a bearer token or an X-API-Key", headers={"WWW-Authenticate": "Bearer"})
+    raise Unauthorized(
+        "authentication required: a bearer token or an X-API-Key", headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 def require(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:

@@ -83,7 +83,12 @@ class InboxProcessor:
                 error = f"{type(exc).__name__}: {exc}"
                 log.warning(
                     "consumer %s failed on %s %s (attempt %d/%d): %s",
-                    self.consumer, envelope.type, envelope.id, attempt, self._max_attempts, error,
+                    self.consumer,
+                    envelope.type,
+                    envelope.id,
+                    attempt,
+                    self._max_attempts,
+                    error,
                 )
                 if attempt < self._max_attempts:
                     await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
@@ -116,7 +121,7 @@ class InboxConsumer:
         self._group_id = group_id or processor.consumer
         self.ready = asyncio.Event()
 
-    async def dead_letter(self, msg: ConsumerRecord, error: str, attempts: int) -> None:  # type: ignore[type-arg]
+    async def dead_letter(self, msg: ConsumerRecord[bytes, bytes], error: str, attempts: int) -> None:
         DEAD_LETTERS.labels(self.processor.consumer).inc()
         headers = [
             ("consumer", self.processor.consumer.encode()),
@@ -129,7 +134,12 @@ class InboxConsumer:
         await self._producer.send_and_wait(self._dlq_topic, value=msg.value, key=msg.key, headers=headers)
         log.error(
             "consumer %s dead-lettered %s/%d@%d after %d attempt(s): %s",
-            self.processor.consumer, msg.topic, msg.partition, msg.offset, attempts, error,
+            self.processor.consumer,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            attempts,
+            error,
         )
 
     async def run(self) -> None:

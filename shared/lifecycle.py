@@ -35,8 +35,15 @@ TERMINAL = frozenset({S.CLOSED, S.MERGED, S.WITHDRAWN})
 # Before the department has resolved it, the person may still withdraw or it may be merged.
 OPEN_BEFORE_RESOLUTION = frozenset(
     {
-        S.RECEIVED, S.INCOMPLETE, S.SUPPLEMENTED, S.ROUTED, S.RETURNED, S.ESCALATED,
-        S.ACCEPTED, S.IN_PROGRESS, S.REOPENED,
+        S.RECEIVED,
+        S.INCOMPLETE,
+        S.SUPPLEMENTED,
+        S.ROUTED,
+        S.RETURNED,
+        S.ESCALATED,
+        S.ACCEPTED,
+        S.IN_PROGRESS,
+        S.REOPENED,
     }
 )
 HANDLING = frozenset({S.ROUTED, S.ACCEPTED, S.IN_PROGRESS})

@@ -1,7 +1,7 @@
 """Create each service's database and migrate it with Alembic.
 
-    python -m shared.migrations upgrade [service ...]     # create if missing, then upgrade head
-    python -m shared.migrations revision <service> "msg"  # autogenerate a new revision
+python -m shared.migrations upgrade [service ...]     # create if missing, then upgrade head
+python -m shared.migrations revision <service> "msg"  # autogenerate a new revision
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ async def create_database(url: str) -> bool:
     """Create the database named in `url` if it does not exist; True if created."""
     u = make_url(url)
     conn = await asyncpg.connect(
-        host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-        password=u.password, database="postgres",
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        user=u.username or "postgres",
+        password=u.password,
+        database="postgres",
     )
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", u.database)
@@ -51,8 +54,11 @@ async def create_database(url: str) -> bool:
 async def drop_database(url: str) -> None:
     u = make_url(url)
     conn = await asyncpg.connect(
-        host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-        password=u.password, database="postgres",
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        user=u.username or "postgres",
+        password=u.password,
+        database="postgres",
     )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')

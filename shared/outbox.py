@@ -173,7 +173,9 @@ class OutboxRelay:
                 return 0
             rows = (
                 await session.execute(
-                    select(ob.c.id, ob.c.topic, ob.c.key, ob.c.type, ob.c.version, ob.c.event_id, ob.c.payload)
+                    select(
+                        ob.c.id, ob.c.topic, ob.c.key, ob.c.type, ob.c.version, ob.c.event_id, ob.c.payload
+                    )
                     .where(ob.c.published_at.is_(None))
                     .order_by(ob.c.id)
                     .limit(self._batch_size)

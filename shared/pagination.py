@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from shared.errors import ApiError, field_error
 
@@ -20,10 +21,12 @@ def decode_cursor(cursor: str | None) -> int | None:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(
             "cursor is not one this API gave out",
-            status=400, code="bad_cursor", fields=[field_error("cursor", "valid_cursor", "unknown cursor")],
+            status=400,
+            code="bad_cursor",
+            fields=[field_error("cursor", "valid_cursor", "unknown cursor")],
         ) from exc
 
 
-def page(items: list[dict], limit: int, seq_key: str = "seq") -> dict:  # type: ignore[type-arg]
+def page(items: list[dict[str, Any]], limit: int, seq_key: str = "seq") -> dict[str, Any]:
     next_cursor = encode_cursor(items[-1][seq_key]) if len(items) == limit and items else None
     return {"items": items, "next_cursor": next_cursor}

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +38,7 @@ class ServiceRuntime:
     metadata: MetaData
     handlers: Handlers
     settings: Settings = field(default_factory=get_settings)
-    background: list[Callable[[ServiceRuntime], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = field(default_factory=list)
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     relay: OutboxRelay | None = field(init=False, default=None)
@@ -76,15 +76,23 @@ class ServiceRuntime:
         self.producer = make_producer(s.kafka_bootstrap)
         await self.producer.start()
         self.relay = OutboxRelay(
-            service=self.name, sessions=self.sessions, outbox=outbox_table(self.metadata),
-            producer=self.producer, bootstrap=s.kafka_bootstrap, topics=topics,
-            partitions=s.topic_partitions, poll_seconds=s.relay_poll_seconds,
+            service=self.name,
+            sessions=self.sessions,
+            outbox=outbox_table(self.metadata),
+            producer=self.producer,
+            bootstrap=s.kafka_bootstrap,
+            topics=topics,
+            partitions=s.topic_partitions,
+            poll_seconds=s.relay_poll_seconds,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.handlers:
             self.consumer = InboxConsumer(
-                self.processor(), bootstrap=s.kafka_bootstrap, topic=s.lifecycle_topic,
-                dlq_topic=s.dlq_topic, producer=self.producer,
+                self.processor(),
+                bootstrap=s.kafka_bootstrap,
+                topic=s.lifecycle_topic,
+                dlq_topic=s.dlq_topic,
+                producer=self.producer,
             )
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.name}-consumer"))
         for job in self.background:
@@ -103,7 +111,8 @@ class ServiceRuntime:
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
@@ -120,7 +129,9 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def create_app(runtime: ServiceRuntime, routers: list[APIRouter], *, title: str, version: str = "1.0.0") -> FastAPI:
+def create_app(
+    runtime: ServiceRuntime, routers: list[APIRouter], *, title: str, version: str = "1.0.0"
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -131,12 +142,16 @@ def create_app(runtime: ServiceRuntime, routers: list[APIRouter], *, title: str,
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.runtime = runtime
-    app.state.api_key_lookup = RemoteApiKeyLookup(runtime.settings.intake_url, runtime.settings.api_key_cache_seconds)
+    app.state.api_key_lookup = RemoteApiKeyLookup(
+        runtime.settings.intake_url, runtime.settings.api_key_cache_seconds
+    )
     install_error_handlers(app)
     limit = runtime.settings.max_body_bytes
 
     @app.middleware("http")
-    async def guard_and_measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def guard_and_measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         request.state.correlation_id = request.headers.get("x-correlation-id") or None
         if request.method in _BODY_METHODS:
             declared = request.headers.get("content-length")

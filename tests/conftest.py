@@ -9,9 +9,13 @@ import os
 import pytest
 
 TEST_BROKER_PORT = int(os.environ.get("TEST_BROKER_PORT", "19092"))
-os.environ.setdefault("KAFKA_BOOTSTRAP", os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{TEST_BROKER_PORT}"))
+os.environ.setdefault(
+    "KAFKA_BOOTSTRAP", os.environ.get("TEST_KAFKA_BOOTSTRAP", f"127.0.0.1:{TEST_BROKER_PORT}")
+)
 for _service in ("intake", "routing", "handling", "followup", "kpi"):
-    os.environ[f"{_service.upper()}_DATABASE_URL"] = f"postgresql+asyncpg://postgres@127.0.0.1:5432/it_{_service}"
+    os.environ[f"{_service.upper()}_DATABASE_URL"] = (
+        f"postgresql+asyncpg://postgres@127.0.0.1:5432/it_{_service}"
+    )
 os.environ.setdefault("CONSUMER_BACKOFF_SECONDS", "0.05")
 os.environ.setdefault("RELAY_POLL_SECONDS", "0.2")
 

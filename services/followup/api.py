@@ -40,7 +40,9 @@ class CloseBody(Strict):
 
 @router.post("/requests/{request_id}/feedback")
 async def give_feedback(
-    request_id: str, body: FeedbackBody, uow: Uow,
+    request_id: str,
+    body: FeedbackBody,
+    uow: Uow,
     principal: Annotated[Principal, Depends(require("handler", "dept_head", "agent"))],
 ) -> dict[str, Any]:
     return await service.give_feedback(uow, principal, request_id, body.message)
@@ -48,18 +50,24 @@ async def give_feedback(
 
 @router.post("/requests/{request_id}/rating")
 async def rate(
-    request_id: str, body: RatingBody, uow: Uow,
+    request_id: str,
+    body: RatingBody,
+    uow: Uow,
     principal: Annotated[Principal, Depends(require("channel", "agent"))],
 ) -> dict[str, Any]:
     try:
-        return await service.rate(uow, principal, request_id, body.rating, body.score, body.comment, body.reason)
+        return await service.rate(
+            uow, principal, request_id, body.rating, body.score, body.comment, body.reason
+        )
     except NotSurveyed as exc:
         raise Conflict("anonymous requests are not surveyed") from exc
 
 
 @router.post("/requests/{request_id}/close")
 async def close(
-    request_id: str, body: CloseBody, uow: Uow,
+    request_id: str,
+    body: CloseBody,
+    uow: Uow,
     principal: Annotated[Principal, Depends(require("agent", "supervisor", "admin"))],
 ) -> dict[str, Any]:
     return await service.close(uow, principal, request_id, body.reason)

@@ -6,9 +6,19 @@ from services.followup import service
 from shared.inbox import Handler
 
 TRACKED = (
-    "request.routed", "request.rerouted", "request.returned", "request.escalated", "request.accepted",
-    "request.contacted", "request.progressed", "request.resolved", "request.answered_at_intake",
-    "request.merged", "request.withdrawn", "request.incomplete", "request.supplemented",
+    "request.routed",
+    "request.rerouted",
+    "request.returned",
+    "request.escalated",
+    "request.accepted",
+    "request.contacted",
+    "request.progressed",
+    "request.resolved",
+    "request.answered_at_intake",
+    "request.merged",
+    "request.withdrawn",
+    "request.incomplete",
+    "request.supplemented",
 )
 HANDLERS: dict[str, Handler] = {
     "request.received": service.track_received,

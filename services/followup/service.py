@@ -12,7 +12,7 @@ from services.followup.domain.followup import Followup
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import NotFound
-from shared.events.catalogue import NotificationRequested, RequestReceived
+from shared.events.catalogue import NotificationRequested, Rating, RequestReceived
 from shared.events.envelope import Envelope
 from shared.lifecycle import State, follow
 from shared.outbox import UnitOfWork
@@ -24,8 +24,12 @@ async def track_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
     await uow.session.execute(
         pg_insert(store.followups)
         .values(
-            request_id=envelope.request_id, state=State.RECEIVED.value, channel=data.channel,
-            anonymous=data.anonymous, category=data.category, reopen_count=0,
+            request_id=envelope.request_id,
+            state=State.RECEIVED.value,
+            channel=data.channel,
+            anonymous=data.anonymous,
+            category=data.category,
+            reopen_count=0,
         )
         .on_conflict_do_nothing()
     )
@@ -60,7 +64,9 @@ async def _load(uow: UnitOfWork, request_id: str) -> Followup:
     return followup
 
 
-async def give_feedback(uow: UnitOfWork, principal: Principal, request_id: str, message: str | None) -> dict[str, Any]:
+async def give_feedback(
+    uow: UnitOfWork, principal: Principal, request_id: str, message: str | None
+) -> dict[str, Any]:
     followup = await _load(uow, request_id)
     updated, event = followup.give_feedback(by=principal.id)
     await store.save(uow.session, updated, feedback_at=now())
@@ -72,15 +78,21 @@ async def give_feedback(uow: UnitOfWork, principal: Principal, request_id: str, 
             params={"message": message} if message else {},
             audience=audience,
         ),
-        request_id=request_id, actor=principal.actor,
+        request_id=request_id,
+        actor=principal.actor,
     )
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value}
 
 
 async def rate(
-    uow: UnitOfWork, principal: Principal, request_id: str, rating: str, score: int | None,
-    comment: str | None, reason: str | None,
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    rating: Rating,
+    score: int | None,
+    comment: str | None,
+    reason: str | None,
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
     updated, events = followup.rate(rating, score, comment, reason)

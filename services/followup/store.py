@@ -41,8 +41,12 @@ async def find(session: AsyncSession, request_id: str, *, for_update: bool = Fal
     if row is None:
         return None
     return Followup(
-        request_id=row["request_id"], state=State(row["state"]), channel=row["channel"],
-        anonymous=row["anonymous"], lead_department=row["lead_department"], reopen_count=row["reopen_count"],
+        request_id=row["request_id"],
+        state=State(row["state"]),
+        channel=row["channel"],
+        anonymous=row["anonymous"],
+        lead_department=row["lead_department"],
+        reopen_count=row["reopen_count"],
     )
 
 
@@ -50,5 +54,7 @@ async def save(session: AsyncSession, followup: Followup, **extra: object) -> No
     await session.execute(
         update(followups)
         .where(followups.c.request_id == followup.request_id)
-        .values(state=followup.state.value, reopen_count=followup.reopen_count, updated_at=func.now(), **extra)
+        .values(
+            state=followup.state.value, reopen_count=followup.reopen_count, updated_at=func.now(), **extra
+        )
     )

@@ -53,8 +53,13 @@ class ReturnBody(Strict):
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "request_id": row["request_id"], "department": row["department"], "role": row["role"],
-        "state": row["state"], "category": row["category"], "urgency": row["urgency"], "due": row["due"],
+        "request_id": row["request_id"],
+        "department": row["department"],
+        "role": row["role"],
+        "state": row["state"],
+        "category": row["category"],
+        "urgency": row["urgency"],
+        "due": row["due"],
         "handler_id": row["handler_id"],
         "routed_at": row["routed_at"].isoformat() if row["routed_at"] else None,
     }
@@ -71,8 +76,13 @@ async def list_cases(
     handler: str | None = None,
 ) -> dict[str, Any]:
     rows = await store.queue(
-        session, principal.department, limit=limit, after_seq=decode_cursor(cursor), state=state,
-        urgency=urgency, handler_id=handler,
+        session,
+        principal.department,
+        limit=limit,
+        after_seq=decode_cursor(cursor),
+        state=state,
+        urgency=urgency,
+        handler_id=handler,
     )
     result = page(rows, limit)
     result["items"] = [_view(r) for r in rows]
@@ -84,12 +94,16 @@ async def get_case(
     request_id: str, principal: DeptStaff, session: Annotated[AsyncSession, Depends(db_session)]
 ) -> dict[str, Any]:
     row = (
-        await session.execute(
-            select(store.cases).where(
-                store.cases.c.request_id == request_id, store.cases.c.department == principal.department
+        (
+            await session.execute(
+                select(store.cases).where(
+                    store.cases.c.request_id == request_id, store.cases.c.department == principal.department
+                )
             )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     if row is None:
         raise NotFound(f"no case {request_id} in your department")
     steps = (
@@ -99,8 +113,13 @@ async def get_case(
     ).mappings()
     view = _view(dict(row))
     view["steps"] = [
-        {"kind": s["kind"], "department": s["department"], "actor_id": s["actor_id"], "detail": s["detail"],
-         "at": s["at"].isoformat()}
+        {
+            "kind": s["kind"],
+            "department": s["department"],
+            "actor_id": s["actor_id"],
+            "detail": s["detail"],
+            "at": s["at"].isoformat(),
+        }
         for s in steps
     ]
     return view
@@ -110,7 +129,11 @@ async def get_case(
 async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     handler_id = body.handler_id or principal.id
     return await service.act(
-        uow, principal, request_id, lambda c: c.accept(principal.department, handler_id), "accept",
+        uow,
+        principal,
+        request_id,
+        lambda c: c.accept(principal.department, handler_id),
+        "accept",
         {"handler_id": handler_id},
     )
 
@@ -118,7 +141,11 @@ async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: U
 @router.post("/cases/{request_id}/contact")
 async def contact(request_id: str, body: ContactBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     return await service.act(
-        uow, principal, request_id, lambda c: c.contact(principal.department, principal.id, body.how), "contact",
+        uow,
+        principal,
+        request_id,
+        lambda c: c.contact(principal.department, principal.id, body.how),
+        "contact",
         body.model_dump(),
     )
 
@@ -126,8 +153,11 @@ async def contact(request_id: str, body: ContactBody, principal: DeptStaff, uow:
 @router.post("/cases/{request_id}/progress")
 async def progress(request_id: str, body: ProgressBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     return await service.act(
-        uow, principal, request_id,
-        lambda c: c.progress(principal.department, principal.id, body.step, body.note), "progress",
+        uow,
+        principal,
+        request_id,
+        lambda c: c.progress(principal.department, principal.id, body.step, body.note),
+        "progress",
         body.model_dump(),
     )
 
@@ -135,15 +165,22 @@ async def progress(request_id: str, body: ProgressBody, principal: DeptStaff, uo
 @router.post("/cases/{request_id}/resolve")
 async def resolve(request_id: str, body: ResolveBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     return await service.act(
-        uow, principal, request_id,
+        uow,
+        principal,
+        request_id,
         lambda c: c.resolve(principal.department, c.handler_id or principal.id, body.outcome, body.reply),
-        "resolve", body.model_dump(),
+        "resolve",
+        body.model_dump(),
     )
 
 
 @router.post("/cases/{request_id}/return")
 async def return_case(request_id: str, body: ReturnBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     return await service.act(
-        uow, principal, request_id, lambda c: c.return_(principal.department, body.reason), "return",
+        uow,
+        principal,
+        request_id,
+        lambda c: c.return_(principal.department, body.reason),
+        "return",
         body.model_dump(),
     )

@@ -22,18 +22,29 @@ from shared.outbox import UnitOfWork
 async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -> None:
     """request.routed / request.rerouted: the case enters the lead's and co-handlers' queues."""
     due = data.due.model_dump(mode="json")
-    existing = {c.department: c for c in await store.cases_of_request(uow.session, envelope.request_id, for_update=True)}
+    existing = {
+        c.department: c
+        for c in await store.cases_of_request(uow.session, envelope.request_id, for_update=True)
+    }
     for department, role in [(data.lead_department, "lead"), *[(d, "co") for d in data.co_departments]]:
         values = {
-            "request_id": envelope.request_id, "department": department, "role": role,
-            "state": State.ROUTED.value, "category": data.category or "consultation",
-            "urgency": data.urgency, "due": due, "handler_id": None, "routed_at": envelope.occurred_at,
+            "request_id": envelope.request_id,
+            "department": department,
+            "role": role,
+            "state": State.ROUTED.value,
+            "category": data.category or "consultation",
+            "urgency": data.urgency,
+            "due": due,
+            "handler_id": None,
+            "routed_at": envelope.occurred_at,
         }
         if department in existing:
             # Back to a department that had it (reopened): the clocks restart, the handler stays.
             values["handler_id"] = existing[department].handler_id
         await uow.session.execute(
-            pg_insert(store.cases).values(**values).on_conflict_do_update(
+            pg_insert(store.cases)
+            .values(**values)
+            .on_conflict_do_update(
                 index_elements=["request_id", "department"],
                 set_={k: v for k, v in values.items() if k not in ("request_id", "department")},
             )
@@ -63,10 +74,19 @@ async def act(
     emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
     await uow.session.execute(
         insert(store.steps).values(
-            request_id=request_id, department=case.department, kind=step, actor_id=principal.id,
-            detail=detail, event_id=str(emitted.id),
+            request_id=request_id,
+            department=case.department,
+            kind=step,
+            actor_id=principal.id,
+            detail=detail,
+            event_id=str(emitted.id),
         )
     )
     await uow.commit()
-    return {"request_id": request_id, "department": updated.department, "state": updated.state.value,
-            "handler_id": updated.handler_id, "event_id": str(emitted.id)}
+    return {
+        "request_id": request_id,
+        "department": updated.department,
+        "state": updated.state.value,
+        "handler_id": updated.handler_id,
+        "event_id": str(emitted.id),
+    }

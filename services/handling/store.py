@@ -12,7 +12,6 @@ from sqlalchemy import (
     Index,
     String,
     Table,
-    Text,
     func,
     select,
     update,
@@ -59,8 +58,14 @@ steps = Table(
 
 def to_case(row: Any) -> Case:
     return Case(
-        request_id=row["request_id"], department=row["department"], role=row["role"], state=State(row["state"]),
-        category=row["category"], urgency=row["urgency"], due=row["due"], handler_id=row["handler_id"],
+        request_id=row["request_id"],
+        department=row["department"],
+        role=row["role"],
+        state=State(row["state"]),
+        category=row["category"],
+        urgency=row["urgency"],
+        due=row["due"],
+        handler_id=row["handler_id"],
         routed_at=row["routed_at"],
     )
 
@@ -91,8 +96,14 @@ async def save_case(session: AsyncSession, case: Case) -> None:
 
 
 async def queue(
-    session: AsyncSession, department: str | None, *, limit: int, after_seq: int | None, state: str | None,
-    urgency: str | None, handler_id: str | None,
+    session: AsyncSession,
+    department: str | None,
+    *,
+    limit: int,
+    after_seq: int | None,
+    state: str | None,
+    urgency: str | None,
+    handler_id: str | None,
 ) -> list[dict[str, Any]]:
     # Oldest first; the urgent-first green channel is a filter (urgency=urgent) for now.
     stmt = select(cases).where(cases.c.department == department)

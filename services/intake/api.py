@@ -70,7 +70,12 @@ async def list_requests(
         session,
         limit=limit,
         after_seq=decode_cursor(cursor),
-        filters={"state": state, "channel": channel, "category": category, "first_responder_id": first_responder},
+        filters={
+            "state": state,
+            "channel": channel,
+            "category": category,
+            "first_responder_id": first_responder,
+        },
     )
     result = page(rows, limit)
     result["items"] = [service.public_view(r) for r in rows]

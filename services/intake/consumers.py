@@ -32,8 +32,18 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> No
 
 
 FOLLOWED = (
-    "request.routed", "request.rerouted", "request.returned", "request.escalated", "request.accepted",
-    "request.contacted", "request.progressed", "request.resolved", "request.feedback_given",
-    "request.rated", "request.reopened", "request.revisited", "request.closed",
+    "request.routed",
+    "request.rerouted",
+    "request.returned",
+    "request.escalated",
+    "request.accepted",
+    "request.contacted",
+    "request.progressed",
+    "request.resolved",
+    "request.feedback_given",
+    "request.rated",
+    "request.reopened",
+    "request.revisited",
+    "request.closed",
 )
 HANDLERS: dict[str, Handler] = {event_type: follow_lifecycle for event_type in FOLLOWED}

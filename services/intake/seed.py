@@ -9,7 +9,17 @@ from services.intake import store
 from shared.auth import hash_api_key
 from shared.events.catalogue import Channel
 
-CHANNELS: tuple[Channel, ...] = ("hotline", "web", "app", "wechat", "weibo", "email", "window", "letter", "open311")
+CHANNELS: tuple[Channel, ...] = (
+    "hotline",
+    "web",
+    "app",
+    "wechat",
+    "weibo",
+    "email",
+    "window",
+    "letter",
+    "open311",
+)
 
 
 def dev_key(channel: str) -> str:
@@ -20,7 +30,9 @@ async def seed(session: AsyncSession) -> dict[str, str]:
     for channel in CHANNELS:
         await session.execute(
             pg_insert(store.channel_keys)
-            .values(key_hash=hash_api_key(dev_key(channel)), channel=channel, label="development", active=True)
+            .values(
+                key_hash=hash_api_key(dev_key(channel)), channel=channel, label="development", active=True
+            )
             .on_conflict_do_nothing()
         )
     await session.commit()

@@ -77,7 +77,7 @@ async def submit_request(
     requester = submission.requester.model_dump(exclude_none=True) if submission.requester else None
     ref = requester_ref(requester_identity(submission.requester))
     masked = contact_masked(submission.requester)
-    row = {
+    row: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "state": State.RECEIVED.value,
         "channel": submission.channel,

@@ -10,8 +10,8 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Index,
     Identity,
+    Index,
     String,
     Table,
     Text,
@@ -71,7 +71,9 @@ channel_keys = Table(
 )
 
 
-async def get_request(session: AsyncSession, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+async def get_request(
+    session: AsyncSession, request_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
     stmt = select(requests).where(requests.c.id == request_id)
     if for_update:
         stmt = stmt.with_for_update()
@@ -84,16 +86,24 @@ async def find_duplicate_submit(
 ) -> dict[str, Any] | None:
     if idempotency_key:
         row = (
-            await session.execute(select(requests).where(requests.c.idempotency_key == idempotency_key))
-        ).mappings().first()
+            (await session.execute(select(requests).where(requests.c.idempotency_key == idempotency_key)))
+            .mappings()
+            .first()
+        )
         if row:
             return dict(row)
     if external_id:
         row = (
-            await session.execute(
-                select(requests).where(requests.c.channel == channel, requests.c.external_id == external_id)
+            (
+                await session.execute(
+                    select(requests).where(
+                        requests.c.channel == channel, requests.c.external_id == external_id
+                    )
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         if row:
             return dict(row)
     return None
@@ -113,7 +123,9 @@ async def list_requests(
 
 async def set_state(session: AsyncSession, request_id: str, state: str, **extra: Any) -> None:
     await session.execute(
-        update(requests).where(requests.c.id == request_id).values(state=state, updated_at=func.now(), **extra)
+        update(requests)
+        .where(requests.c.id == request_id)
+        .values(state=state, updated_at=func.now(), **extra)
     )
 
 

@@ -23,8 +23,12 @@ def _period(label: str) -> Period:
     try:
         return Period.month(label, organisation_tz())
     except BadPeriod as exc:
-        raise ApiError(str(exc), status=422, code="validation_failed",
-                       fields=[field_error("period", "format", "period must be YYYY-MM")]) from exc
+        raise ApiError(
+            str(exc),
+            status=422,
+            code="validation_failed",
+            fields=[field_error("period", "format", "period must be YYYY-MM")],
+        ) from exc
 
 
 @router.get("/kpis")

@@ -14,12 +14,34 @@ from shared.db import new_metadata
 metadata = new_metadata()
 
 _TIMES = (
-    "received_at", "routed_at", "accept_due", "accepted_at", "first_contact_due", "contacted_at", "resolve_due",
-    "resolve_due_original", "resolved_at", "feedback_due", "feedback_at", "rated_at", "closed_at", "last_event_at",
+    "received_at",
+    "routed_at",
+    "accept_due",
+    "accepted_at",
+    "first_contact_due",
+    "contacted_at",
+    "resolve_due",
+    "resolve_due_original",
+    "resolved_at",
+    "feedback_due",
+    "feedback_at",
+    "rated_at",
+    "closed_at",
+    "last_event_at",
 )
 _TEXTS = (
-    "state", "channel", "category", "urgency", "topic", "area", "requester_ref", "lead_department", "outcome",
-    "rating", "revisit_outcome", "excluded",
+    "state",
+    "channel",
+    "category",
+    "urgency",
+    "topic",
+    "area",
+    "requester_ref",
+    "lead_department",
+    "outcome",
+    "rating",
+    "revisit_outcome",
+    "excluded",
 )
 
 facts = Table(
@@ -50,7 +72,9 @@ async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool 
 async def save_fact(session: AsyncSession, fact: Fact) -> None:
     row = fact.to_row()
     await session.execute(
-        pg_insert(facts).values(**row).on_conflict_do_update(
+        pg_insert(facts)
+        .values(**row)
+        .on_conflict_do_update(
             index_elements=["request_id"], set_={k: v for k, v in row.items() if k != "request_id"}
         )
     )

@@ -81,7 +81,9 @@ async def _department_exists(session: AsyncSession, code: str | None, field: str
         return
     if await session.scalar(select(store.departments.c.code).where(store.departments.c.code == code)) is None:
         raise ApiError(
-            f"unknown department {code}", status=422, code="validation_failed",
+            f"unknown department {code}",
+            status=422,
+            code="validation_failed",
             fields=[field_error(field, "known_department", f"no department {code}")],
         )
 
@@ -96,7 +98,10 @@ async def list_departments(_: Reader, session: Session) -> dict[str, Any]:
 async def create_department(body: Department, _: Admin, session: Session) -> dict[str, Any]:
     await _department_exists(session, body.parent, "parent")
     result = await session.execute(
-        pg_insert(store.departments).values(**body.model_dump()).on_conflict_do_nothing().returning(store.departments.c.code)
+        pg_insert(store.departments)
+        .values(**body.model_dump())
+        .on_conflict_do_nothing()
+        .returning(store.departments.c.code)
     )
     if result.first() is None:
         raise Conflict(f"department {body.code} already exists")
@@ -107,8 +112,12 @@ async def create_department(body: Department, _: Admin, session: Session) -> dic
 @router.put("/departments/{code}")
 async def put_department(code: str, body: Department, _: Admin, session: Session) -> dict[str, Any]:
     if body.code != code:
-        raise ApiError("code in the body differs from the path", status=422, code="validation_failed",
-                       fields=[field_error("code", "matches_path", "must equal the code in the path")])
+        raise ApiError(
+            "code in the body differs from the path",
+            status=422,
+            code="validation_failed",
+            fields=[field_error("code", "matches_path", "must equal the code in the path")],
+        )
     await _department_exists(session, body.parent, "parent")
     stmt = pg_insert(store.departments).values(**body.model_dump())
     await session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=body.model_dump()))
@@ -118,7 +127,9 @@ async def put_department(code: str, body: Department, _: Admin, session: Session
 
 @router.get("/rules")
 async def list_rules(_: Reader, session: Session) -> dict[str, Any]:
-    rows = (await session.execute(select(store.rules).order_by(store.rules.c.priority, store.rules.c.id))).mappings()
+    rows = (
+        await session.execute(select(store.rules).order_by(store.rules.c.priority, store.rules.c.id))
+    ).mappings()
     return {"items": [dict(r) for r in rows], "next_cursor": None}
 
 
@@ -145,8 +156,12 @@ async def create_rule(body: RoutingRule, _: Admin, session: Session) -> dict[str
 @router.put("/rules/{rule_id}")
 async def put_rule(rule_id: str, body: RoutingRule, _: Admin, session: Session) -> dict[str, Any]:
     if body.id != rule_id:
-        raise ApiError("id in the body differs from the path", status=422, code="validation_failed",
-                       fields=[field_error("id", "matches_path", "must equal the id in the path")])
+        raise ApiError(
+            "id in the body differs from the path",
+            status=422,
+            code="validation_failed",
+            fields=[field_error("id", "matches_path", "must equal the id in the path")],
+        )
     return await _save_rule(session, body)
 
 
@@ -160,7 +175,9 @@ async def list_policies(_: Reader, session: Session) -> dict[str, Any]:
 async def put_policy(body: SlaPolicy, _: Admin, session: Session) -> dict[str, Any]:
     values = body.model_dump()
     await session.execute(
-        pg_insert(store.sla_policies).values(**values).on_conflict_do_update(
+        pg_insert(store.sla_policies)
+        .values(**values)
+        .on_conflict_do_update(
             index_elements=["category", "urgency", "clock"], set_={"amount": body.amount, "unit": body.unit}
         )
     )
@@ -179,9 +196,9 @@ async def get_day(day: date, _: Reader, session: Session) -> dict[str, Any]:
 async def put_day(day: date, body: CalendarDay, _: Admin, session: Session) -> dict[str, Any]:
     values = {"day": day, "workday": body.workday, "note": body.note}
     await session.execute(
-        pg_insert(store.calendar_days).values(**values).on_conflict_do_update(
-            index_elements=["day"], set_={"workday": body.workday, "note": body.note}
-        )
+        pg_insert(store.calendar_days)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["day"], set_={"workday": body.workday, "note": body.note})
     )
     await session.commit()
     return {"day": day.isoformat(), "workday": body.workday, "note": body.note}

@@ -5,6 +5,7 @@ Idempotent: existing rows are left as an administrator edited them."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +14,13 @@ from services.routing import store
 from services.routing.domain.calendar import chinese_calendar_overrides
 from services.routing.domain.sla import DEFAULT_POLICIES
 
-DEPARTMENTS = [
-    {"code": "coordination", "name": "12345 热线协调办 (coordination office)", "head": "head-coordination",
-     "coordinating": True},
+DEPARTMENTS: list[dict[str, str | bool]] = [
+    {
+        "code": "coordination",
+        "name": "12345 热线协调办 (coordination office)",
+        "head": "head-coordination",
+        "coordinating": True,
+    },
     {"code": "service_center", "name": "政务服务中心 (one-window service centre)", "head": "head-service"},
     {"code": "urban", "name": "城市管理局 (urban management)", "head": "head-urban"},
     {"code": "water", "name": "水务集团 (water utility)", "head": "head-water"},
@@ -25,23 +30,58 @@ DEPARTMENTS = [
     {"code": "housing", "name": "住房和城乡建设局 (housing)", "head": "head-housing"},
 ]
 
-RULES = [
-    {"id": "topic.water", "priority": 10, "match": {"topic": ["water", "供水", "排水"]}, "lead_department": "water"},
-    {"id": "topic.traffic", "priority": 10, "match": {"topic": ["traffic", "交通", "公交"]},
-     "lead_department": "transport"},
-    {"id": "topic.noise", "priority": 10, "match": {"topic": ["noise", "噪音", "pollution", "污染"]},
-     "lead_department": "environment", "co_departments": ["urban"]},
-    {"id": "topic.housing", "priority": 10, "match": {"topic": ["housing", "物业", "住房"]},
-     "lead_department": "housing"},
-    {"id": "category.complaint", "priority": 50, "match": {"category": ["complaint"]}, "lead_department": "market"},
+RULES: list[dict[str, Any]] = [
+    {
+        "id": "topic.water",
+        "priority": 10,
+        "match": {"topic": ["water", "供水", "排水"]},
+        "lead_department": "water",
+    },
+    {
+        "id": "topic.traffic",
+        "priority": 10,
+        "match": {"topic": ["traffic", "交通", "公交"]},
+        "lead_department": "transport",
+    },
+    {
+        "id": "topic.noise",
+        "priority": 10,
+        "match": {"topic": ["noise", "噪音", "pollution", "污染"]},
+        "lead_department": "environment",
+        "co_departments": ["urban"],
+    },
+    {
+        "id": "topic.housing",
+        "priority": 10,
+        "match": {"topic": ["housing", "物业", "住房"]},
+        "lead_department": "housing",
+    },
+    {
+        "id": "category.complaint",
+        "priority": 50,
+        "match": {"category": ["complaint"]},
+        "lead_department": "market",
+    },
     {"id": "category.repair", "priority": 50, "match": {"category": ["repair"]}, "lead_department": "urban"},
     {"id": "category.help", "priority": 50, "match": {"category": ["help"]}, "lead_department": "urban"},
-    {"id": "category.business", "priority": 50, "match": {"category": ["business"]},
-     "lead_department": "service_center"},
-    {"id": "category.consultation", "priority": 50, "match": {"category": ["consultation"]},
-     "lead_department": "service_center"},
-    {"id": "category.suggestion", "priority": 50, "match": {"category": ["suggestion"]},
-     "lead_department": "coordination"},
+    {
+        "id": "category.business",
+        "priority": 50,
+        "match": {"category": ["business"]},
+        "lead_department": "service_center",
+    },
+    {
+        "id": "category.consultation",
+        "priority": 50,
+        "match": {"category": ["consultation"]},
+        "lead_department": "service_center",
+    },
+    {
+        "id": "category.suggestion",
+        "priority": 50,
+        "match": {"category": ["suggestion"]},
+        "lead_department": "coordination",
+    },
 ]
 
 
@@ -55,8 +95,11 @@ async def seed(session: AsyncSession, years: tuple[int, ...] = (2026, 2027)) -> 
     for rule in RULES:
         await session.execute(
             pg_insert(store.rules)
-            .values(active=True, co_departments=rule.get("co_departments", []),
-                    **{k: v for k, v in rule.items() if k != "co_departments"})
+            .values(
+                active=True,
+                co_departments=rule.get("co_departments", []),
+                **{k: v for k, v in rule.items() if k != "co_departments"},
+            )
             .on_conflict_do_nothing()
         )
     for (category, urgency, clock), policy in DEFAULT_POLICIES.items():

@@ -30,19 +30,28 @@ from shared.settings import get_settings
 async def _due(uow: UnitOfWork, category: str, urgency: str, start: datetime) -> Due:
     policies = await store.load_policies(uow.session)
     calendar = await store.load_calendar(uow.session)
-    return Due(**due_times(policies, calendar, category, urgency, start))  # type: ignore[arg-type]
+    return Due(**due_times(policies, calendar, category, urgency, start))
 
 
 async def _record(uow: UnitOfWork, envelope: Envelope, kind: str, department: str, **values: Any) -> None:
     await uow.session.execute(
         insert(store.assignments).values(
-            request_id=envelope.request_id, kind=kind, department=department, event_id=str(envelope.id), **values
+            request_id=envelope.request_id,
+            kind=kind,
+            department=department,
+            event_id=str(envelope.id),
+            **values,
         )
     )
 
 
 async def _route(
-    uow: UnitOfWork, cause: Envelope, route: dict[str, Any], excluded: frozenset[str], *, first: bool,
+    uow: UnitOfWork,
+    cause: Envelope,
+    route: dict[str, Any],
+    excluded: frozenset[str],
+    *,
+    first: bool,
     lead_override: str | None = None,
 ) -> Envelope:
     session = uow.session
@@ -61,8 +70,13 @@ async def _route(
     due = await _due(uow, route["category"], route["urgency"], cause.occurred_at)
     event_type = RequestRouted if first else RequestRerouted
     data = event_type(
-        lead_department=lead, co_departments=list(co), rule_id=rule_id, due=due,
-        excluded_departments=sorted(excluded), urgency=route["urgency"], category=route["category"],
+        lead_department=lead,
+        co_departments=list(co),
+        rule_id=rule_id,
+        due=due,
+        excluded_departments=sorted(excluded),
+        urgency=route["urgency"],
+        category=route["category"],
     )
     due_json = due.model_dump(mode="json")
     await session.execute(
@@ -71,8 +85,15 @@ async def _route(
         .values(lead_department=lead, co_departments=list(co), state=State.ROUTED.value, due=due_json)
     )
     emitted = uow.emit(data, request_id=route["request_id"], actor=SYSTEM, cause=cause)
-    await _record(uow, emitted, "routed" if first else "rerouted", lead, co_departments=list(co),
-                  rule_id=rule_id, due=due_json)
+    await _record(
+        uow,
+        emitted,
+        "routed" if first else "rerouted",
+        lead,
+        co_departments=list(co),
+        rule_id=rule_id,
+        due=due_json,
+    )
     return emitted
 
 
@@ -80,8 +101,14 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
     await uow.session.execute(
         pg_insert(store.routes)
         .values(
-            request_id=envelope.request_id, category=data.category, urgency=data.urgency, topic=data.topic,
-            area=data.area, business_type=data.business_type, returns=0, state=State.RECEIVED.value,
+            request_id=envelope.request_id,
+            category=data.category,
+            urgency=data.urgency,
+            topic=data.topic,
+            area=data.area,
+            business_type=data.business_type,
+            returns=0,
+            state=State.RECEIVED.value,
         )
         .on_conflict_do_nothing()
     )
@@ -109,10 +136,13 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         coordinating = await store.coordinating_department(uow.session) or "coordination"
         escalated = uow.emit(
             RequestEscalated(to_department=coordinating, reason=f"returned {returns} times", returns=returns),
-            request_id=envelope.request_id, actor=SYSTEM, cause=envelope,
+            request_id=envelope.request_id,
+            actor=SYSTEM,
+            cause=envelope,
         )
         await uow.session.execute(
-            update(store.routes).where(store.routes.c.request_id == envelope.request_id)
+            update(store.routes)
+            .where(store.routes.c.request_id == envelope.request_id)
             .values(state=State.ESCALATED.value)
         )
         await _record(uow, escalated, "escalated", coordinating, reason=f"returned {returns} times")
@@ -126,5 +156,11 @@ async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopen
     route = await store.get_route(uow.session, envelope.request_id, for_update=True)
     if route is None:
         return
-    await _route(uow, envelope, route, frozenset(route["excluded_departments"]), first=False,
-                 lead_override=data.department)
+    await _route(
+        uow,
+        envelope,
+        route,
+        frozenset(route["excluded_departments"]),
+        first=False,
+        lead_override=data.department,
+    )

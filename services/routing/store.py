@@ -109,8 +109,12 @@ async def load_rules(session: AsyncSession) -> list[Rule]:
     rows = (await session.execute(select(rules))).mappings()
     return [
         Rule(
-            id=r["id"], priority=r["priority"], lead_department=r["lead_department"],
-            co_departments=tuple(r["co_departments"]), match=r["match"], active=r["active"],
+            id=r["id"],
+            priority=r["priority"],
+            lead_department=r["lead_department"],
+            co_departments=tuple(r["co_departments"]),
+            match=r["match"],
+            active=r["active"],
         )
         for r in rows
     ]
@@ -129,7 +133,9 @@ async def load_calendar(session: AsyncSession) -> BusinessCalendar:
 
 async def coordinating_department(session: AsyncSession) -> str | None:
     return await session.scalar(
-        select(departments.c.code).where(departments.c.coordinating, departments.c.active).order_by(departments.c.code)
+        select(departments.c.code)
+        .where(departments.c.coordinating, departments.c.active)
+        .order_by(departments.c.code)
     )
 
 
@@ -137,7 +143,9 @@ async def active_departments(session: AsyncSession) -> frozenset[str]:
     return frozenset((await session.scalars(select(departments.c.code).where(departments.c.active))).all())
 
 
-async def get_route(session: AsyncSession, request_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+async def get_route(
+    session: AsyncSession, request_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
     stmt = select(routes).where(routes.c.request_id == request_id)
     if for_update:
         stmt = stmt.with_for_update()

@@ -9,7 +9,8 @@ models (`make docs`), never written by hand.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Literal
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -21,6 +22,7 @@ Urgency = Literal["normal", "urgent"]
 Outcome = Literal["resolved", "partially_resolved", "explained", "cannot_resolve"]
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied", "no_response"]
 ClockName = Literal["accept", "first_contact", "resolve", "feedback", "revisit"]
+Step = Literal["investigate", "plan", "implement", "other"]
 Audience = Literal["requester", "first_responder", "department_head", "supervisors"]
 
 
@@ -40,13 +42,14 @@ class EventData(BaseModel):
     VERSION: ClassVar[int]
 
 
+E = TypeVar("E", bound=EventData)
 CATALOGUE: dict[tuple[str, int], type[EventData]] = {}
 
 
-def event_model(type_: str, version: int = 1):  # type: ignore[no-untyped-def]
+def event_model(type_: str, version: int = 1) -> Callable[[type[E]], type[E]]:
     """Register a payload model under (type, version)."""
 
-    def register(cls: type[EventData]) -> type[EventData]:
+    def register(cls: type[E]) -> type[E]:
         key = (type_, version)
         if key in CATALOGUE:
             raise RuntimeError(f"event {type_} v{version} registered twice")
@@ -190,7 +193,7 @@ class RequestContacted(EventData):
 class RequestProgressed(EventData):
     department: str
     handler_id: str
-    step: Literal["investigate", "plan", "implement", "other"]
+    step: Step
     note: str
 
 

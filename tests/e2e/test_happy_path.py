@@ -22,8 +22,9 @@ HANDLER = bearer("handler-urban-01", "handler", "urban")
 SUPERVISOR = bearer("supervisor-01", "supervisor")
 
 
-async def until(fetch: Callable[[], Awaitable[httpx.Response]], ok: Callable[[httpx.Response], bool],
-                timeout: float = 30) -> httpx.Response:
+async def until(
+    fetch: Callable[[], Awaitable[httpx.Response]], ok: Callable[[httpx.Response], bool], timeout: float = 30
+) -> httpx.Response:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         response = await fetch()
@@ -44,32 +45,47 @@ async def test_one_request_from_intake_to_a_kpi_figure(services: Platform) -> No
         submitted = await http.post(
             f"{u['intake']}/v1/requests",
             headers={"X-API-Key": "dev-hotline-key"},
-            json={"channel": "hotline", "external_id": "call-0001", "content": "小区路灯坏了三天，请尽快维修",
-                  "area": "鼓楼区", "requester": {"name": "张三", "phone": "13812345678"}},
+            json={
+                "channel": "hotline",
+                "external_id": "call-0001",
+                "content": "小区路灯坏了三天，请尽快维修",
+                "area": "鼓楼区",
+                "requester": {"name": "张三", "phone": "13812345678"},
+            },
         )
         assert submitted.status_code == 201, submitted.text
         rid = submitted.json()["id"]
         assert submitted.json()["category"] == "repair"
 
-        assignment = await until(lambda: http.get(f"{u['routing']}/v1/assignments/{rid}", headers=AGENT),
-                                 lambda r: r.status_code == 200)
+        assignment = await until(
+            lambda: http.get(f"{u['routing']}/v1/assignments/{rid}", headers=AGENT),
+            lambda r: r.status_code == 200,
+        )
         assert assignment.json()["lead_department"] == "urban"
         assert assignment.json()["history"][0]["rule_id"] == "category.repair"
         due: dict[str, Any] = assignment.json()["due"]
         assert due["accept"] and due["resolve"] and due["feedback"]
 
-        case = await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=HANDLER), state_is("routed"))
+        case = await until(
+            lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=HANDLER), state_is("routed")
+        )
         assert case.json()["due"] == due
         queue = await http.get(f"{u['handling']}/v1/cases", headers=HANDLER, params={"state": "routed"})
         assert rid in [c["request_id"] for c in queue.json()["items"]]
 
         accepted = await http.post(f"{u['handling']}/v1/cases/{rid}/accept", headers=HANDLER, json={})
         assert accepted.status_code == 200 and accepted.json()["state"] == "accepted"
-        contacted = await http.post(f"{u['handling']}/v1/cases/{rid}/contact", headers=HANDLER,
-                                    json={"how": "phone", "summary": "called the resident"})
+        contacted = await http.post(
+            f"{u['handling']}/v1/cases/{rid}/contact",
+            headers=HANDLER,
+            json={"how": "phone", "summary": "called the resident"},
+        )
         assert contacted.json()["state"] == "in_progress"
-        resolved = await http.post(f"{u['handling']}/v1/cases/{rid}/resolve", headers=HANDLER,
-                                   json={"outcome": "resolved", "reply": "路灯已更换"})
+        resolved = await http.post(
+            f"{u['handling']}/v1/cases/{rid}/resolve",
+            headers=HANDLER,
+            json={"outcome": "resolved", "reply": "路灯已更换"},
+        )
         assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
 
         feedback = await until(
@@ -77,24 +93,31 @@ async def test_one_request_from_intake_to_a_kpi_figure(services: Platform) -> No
             lambda r: r.status_code == 200,
         )
         assert feedback.json()["state"] == "feedback_given"
-        rated = await http.post(f"{u['followup']}/v1/requests/{rid}/rating", headers={"X-API-Key": "dev-hotline-key"},
-                                json={"rating": "satisfied", "score": 5})
+        rated = await http.post(
+            f"{u['followup']}/v1/requests/{rid}/rating",
+            headers={"X-API-Key": "dev-hotline-key"},
+            json={"rating": "satisfied", "score": 5},
+        )
         assert rated.status_code == 200, rated.text
         closed = await http.post(f"{u['followup']}/v1/requests/{rid}/close", headers=AGENT, json={})
         assert closed.json()["state"] == "closed"
         again = await http.post(f"{u['followup']}/v1/requests/{rid}/close", headers=AGENT, json={})
         assert again.status_code == 409 and again.json()["error"]["current_state"] == "closed"
 
-        intake_view = await until(lambda: http.get(f"{u['intake']}/v1/requests/{rid}", headers=AGENT),
-                                  state_is("closed"))
+        intake_view = await until(
+            lambda: http.get(f"{u['intake']}/v1/requests/{rid}", headers=AGENT), state_is("closed")
+        )
         assert intake_view.json()["lead_department"] == "urban"
 
-        facts = await until(lambda: http.get(f"{u['kpi']}/v1/requests/{rid}/facts", headers=SUPERVISOR),
-                            state_is("closed"))
+        facts = await until(
+            lambda: http.get(f"{u['kpi']}/v1/requests/{rid}/facts", headers=SUPERVISOR), state_is("closed")
+        )
         period = facts.json()["accept_due"][:7]
         assert facts.json()["rating"] == "satisfied" and facts.json()["events"] >= 8
 
-        kpis = await http.get(f"{u['kpi']}/v1/kpis", headers=SUPERVISOR, params={"period": period, "department": "urban"})
+        kpis = await http.get(
+            f"{u['kpi']}/v1/kpis", headers=SUPERVISOR, params={"period": period, "department": "urban"}
+        )
         assert kpis.status_code == 200
         urban = kpis.json()["items"][0]
         assert urban["acceptance_timeliness"] == {"numerator": 1, "denominator": 1, "rate": 1.0}
@@ -106,14 +129,20 @@ async def test_a_returned_request_is_rerouted_and_an_unsatisfied_one_reopened(se
     u = services.urls
     async with httpx.AsyncClient(timeout=10) as http:
         submitted = await http.post(
-            f"{u['intake']}/v1/requests", headers=AGENT,
-            json={"channel": "hotline", "content": "投诉某超市出售过期食品", "requester": {"phone": "13800000001"}},
+            f"{u['intake']}/v1/requests",
+            headers=AGENT,
+            json={
+                "channel": "hotline",
+                "content": "投诉某超市出售过期食品",
+                "requester": {"phone": "13800000001"},
+            },
         )
         rid = submitted.json()["id"]
         market = bearer("handler-market-01", "handler", "market")
         await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=market), state_is("routed"))
-        returned = await http.post(f"{u['handling']}/v1/cases/{rid}/return", headers=market,
-                                   json={"reason": "属于区级市场所管辖"})
+        returned = await http.post(
+            f"{u['handling']}/v1/cases/{rid}/return", headers=market, json={"reason": "属于区级市场所管辖"}
+        )
         assert returned.status_code == 200
         history = await until(
             lambda: http.get(f"{u['routing']}/v1/assignments/{rid}", headers=AGENT),
@@ -126,15 +155,25 @@ async def test_a_returned_request_is_rerouted_and_an_unsatisfied_one_reopened(se
         lead = bearer("h-lead", "handler", new_lead)
         await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=lead), state_is("routed"))
         await http.post(f"{u['handling']}/v1/cases/{rid}/accept", headers=lead, json={})
-        await http.post(f"{u['handling']}/v1/cases/{rid}/resolve", headers=lead,
-                        json={"outcome": "explained", "reply": "已转交辖区所处理"})
-        await until(lambda: http.post(f"{u['followup']}/v1/requests/{rid}/feedback", headers=AGENT, json={}),
-                    lambda r: r.status_code == 200)
-        rated = await http.post(f"{u['followup']}/v1/requests/{rid}/rating", headers=AGENT,
-                                json={"rating": "unsatisfied", "reason": "问题没有解决"})
+        await http.post(
+            f"{u['handling']}/v1/cases/{rid}/resolve",
+            headers=lead,
+            json={"outcome": "explained", "reply": "已转交辖区所处理"},
+        )
+        await until(
+            lambda: http.post(f"{u['followup']}/v1/requests/{rid}/feedback", headers=AGENT, json={}),
+            lambda r: r.status_code == 200,
+        )
+        rated = await http.post(
+            f"{u['followup']}/v1/requests/{rid}/rating",
+            headers=AGENT,
+            json={"rating": "unsatisfied", "reason": "问题没有解决"},
+        )
         assert rated.json() == {"request_id": rid, "state": "reopened", "reopen_count": 1}
         # Routing sends it back to the same lead department, whose case is open again.
         await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=lead), state_is("routed"))
-        facts = await until(lambda: http.get(f"{u['kpi']}/v1/requests/{rid}/facts", headers=SUPERVISOR),
-                            lambda r: r.status_code == 200 and r.json()["reopens"] == 1 and r.json()["state"] == "routed")
+        facts = await until(
+            lambda: http.get(f"{u['kpi']}/v1/requests/{rid}/facts", headers=SUPERVISOR),
+            lambda r: r.status_code == 200 and r.json()["reopens"] == 1 and r.json()["state"] == "routed",
+        )
         assert facts.json()["returns"] == 1 and facts.json()["returned_by"] == ["market"]

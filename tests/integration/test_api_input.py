@@ -45,14 +45,18 @@ def valid(**overrides: Any) -> dict[str, Any]:
 async def intake(platform: Settings) -> AsyncIterator[httpx.AsyncClient]:
     from services.intake.consumers import HANDLERS
 
-    runtime = ServiceRuntime(name="intake", metadata=intake_store.metadata, handlers=HANDLERS, settings=platform)
+    runtime = ServiceRuntime(
+        name="intake", metadata=intake_store.metadata, handlers=HANDLERS, settings=platform
+    )
     async for client in asgi_client(build_intake(runtime)):
         yield client
 
 
 @pytest.fixture
 async def handling(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceRuntime]]:
-    runtime = ServiceRuntime(name="handling", metadata=handling_store.metadata, handlers={}, settings=platform)
+    runtime = ServiceRuntime(
+        name="handling", metadata=handling_store.metadata, handlers={}, settings=platform
+    )
     async for client in asgi_client(build_handling(runtime)):
         yield client, runtime
 
@@ -69,8 +73,12 @@ def fields_of(response: httpx.Response) -> dict[str, str]:
     return {f["field"]: f["rule"] for f in body["error"]["fields"]}
 
 
-async def test_a_valid_submission_is_stored_and_its_event_carries_no_personal_data(intake: httpx.AsyncClient) -> None:
-    response = await intake.post("/v1/requests", json=valid(external_id=f"ext-{uuid.uuid4()}"), headers=HOTLINE)
+async def test_a_valid_submission_is_stored_and_its_event_carries_no_personal_data(
+    intake: httpx.AsyncClient,
+) -> None:
+    response = await intake.post(
+        "/v1/requests", json=valid(external_id=f"ext-{uuid.uuid4()}"), headers=HOTLINE
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["state"] == "received" and body["category"] == "repair" and body["urgency"] == "normal"
@@ -113,7 +121,9 @@ async def test_idempotent_submits_answer_200_with_the_first_answer(intake: httpx
 async def test_two_identical_submits_racing_create_one_request(intake: httpx.AsyncClient) -> None:
     body = valid(external_id=f"race-{uuid.uuid4()}")
     before = await count_requests(intake)
-    answers = await asyncio.gather(*[intake.post("/v1/requests", json=body, headers=HOTLINE) for _ in range(4)])
+    answers = await asyncio.gather(
+        *[intake.post("/v1/requests", json=body, headers=HOTLINE) for _ in range(4)]
+    )
     assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
     assert len({a.json()["id"] for a in answers}) == 1
     assert await count_requests(intake) == before + 1
@@ -162,25 +172,36 @@ async def test_every_bad_field_is_listed_at_once(intake: httpx.AsyncClient) -> N
 
 
 async def test_transport_level_refusals(intake: httpx.AsyncClient) -> None:
-    huge = await intake.post("/v1/requests", content=b'{"content": "' + b"x" * 300_000 + b'"}',
-                             headers={**HOTLINE, "content-type": "application/json"})
+    huge = await intake.post(
+        "/v1/requests",
+        content=b'{"content": "' + b"x" * 300_000 + b'"}',
+        headers={**HOTLINE, "content-type": "application/json"},
+    )
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "payload_too_large"
-    text = await intake.post("/v1/requests", content=b"channel=hotline", headers={**HOTLINE, "content-type": "text/plain"})
+    text = await intake.post(
+        "/v1/requests", content=b"channel=hotline", headers={**HOTLINE, "content-type": "text/plain"}
+    )
     assert text.status_code == 415
-    broken = await intake.post("/v1/requests", content=b"{oops", headers={**HOTLINE, "content-type": "application/json"})
+    broken = await intake.post(
+        "/v1/requests", content=b"{oops", headers={**HOTLINE, "content-type": "application/json"}
+    )
     assert broken.status_code == 400 and broken.json()["error"]["code"] == "invalid_json"
     assert (await intake.get(f"/v1/requests/{uuid.uuid4()}", headers=AGENT)).status_code == 404
 
 
 async def test_who_may_submit(intake: httpx.AsyncClient) -> None:
     assert (await intake.post("/v1/requests", json=valid())).status_code == 401
-    assert (await intake.post("/v1/requests", json=valid(), headers={"X-API-Key": "stolen"})).status_code == 401
+    assert (
+        await intake.post("/v1/requests", json=valid(), headers={"X-API-Key": "stolen"})
+    ).status_code == 401
     wrong_channel = await intake.post("/v1/requests", json=valid(channel="web"), headers=HOTLINE)
     assert wrong_channel.status_code == 403
     handler = {"Authorization": "Bearer " + issue_staff_token("h-1", "handler", "urban")}
     assert (await intake.post("/v1/requests", json=valid(), headers=handler)).status_code == 403
     expired = issue_staff_token("agent-7", "agent", ttl=timedelta(seconds=-1))
-    assert (await intake.post("/v1/requests", json=valid(), headers={"Authorization": f"Bearer {expired}"})).status_code == 401
+    assert (
+        await intake.post("/v1/requests", json=valid(), headers={"Authorization": f"Bearer {expired}"})
+    ).status_code == 401
 
 
 async def _open_case(runtime: ServiceRuntime, department: str = "urban") -> str:
@@ -199,7 +220,9 @@ async def test_illegal_transitions_are_refused_with_409_naming_the_current_state
     client, runtime = handling
     rid = await _open_case(runtime)
     urban = {"Authorization": "Bearer " + issue_staff_token("h-urban", "handler", "urban")}
-    early = await client.post(f"/v1/cases/{rid}/resolve", json={"outcome": "resolved", "reply": "done"}, headers=urban)
+    early = await client.post(
+        f"/v1/cases/{rid}/resolve", json={"outcome": "resolved", "reply": "done"}, headers=urban
+    )
     assert early.status_code == 409
     assert early.json()["error"]["current_state"] == "routed"
     assert "routed" in early.json()["error"]["message"]

@@ -34,8 +34,11 @@ async def running_consumer(
     producer = make_producer(settings.kafka_bootstrap)
     await producer.start()
     consumer = InboxConsumer(
-        runtime.processor(name or f"test-{uuid.uuid4().hex[:8]}"), bootstrap=settings.kafka_bootstrap,
-        topic=settings.lifecycle_topic, dlq_topic=settings.dlq_topic, producer=producer,
+        runtime.processor(name or f"test-{uuid.uuid4().hex[:8]}"),
+        bootstrap=settings.kafka_bootstrap,
+        topic=settings.lifecycle_topic,
+        dlq_topic=settings.dlq_topic,
+        producer=producer,
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -61,7 +64,9 @@ def raw(env: Envelope) -> tuple[str, bytes]:
 async def test_the_same_event_delivered_twice_has_one_effect(topics: Settings) -> None:
     event = received()
     later = routed(event.request_id)
-    await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(event), raw(event), raw(later), raw(event)])
+    await produce(
+        topics.kafka_bootstrap, topics.lifecycle_topic, [raw(event), raw(event), raw(later), raw(event)]
+    )
     async with running_consumer(topics, {"request.received": fold_event, "request.routed": fold_event}) as rt:
         await eventually(lambda: _equals(fact_events(rt, event.request_id), 2), what="two events applied")
         await asyncio.sleep(1.0)  # give a wrongly applied repeat the time to show up
@@ -83,9 +88,12 @@ async def test_poison_events_go_to_the_dlq_with_headers_and_the_next_good_event_
     invalid_payload = received()
     invalid_payload.data.pop("channel")
     unknown_type = received().model_copy(update={"type": "request.teleported"})
+    # One key for all, so the good event sits behind the poison in the same partition.
+    key = good.request_id
     await produce(
-        topics.kafka_bootstrap, topics.lifecycle_topic,
-        [raw(invalid_payload), raw(unknown_type), (good.request_id, b"{not json"), raw(good)],
+        topics.kafka_bootstrap,
+        topics.lifecycle_topic,
+        [(key, invalid_payload.to_bytes()), (key, unknown_type.to_bytes()), (key, b"{not json"), raw(good)],
     )
     name = "poison-test"
     async with running_consumer(topics, {"request.received": fold_event}, name=name) as rt:
@@ -116,7 +124,13 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_th
             raise RuntimeError("projection bug")
         await fold_event(uow, env, data)
 
-    await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(failing), raw(good)])
+    # One key for both, so the good event sits behind the failing one in the same partition.
+    same_partition = failing.request_id
+    await produce(
+        topics.kafka_bootstrap,
+        topics.lifecycle_topic,
+        [(same_partition, failing.to_bytes()), (same_partition, good.to_bytes())],
+    )
     async with running_consumer(topics, {"request.received": flaky}) as rt:
         await eventually(lambda: _equals(fact_events(rt, good.request_id), 1), what="the good event applied")
         assert await fact_events(rt, failing.request_id) is None
@@ -140,7 +154,9 @@ async def test_events_of_one_request_are_applied_in_order(topics: Settings) -> N
             applied.append(env.type)
         await fold_event(uow, env, data)
 
-    messages = [raw(e) for pair in zip(sequence, others, strict=False) for e in pair] + [raw(e) for e in others[3:]]
+    messages = [raw(e) for pair in zip(sequence, others, strict=False) for e in pair] + [
+        raw(e) for e in others[3:]
+    ]
     await produce(topics.kafka_bootstrap, topics.lifecycle_topic, messages)
     handlers = dict.fromkeys(("request.received", "request.routed", "request.accepted"), recording)
     async with running_consumer(topics, handlers) as rt:
@@ -172,7 +188,9 @@ def _data(env: Envelope) -> Any:
     return CATALOGUE[(env.type, env.version)].model_validate(env.data)
 
 
-async def test_the_relay_publishes_in_commit_order_keyed_by_request_and_can_republish(topics: Settings) -> None:
+async def test_the_relay_publishes_in_commit_order_keyed_by_request_and_can_republish(
+    topics: Settings,
+) -> None:
     await ensure_topics(topics.kafka_bootstrap, [topics.lifecycle_topic], 3)
     runtime = ServiceRuntime(name="kpi", metadata=kpi_store.metadata, handlers={}, settings=topics)
     producer = make_producer(topics.kafka_bootstrap)
@@ -184,13 +202,22 @@ async def test_the_relay_publishes_in_commit_order_keyed_by_request_and_can_repu
             sent.append(uow.emit(_data(env), request_id=rid, actor=env.actor))
             await uow.commit()
     relay = OutboxRelay(
-        service=f"test-{uuid.uuid4().hex[:6]}", sessions=runtime.sessions, outbox=outbox_table(kpi_store.metadata),
-        producer=producer, bootstrap=topics.kafka_bootstrap, topics=[topics.lifecycle_topic], partitions=3,
+        service=f"test-{uuid.uuid4().hex[:6]}",
+        sessions=runtime.sessions,
+        outbox=outbox_table(kpi_store.metadata),
+        producer=producer,
+        bootstrap=topics.kafka_bootstrap,
+        topics=[topics.lifecycle_topic],
+        partitions=3,
     )
     try:
         while await relay.publish_pending():
             pass
-        records = [r for r in await read_topic(topics.kafka_bootstrap, topics.lifecycle_topic, 3) if r.key == rid.encode()]
+        records = [
+            r
+            for r in await read_topic(topics.kafka_bootstrap, topics.lifecycle_topic, 3)
+            if r.key == rid.encode()
+        ]
         assert [dict(r.headers)["event_id"].decode() for r in records] == [str(e.id) for e in sent]
         assert len({r.partition for r in records}) == 1
         outbox = outbox_table(kpi_store.metadata)
@@ -204,7 +231,11 @@ async def test_the_relay_publishes_in_commit_order_keyed_by_request_and_can_repu
         assert await relay.republish(from_id=first_id) >= 3
         while await relay.publish_pending():
             pass
-        again = [r for r in await read_topic(topics.kafka_bootstrap, topics.lifecycle_topic, 6) if r.key == rid.encode()]
+        again = [
+            r
+            for r in await read_topic(topics.kafka_bootstrap, topics.lifecycle_topic, 6)
+            if r.key == rid.encode()
+        ]
         assert [dict(r.headers)["event_id"].decode() for r in again] == [str(e.id) for e in sent] * 2
     finally:
         await producer.stop()

@@ -19,8 +19,13 @@ CHANNEL = Actor(kind="channel", id="web")
 
 def envelope(request_id: str, data: Any, *, minutes: int = 0) -> Envelope:
     return new_envelope(
-        type=data.TYPE, version=data.VERSION, request_id=request_id, producer="test", actor=CHANNEL,
-        data=data.model_dump(mode="json"), occurred_at=now() + timedelta(minutes=minutes),
+        type=data.TYPE,
+        version=data.VERSION,
+        request_id=request_id,
+        producer="test",
+        actor=CHANNEL,
+        data=data.model_dump(mode="json"),
+        occurred_at=now() + timedelta(minutes=minutes),
     )
 
 
@@ -29,15 +34,26 @@ def received(request_id: str | None = None, category: str = "repair") -> Envelop
     return envelope(
         rid,
         RequestReceived(
-            channel="web", category=category, urgency="normal", first_responder=FirstResponder(kind="channel", id="web"),  # type: ignore[arg-type]
-            submitted_at=now(), requester_ref="rq_test", contact_masked="138****0000",
+            channel="web",
+            category=category,
+            urgency="normal",
+            first_responder=FirstResponder(kind="channel", id="web"),  # type: ignore[arg-type]
+            submitted_at=now(),
+            requester_ref="rq_test",
+            contact_masked="138****0000",
         ),
     )
 
 
 def routed(request_id: str, department: str = "urban", minutes: int = 1) -> Envelope:
-    due = Due(accept=now() + timedelta(days=1), resolve=now() + timedelta(days=5), feedback=now() + timedelta(days=6))
-    return envelope(request_id, RequestRouted(lead_department=department, due=due, category="repair"), minutes=minutes)
+    due = Due(
+        accept=now() + timedelta(days=1),
+        resolve=now() + timedelta(days=5),
+        feedback=now() + timedelta(days=6),
+    )
+    return envelope(
+        request_id, RequestRouted(lead_department=department, due=due, category="repair"), minutes=minutes
+    )
 
 
 def accepted(request_id: str, department: str = "urban", minutes: int = 2) -> Envelope:
@@ -56,7 +72,9 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]])
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 20) -> list[Any]:
     """All records of a topic (no consumer group), waiting until `expected` have arrived."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic)
@@ -75,7 +93,9 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout: float =
         await consumer.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, what: str = "condition") -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 30, what: str = "condition"
+) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if await check():

@@ -6,13 +6,25 @@ import pytest
 
 from services.followup.domain.followup import Followup, NotSurveyed
 from services.handling.domain.case import Case, NotLead, NotYourCase
-from shared.events.catalogue import RequestAccepted, RequestClosed, RequestRated, RequestReopened, RequestResolved
+from shared.events.catalogue import (
+    RequestAccepted,
+    RequestClosed,
+    RequestRated,
+    RequestReopened,
+    RequestResolved,
+)
 from shared.lifecycle import IllegalTransition, State
 
 
 def routed_case(role: str = "lead") -> Case:
-    return Case(request_id="r-1", department="urban", role=role, state=State.ROUTED,  # type: ignore[arg-type]
-                category="repair", urgency="normal")
+    return Case(
+        request_id="r-1",
+        department="urban",
+        role=role,
+        state=State.ROUTED,  # type: ignore[arg-type]
+        category="repair",
+        urgency="normal",
+    )
 
 
 def test_accept_names_the_handler_and_raises_accepted() -> None:
@@ -50,7 +62,9 @@ def test_return_before_acceptance() -> None:
 
 
 def followup(state: State = State.FEEDBACK_GIVEN, anonymous: bool = False) -> Followup:
-    return Followup(request_id="r-1", state=state, channel="hotline", anonymous=anonymous, lead_department="urban")
+    return Followup(
+        request_id="r-1", state=state, channel="hotline", anonymous=anonymous, lead_department="urban"
+    )
 
 
 def test_feedback_only_after_resolution() -> None:
@@ -70,7 +84,11 @@ def test_unsatisfied_reopens_to_the_same_lead_with_the_reason() -> None:
     assert updated.state == State.REOPENED and updated.reopen_count == 1
     reopened = events[1]
     assert isinstance(reopened, RequestReopened)
-    assert (reopened.department, reopened.reason, reopened.reopen_count) == ("urban", "the lamp is still broken", 1)
+    assert (reopened.department, reopened.reason, reopened.reopen_count) == (
+        "urban",
+        "the lamp is still broken",
+        1,
+    )
 
 
 def test_anonymous_requests_are_not_surveyed() -> None:

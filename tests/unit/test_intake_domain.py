@@ -80,7 +80,11 @@ def test_strings_are_trimmed_and_anonymous_needs_no_contact() -> None:
 def test_future_timestamps_are_refused_but_small_skew_is_tolerated() -> None:
     now = datetime(2026, 11, 25, 10, tzinfo=UTC)
     body = {"channel": "web", "content": "x", "anonymous": True}
-    Submission.model_validate({**body, "submitted_at": (now + timedelta(minutes=2)).isoformat()}, context={"now": now})
+    Submission.model_validate(
+        {**body, "submitted_at": (now + timedelta(minutes=2)).isoformat()}, context={"now": now}
+    )
     with pytest.raises(ValidationError) as caught:
-        Submission.model_validate({**body, "submitted_at": (now + timedelta(hours=1)).isoformat()}, context={"now": now})
+        Submission.model_validate(
+            {**body, "submitted_at": (now + timedelta(hours=1)).isoformat()}, context={"now": now}
+        )
     assert caught.value.errors()[0]["type"] == "not_in_future"

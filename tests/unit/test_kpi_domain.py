@@ -28,8 +28,15 @@ NOV = Period.month("2026-11", TZ)
 
 
 def ev(data: Any, hours: float, rid: str = "r-1") -> tuple[Any, Any]:
-    env = new_envelope(type=data.TYPE, version=data.VERSION, request_id=rid, producer="t", actor=SYSTEM,
-                       data=data.model_dump(mode="json"), occurred_at=T0 + timedelta(hours=hours))
+    env = new_envelope(
+        type=data.TYPE,
+        version=data.VERSION,
+        request_id=rid,
+        producer="t",
+        actor=SYSTEM,
+        data=data.model_dump(mode="json"),
+        occurred_at=T0 + timedelta(hours=hours),
+    )
     return env, data
 
 
@@ -41,16 +48,34 @@ def fold(events: list[tuple[Any, Any]], rid: str = "r-1") -> Fact:
 
 
 def lifecycle(accept_after: float, resolve_after: float, rating: str = "satisfied", rid: str = "r-1") -> Fact:
-    due = Due(accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96))
-    return fold([
-        ev(RequestReceived(channel="web", category="repair", urgency="normal", submitted_at=T0,
-                           first_responder=FirstResponder(kind="channel", id="web")), 0, rid),
-        ev(RequestRouted(lead_department="urban", due=due, category="repair"), 0.1, rid),
-        ev(RequestAccepted(department="urban", handler_id="h"), accept_after, rid),
-        ev(RequestResolved(department="urban", handler_id="h", outcome="resolved", reply="ok"), resolve_after, rid),
-        ev(RequestFeedbackGiven(channel="web", by="h"), resolve_after + 1, rid),
-        ev(RequestRated(rating=rating, score=4), resolve_after + 2, rid),  # type: ignore[arg-type]
-    ], rid)
+    due = Due(
+        accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96)
+    )
+    return fold(
+        [
+            ev(
+                RequestReceived(
+                    channel="web",
+                    category="repair",
+                    urgency="normal",
+                    submitted_at=T0,
+                    first_responder=FirstResponder(kind="channel", id="web"),
+                ),
+                0,
+                rid,
+            ),
+            ev(RequestRouted(lead_department="urban", due=due, category="repair"), 0.1, rid),
+            ev(RequestAccepted(department="urban", handler_id="h"), accept_after, rid),
+            ev(
+                RequestResolved(department="urban", handler_id="h", outcome="resolved", reply="ok"),
+                resolve_after,
+                rid,
+            ),
+            ev(RequestFeedbackGiven(channel="web", by="h"), resolve_after + 1, rid),
+            ev(RequestRated(rating=rating, score=4), resolve_after + 2, rid),  # type: ignore[arg-type]
+        ],
+        rid,
+    )
 
 
 def test_the_fact_row_is_a_fold_of_the_events() -> None:
@@ -74,13 +99,19 @@ def test_timeliness_and_satisfaction() -> None:
 
 
 def test_a_reopened_request_is_not_accurate() -> None:
-    reopened = fold([*_events_of(lifecycle(2, 30, "unsatisfied")),
-                     ev(RequestReopened(department="urban", reason="no", reopen_count=1), 40)])
+    reopened = fold(
+        [
+            *_events_of(lifecycle(2, 30, "unsatisfied")),
+            ev(RequestReopened(department="urban", reason="no", reopen_count=1), 40),
+        ]
+    )
     assert department_figures([reopened], "urban", NOV)["handling_accuracy"]["rate"] == 0.0
 
 
 def _events_of(fact: Fact) -> list[tuple[Any, Any]]:
-    due = Due(accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96))
+    due = Due(
+        accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96)
+    )
     return [
         ev(RequestRouted(lead_department="urban", due=due, category="repair"), 0.1),
         ev(RequestAccepted(department="urban", handler_id="h"), 2),
@@ -104,7 +135,12 @@ def test_no_response_is_never_counted_as_satisfied() -> None:
 
 def test_a_request_counts_in_the_period_its_due_time_fell_in() -> None:
     fact = lifecycle(2, 30)
-    assert department_figures([fact], "urban", Period.month("2026-12", TZ))["acceptance_timeliness"]["denominator"] == 0
+    assert (
+        department_figures([fact], "urban", Period.month("2026-12", TZ))["acceptance_timeliness"][
+            "denominator"
+        ]
+        == 0
+    )
     assert department_figures([fact], "water", NOV)["counts"]["routed"] == 0
 
 

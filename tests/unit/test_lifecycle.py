@@ -5,8 +5,16 @@ import pytest
 from shared.lifecycle import IllegalTransition, State, allowed, follow, next_state
 
 HAPPY_PATH = [
-    "request.received", "request.routed", "request.accepted", "request.contacted", "request.progressed",
-    "request.resolved", "request.feedback_given", "request.rated", "request.revisited", "request.closed",
+    "request.received",
+    "request.routed",
+    "request.accepted",
+    "request.contacted",
+    "request.progressed",
+    "request.resolved",
+    "request.feedback_given",
+    "request.rated",
+    "request.revisited",
+    "request.closed",
 ]
 
 
@@ -23,23 +31,45 @@ def test_the_happy_path_ends_closed() -> None:
 
 
 def test_answered_at_intake_goes_straight_to_feedback() -> None:
-    assert walk(["request.received", "request.answered_at_intake", "request.feedback_given", "request.closed"]) == State.CLOSED
+    assert (
+        walk(["request.received", "request.answered_at_intake", "request.feedback_given", "request.closed"])
+        == State.CLOSED
+    )
 
 
 def test_incomplete_waits_for_supplements_then_routes() -> None:
-    assert walk(["request.received", "request.incomplete", "request.supplemented", "request.routed"]) == State.ROUTED
+    assert (
+        walk(["request.received", "request.incomplete", "request.supplemented", "request.routed"])
+        == State.ROUTED
+    )
 
 
 def test_returned_is_rerouted_and_reopened_comes_back() -> None:
-    state = walk(["request.received", "request.routed", "request.returned", "request.rerouted", "request.accepted",
-                  "request.resolved", "request.feedback_given", "request.rated", "request.reopened"])
+    state = walk(
+        [
+            "request.received",
+            "request.routed",
+            "request.returned",
+            "request.rerouted",
+            "request.accepted",
+            "request.resolved",
+            "request.feedback_given",
+            "request.rated",
+            "request.reopened",
+        ]
+    )
     assert state == State.REOPENED
     assert next_state(state, "request.rerouted") == State.ROUTED
 
 
 def test_events_that_do_not_move_the_state() -> None:
     state = walk(["request.received", "request.routed", "request.accepted"])
-    for event in ("request.extension_requested", "request.sla_warning", "request.supervised", "request.co_opinion_added"):
+    for event in (
+        "request.extension_requested",
+        "request.sla_warning",
+        "request.supervised",
+        "request.co_opinion_added",
+    ):
         assert next_state(state, event) == State.ACCEPTED
 
 

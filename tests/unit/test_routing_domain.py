@@ -18,23 +18,36 @@ RULES = [
 
 
 def facts(**kw: str | None) -> dict[str, str | None]:
-    base: dict[str, str | None] = {"category": "repair", "urgency": "normal", "topic": None, "area": None,
-                                   "business_type": None}
+    base: dict[str, str | None] = {
+        "category": "repair",
+        "urgency": "normal",
+        "topic": None,
+        "area": None,
+        "business_type": None,
+    }
     return {**base, **kw}
 
 
 def test_the_first_matching_rule_by_priority_wins() -> None:
     assert choose(RULES, facts(topic="water"), coordinating_department="coord").rule_id == "topic.water"
     decision = choose(RULES, facts(), coordinating_department="coord")
-    assert (decision.lead_department, decision.co_departments, decision.rule_id) == ("urban", ("water",), "category.repair")
+    assert (decision.lead_department, decision.co_departments, decision.rule_id) == (
+        "urban",
+        ("water",),
+        "category.repair",
+    )
 
 
 def test_every_condition_of_a_rule_must_match() -> None:
-    assert choose(RULES, facts(urgency="urgent"), coordinating_department="coord").lead_department == "emergency"
+    assert (
+        choose(RULES, facts(urgency="urgent"), coordinating_department="coord").lead_department == "emergency"
+    )
 
 
 def test_departments_that_returned_it_are_skipped() -> None:
-    decision = choose(RULES, facts(topic="water"), coordinating_department="coord", excluded=frozenset({"water"}))
+    decision = choose(
+        RULES, facts(topic="water"), coordinating_department="coord", excluded=frozenset({"water"})
+    )
     assert decision.lead_department == "urban" and decision.co_departments == ()
 
 
@@ -44,7 +57,9 @@ def test_nothing_matching_goes_to_the_coordinating_department() -> None:
 
 
 def test_inactive_departments_are_not_chosen() -> None:
-    decision = choose(RULES, facts(), coordinating_department="coord", active_departments=frozenset({"water"}))
+    decision = choose(
+        RULES, facts(), coordinating_department="coord", active_departments=frozenset({"water"})
+    )
     assert decision.lead_department == "coord"
 
 

@@ -11,11 +11,13 @@ from typing import Literal
 
 from shared.events.catalogue import (
     EventData,
+    Outcome,
     RequestAccepted,
     RequestContacted,
     RequestProgressed,
     RequestResolved,
     RequestReturned,
+    Step,
 )
 from shared.lifecycle import State, next_state
 
@@ -58,24 +60,32 @@ class Case:
     def contact(self, actor_department: str | None, handler_id: str, how: str) -> tuple[Case, EventData]:
         self._check(actor_department)
         state = next_state(self.state, "request.contacted")
-        return replace(self, state=state), RequestContacted(department=self.department, handler_id=handler_id, how=how)
+        return replace(self, state=state), RequestContacted(
+            department=self.department, handler_id=handler_id, how=how
+        )
 
     def progress(
-        self, actor_department: str | None, handler_id: str, step: str, note: str
+        self, actor_department: str | None, handler_id: str, step: Step, note: str
     ) -> tuple[Case, EventData]:
         self._check(actor_department)
         state = next_state(self.state, "request.progressed")
         return replace(self, state=state), RequestProgressed(
-            department=self.department, handler_id=handler_id, step=step, note=note  # type: ignore[arg-type]
+            department=self.department,
+            handler_id=handler_id,
+            step=step,
+            note=note,
         )
 
     def resolve(
-        self, actor_department: str | None, handler_id: str, outcome: str, reply: str
+        self, actor_department: str | None, handler_id: str, outcome: Outcome, reply: str
     ) -> tuple[Case, EventData]:
         self._check(actor_department)
         state = next_state(self.state, "request.resolved")
         return replace(self, state=state), RequestResolved(
-            department=self.department, handler_id=handler_id, outcome=outcome, reply=reply  # type: ignore[arg-type]
+            department=self.department,
+            handler_id=handler_id,
+            outcome=outcome,
+            reply=reply,
         )
 
     def return_(self, actor_department: str | None, reason: str) -> tuple[Case, EventData]:

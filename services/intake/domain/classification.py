@@ -48,6 +48,8 @@ class Classifier:
                 fired.append(urgent_rule.id)
         if category is None:
             category_rule = next((r for r in self.category if r.fires_on(lowered)), None)
-            category = category_rule.category if category_rule and category_rule.category else self.default_category
+            category = (
+                category_rule.category if category_rule and category_rule.category else self.default_category
+            )
             fired.append(category_rule.id if category_rule else "category.default")
         return Classification(category=category, urgency=urgency, rules=tuple(fired))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -52,11 +52,8 @@ def _email(value: str) -> str:
     return value.lower()
 
 
-def text(max_length: int, min_length: int = 0) -> Any:
-    """A trimmed string with length limits that refuses control characters."""
-    return Annotated[
-        str, StringConstraints(min_length=min_length, max_length=max_length), AfterValidator(_no_control_chars)
-    ]
+# Free text: trimmed, length-limited, and no control characters (tabs and newlines are fine).
+NO_CONTROL = AfterValidator(_no_control_chars)
 
 
 class Strict(BaseModel):
@@ -67,25 +64,25 @@ class Strict(BaseModel):
 class Location(Strict):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    address: text(500) | None = None
+    address: Annotated[str, StringConstraints(max_length=500), NO_CONTROL] | None = None
 
 
 class Material(Strict):
-    code: text(100, 1)
-    name: text(200) | None = None
+    code: Annotated[str, StringConstraints(min_length=1, max_length=100), NO_CONTROL]
+    name: Annotated[str, StringConstraints(max_length=200), NO_CONTROL] | None = None
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     size: int | None = Field(default=None, ge=0, le=100 * 1024 * 1024)
-    media_type: text(100) | None = None
+    media_type: Annotated[str, StringConstraints(max_length=100), NO_CONTROL] | None = None
 
 
 class Requester(Strict):
-    name: text(100) | None = None
+    name: Annotated[str, StringConstraints(max_length=100), NO_CONTROL] | None = None
     phone: Annotated[str, Field(max_length=20), AfterValidator(_phone)] | None = None
     email: Annotated[str, Field(max_length=254), AfterValidator(_email)] | None = None
-    address: text(500) | None = None
+    address: Annotated[str, StringConstraints(max_length=500), NO_CONTROL] | None = None
     id_number: Annotated[str, Field(pattern=r"^\d{17}[\dXx]$")] | None = None
     # The channel's own way back to the person (a WeChat openid, an app user id, …).
-    channel_address: text(200, 1) | None = None
+    channel_address: Annotated[str, StringConstraints(min_length=1, max_length=200), NO_CONTROL] | None = None
 
     def reachable(self) -> bool:
         return bool(self.phone or self.email or self.channel_address)
@@ -93,15 +90,15 @@ class Requester(Strict):
 
 class Submission(Strict):
     channel: Channel
-    external_id: text(200, 1) | None = None
-    content: text(5000, 1)
-    title: text(200) | None = None
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200), NO_CONTROL] | None = None
+    content: Annotated[str, StringConstraints(min_length=1, max_length=5000), NO_CONTROL]
+    title: Annotated[str, StringConstraints(max_length=200), NO_CONTROL] | None = None
     category: Category | None = None
     urgency: Urgency | None = None
-    topic: text(100, 1) | None = None
-    area: text(100, 1) | None = None
+    topic: Annotated[str, StringConstraints(min_length=1, max_length=100), NO_CONTROL] | None = None
+    area: Annotated[str, StringConstraints(min_length=1, max_length=100), NO_CONTROL] | None = None
     location: Location | None = None
-    business_type: text(100, 1) | None = None
+    business_type: Annotated[str, StringConstraints(min_length=1, max_length=100), NO_CONTROL] | None = None
     materials: list[Material] = Field(default_factory=list, max_length=50)
     requester: Requester | None = None
     anonymous: bool = False
@@ -159,5 +156,3 @@ def requester_identity(requester: Requester | None) -> str | None:
         if value:
             return value.lower()
     return None
-
-

@@ -66,18 +66,32 @@ class Fact:
 def _routed(fact: Fact, env: Envelope, d: Any) -> Fact:
     due = d.due
     return replace(
-        fact, lead_department=d.lead_department, co_departments=tuple(d.co_departments),
-        routed_at=fact.routed_at or env.occurred_at, accept_due=due.accept, first_contact_due=due.first_contact,
-        resolve_due=due.resolve, resolve_due_original=due.resolve, feedback_due=due.feedback,
-        urgency=d.urgency, category=d.category or fact.category,
+        fact,
+        lead_department=d.lead_department,
+        co_departments=tuple(d.co_departments),
+        routed_at=fact.routed_at or env.occurred_at,
+        accept_due=due.accept,
+        first_contact_due=due.first_contact,
+        resolve_due=due.resolve,
+        resolve_due_original=due.resolve,
+        feedback_due=due.feedback,
+        urgency=d.urgency,
+        category=d.category or fact.category,
     )
 
 
 def _rerouted(fact: Fact, env: Envelope, d: Any) -> Fact:
     # A new department (after a return) or the same one again (reopened): its clocks start anew.
     routed = _routed(fact, env, d)
-    return replace(routed, routed_at=env.occurred_at, accepted_at=None, contacted_at=None, resolved_at=None,
-                   outcome=None, feedback_at=None)
+    return replace(
+        routed,
+        routed_at=env.occurred_at,
+        accepted_at=None,
+        contacted_at=None,
+        resolved_at=None,
+        outcome=None,
+        feedback_at=None,
+    )
 
 
 def _resolved(fact: Fact, env: Envelope, d: Any) -> Fact:
@@ -92,14 +106,22 @@ def _extension(fact: Fact, env: Envelope, d: Any) -> Fact:
 
 _FOLD = {
     "request.received": lambda f, e, d: replace(
-        f, channel=d.channel, category=d.category, urgency=d.urgency, topic=d.topic, area=d.area,
-        requester_ref=d.requester_ref, received_at=e.occurred_at,
+        f,
+        channel=d.channel,
+        category=d.category,
+        urgency=d.urgency,
+        topic=d.topic,
+        area=d.area,
+        requester_ref=d.requester_ref,
+        received_at=e.occurred_at,
     ),
     "request.routed": _routed,
     "request.rerouted": _rerouted,
     "request.accepted": lambda f, e, d: replace(f, accepted_at=f.accepted_at or e.occurred_at),
     "request.contacted": lambda f, e, d: replace(f, contacted_at=f.contacted_at or e.occurred_at),
-    "request.returned": lambda f, e, d: replace(f, returns=f.returns + 1, returned_by=(*f.returned_by, d.department)),
+    "request.returned": lambda f, e, d: replace(
+        f, returns=f.returns + 1, returned_by=(*f.returned_by, d.department)
+    ),
     "request.extension_decided": _extension,
     "request.resolved": _resolved,
     "request.answered_at_intake": lambda f, e, d: replace(
@@ -117,12 +139,23 @@ _FOLD = {
 }
 
 STATE_OF = {
-    "request.received": "received", "request.routed": "routed", "request.rerouted": "routed",
-    "request.accepted": "accepted", "request.contacted": "in_progress", "request.progressed": "in_progress",
-    "request.returned": "returned", "request.escalated": "escalated", "request.resolved": "resolved",
-    "request.answered_at_intake": "answered_at_intake", "request.feedback_given": "feedback_given",
-    "request.rated": "rated", "request.reopened": "reopened", "request.revisited": "revisited",
-    "request.closed": "closed", "request.merged": "merged", "request.withdrawn": "withdrawn",
+    "request.received": "received",
+    "request.routed": "routed",
+    "request.rerouted": "routed",
+    "request.accepted": "accepted",
+    "request.contacted": "in_progress",
+    "request.progressed": "in_progress",
+    "request.returned": "returned",
+    "request.escalated": "escalated",
+    "request.resolved": "resolved",
+    "request.answered_at_intake": "answered_at_intake",
+    "request.feedback_given": "feedback_given",
+    "request.rated": "rated",
+    "request.reopened": "reopened",
+    "request.revisited": "revisited",
+    "request.closed": "closed",
+    "request.merged": "merged",
+    "request.withdrawn": "withdrawn",
 }
 
 FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF)))

@@ -85,12 +85,15 @@ def department_figures(facts: Iterable[Fact], department: str, period: Period) -
             ),
             "excluded_merged_or_withdrawn": excluded,
         },
-        "acceptance_timeliness": Ratio(sum(_on_time(f.accepted_at, f.accept_due) for f in accept_due),
-                                       len(accept_due)).as_dict(),
-        "on_time_resolution": Ratio(sum(_on_time(f.resolved_at, f.resolve_due) for f in resolve_due),
-                                    len(resolve_due)).as_dict(),
-        "feedback_timeliness": Ratio(sum(_on_time(f.feedback_at, f.feedback_due) for f in feedback_due),
-                                     len(feedback_due)).as_dict(),
+        "acceptance_timeliness": Ratio(
+            sum(_on_time(f.accepted_at, f.accept_due) for f in accept_due), len(accept_due)
+        ).as_dict(),
+        "on_time_resolution": Ratio(
+            sum(_on_time(f.resolved_at, f.resolve_due) for f in resolve_due), len(resolve_due)
+        ).as_dict(),
+        "feedback_timeliness": Ratio(
+            sum(_on_time(f.feedback_at, f.feedback_due) for f in feedback_due), len(feedback_due)
+        ).as_dict(),
         "handling_accuracy": Ratio(len(accurate), len(resolved)).as_dict(),
         "satisfaction": Ratio(len(satisfied), len(rated)).as_dict(),
         "mean_score": round(sum(scores) / len(scores), 2) if scores else None,
