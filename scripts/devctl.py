@@ -30,14 +30,15 @@ from shared.settings import DEFAULT_PORTS, SERVICES, Settings, get_settings  # n
 RUN_DIR = ROOT / ".run"
 LOG_DIR = RUN_DIR / "logs"
 
+# (role, staff id, department, variable name in .run/tokens.env)
 DEMO_STAFF = [
-    ("agent", "agent-001", None),
-    ("handler", "handler-urban-01", "urban"),
-    ("dept_head", "head-urban", "urban"),
-    ("handler", "handler-service-01", "service_center"),
-    ("supervisor", "supervisor-01", None),
-    ("admin", "admin-01", None),
-    ("ops", "ops-01", None),
+    ("agent", "agent-001", None, "AGENT_TOKEN"),
+    ("handler", "handler-urban-01", "urban", "URBAN_HANDLER_TOKEN"),
+    ("dept_head", "head-urban", "urban", "URBAN_HEAD_TOKEN"),
+    ("handler", "handler-service-01", "service_center", "SERVICE_HANDLER_TOKEN"),
+    ("supervisor", "supervisor-01", None, "SUPERVISOR_TOKEN"),
+    ("admin", "admin-01", None, "ADMIN_TOKEN"),
+    ("ops", "ops-01", None, "OPS_TOKEN"),
 ]
 
 
@@ -176,10 +177,16 @@ def stop(names: list[str] | None = None) -> None:
 
 
 def print_tokens(settings: Settings) -> None:
+    """Print a development token per demo role and write them to .run/tokens.env."""
     print("\nDevelopment tokens (Authorization: Bearer …), valid 12 hours:")
-    for role, sub, department in DEMO_STAFF:
+    lines = []
+    for role, sub, department, variable in DEMO_STAFF:
         token = issue_staff_token(sub, role, department, settings=settings)  # type: ignore[arg-type]
         print(f"  {role:<10} {sub:<20} {department or '':<15} {token}")
+        lines.append(f"export {variable}={token}")
+    RUN_DIR.mkdir(exist_ok=True)
+    (RUN_DIR / "tokens.env").write_text("\n".join(lines) + "\n")
+    print(f"  (also in {RUN_DIR / 'tokens.env'}: `source .run/tokens.env`)")
 
 
 def up() -> None:
