@@ -14,7 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from services.intake import store
 from services.intake.domain.classification import Classifier
-from services.intake.domain.submission import Submission, contact_masked, requester_identity
+from services.intake.domain.submission import (
+    Submission,
+    contact_masked,
+    mask_contacts_in_text,
+    requester_identity,
+)
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import Forbidden, Unprocessable, validation_fields
@@ -127,6 +132,8 @@ async def submit_request(
             submitted_at=row["submitted_at"],
             anonymous=submission.anonymous,
             classification_rule=",".join(classification.rules) or None,
+            title=mask_contacts_in_text(submission.title) if submission.title else None,
+            content=mask_contacts_in_text(submission.content),
         ),
         request_id=row["id"],
         actor=principal.actor,

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing import store
+from services.routing import service, store
 from services.routing.domain.calendar import CalendarError, Unit
 from services.routing.domain.sla import CLOCKS
 from shared.auth import Principal, require
-from shared.errors import ApiError, Conflict, NotFound, field_error
+from shared.errors import ApiError, Conflict, Forbidden, NotFound, field_error
 from shared.events.catalogue import Category, Urgency
-from shared.runtime import db_session
+from shared.outbox import UnitOfWork
+from shared.runtime import db_session, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 STAFF = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
@@ -46,6 +48,9 @@ class RuleMatch(Strict):
     business_type: list[str] = Field(default_factory=list)
     topic: list[str] = Field(default_factory=list)
     area: list[str] = Field(default_factory=list)
+    keywords: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=100
+    )
 
 
 class RoutingRule(Strict):
@@ -58,11 +63,39 @@ class RoutingRule(Strict):
 
 
 class SlaPolicy(Strict):
-    category: Annotated[str, Field(pattern=r"^(\*|consultation|suggestion|complaint|help|repair|business)$")]
+    scope: Annotated[
+        str,
+        Field(
+            pattern=r"^(\*|consultation|suggestion|complaint|help|repair|business|business:[A-Za-z0-9_.-]{1,100})$",
+            description="a category, business:<catalog code>, or * for every category",
+        ),
+    ]
     urgency: Urgency
     clock: Annotated[str, Field(pattern="^(" + "|".join(CLOCKS) + ")$")]
     amount: float = Field(gt=0, le=1000)
     unit: Unit
+    warning_fraction: float = Field(default=0.8, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _whole_days(self) -> SlaPolicy:
+        if self.unit == "working_days" and self.amount != int(self.amount):
+            raise PydanticCustomError(
+                "whole_working_days", "working_days must be a whole number; use working_hours for parts"
+            )
+        return self
+
+
+class StaffMember(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    department: Code | None = None
+    role: Literal["agent", "handler", "dept_head", "supervisor", "admin", "ops"]
+    active: bool = True
+
+
+class Dispatch(Strict):
+    lead_department: Code
+    co_departments: list[Code] = Field(default_factory=list, max_length=20)
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class CalendarDay(Strict):
@@ -70,10 +103,16 @@ class CalendarDay(Strict):
     note: Annotated[str, Field(max_length=200)] | None = None
 
 
+class PauseInterval(Strict):
+    paused_from: AwareDatetime
+    paused_until: AwareDatetime
+
+
 class DueQuery(Strict):
     start: AwareDatetime
     amount: float = Field(ge=0, le=1000)
     unit: Unit
+    pauses: list[PauseInterval] = Field(default_factory=list, max_length=100)
 
 
 async def _department_exists(session: AsyncSession, code: str | None, field: str) -> None:
@@ -178,7 +217,8 @@ async def put_policy(body: SlaPolicy, _: Admin, session: Session) -> dict[str, A
         pg_insert(store.sla_policies)
         .values(**values)
         .on_conflict_do_update(
-            index_elements=["category", "urgency", "clock"], set_={"amount": body.amount, "unit": body.unit}
+            index_elements=["scope", "urgency", "clock"],
+            set_={"amount": body.amount, "unit": body.unit, "warning_fraction": body.warning_fraction},
         )
     )
     await session.commit()
@@ -208,7 +248,9 @@ async def put_day(day: date, body: CalendarDay, _: Admin, session: Session) -> d
 async def compute_due(body: DueQuery, _: Reader, session: Session) -> dict[str, Any]:
     calendar = await store.load_calendar(session)
     try:
-        due = calendar.add(body.start, body.amount, body.unit)
+        due = calendar.add(
+            body.start, body.amount, body.unit, [(p.paused_from, p.paused_until) for p in body.pauses]
+        )
     except CalendarError as exc:
         raise ApiError(str(exc), status=422, code="validation_failed") from exc
     return {"start": body.start.isoformat(), "amount": body.amount, "unit": body.unit, "due": due.isoformat()}
@@ -232,3 +274,41 @@ async def get_assignments(request_id: str, _: Reader, session: Session) -> dict[
         "due": route["due"],
         "history": history,
     }
+
+
+@router.post("/assignments/{request_id}")
+async def dispatch(
+    request_id: str,
+    body: Dispatch,
+    principal: Annotated[Principal, Depends(require("dept_head", "handler", "supervisor", "admin"))],
+    uow: Annotated[UnitOfWork, Depends(unit_of_work)],
+) -> dict[str, Any]:
+    """Manual dispatch of an escalated or unmatched request (coordinating department, supervisors)."""
+    if principal.role in ("dept_head", "handler"):
+        coordinating = await store.coordinating_department(uow.session)
+        if principal.department != coordinating:
+            raise Forbidden("only the coordinating department or a supervisor dispatches by hand")
+    return await service.dispatch(
+        uow, principal, request_id, body.lead_department, body.co_departments, body.reason
+    )
+
+
+@router.get("/staff")
+async def list_staff(_: Reader, session: Session, department: str | None = None) -> dict[str, Any]:
+    stmt = select(store.staff).order_by(store.staff.c.id)
+    if department:
+        stmt = stmt.where(store.staff.c.department == department)
+    return {"items": [dict(r) for r in (await session.execute(stmt)).mappings()], "next_cursor": None}
+
+
+@router.put("/staff/{staff_id}")
+async def put_staff(staff_id: str, body: StaffMember, _: Admin, session: Session) -> dict[str, Any]:
+    await _department_exists(session, body.department, "department")
+    values = {"id": staff_id, **body.model_dump()}
+    await session.execute(
+        pg_insert(store.staff)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["id"], set_=body.model_dump())
+    )
+    await session.commit()
+    return values

@@ -85,13 +85,26 @@ RULES: list[dict[str, Any]] = [
 ]
 
 
-async def seed(session: AsyncSession, years: tuple[int, ...] = (2026, 2027)) -> None:
+HEADS: list[dict[str, str | None]] = [
+    {"id": str(d["head"]), "name": f"{d['code']} head", "department": str(d["code"]), "role": "dept_head"}
+    for d in DEPARTMENTS
+]
+STAFF: list[dict[str, str | None]] = [
+    {"id": "supervisor-01", "name": "督办组 王督查", "department": None, "role": "supervisor"},
+    {"id": "supervisor-02", "name": "督办组 李督查", "department": None, "role": "supervisor"},
+    *HEADS,
+]
+
+
+async def seed(session: AsyncSession, years: tuple[int, ...] = (2024, 2025, 2026, 2027)) -> None:
     for dept in DEPARTMENTS:
         await session.execute(
             pg_insert(store.departments)
             .values(**{"active": True, "coordinating": False, "parent": None, **dept})
             .on_conflict_do_nothing()
         )
+    for member in STAFF:
+        await session.execute(pg_insert(store.staff).values(active=True, **member).on_conflict_do_nothing())
     for rule in RULES:
         await session.execute(
             pg_insert(store.rules)
@@ -102,10 +115,17 @@ async def seed(session: AsyncSession, years: tuple[int, ...] = (2026, 2027)) -> 
             )
             .on_conflict_do_nothing()
         )
-    for (category, urgency, clock), policy in DEFAULT_POLICIES.items():
+    for (scope, urgency, clock), policy in DEFAULT_POLICIES.items():
         await session.execute(
             pg_insert(store.sla_policies)
-            .values(category=category, urgency=urgency, clock=clock, amount=policy.amount, unit=policy.unit)
+            .values(
+                scope=scope,
+                urgency=urgency,
+                clock=clock,
+                amount=policy.amount,
+                unit=policy.unit,
+                warning_fraction=policy.warning_fraction,
+            )
             .on_conflict_do_nothing()
         )
     for year in years:

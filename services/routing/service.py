@@ -1,5 +1,6 @@
 """Routing's commands: pick the lead department, compute due times, re-route on returns,
-escalate after too many returns, route reopened requests back to the same lead."""
+escalate after too many returns, route reopened requests back to the same lead, and let
+the coordinating department dispatch by hand."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.routing import store
 from services.routing.domain.rules import choose
-from services.routing.domain.sla import due_times
+from services.routing.domain.sla import CLOCKS, COUNTS_FROM, due_times, policy_for, warning_at
+from shared.auth import Principal
+from shared.clock import now
+from shared.errors import ApiError, NotFound, field_error
 from shared.events.catalogue import (
     Due,
+    NotificationRequested,
     RequestEscalated,
     RequestReceived,
     RequestReopened,
@@ -21,16 +26,28 @@ from shared.events.catalogue import (
     RequestReturned,
     RequestRouted,
 )
-from shared.events.envelope import SYSTEM, Envelope
-from shared.lifecycle import State
+from shared.events.envelope import SYSTEM, Actor, Envelope
+from shared.lifecycle import State, next_state
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
+FACTS = ("category", "urgency", "topic", "area", "business_type", "text")
 
-async def _due(uow: UnitOfWork, category: str, urgency: str, start: datetime) -> Due:
+
+async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple[Due, Due]:
+    """Due times of every clock, and when each clock's warning falls."""
     policies = await store.load_policies(uow.session)
     calendar = await store.load_calendar(uow.session)
-    return Due(**due_times(policies, calendar, category, urgency, start))
+    category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
+    due = due_times(policies, calendar, category, urgency, start, business_type)
+    warn: dict[str, datetime | None] = {}
+    for clock in CLOCKS:
+        policy = policy_for(policies, category, urgency, clock, business_type)
+        origin_clock = COUNTS_FROM[clock]
+        origin = start if origin_clock is None else due.get(origin_clock)
+        end = due[clock]
+        warn[clock] = warning_at(origin, end, policy.warning_fraction) if policy and origin and end else None
+    return Due(**due), Due(**warn)
 
 
 async def _record(uow: UnitOfWork, envelope: Envelope, kind: str, department: str, **values: Any) -> None:
@@ -45,35 +62,59 @@ async def _record(uow: UnitOfWork, envelope: Envelope, kind: str, department: st
     )
 
 
+async def _notify_heads(
+    uow: UnitOfWork, cause: Envelope, department: str, template: str, *, supervisors: bool, **params: Any
+) -> None:
+    """Tell a department's head (and, where asked, the supervisors) about a request."""
+    head = await store.head_of(uow.session, department)
+    recipients = [head] if head else []
+    audience: list[Any] = ["department_head"]
+    if supervisors:
+        audience.append("supervisors")
+        recipients += await store.supervisors(uow.session)
+    uow.emit(
+        NotificationRequested(
+            template=template, params=params, audience=audience, department=department, recipients=recipients
+        ),
+        request_id=cause.request_id,
+        actor=SYSTEM,
+        cause=cause,
+    )
+
+
 async def _route(
     uow: UnitOfWork,
-    cause: Envelope,
+    cause: Envelope | None,
     route: dict[str, Any],
     excluded: frozenset[str],
     *,
     first: bool,
     lead_override: str | None = None,
+    co_override: list[str] | None = None,
+    actor: Actor = SYSTEM,
+    kind: str | None = None,
 ) -> Envelope:
     session = uow.session
-    coordinating = await store.coordinating_department(session) or "coordination"
     if lead_override is not None:
-        lead, co, rule_id = lead_override, tuple(route["co_departments"]), route.get("rule_id")
+        lead, co, rule_id = lead_override, tuple(co_override or ()), None
     else:
         decision = choose(
             await store.load_rules(session),
-            {k: route[k] for k in ("category", "urgency", "topic", "area", "business_type")},
-            coordinating_department=coordinating,
+            {k: route[k] for k in FACTS},
+            coordinating_department=await store.coordinating_department(session) or "coordination",
             excluded=excluded,
             active_departments=await store.active_departments(session),
         )
         lead, co, rule_id = decision.lead_department, decision.co_departments, decision.rule_id
-    due = await _due(uow, route["category"], route["urgency"], cause.occurred_at)
+    # Clocks start when the routing decision is taken: at the causing event, or now.
+    due, warn = await _due(uow, route, cause.occurred_at if cause else now())
     event_type = RequestRouted if first else RequestRerouted
     data = event_type(
         lead_department=lead,
         co_departments=list(co),
         rule_id=rule_id,
         due=due,
+        warn_at=warn,
         excluded_departments=sorted(excluded),
         urgency=route["urgency"],
         category=route["category"],
@@ -84,20 +125,26 @@ async def _route(
         .where(store.routes.c.request_id == route["request_id"])
         .values(lead_department=lead, co_departments=list(co), state=State.ROUTED.value, due=due_json)
     )
-    emitted = uow.emit(data, request_id=route["request_id"], actor=SYSTEM, cause=cause)
+    emitted = uow.emit(data, request_id=route["request_id"], actor=actor, cause=cause)
     await _record(
         uow,
         emitted,
-        "routed" if first else "rerouted",
+        kind or ("routed" if first else "rerouted"),
         lead,
         co_departments=list(co),
         rule_id=rule_id,
         due=due_json,
     )
+    if route["urgency"] == "urgent":
+        # The emergency mechanism: the lead's head and the supervisors hear of it at once.
+        await _notify_heads(
+            uow, emitted, lead, "urgent_request_routed", supervisors=True, due_accept=due_json["accept"]
+        )
     return emitted
 
 
 async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
+    text = " ".join(t for t in (data.title, data.content) if t) or None
     await uow.session.execute(
         pg_insert(store.routes)
         .values(
@@ -107,6 +154,7 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
             topic=data.topic,
             area=data.area,
             business_type=data.business_type,
+            text=text,
             returns=0,
             state=State.RECEIVED.value,
         )
@@ -119,43 +167,51 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
     await _route(uow, envelope, route, frozenset(), first=True)
 
 
+async def _set_route_state(uow: UnitOfWork, request_id: str, **values: Any) -> None:
+    await uow.session.execute(
+        update(store.routes).where(store.routes.c.request_id == request_id).values(**values)
+    )
+
+
 async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturned) -> None:
     route = await store.get_route(uow.session, envelope.request_id, for_update=True)
     if route is None:
         return
     returns = route["returns"] + 1
     excluded = frozenset(route["excluded_departments"]) | {data.department}
-    await uow.session.execute(
-        update(store.routes)
-        .where(store.routes.c.request_id == envelope.request_id)
-        .values(returns=returns, excluded_departments=sorted(excluded), state=State.RETURNED.value)
+    await _set_route_state(
+        uow,
+        envelope.request_id,
+        returns=returns,
+        excluded_departments=sorted(excluded),
+        state=State.RETURNED.value,
     )
     await _record(uow, envelope, "returned", data.department, reason=data.reason)
     route = {**route, "returns": returns}
-    if returns >= get_settings().max_returns_before_escalation:
-        coordinating = await store.coordinating_department(uow.session) or "coordination"
-        escalated = uow.emit(
-            RequestEscalated(to_department=coordinating, reason=f"returned {returns} times", returns=returns),
-            request_id=envelope.request_id,
-            actor=SYSTEM,
-            cause=envelope,
-        )
-        await uow.session.execute(
-            update(store.routes)
-            .where(store.routes.c.request_id == envelope.request_id)
-            .values(state=State.ESCALATED.value)
-        )
-        await _record(uow, escalated, "escalated", coordinating, reason=f"returned {returns} times")
-        # The coordinating department takes it over at once (it may dispatch it manually later).
-        await _route(uow, escalated, route, excluded, first=False, lead_override=coordinating)
+    if returns < get_settings().max_returns_before_escalation:
+        await _route(uow, envelope, route, excluded, first=False)
         return
-    await _route(uow, envelope, route, excluded, first=False)
+    # Too many returns: the coordinating department takes it and its head is told; it may
+    # dispatch it to the right department by hand (POST /v1/assignments/{id}).
+    coordinating = await store.coordinating_department(uow.session) or "coordination"
+    reason = f"returned {returns} times"
+    escalated = uow.emit(
+        RequestEscalated(to_department=coordinating, reason=reason, returns=returns),
+        request_id=envelope.request_id,
+        actor=SYSTEM,
+        cause=envelope,
+    )
+    await _set_route_state(uow, envelope.request_id, state=State.ESCALATED.value)
+    await _record(uow, escalated, "escalated", coordinating, reason=reason)
+    await _notify_heads(uow, escalated, coordinating, "request_escalated", supervisors=False, returns=returns)
+    await _route(uow, escalated, route, excluded, first=False, lead_override=coordinating)
 
 
 async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopened) -> None:
     route = await store.get_route(uow.session, envelope.request_id, for_update=True)
     if route is None:
         return
+    await _set_route_state(uow, envelope.request_id, state=State.REOPENED.value)
     await _route(
         uow,
         envelope,
@@ -163,4 +219,44 @@ async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopen
         frozenset(route["excluded_departments"]),
         first=False,
         lead_override=data.department,
+        co_override=list(route["co_departments"]),
     )
+
+
+async def dispatch(
+    uow: UnitOfWork, principal: Principal, request_id: str, lead: str, co: list[str], reason: str
+) -> dict[str, Any]:
+    """Manual dispatch (人工派单) by the coordinating department or a supervisor."""
+    route = await store.get_route(uow.session, request_id, for_update=True)
+    if route is None:
+        raise NotFound(f"no request {request_id} has been routed")
+    active = await store.active_departments(uow.session)
+    unknown = [
+        field_error(name, "known_department", f"no active department {code}")
+        for name, code in [("lead_department", lead), *[(f"co_departments.{i}", c) for i, c in enumerate(co)]]
+        if code not in active
+    ]
+    if unknown:
+        raise ApiError("unknown departments", status=422, code="validation_failed", fields=unknown)
+    next_state(State(route["state"]), "request.rerouted")  # 409 naming the state if not allowed
+    emitted = await _route(
+        uow,
+        None,
+        route,
+        frozenset(route["excluded_departments"]),
+        first=False,
+        lead_override=lead,
+        co_override=co,
+        actor=principal.actor,
+        kind="dispatched",
+    )
+    await uow.session.execute(
+        update(store.assignments).where(store.assignments.c.event_id == str(emitted.id)).values(reason=reason)
+    )
+    await uow.commit()
+    return {
+        "request_id": request_id,
+        "lead_department": lead,
+        "co_departments": co,
+        "event_id": str(emitted.id),
+    }

@@ -57,11 +57,23 @@ rules = Table(
 sla_policies = Table(
     "sla_policies",
     metadata,
-    Column("category", String(20), primary_key=True),  # "*" is the default for every category
+    # A category, "business:<catalog code>", or "*" (the default for every category).
+    Column("scope", String(120), primary_key=True),
     Column("urgency", String(10), primary_key=True),
     Column("clock", String(20), primary_key=True),
     Column("amount", Float, nullable=False),
     Column("unit", String(20), nullable=False),
+    Column("warning_fraction", Float, nullable=False, server_default="0.8"),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("department", String(50), ForeignKey("departments.code")),
+    Column("role", String(20), nullable=False),  # handler, dept_head, supervisor, agent, admin
+    Column("active", Boolean, nullable=False, server_default="true"),
 )
 
 calendar_days = Table(
@@ -81,6 +93,7 @@ routes = Table(
     Column("topic", String(100)),
     Column("area", String(100)),
     Column("business_type", String(100)),
+    Column("text", String(6000)),  # masked title and content, for keyword rules
     Column("lead_department", String(50)),
     Column("co_departments", JSONB, nullable=False, server_default="[]"),
     Column("excluded_departments", JSONB, nullable=False, server_default="[]"),
@@ -122,7 +135,10 @@ async def load_rules(session: AsyncSession) -> list[Rule]:
 
 async def load_policies(session: AsyncSession) -> dict[tuple[str, str, str], ClockPolicy]:
     rows = (await session.execute(select(sla_policies))).mappings()
-    return {(r["category"], r["urgency"], r["clock"]): ClockPolicy(r["amount"], r["unit"]) for r in rows}
+    return {
+        (r["scope"], r["urgency"], r["clock"]): ClockPolicy(r["amount"], r["unit"], r["warning_fraction"])
+        for r in rows
+    }
 
 
 async def load_calendar(session: AsyncSession) -> BusinessCalendar:
@@ -141,6 +157,15 @@ async def coordinating_department(session: AsyncSession) -> str | None:
 
 async def active_departments(session: AsyncSession) -> frozenset[str]:
     return frozenset((await session.scalars(select(departments.c.code).where(departments.c.active))).all())
+
+
+async def supervisors(session: AsyncSession) -> list[str]:
+    stmt = select(staff.c.id).where(staff.c.role == "supervisor", staff.c.active).order_by(staff.c.id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def head_of(session: AsyncSession, department: str) -> str | None:
+    return await session.scalar(select(departments.c.head).where(departments.c.code == department))
 
 
 async def get_route(

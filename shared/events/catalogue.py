@@ -102,6 +102,9 @@ class RequestReceived(EventData):
     submitted_at: AwareDatetime
     anonymous: bool = False
     classification_rule: str | None = None
+    # What the request says, with phone numbers, e-mail addresses and ID numbers masked.
+    title: str | None = None
+    content: str | None = None
 
 
 @event_model("request.incomplete")
@@ -159,6 +162,8 @@ class RequestRouted(EventData):
     excluded_departments: list[str] = Field(default_factory=list)
     urgency: Urgency = "normal"
     category: Category | None = None
+    # When each clock's warning falls due (the policy's warning fraction of its time).
+    warn_at: Due | None = None
 
 
 @event_model("request.rerouted")
@@ -302,6 +307,9 @@ class NotificationRequested(EventData):
     template: str
     params: dict[str, Any] = Field(default_factory=dict)
     audience: list[Audience] = Field(min_length=1)
+    # Internal audiences: the department concerned and the staff ids to reach, if known.
+    department: str | None = None
+    recipients: list[str] = Field(default_factory=list)
 
 
 # --- kpi ----------------------------------------------------------------------------

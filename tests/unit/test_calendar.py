@@ -20,17 +20,34 @@ def test_a_working_day_is_seven_and_a_half_working_hours() -> None:
     assert PLAIN.minutes_per_day == 450
 
 
-def test_one_working_day_from_a_wednesday_morning() -> None:
-    assert PLAIN.add(at(2026, 11, 25, 10), 1, "working_days") == at(2026, 11, 26, 10)
+def test_received_during_hours_the_day_of_receipt_does_not_count() -> None:
+    # Wednesday 10:00 + 1 working day: day 1 is Thursday, due at its close.
+    assert PLAIN.add(at(2026, 11, 25, 10), 1, "working_days") == at(2026, 11, 26, 18)
+    assert PLAIN.add(at(2026, 11, 25, 10), 3, "working_days") == at(2026, 11, 30, 18)
 
 
-def test_friday_afternoon_plus_one_working_day_lands_on_monday() -> None:
-    assert PLAIN.add(at(2026, 11, 27, 17), 1, "working_days") == at(2026, 11, 30, 17)
+def test_friday_afternoon_plus_one_working_day_ends_monday_evening() -> None:
+    assert PLAIN.add(at(2026, 11, 27, 17), 1, "working_days") == at(2026, 11, 30, 18)
+
+
+def test_received_after_hours_the_next_working_day_is_day_one() -> None:
+    assert PLAIN.add(at(2026, 11, 25, 19), 1, "working_days") == at(2026, 11, 26, 18)
+    assert PLAIN.add(at(2026, 11, 26, 7), 1, "working_days") == at(2026, 11, 26, 18)
 
 
 def test_a_request_on_saturday_starts_counting_on_monday_morning() -> None:
     assert PLAIN.add(at(2026, 11, 28, 15), 1, "working_days") == at(2026, 11, 30, 18)
     assert PLAIN.add(at(2026, 11, 28, 15), 2, "working_hours") == at(2026, 11, 30, 11)
+
+
+def test_received_at_lunch_counts_from_the_afternoon() -> None:
+    assert PLAIN.add(at(2026, 11, 25, 12, 30), 1, "working_hours") == at(2026, 11, 25, 14, 30)
+    assert PLAIN.next_working_moment(at(2026, 11, 25, 12, 30)) == at(2026, 11, 25, 13, 30)
+
+
+def test_fractional_working_days_are_refused() -> None:
+    with pytest.raises(CalendarError):
+        PLAIN.add(at(2026, 11, 25, 10), 1.5, "working_days")
 
 
 def test_working_hours_skip_the_lunch_break() -> None:
@@ -46,33 +63,36 @@ def test_plain_hours_ignore_the_calendar() -> None:
 
 
 def test_national_day_holiday_and_make_up_saturday() -> None:
-    # 2026-09-30 (Wed) 10:00 + 1 working day: Oct 1–7 are off, so Oct 8 (Thu) 10:00.
-    assert CAL_2026.add(at(2026, 9, 30, 10), 1, "working_days") == at(2026, 10, 8, 10)
+    # 2026-09-30 (Wed) 10:00 + 1 working day: Oct 1–7 are off, so the close of Oct 8 (Thu).
+    assert CAL_2026.add(at(2026, 9, 30, 10), 1, "working_days") == at(2026, 10, 8, 18)
     # 2026-10-09 (Fri) 17:00 + 1 working day: Saturday 10-10 is a make-up working day.
-    assert CAL_2026.add(at(2026, 10, 9, 17), 1, "working_days") == at(2026, 10, 10, 17)
+    assert CAL_2026.add(at(2026, 10, 9, 17), 1, "working_days") == at(2026, 10, 10, 18)
+    # A request on the holiday itself starts counting on Oct 8, which is day 1.
+    assert CAL_2026.add(at(2026, 10, 3, 11), 1, "working_days") == at(2026, 10, 8, 18)
 
 
 def test_spring_festival_2026() -> None:
     assert CAL_2026.is_workday(date(2026, 2, 14))  # make-up Saturday
     assert not CAL_2026.is_workday(date(2026, 2, 23))  # Monday inside the holiday
-    assert CAL_2026.add(at(2026, 2, 13, 17), 1, "working_days") == at(2026, 2, 14, 17)
-    assert CAL_2026.add(at(2026, 2, 14, 17), 1, "working_days") == at(2026, 2, 24, 17)
+    assert CAL_2026.add(at(2026, 2, 13, 17), 1, "working_days") == at(2026, 2, 14, 18)
+    assert CAL_2026.add(at(2026, 2, 14, 17), 1, "working_days") == at(2026, 2, 24, 18)
 
 
 def test_edits_are_data() -> None:
     edited = BusinessCalendar(overrides={date(2026, 11, 26): False})
-    assert edited.add(at(2026, 11, 25, 10), 1, "working_days") == at(2026, 11, 27, 10)
+    assert edited.add(at(2026, 11, 25, 10), 1, "working_days") == at(2026, 11, 27, 18)
 
 
 def test_the_result_is_in_the_calendar_time_zone_whatever_the_input() -> None:
     utc_start = datetime(2026, 11, 25, 2, 0, tzinfo=ZoneInfo("UTC"))  # 10:00 in Shanghai
-    due = PLAIN.add(utc_start, 1, "working_days")
-    assert due == at(2026, 11, 26, 10) and due.utcoffset() == at(2026, 11, 26).utcoffset()
+    due = PLAIN.add(utc_start, 2, "working_hours")
+    assert due == at(2026, 11, 25, 12) and due.utcoffset() == at(2026, 11, 26).utcoffset()
 
 
 def test_configurable_working_hours() -> None:
     long_day = BusinessCalendar(periods=((time(8, 0), time(20, 0)),))
-    assert long_day.add(at(2026, 11, 25, 8), 1, "working_days") == at(2026, 11, 25, 20)
+    assert long_day.add(at(2026, 11, 25, 7), 1, "working_days") == at(2026, 11, 25, 20)
+    assert long_day.add(at(2026, 11, 25, 9), 6, "working_hours") == at(2026, 11, 25, 15)
 
 
 def test_working_minutes_between() -> None:
@@ -106,3 +126,22 @@ def test_a_calendar_without_working_days_does_not_loop_forever() -> None:
     object.__setattr__(nothing, "is_workday", lambda day: False)
     with pytest.raises(CalendarError):
         nothing.add(at(2026, 1, 1), 1, "working_days")
+
+
+def test_pauses_push_the_due_time_out_by_the_working_time_they_cover() -> None:
+    start = at(2026, 11, 25, 10)
+    plain = PLAIN.add(start, 4, "working_hours")  # 15:30
+    paused = PLAIN.add(start, 4, "working_hours", [(at(2026, 11, 25, 11), at(2026, 11, 25, 14))])
+    assert plain == at(2026, 11, 25, 15, 30)
+    assert paused == at(2026, 11, 25, 17)  # 11:00–14:00 holds 1.5 working hours
+    weekend_pause = [(at(2026, 11, 28, 9), at(2026, 11, 29, 18))]
+    assert PLAIN.add(start, 4, "working_hours", weekend_pause) == plain
+    assert PLAIN.add(start, 2, "hours", [(at(2026, 11, 25, 10, 30), at(2026, 11, 25, 11))]) == at(
+        2026, 11, 25, 12, 30
+    )
+
+
+def test_a_pause_after_the_due_time_changes_nothing() -> None:
+    start = at(2026, 11, 25, 10)
+    later = [(at(2026, 12, 20, 9), at(2026, 12, 21, 9))]
+    assert PLAIN.add(start, 1, "working_days", later) == PLAIN.add(start, 1, "working_days")

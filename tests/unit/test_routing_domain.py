@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.routing.domain.calendar import BusinessCalendar
 from services.routing.domain.rules import Rule, choose
-from services.routing.domain.sla import DEFAULT_POLICIES, ClockPolicy, due_times, policy_for
+from services.routing.domain.sla import DEFAULT_POLICIES, ClockPolicy, due_times, policy_for, warning_at
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = [
@@ -63,18 +63,54 @@ def test_inactive_departments_are_not_chosen() -> None:
     assert decision.lead_department == "coord"
 
 
-def test_category_policy_overrides_the_default() -> None:
-    assert policy_for(DEFAULT_POLICIES, "complaint", "normal", "resolve") == ClockPolicy(13, "working_days")
-    assert policy_for(DEFAULT_POLICIES, "suggestion", "normal", "resolve") == ClockPolicy(7, "working_days")
+def test_the_most_specific_policy_wins() -> None:
+    table = {
+        **DEFAULT_POLICIES,
+        ("business:residence_permit", "normal", "resolve"): ClockPolicy(5, "working_days"),
+    }
+    assert policy_for(table, "complaint", "normal", "resolve") == ClockPolicy(13, "working_days")
+    assert policy_for(table, "suggestion", "normal", "resolve") == ClockPolicy(10, "working_days")
+    assert policy_for(table, "business", "normal", "resolve", "residence_permit") == ClockPolicy(
+        5, "working_days"
+    )
     assert policy_for({}, "complaint", "normal", "resolve") is None
 
 
-def test_due_times_for_a_normal_consultation_and_an_urgent_request() -> None:
-    start = datetime(2026, 11, 25, 10, tzinfo=TZ)
+def test_due_times_for_a_normal_consultation() -> None:
+    start = datetime(2026, 11, 25, 10, tzinfo=TZ)  # Wednesday
     due = due_times(DEFAULT_POLICIES, BusinessCalendar(), "consultation", "normal", start)
-    assert due["accept"] == datetime(2026, 11, 26, 10, tzinfo=TZ)
-    assert due["resolve"] == datetime(2026, 11, 30, 10, tzinfo=TZ)
-    assert due["revisit"] is None  # counted from feedback, not from routing
+    assert due["accept"] == datetime(2026, 11, 26, 18, tzinfo=TZ)
+    assert due["first_contact"] == datetime(2026, 11, 27, 18, tzinfo=TZ)
+    assert due["resolve"] == datetime(2026, 11, 30, 18, tzinfo=TZ)
+    assert due["feedback"] == datetime(2026, 12, 2, 18, tzinfo=TZ)  # 2 working days after resolve
+    assert due["revisit"] == datetime(2026, 12, 7, 18, tzinfo=TZ)  # 3 after feedback
+
+
+def test_urgent_clocks_run_on_plain_hours() -> None:
+    start = datetime(2026, 11, 28, 22, tzinfo=TZ)  # Saturday night
     urgent = due_times(DEFAULT_POLICIES, BusinessCalendar(), "help", "urgent", start)
-    assert urgent["accept"] == datetime(2026, 11, 25, 11, tzinfo=TZ)
-    assert urgent["resolve"] == datetime(2026, 11, 26, 10, tzinfo=TZ)
+    assert urgent["accept"] == datetime(2026, 11, 28, 23, tzinfo=TZ)
+    assert urgent["resolve"] == datetime(2026, 11, 29, 22, tzinfo=TZ)
+    assert urgent["feedback"] == datetime(2026, 11, 30, 0, tzinfo=TZ)
+
+
+def test_a_clock_without_policy_has_no_due_time_and_neither_do_those_after_it() -> None:
+    table = {k: v for k, v in DEFAULT_POLICIES.items() if k[2] != "resolve"}
+    due = due_times(table, BusinessCalendar(), "help", "normal", datetime(2026, 11, 25, 10, tzinfo=TZ))
+    assert due["resolve"] is None and due["feedback"] is None and due["accept"] is not None
+
+
+def test_warning_time_is_a_fraction_of_the_clock() -> None:
+    start = datetime(2026, 11, 25, 10, tzinfo=TZ)
+    assert warning_at(start, start + timedelta(hours=10), 0.8) == start + timedelta(hours=8)
+
+
+def test_keyword_rules_match_the_request_text() -> None:
+    rules = [*RULES, Rule("kw.dog", 1, "animals", match={"keywords": ["流浪狗", "stray dog"]})]
+    assert (
+        choose(rules, facts(text="小区有流浪狗咬人"), coordinating_department="c").lead_department
+        == "animals"
+    )
+    assert choose(rules, facts(text="A STRAY DOG bit me"), coordinating_department="c").rule_id == "kw.dog"
+    assert choose(rules, facts(text="路灯坏了"), coordinating_department="c").rule_id == "category.repair"
+    assert choose(rules, facts(), coordinating_department="c").rule_id == "category.repair"

@@ -148,6 +148,25 @@ def contact_masked(requester: Requester | None) -> str | None:
     return None
 
 
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
+_LANDLINE_IN_TEXT = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
+_EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def mask_contacts_in_text(text: str) -> str:
+    """People write their phone number into the content; events get it masked."""
+    text = _ID_NUMBER_IN_TEXT.sub(lambda m: m.group()[:4] + "*" * 10 + m.group()[-4:], text)
+    text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
+    text = _LANDLINE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
+    return _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text)
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, Alice Smith → A****"""
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
 def requester_identity(requester: Requester | None) -> str | None:
     """What identifies the person across requests (for the pseudonymous reference)."""
     if requester is None:

@@ -1,9 +1,21 @@
 """The business calendar: working days (weekends, public holidays and make-up working days
-as editable data) and working hours, and due times counted on it. Pure code."""
+as editable data) and working hours, and due times counted on it. Pure code.
+
+How a due time is counted (docs/sla.md says the same for users):
+* The clock starts at the next working moment: a request received after hours, at lunch,
+  on a weekend or a holiday starts counting when work next begins.
+* `working_hours`: that much working time, skipping the lunch break and non-working days.
+* `working_days`: N ends at the close of the Nth working day. The day the clock starts on
+  counts as day 1 only when the clock starts at its opening (received outside hours);
+  received during working hours, day 1 is the next working day (期间开始的当日不计入).
+* `hours`: plain elapsed hours (urgent requests), whatever the calendar says.
+* Pauses (waiting on the person) push the due time out by the working time they cover
+  (plain time for `hours`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal
@@ -14,6 +26,8 @@ UNITS: tuple[Unit, ...] = ("working_days", "working_hours", "hours")
 DEFAULT_PERIODS = ((time(9, 0), time(12, 0)), (time(13, 30), time(18, 0)))
 # Far enough for any real deadline; a calendar with no working day at all must not loop forever.
 MAX_SEARCH_DAYS = 3 * 366
+
+Pause = tuple[datetime, datetime]
 
 
 class CalendarError(ValueError):
@@ -28,6 +42,8 @@ class BusinessCalendar:
     overrides: Mapping[date, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not self.periods:
+            raise CalendarError("a calendar needs at least one working period")
         previous_end = time(0, 0)
         for start, end in self.periods:
             if not (previous_end <= start < end):
@@ -41,25 +57,81 @@ class BusinessCalendar:
     def is_workday(self, day: date) -> bool:
         return self.overrides.get(day, day.weekday() < 5)
 
-    def add(self, start: datetime, amount: float, unit: Unit) -> datetime:
-        """The due time `amount` `unit`s after `start`, in the calendar's time zone."""
+    def _opening(self, day: date) -> datetime:
+        return datetime.combine(day, self.periods[0][0], self.tz)
+
+    def _closing(self, day: date) -> datetime:
+        return datetime.combine(day, self.periods[-1][1], self.tz)
+
+    def next_working_day(self, day: date) -> date:
+        for _ in range(MAX_SEARCH_DAYS):
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                return day
+        raise CalendarError(f"no working day within {MAX_SEARCH_DAYS} days")
+
+    def next_working_moment(self, moment: datetime) -> datetime:
+        """`moment` itself if work is going on then, else when work next begins."""
+        local = moment.astimezone(self.tz)
+        day = local.date()
+        if self.is_workday(day):
+            for start, end in self.periods:
+                begin, finish = datetime.combine(day, start, self.tz), datetime.combine(day, end, self.tz)
+                if local < finish:
+                    return max(local, begin)
+        return self._opening(self.next_working_day(day))
+
+    def add(self, start: datetime, amount: float, unit: Unit, pauses: Iterable[Pause] = ()) -> datetime:
+        """The due time `amount` `unit`s after `start`, pushed out by `pauses`."""
         if start.tzinfo is None:
             raise CalendarError("start must carry a time zone offset")
         if amount < 0:
             raise CalendarError("amount must not be negative")
-        local = start.astimezone(self.tz)
+        due = self._add(start.astimezone(self.tz), amount, unit)
+        return self._extend_by_pauses(start, due, unit, sorted(pauses))
+
+    def _add(self, local: datetime, amount: float, unit: Unit) -> datetime:
         if unit == "hours":
             return local + timedelta(hours=amount)
         if unit == "working_hours":
-            return self.add_working_minutes(local, amount * 60)
+            return self.add_working_minutes(self.next_working_moment(local), amount * 60)
         if unit == "working_days":
-            # A working day is a day's worth of working time: Friday 17:00 + 1 day = Monday 17:00.
-            return self.add_working_minutes(local, amount * self.minutes_per_day)
+            if amount != int(amount):
+                raise CalendarError("working_days must be a whole number (use working_hours for parts)")
+            if amount == 0:
+                return local
+            begin = self.next_working_moment(local)
+            day = begin.date()
+            # Received during working hours: the day of receipt does not count.
+            remaining = int(amount) if begin == self._opening(day) else int(amount) + 1
+            while remaining > 1:
+                day = self.next_working_day(day)
+                remaining -= 1
+            return self._closing(day)
         raise CalendarError(f"unknown unit {unit!r}")
+
+    def _extend_by_pauses(self, start: datetime, due: datetime, unit: Unit, pauses: list[Pause]) -> datetime:
+        counted: set[int] = set()
+        changed = True
+        while changed:  # a pushed-out due time may reach a later pause
+            changed = False
+            for i, (paused_from, paused_until) in enumerate(pauses):
+                if i in counted or paused_from >= due or paused_until <= start:
+                    continue
+                counted.add(i)
+                changed = True
+                begin = max(paused_from, start)
+                if unit == "hours":
+                    due = due + (paused_until - begin)
+                else:
+                    due = self.add_working_minutes(due, self.working_minutes_between(begin, paused_until))
+        return due
 
     def add_working_minutes(self, start: datetime, minutes: float) -> datetime:
         cursor = start.astimezone(self.tz)
         remaining = timedelta(minutes=minutes)
+        if remaining <= timedelta(0):
+            return cursor
         day = cursor.date()
         for _ in range(MAX_SEARCH_DAYS):
             if self.is_workday(day):
@@ -92,6 +164,15 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total.total_seconds() / 60
 
+    def is_working_time(self, moment: datetime) -> bool:
+        local = moment.astimezone(self.tz)
+        if not self.is_workday(local.date()):
+            return False
+        return any(
+            datetime.combine(local.date(), s, self.tz) <= local <= datetime.combine(local.date(), e, self.tz)
+            for s, e in self.periods
+        )
+
 
 def _minutes(a: time, b: time) -> float:
     return (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds() / 60
@@ -99,7 +180,8 @@ def _minutes(a: time, b: time) -> float:
 
 def chinese_calendar_overrides(year: int) -> dict[date, bool]:
     """Seed data for one year from the `chinesecalendar` package: the holidays on weekdays and
-    the make-up working days on weekends (调休). Stored as rows an administrator can edit."""
+    the make-up working days on weekends (调休). Stored as rows an administrator can edit.
+    Raises NotImplementedError for a year the package does not know yet."""
     import chinese_calendar
 
     overrides: dict[date, bool] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-MATCH_FIELDS = ("category", "business_type", "topic", "area", "urgency")
+MATCH_FIELDS = ("category", "business_type", "topic", "area", "urgency", "keywords")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,17 @@ class Rule:
     active: bool = True
 
     def matches(self, facts: Mapping[str, str | None]) -> bool:
-        return all(facts.get(name) in values for name, values in self.match.items() if values)
+        for name, values in self.match.items():
+            if not values:
+                continue
+            if name == "keywords":
+                # Any one keyword in the request's (masked) title and content.
+                text = (facts.get("text") or "").lower()
+                if not any(keyword.lower() in text for keyword in values):
+                    return False
+            elif facts.get(name) not in values:
+                return False
+        return True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,267 @@
+"""Routing against the real PostgreSQL: rules, returns and escalation, urgent notices,
+manual dispatch, the calendar API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from services.routing import service
+from services.routing import store as routing_store
+from services.routing.consumers import HANDLERS
+from services.routing.main import build_app
+from shared.auth import issue_staff_token
+from shared.db import outbox_table
+from shared.events.catalogue import CATALOGUE, FirstResponder, RequestReceived, RequestReturned
+from shared.events.envelope import Envelope
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+from tests.integration.conftest import asgi_client
+from tests.support.events import envelope
+
+ADMIN = {"Authorization": "Bearer " + issue_staff_token("admin-01", "admin")}
+AGENT = {"Authorization": "Bearer " + issue_staff_token("agent-001", "agent")}
+SUPERVISOR = {"Authorization": "Bearer " + issue_staff_token("supervisor-01", "supervisor")}
+
+
+@pytest.fixture
+async def routing(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceRuntime]]:
+    runtime = ServiceRuntime(
+        name="routing", metadata=routing_store.metadata, handlers=HANDLERS, settings=platform
+    )
+    async for client in asgi_client(build_app(runtime)):
+        yield client, runtime
+
+
+async def apply(runtime: ServiceRuntime, env: Envelope) -> None:
+    data = CATALOGUE[(env.type, env.version)].model_validate(env.data)
+    async with runtime.uow() as uow:
+        await HANDLERS[env.type](uow, env, data)
+        await uow.commit()
+
+
+def received(**kw: Any) -> Envelope:
+    fields: dict[str, Any] = {
+        "channel": "web",
+        "category": "repair",
+        "urgency": "normal",
+        "submitted_at": "2026-11-25T10:00:00+08:00",
+        "first_responder": FirstResponder(kind="channel", id="web"),
+        **kw,
+    }
+    return envelope(str(uuid.uuid4()), RequestReceived(**fields))
+
+
+async def emitted(runtime: ServiceRuntime, request_id: str) -> list[dict[str, Any]]:
+    outbox = outbox_table(routing_store.metadata)
+    async with runtime.sessions() as session:
+        rows = await session.scalars(
+            select(outbox.c.payload).where(outbox.c.key == request_id).order_by(outbox.c.id)
+        )
+        return list(rows)
+
+
+async def test_a_keyword_rule_routes_and_is_recorded(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = routing
+    rule = {
+        "id": f"kw-{uuid.uuid4().hex[:6]}",
+        "priority": 1,
+        "match": {"keywords": ["流浪狗"]},
+        "lead_department": "environment",
+    }
+    assert (await client.post("/v1/rules", json=rule, headers=ADMIN)).status_code == 201
+    env = received(content="小区里有流浪狗追人")
+    try:
+        await apply(runtime, env)
+    finally:
+        await client.put(f"/v1/rules/{rule['id']}", json={**rule, "active": False}, headers=ADMIN)
+    events = await emitted(runtime, env.request_id)
+    assert events[0]["type"] == "request.routed"
+    assert (
+        events[0]["data"]["rule_id"] == rule["id"] and events[0]["data"]["lead_department"] == "environment"
+    )
+    assert events[0]["data"]["due"]["accept"] and events[0]["data"]["warn_at"]["accept"]
+
+
+async def test_returns_reroute_excluding_returners_then_escalate(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = routing
+    env = received(category="complaint")
+    await apply(runtime, env)
+    first_lead = (await emitted(runtime, env.request_id))[0]["data"]["lead_department"]
+    assert first_lead == "market"
+    await apply(runtime, envelope(env.request_id, RequestReturned(department="market", reason="not ours")))
+    rerouted = (await emitted(runtime, env.request_id))[-1]
+    assert rerouted["type"] == "request.rerouted" and rerouted["data"]["excluded_departments"] == ["market"]
+    second = rerouted["data"]["lead_department"]
+    assert second != "market"
+
+    await apply(
+        runtime, envelope(env.request_id, RequestReturned(department=second, reason="not ours either"))
+    )
+    types = [e["type"] for e in await emitted(runtime, env.request_id)]
+    assert types[-3:] == ["request.escalated", "notification.requested", "request.rerouted"]
+    events = await emitted(runtime, env.request_id)
+    assert events[-3]["data"] == {"to_department": "coordination", "reason": "returned 2 times", "returns": 2}
+    assert events[-2]["data"]["recipients"] == ["head-coordination"]
+    assert events[-1]["data"]["lead_department"] == "coordination"
+
+    history = (await client.get(f"/v1/assignments/{env.request_id}", headers=AGENT)).json()
+    assert [h["kind"] for h in history["history"]] == [
+        "routed",
+        "returned",
+        "rerouted",
+        "returned",
+        "escalated",
+        "rerouted",
+    ]
+    assert history["returns"] == 2
+
+    # The coordinating department's head dispatches it by hand.
+    other_head = {"Authorization": "Bearer " + issue_staff_token("head-urban", "dept_head", "urban")}
+    body = {"lead_department": "housing", "co_departments": ["urban"], "reason": "物业问题"}
+    assert (
+        await client.post(f"/v1/assignments/{env.request_id}", json=body, headers=other_head)
+    ).status_code == 403
+    coord = {"Authorization": "Bearer " + issue_staff_token("head-coordination", "dept_head", "coordination")}
+    bad = await client.post(
+        f"/v1/assignments/{env.request_id}", json={**body, "lead_department": "nowhere"}, headers=coord
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "lead_department"
+    done = await client.post(f"/v1/assignments/{env.request_id}", json=body, headers=coord)
+    assert done.status_code == 200, done.text
+    last = (await emitted(runtime, env.request_id))[-1]
+    assert last["data"]["lead_department"] == "housing" and last["data"]["co_departments"] == ["urban"]
+    assert last["actor"] == {"kind": "staff", "id": "head-coordination"}
+
+
+async def test_urgent_requests_notify_the_head_and_supervisors(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    _, runtime = routing
+    env = received(urgency="urgent", category="help")
+    await apply(runtime, env)
+    routed, notice = await emitted(runtime, env.request_id)
+    assert routed["data"]["urgency"] == "urgent"
+    assert notice["type"] == "notification.requested"
+    assert notice["data"]["audience"] == ["department_head", "supervisors"]
+    assert notice["data"]["recipients"] == ["head-urban", "supervisor-01", "supervisor-02"]
+
+
+async def test_redelivery_of_received_routes_once(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    _, runtime = routing
+    env = received()
+    await apply(runtime, env)
+    await apply(runtime, env)  # the consumer's inbox would skip it; the handler is safe anyway
+    assert [e["type"] for e in await emitted(runtime, env.request_id)] == ["request.routed"]
+
+
+async def test_the_calendar_api(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, _ = routing
+    due = await client.post(
+        "/v1/calendar/due",
+        headers=AGENT,
+        json={"start": "2026-09-30T10:00:00+08:00", "amount": 1, "unit": "working_days"},
+    )
+    assert due.json()["due"] == "2026-10-08T18:00:00+08:00"
+    paused = await client.post(
+        "/v1/calendar/due",
+        headers=AGENT,
+        json={
+            "start": "2026-11-25T10:00:00+08:00",
+            "amount": 4,
+            "unit": "working_hours",
+            "pauses": [
+                {"paused_from": "2026-11-25T11:00:00+08:00", "paused_until": "2026-11-25T14:00:00+08:00"}
+            ],
+        },
+    )
+    assert paused.json()["due"] == "2026-11-25T17:00:00+08:00"
+    day = (await client.get("/v1/calendar/days/2026-02-14", headers=AGENT)).json()
+    assert day == {"day": "2026-02-14", "workday": True, "edited": True}
+
+    assert (
+        await client.put(
+            "/v1/calendar/days/2027-12-31", json={"workday": False, "note": "test"}, headers=AGENT
+        )
+    ).status_code == 403
+    put = await client.put(
+        "/v1/calendar/days/2027-12-31", json={"workday": False, "note": "假期"}, headers=ADMIN
+    )
+    assert put.status_code == 200
+    assert (await client.get("/v1/calendar/days/2027-12-31", headers=AGENT)).json()["workday"] is False
+
+    bad = await client.post(
+        "/v1/calendar/due",
+        headers=AGENT,
+        json={"start": "2026-11-25T10:00:00", "amount": -1, "unit": "weeks"},
+    )
+    assert bad.status_code == 422
+    assert {f["field"] for f in bad.json()["error"]["fields"]} == {"start", "amount", "unit"}
+
+
+async def test_sla_policies_are_validated(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, _ = routing
+    half = {
+        "scope": "complaint",
+        "urgency": "normal",
+        "clock": "resolve",
+        "amount": 1.5,
+        "unit": "working_days",
+    }
+    response = await client.put("/v1/sla-policies", json=half, headers=ADMIN)
+    assert (
+        response.status_code == 422 and response.json()["error"]["fields"][0]["rule"] == "whole_working_days"
+    )
+    scoped = {
+        "scope": "business:residence_permit",
+        "urgency": "normal",
+        "clock": "resolve",
+        "amount": 5,
+        "unit": "working_days",
+        "warning_fraction": 0.5,
+    }
+    assert (await client.put("/v1/sla-policies", json=scoped, headers=ADMIN)).status_code == 200
+    policies = (await client.get("/v1/sla-policies", headers=AGENT)).json()["items"]
+    assert {
+        "scope": "business:residence_permit",
+        "urgency": "normal",
+        "clock": "resolve",
+        "amount": 5.0,
+        "unit": "working_days",
+        "warning_fraction": 0.5,
+    } in policies
+
+
+async def test_dispatching_a_closed_or_unknown_request(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, _ = routing
+    body = {"lead_department": "housing", "reason": "x"}
+    missing = await client.post(f"/v1/assignments/{uuid.uuid4()}", json=body, headers=SUPERVISOR)
+    assert missing.status_code == 404
+
+
+async def test_service_level_dispatch_checks_the_state(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = routing
+    env = received()
+    await apply(runtime, env)
+    async with runtime.uow() as uow:
+        await service._set_route_state(uow, env.request_id, state="closed")
+        await uow.commit()
+    answer = await client.post(
+        f"/v1/assignments/{env.request_id}",
+        json={"lead_department": "housing", "reason": "x"},
+        headers=SUPERVISOR,
+    )
+    assert answer.status_code == 409 and answer.json()["error"]["current_state"] == "closed"
