@@ -41,6 +41,8 @@ class InboxProcessor:
         handlers: Handlers,
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
+        accepts: Callable[[Envelope], bool] | None = None,
+        dead_letters_undecodable: bool = True,
     ) -> None:
         self.consumer = consumer
         self._inbox = inbox
@@ -48,6 +50,10 @@ class InboxProcessor:
         self._handlers = handlers
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
+        # A fast lane sees the whole topic but acts only on what `accepts` picks out, and
+        # leaves undecodable events to the main consumer (one dead letter, not two).
+        self._accepts = accepts
+        self._dead_letters_undecodable = dead_letters_undecodable
 
     async def apply_once(self, envelope: Envelope, data: EventData, handler: Handler) -> bool:
         """Apply in one transaction with the inbox row; False if it was applied before."""
@@ -70,10 +76,12 @@ class InboxProcessor:
         try:
             envelope, data = decode(raw or b"")
         except (InvalidEvent, UnknownEventType) as exc:
+            if not self._dead_letters_undecodable:
+                return "ignored", None, 0
             EVENTS_CONSUMED.labels(self.consumer, "?", "dead_letter").inc()
             return "dead_letter", f"{type(exc).__name__}: {exc}", 1
         handler = self._handlers.get(envelope.type)
-        if handler is None:
+        if handler is None or (self._accepts is not None and not self._accepts(envelope)):
             return "ignored", None, 0
         error: str | None = None
         for attempt in range(1, self._max_attempts + 1):

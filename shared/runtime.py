@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.auth import RemoteApiKeyLookup
 from shared.db import create_engine, inbox_table, outbox_table, session_factory
 from shared.errors import error_body, install_error_handlers
+from shared.events.envelope import Envelope
 from shared.inbox import Handlers, InboxConsumer, InboxProcessor
 from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -39,6 +40,9 @@ class ServiceRuntime:
     handlers: Handlers
     settings: Settings = field(default_factory=get_settings)
     background: list[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Extra consumer groups that act only on the events their predicate picks (e.g. urgent
+    # requests), so those do not wait behind the main consumer's backlog.
+    fast_lanes: dict[str, Callable[[Envelope], bool]] = field(default_factory=dict)
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     relay: OutboxRelay | None = field(init=False, default=None)
@@ -59,7 +63,9 @@ class ServiceRuntime:
             correlation_id=correlation_id,
         )
 
-    def processor(self, consumer_name: str | None = None) -> InboxProcessor:
+    def processor(
+        self, consumer_name: str | None = None, accepts: Callable[[Envelope], bool] | None = None
+    ) -> InboxProcessor:
         return InboxProcessor(
             consumer=consumer_name or self.name,
             inbox=inbox_table(self.metadata),
@@ -67,6 +73,8 @@ class ServiceRuntime:
             handlers=self.handlers,
             max_attempts=self.settings.consumer_max_attempts,
             backoff_seconds=self.settings.consumer_backoff_seconds,
+            accepts=accepts,
+            dead_letters_undecodable=accepts is None,
         )
 
     async def start(self) -> None:
@@ -95,6 +103,15 @@ class ServiceRuntime:
                 producer=self.producer,
             )
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.name}-consumer"))
+        for lane, accepts in self.fast_lanes.items():
+            lane_consumer = InboxConsumer(
+                self.processor(f"{self.name}-{lane}", accepts),
+                bootstrap=s.kafka_bootstrap,
+                topic=s.lifecycle_topic,
+                dlq_topic=s.dlq_topic,
+                producer=self.producer,
+            )
+            self._tasks.append(asyncio.create_task(lane_consumer.run(), name=f"{self.name}-{lane}"))
         for job in self.background:
             self._tasks.append(asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}"))
 

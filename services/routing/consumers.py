@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.routing import service
+from shared.events.envelope import Envelope
 from shared.inbox import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -10,3 +11,9 @@ HANDLERS: dict[str, Handler] = {
     "request.returned": service.handle_return,
     "request.reopened": service.handle_reopen,
 }
+
+
+def is_urgent_arrival(envelope: Envelope) -> bool:
+    """The urgent lane (green channel): new urgent requests are routed by a consumer group of
+    their own, which skips everything else and so never waits behind the main backlog."""
+    return envelope.type == "request.received" and envelope.data.get("urgency") == "urgent"

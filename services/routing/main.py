@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.routing import api, store
-from services.routing.consumers import HANDLERS
+from services.routing.consumers import HANDLERS, is_urgent_arrival
 from shared.runtime import ServiceRuntime, create_app, serve
 
 NAME = "routing"
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
-    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    runtime = runtime or ServiceRuntime(
+        name=NAME, metadata=store.metadata, handlers=HANDLERS, fast_lanes={"urgent": is_urgent_arrival}
+    )
     return create_app(runtime, [api.router], title="Routing service")
 
 

@@ -248,3 +248,23 @@ async def _outbox_id(runtime: ServiceRuntime, env: Envelope) -> int:
         value = await session.scalar(select(outbox.c.id).where(outbox.c.event_id == env.id))
     assert value is not None
     return int(value)
+
+
+async def test_a_fast_lane_acts_only_on_what_it_picks_and_leaves_poison_to_the_main_lane(
+    topics: Settings,
+) -> None:
+    runtime = ServiceRuntime(
+        name="kpi", metadata=kpi_store.metadata, handlers={"request.received": fold_event}, settings=topics
+    )
+    lane = runtime.processor(f"lane-{uuid.uuid4().hex[:6]}", accepts=lambda env: env.data.get("category") == "help")
+    try:
+        picked, skipped = received(category="help"), received(category="repair")
+        assert (await lane.process(picked.to_bytes()))[0] == "applied"
+        assert (await lane.process(picked.to_bytes()))[0] == "duplicate"
+        assert (await lane.process(skipped.to_bytes()))[0] == "ignored"
+        assert (await lane.process(b"{poison"))[0] == "ignored"
+        assert (await runtime.processor("main-lane-test").process(b"{poison"))[0] == "dead_letter"
+        assert await fact_events(runtime, picked.request_id) == 1
+        assert await fact_events(runtime, skipped.request_id) is None
+    finally:
+        await runtime.engine.dispose()

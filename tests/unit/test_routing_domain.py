@@ -114,3 +114,13 @@ def test_keyword_rules_match_the_request_text() -> None:
     assert choose(rules, facts(text="A STRAY DOG bit me"), coordinating_department="c").rule_id == "kw.dog"
     assert choose(rules, facts(text="路灯坏了"), coordinating_department="c").rule_id == "category.repair"
     assert choose(rules, facts(), coordinating_department="c").rule_id == "category.repair"
+
+
+def test_only_new_urgent_requests_take_the_urgent_lane() -> None:
+    from services.routing.consumers import is_urgent_arrival
+    from tests.support.events import received
+
+    normal = received()
+    urgent = normal.model_copy(update={"data": {**normal.data, "urgency": "urgent"}})
+    assert is_urgent_arrival(urgent) and not is_urgent_arrival(normal)
+    assert not is_urgent_arrival(urgent.model_copy(update={"type": "request.routed"}))
