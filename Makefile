@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: run stop test test-unit lint typecheck venv clean kpi-rebuild
+.PHONY: run stop test test-unit lint typecheck venv clean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,7 +31,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared services scripts
+	$(BIN)/mypy shared services scripts bench
 
 clean: stop
 	rm -rf .run
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from shared.events.catalogue import EventData, InvalidEvent, UnknownEventType, decode
+from shared.events.catalogue import CATALOGUE, EventData, InvalidEvent, UnknownEventType, decode
 from shared.events.envelope import Envelope
 from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from shared.outbox import UnitOfWork
@@ -69,6 +69,18 @@ class InboxProcessor:
             await handler(uow, envelope, data)
             await uow.commit()
         return True
+
+    def skips_unread(self, headers: Sequence[tuple[str, bytes]] | None) -> bool:
+        """A catalogued event type this consumer has no handler for can be passed over
+        without parsing it (the relay puts the type in a header); anything else is read."""
+        for name, value in headers or ():
+            if name == "type":
+                try:
+                    event_type = value.decode()
+                except UnicodeDecodeError:
+                    return False
+                return event_type not in self._handlers and any(t == event_type for t, _ in CATALOGUE)
+        return False
 
     async def process(self, raw: bytes | None) -> tuple[str, str | None, int]:
         """Handle one message. Returns (outcome, error, attempts); outcome is one of
@@ -159,10 +171,12 @@ class InboxConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=200,
+                # Short fetch waits keep a quiet platform's event latency low; the cost is a
+                # few empty fetches per second per consumer.
+                fetch_max_wait_ms=50,
             )
             try:
                 await consumer.start()
-                self.ready.set()
                 await self._consume(consumer)
             except asyncio.CancelledError:
                 raise
@@ -175,8 +189,12 @@ class InboxConsumer:
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=500, max_records=200)
+            if not self.ready.is_set() and consumer.assignment():
+                self.ready.set()  # joined the group and holds partitions: events flow
             for messages in batches.values():
                 for msg in messages:  # one partition at a time, in offset order
+                    if self.processor.skips_unread(msg.headers):
+                        continue
                     outcome, error, attempts = await self.processor.process(msg.value)
                     if outcome == "dead_letter":
                         await self.dead_letter(msg, error or "unknown error", attempts)

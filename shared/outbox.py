@@ -240,10 +240,10 @@ class OutboxRelay:
             try:
                 if loop.time() >= next_broker_check:
                     await self.ensure_broker_has_our_log()
+                    OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
                     next_broker_check = loop.time() + self._broker_check_seconds
                 while await self.publish_pending() >= self._batch_size:
                     pass
-                OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
             except asyncio.CancelledError:
                 raise
             except Exception:

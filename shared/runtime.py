@@ -204,6 +204,8 @@ def create_app(
         except Exception as exc:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["broker"] = "ok" if await broker_reachable(runtime.settings.kafka_bootstrap) else "down"
+        if runtime.consumer is not None:
+            checks["consumer"] = "ok" if runtime.consumer.ready.is_set() else "joining"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 
@@ -228,4 +230,10 @@ def serve(name: str, build_app: Callable[[], FastAPI]) -> None:
     settings = get_settings()
     configure_logging(name, settings.log_level)
     port = int(os.environ.get("PORT", DEFAULT_PORTS[name]))
-    uvicorn.run(build_app(), host=os.environ.get("HOST", "127.0.0.1"), port=port, log_config=None)
+    uvicorn.run(
+        build_app(),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=port,
+        log_config=None,
+        timeout_keep_alive=30,
+    )

@@ -145,6 +145,7 @@ async def create_department(body: Department, _: Admin, session: Session) -> dic
     if result.first() is None:
         raise Conflict(f"department {body.code} already exists")
     await session.commit()
+    store.CONFIG.invalidate()
     return body.model_dump()
 
 
@@ -161,6 +162,7 @@ async def put_department(code: str, body: Department, _: Admin, session: Session
     stmt = pg_insert(store.departments).values(**body.model_dump())
     await session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=body.model_dump()))
     await session.commit()
+    store.CONFIG.invalidate()
     return body.model_dump()
 
 
@@ -182,6 +184,7 @@ async def _save_rule(session: AsyncSession, body: RoutingRule) -> dict[str, Any]
         pg_insert(store.rules).values(**values).on_conflict_do_update(index_elements=["id"], set_=values)
     )
     await session.commit()
+    store.CONFIG.invalidate()
     return values
 
 
@@ -222,6 +225,7 @@ async def put_policy(body: SlaPolicy, _: Admin, session: Session) -> dict[str, A
         )
     )
     await session.commit()
+    store.CONFIG.invalidate()
     return values
 
 
@@ -241,6 +245,7 @@ async def put_day(day: date, body: CalendarDay, _: Admin, session: Session) -> d
         .on_conflict_do_update(index_elements=["day"], set_={"workday": body.workday, "note": body.note})
     )
     await session.commit()
+    store.CONFIG.invalidate()
     return {"day": day.isoformat(), "workday": body.workday, "note": body.note}
 
 
@@ -311,4 +316,5 @@ async def put_staff(staff_id: str, body: StaffMember, _: Admin, session: Session
         .on_conflict_do_update(index_elements=["id"], set_=body.model_dump())
     )
     await session.commit()
+    store.CONFIG.invalidate()
     return values

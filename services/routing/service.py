@@ -36,8 +36,8 @@ FACTS = ("category", "urgency", "topic", "area", "business_type", "text")
 
 async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple[Due, Due]:
     """Due times of every clock, and when each clock's warning falls."""
-    policies = await store.load_policies(uow.session)
-    calendar = await store.load_calendar(uow.session)
+    config = await store.CONFIG.get(uow.session)
+    policies, calendar = config.policies, config.calendar
     category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
     due = due_times(policies, calendar, category, urgency, start, business_type)
     warn: dict[str, datetime | None] = {}
@@ -98,12 +98,13 @@ async def _route(
     if lead_override is not None:
         lead, co, rule_id = lead_override, tuple(co_override or ()), None
     else:
+        config = await store.CONFIG.get(session)
         decision = choose(
-            await store.load_rules(session),
+            config.rules,
             {k: route[k] for k in FACTS},
-            coordinating_department=await store.coordinating_department(session) or "coordination",
+            coordinating_department=config.coordinating_department,
             excluded=excluded,
-            active_departments=await store.active_departments(session),
+            active_departments=config.active_departments,
         )
         lead, co, rule_id = decision.lead_department, decision.co_departments, decision.rule_id
     # Clocks start when the routing decision is taken: at the causing event, or now.
@@ -193,7 +194,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         return
     # Too many returns: the coordinating department takes it and its head is told; it may
     # dispatch it to the right department by hand (POST /v1/assignments/{id}).
-    coordinating = await store.coordinating_department(uow.session) or "coordination"
+    coordinating = (await store.CONFIG.get(uow.session)).coordinating_department
     reason = f"returned {returns} times"
     escalated = uow.emit(
         RequestEscalated(to_department=coordinating, reason=reason, returns=returns),

@@ -3,6 +3,8 @@ business calendar's edited days, and every request's assignment history."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -181,3 +183,44 @@ async def get_route(
 async def history(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
     stmt = select(assignments).where(assignments.c.request_id == request_id).order_by(assignments.c.seq)
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    """Everything a routing decision reads, loaded together."""
+
+    rules: list[Rule]
+    policies: dict[tuple[str, str, str], ClockPolicy]
+    calendar: BusinessCalendar
+    active_departments: frozenset[str]
+    coordinating_department: str
+
+
+class ConfigCache:
+    """Rules, policies and the calendar change rarely and are read for every event: keep
+    them for a few seconds. This process's own edits take effect at once; another
+    replica's within `ttl_seconds`."""
+
+    def __init__(self, ttl_seconds: float = 2.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._config: RoutingConfig | None = None
+        self._loaded_at = 0.0
+
+    def invalidate(self) -> None:
+        self._config = None
+
+    async def get(self, session: AsyncSession) -> RoutingConfig:
+        clock = time.monotonic()
+        if self._config is None or clock - self._loaded_at > self.ttl_seconds:
+            self._config = RoutingConfig(
+                rules=await load_rules(session),
+                policies=await load_policies(session),
+                calendar=await load_calendar(session),
+                active_departments=await active_departments(session),
+                coordinating_department=await coordinating_department(session) or "coordination",
+            )
+            self._loaded_at = clock
+        return self._config
+
+
+CONFIG = ConfigCache()

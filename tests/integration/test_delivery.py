@@ -256,7 +256,9 @@ async def test_a_fast_lane_acts_only_on_what_it_picks_and_leaves_poison_to_the_m
     runtime = ServiceRuntime(
         name="kpi", metadata=kpi_store.metadata, handlers={"request.received": fold_event}, settings=topics
     )
-    lane = runtime.processor(f"lane-{uuid.uuid4().hex[:6]}", accepts=lambda env: env.data.get("category") == "help")
+    lane = runtime.processor(
+        f"lane-{uuid.uuid4().hex[:6]}", accepts=lambda env: env.data.get("category") == "help"
+    )
     try:
         picked, skipped = received(category="help"), received(category="repair")
         assert (await lane.process(picked.to_bytes()))[0] == "applied"

@@ -1,0 +1,289 @@
+"""`make bench`: figures measured on this machine, written to bench/results.json.
+
+Never timed assertions in tests: this is where speed is measured. Runs on its own broker
+(port 29092) and its own bench_* databases, with the five services as processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import random
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("KAFKA_BOOTSTRAP", "127.0.0.1:29092")
+
+from services.routing.domain.calendar import BusinessCalendar, chinese_calendar_overrides  # noqa: E402
+from shared.settings import SERVICES  # noqa: E402
+from tests.support.platform import Broker, devctl, fresh_databases, settings_with_prefix  # noqa: E402
+
+PORTS = {service: 28001 + i for i, service in enumerate(SERVICES)}
+URL = {service: f"http://127.0.0.1:{port}" for service, port in PORTS.items()}
+AGENT = {"Authorization": "Bearer " + devctl.issue_staff_token("agent-bench", "agent")}
+
+
+def machine() -> dict[str, Any]:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    total_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(total_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "when": datetime.now(ZoneInfo("UTC")).isoformat(timespec="seconds"),
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))], 2)
+
+
+def due_time_rate() -> dict[str, Any]:
+    overrides: dict[Any, bool] = {}
+    for year in (2024, 2025, 2026):
+        overrides.update(chinese_calendar_overrides(year))
+    calendar = BusinessCalendar(overrides=overrides)
+    rng = random.Random(7)
+    base = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))
+    starts = [base + timedelta(minutes=rng.randint(0, 300 * 24 * 60)) for _ in range(50_000)]
+    rates = {}
+    for unit, amount in (("working_days", 5), ("working_hours", 12), ("hours", 24)):
+        began = time.perf_counter()
+        for start in starts:
+            calendar.add(start, amount, unit)  # type: ignore[arg-type]
+        rates[unit] = round(len(starts) / (time.perf_counter() - began))
+    return {"due_times_per_second_one_core": rates, "target": 100_000}
+
+
+def body(i: int, urgent: bool = False) -> dict[str, Any]:
+    content = "楼道燃气泄漏，气味很大" if urgent else f"小区路灯坏了 #{i}，请尽快维修"
+    return {"channel": "hotline", "content": content, "requester": {"phone": "13800000000"}}
+
+
+async def submit_at_rate(client: httpx.AsyncClient, count: int, rate: float) -> tuple[list[str], list[float]]:
+    """Submit `count` requests at a fixed offered rate; return ids and latencies (ms)."""
+    ids: list[str] = []
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        began = time.perf_counter()
+        response = await client.post(f"{URL['intake']}/v1/requests", json=body(i), headers=AGENT)
+        latencies.append((time.perf_counter() - began) * 1000)
+        if response.status_code == 201:
+            ids.append(response.json()["id"])
+
+    tasks = []
+    began = time.perf_counter()
+    for i in range(count):
+        tasks.append(asyncio.create_task(one(i)))
+        await asyncio.sleep(max(0.0, began + (i + 1) / rate - time.perf_counter()))
+    await asyncio.gather(*tasks)
+    return ids, latencies
+
+
+async def intake_throughput(db_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(
+        timeout=30, limits=httpx.Limits(max_connections=64, keepalive_expiry=1.0)
+    ) as client:
+        offered = 100
+        ids, latencies = await submit_at_rate(client, 1000, offered)
+        # Saturation: as many as 32 concurrent clients can push through.
+        sem = asyncio.Semaphore(32)
+        done = 0
+
+        async def push(i: int) -> None:
+            nonlocal done
+            async with sem:
+                response = await client.post(f"{URL['intake']}/v1/requests", json=body(i), headers=AGENT)
+                done += response.status_code == 201
+
+        began = time.perf_counter()
+        await asyncio.gather(*[push(i) for i in range(2000)])
+        saturated = done / (time.perf_counter() - began)
+    raw = await raw_insert_rate(db_url)
+    return {
+        "fixed_rate": {
+            "offered_per_second": offered,
+            "accepted": len(ids),
+            "p50_ms": percentile(latencies, 50),
+            "p99_ms": percentile(latencies, 99),
+        },
+        "saturated_requests_per_second": round(saturated),
+        "raw_asyncpg_single_row_inserts_per_second": round(raw),
+        "ratio_to_raw": round(saturated / raw, 3),
+        "target_ratio": 0.5,
+    }
+
+
+async def raw_insert_rate(db_url: str) -> float:
+    """The floor: single-row inserts, one connection, each its own transaction."""
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute("CREATE TEMP TABLE bench_raw (id text primary key, body jsonb)")
+        began = time.perf_counter()
+        count = 3000
+        for i in range(count):
+            await conn.execute("INSERT INTO bench_raw VALUES ($1, $2)", f"r{i}", json.dumps(body(i)))
+        return count / (time.perf_counter() - began)
+    finally:
+        await conn.close()
+
+
+async def routing_latency(settings: Any) -> dict[str, Any]:
+    """From intake's commit of request.received to routing's commit of request.routed."""
+    intake = await asyncpg.connect(
+        settings.database_url("intake").replace("postgresql+asyncpg", "postgresql")
+    )
+    routing = await asyncpg.connect(
+        settings.database_url("routing").replace("postgresql+asyncpg", "postgresql")
+    )
+
+    async def latencies(ids: list[str]) -> list[float]:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            routed = await routing.fetch(
+                "SELECT key, min(created_at) AS at FROM outbox "
+                "WHERE type = 'request.routed' AND key = ANY($1) GROUP BY key",
+                ids,
+            )
+            if len(routed) == len(ids):
+                break
+            await asyncio.sleep(0.2)
+        received = {
+            r["id"]: r["received_at"]
+            for r in await intake.fetch("SELECT id, received_at FROM requests WHERE id = ANY($1)", ids)
+        }
+        return [(r["at"] - received[r["key"]]).total_seconds() * 1000 for r in routed]
+
+    try:
+        async with httpx.AsyncClient(
+            timeout=30, limits=httpx.Limits(max_connections=64, keepalive_expiry=1.0)
+        ) as client:
+            warm_up, _ = await submit_at_rate(client, 5, 5)
+            await latencies(warm_up)
+            ids, _ = await submit_at_rate(client, 300, 30)
+            steady = await latencies(ids)
+            # A backlog of normal requests, then one urgent request right behind it.
+            sem = asyncio.Semaphore(32)
+
+            async def push(i: int) -> str:
+                async with sem:
+                    r = await client.post(f"{URL['intake']}/v1/requests", json=body(i), headers=AGENT)
+                    return str(r.json()["id"])
+
+            backlog = await asyncio.gather(*[push(i) for i in range(1500)])
+            urgent = await client.post(
+                f"{URL['intake']}/v1/requests", json=body(0, urgent=True), headers=AGENT
+            )
+            urgent_id = urgent.json()["id"]
+            urgent_ms = (await latencies([urgent_id]))[0]
+            backlog_ms = await latencies(list(backlog))
+        return {
+            "steady_30_per_second": {
+                "requests": len(steady),
+                "p50_ms": percentile(steady, 50),
+                "p99_ms": percentile(steady, 99),
+            },
+            "urgent_behind_a_backlog_of_1500": {
+                "urgent_ms": round(urgent_ms, 1),
+                "backlog_p50_ms": percentile(backlog_ms, 50),
+                "backlog_max_ms": round(max(backlog_ms), 1),
+            },
+        }
+    finally:
+        await intake.close()
+        await routing.close()
+
+
+async def drained(settings: Any, timeout: float = 300) -> float:
+    """Wait until the KPI service (the last in line) has a fact row for every request."""
+    intake = await asyncpg.connect(
+        settings.database_url("intake").replace("postgresql+asyncpg", "postgresql")
+    )
+    kpi = await asyncpg.connect(settings.database_url("kpi").replace("postgresql+asyncpg", "postgresql"))
+    began = time.monotonic()
+    try:
+        while time.monotonic() - began < timeout:
+            wanted = await intake.fetchval("SELECT count(*) FROM requests")
+            if await kpi.fetchval("SELECT count(*) FROM facts WHERE lead_department IS NOT NULL") >= wanted:
+                break
+            await asyncio.sleep(0.5)
+        return round(time.monotonic() - began, 1)
+    finally:
+        await intake.close()
+        await kpi.close()
+
+
+async def platform_figures(settings: Any) -> dict[str, Any]:
+    # Latency first, on a quiet platform; then throughput, each phase after the last drained.
+    routing = await routing_latency(settings)
+    routing["drain_seconds_after"] = await drained(settings)
+    intake = await intake_throughput(settings.database_url("intake"))
+    intake["drain_seconds_after"] = await drained(settings)
+    return {"routing_latency": routing, "intake": intake}
+
+
+def main() -> None:
+    results: dict[str, Any] = {"machine": machine(), "calendar": due_time_rate()}
+    broker = Broker(os.environ["KAFKA_BOOTSTRAP"])
+    broker.start()
+    settings = settings_with_prefix("bench", kafka_bootstrap=os.environ["KAFKA_BOOTSTRAP"])
+    names = [f"bench-{s}" for s in SERVICES]
+    try:
+        fresh_databases(settings)
+        env = {f"{s.upper()}_DATABASE_URL": settings.database_url(s) for s in SERVICES}
+        env |= {
+            "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "INTAKE_URL": URL["intake"],
+            "LOG_LEVEL": "WARNING",
+        }
+        devctl.start_services(PORTS, env, prefix="bench-")
+        devctl.wait_ready(PORTS, timeout=90)
+        results.update(asyncio.run(platform_figures(settings)))
+    finally:
+        devctl.stop(names)
+        broker.stop()
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print_table(results)
+    print(f"\nwritten to {out}")
+
+
+def print_table(r: dict[str, Any]) -> None:
+    m = r["machine"]
+    print(f"\nmachine: {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}")
+    for unit, rate in r["calendar"]["due_times_per_second_one_core"].items():
+        print(f"  due times/s ({unit:<13}) {rate:>10,}   target ≥ {r['calendar']['target']:,}")
+    i = r["intake"]
+    print(
+        f"  intake at {i['fixed_rate']['offered_per_second']}/s offered: p50 {i['fixed_rate']['p50_ms']} ms, "
+        f"p99 {i['fixed_rate']['p99_ms']} ms"
+    )
+    print(
+        f"  intake saturated        {i['saturated_requests_per_second']:>10,} req/s   raw insert "
+        f"{i['raw_asyncpg_single_row_inserts_per_second']:,}/s   ratio {i['ratio_to_raw']} (target ≥ 0.5)"
+    )
+    s = r["routing_latency"]["steady_30_per_second"]
+    print(f"  received→routed at 30/s p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms")
+    u = r["routing_latency"]["urgent_behind_a_backlog_of_1500"]
+    print(
+        f"  urgent behind 1500      {u['urgent_ms']} ms (backlog p50 {u['backlog_p50_ms']} ms, "
+        f"max {u['backlog_max_ms']} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
