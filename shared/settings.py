@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(default=60, ge=0)
 
     organisation_timezone: str = "Asia/Shanghai"
+    working_hours: str = "09:00-12:00,13:30-18:00"
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -159,6 +159,13 @@ async def put_department(code: str, body: Department, _: Admin, session: Session
             fields=[field_error("code", "matches_path", "must equal the code in the path")],
         )
     await _department_exists(session, body.parent, "parent")
+    if body.parent is not None and code in await store.ancestors(session, body.parent) | {body.parent}:
+        raise ApiError(
+            "a department cannot sit under itself",
+            status=422,
+            code="validation_failed",
+            fields=[field_error("parent", "no_cycle", f"{body.parent} is {code} or lies under it")],
+        )
     stmt = pg_insert(store.departments).values(**body.model_dump())
     await session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=body.model_dump()))
     await session.commit()

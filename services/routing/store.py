@@ -26,11 +26,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.domain.calendar import BusinessCalendar
+from services.routing.domain.calendar import BusinessCalendar, parse_working_hours
 from services.routing.domain.rules import Rule
 from services.routing.domain.sla import ClockPolicy
 from shared.clock import organisation_tz
 from shared.db import new_metadata
+from shared.settings import get_settings
 
 metadata = new_metadata()
 
@@ -146,7 +147,19 @@ async def load_policies(session: AsyncSession) -> dict[tuple[str, str, str], Clo
 async def load_calendar(session: AsyncSession) -> BusinessCalendar:
     rows = (await session.execute(select(calendar_days.c.day, calendar_days.c.workday))).all()
     overrides: dict[date, bool] = {day: workday for day, workday in rows}
-    return BusinessCalendar(tz=organisation_tz(), overrides=overrides)
+    periods = parse_working_hours(get_settings().working_hours)
+    return BusinessCalendar(tz=organisation_tz(), periods=periods, overrides=overrides)
+
+
+async def ancestors(session: AsyncSession, code: str) -> set[str]:
+    """Every department above `code` in the tree."""
+    found: set[str] = set()
+    current: str | None = code
+    while current is not None and current not in found:
+        current = await session.scalar(select(departments.c.parent).where(departments.c.code == current))
+        if current is not None:
+            found.add(current)
+    return found
 
 
 async def coordinating_department(session: AsyncSession) -> str | None:

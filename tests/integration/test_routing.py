@@ -265,3 +265,22 @@ async def test_service_level_dispatch_checks_the_state(
         headers=SUPERVISOR,
     )
     assert answer.status_code == 409 and answer.json()["error"]["current_state"] == "closed"
+
+
+async def test_the_department_tree_refuses_cycles(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, _ = routing
+    parent = {"code": f"p{uuid.uuid4().hex[:6]}", "name": "街道办"}
+    child = {"code": f"c{uuid.uuid4().hex[:6]}", "name": "社区", "parent": parent["code"]}
+    assert (await client.post("/v1/departments", json=parent, headers=ADMIN)).status_code == 201
+    assert (await client.post("/v1/departments", json=child, headers=ADMIN)).status_code == 201
+    loop = await client.put(
+        f"/v1/departments/{parent['code']}", json={**parent, "parent": child["code"]}, headers=ADMIN
+    )
+    assert loop.status_code == 422 and loop.json()["error"]["fields"][0]["rule"] == "no_cycle"
+    orphan = await client.post(
+        "/v1/departments", json={"code": "x1", "name": "x", "parent": "nowhere"}, headers=ADMIN
+    )
+    assert orphan.status_code == 422 and orphan.json()["error"]["fields"][0]["field"] == "parent"
+    again = await client.post("/v1/departments", json=parent, headers=ADMIN)
+    assert again.status_code == 409
+    assert (await client.post("/v1/departments", json=parent, headers=AGENT)).status_code == 403

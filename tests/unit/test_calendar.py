@@ -145,3 +145,16 @@ def test_a_pause_after_the_due_time_changes_nothing() -> None:
     start = at(2026, 11, 25, 10)
     later = [(at(2026, 12, 20, 9), at(2026, 12, 21, 9))]
     assert PLAIN.add(start, 1, "working_days", later) == PLAIN.add(start, 1, "working_days")
+
+
+def test_working_hours_are_configuration() -> None:
+    from services.routing.domain.calendar import parse_working_hours
+
+    assert parse_working_hours("09:00-12:00, 13:30-18:00") == DEFAULT_PERIODS_FOR_TEST
+    assert parse_working_hours("08:30-17:30") == ((time(8, 30), time(17, 30)),)
+    for bad in ("9-5", "13:00-12:00", "09:00-13:00,12:00-18:00", ""):
+        with pytest.raises(CalendarError):
+            parse_working_hours(bad)
+
+
+DEFAULT_PERIODS_FOR_TEST = ((time(9, 0), time(12, 0)), (time(13, 30), time(18, 0)))

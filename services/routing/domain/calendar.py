@@ -174,6 +174,19 @@ class BusinessCalendar:
         )
 
 
+def parse_working_hours(text: str) -> tuple[tuple[time, time], ...]:
+    """ "09:00-12:00,13:30-18:00" → the working periods of a day."""
+    try:
+        periods = tuple(
+            (time.fromisoformat(a.strip()), time.fromisoformat(b.strip()))
+            for a, b in (part.split("-") for part in text.split(",") if part.strip())
+        )
+    except ValueError as exc:
+        raise CalendarError(f"working hours {text!r} are not like 09:00-12:00,13:30-18:00") from exc
+    BusinessCalendar(periods=periods)  # refuses empty, unordered or overlapping periods
+    return periods
+
+
 def _minutes(a: time, b: time) -> float:
     return (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds() / 60
 
