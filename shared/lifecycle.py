@@ -51,7 +51,9 @@ HANDLING = frozenset({S.ROUTED, S.ACCEPTED, S.IN_PROGRESS})
 _TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
     "request.incomplete": (frozenset({S.RECEIVED, S.SUPPLEMENTED}), S.INCOMPLETE),
     "request.supplemented": (frozenset({S.INCOMPLETE}), S.SUPPLEMENTED),
-    "request.answered_at_intake": (frozenset({S.RECEIVED, S.SUPPLEMENTED}), S.ANSWERED_AT_INTAKE),
+    # An agent may answer on the spot even if routing was quicker, as long as no department
+    # has accepted it yet.
+    "request.answered_at_intake": (frozenset({S.RECEIVED, S.SUPPLEMENTED, S.ROUTED}), S.ANSWERED_AT_INTAKE),
     "request.routed": (frozenset({S.RECEIVED, S.SUPPLEMENTED}), S.ROUTED),
     "request.rerouted": (frozenset({S.RETURNED, S.ESCALATED, S.REOPENED, S.ROUTED}), S.ROUTED),
     "request.returned": (frozenset({S.ROUTED, S.ACCEPTED}), S.RETURNED),

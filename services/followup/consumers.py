@@ -14,7 +14,6 @@ TRACKED = (
     "request.contacted",
     "request.progressed",
     "request.resolved",
-    "request.answered_at_intake",
     "request.merged",
     "request.withdrawn",
     "request.incomplete",
@@ -22,5 +21,6 @@ TRACKED = (
 )
 HANDLERS: dict[str, Handler] = {
     "request.received": service.track_received,
+    "request.answered_at_intake": service.feedback_at_once,
     **{event_type: service.track_lifecycle for event_type in TRACKED},
 }

@@ -12,7 +12,7 @@ from services.followup.domain.followup import Followup
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import NotFound
-from shared.events.catalogue import NotificationRequested, Rating, RequestReceived
+from shared.events.catalogue import NotificationRequested, Rating, RequestAnsweredAtIntake, RequestReceived
 from shared.events.envelope import Envelope
 from shared.lifecycle import State, follow
 from shared.outbox import UnitOfWork
@@ -55,6 +55,27 @@ async def track_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> Non
     if envelope.type in ("request.routed", "request.rerouted"):
         updated = Followup(**{**updated.__dict__, "lead_department": data.lead_department})
     await store.save(uow.session, updated, **extra)
+
+
+async def feedback_at_once(uow: UnitOfWork, envelope: Envelope, data: RequestAnsweredAtIntake) -> None:
+    """Answered on the spot: the answer is the feedback, given at once (first-contact resolution)."""
+    await track_lifecycle(uow, envelope, data)
+    followup = await store.find(uow.session, envelope.request_id, for_update=True)
+    if followup is None or followup.state != State.ANSWERED_AT_INTAKE:
+        return
+    updated, event = followup.give_feedback(by=data.agent_id)
+    await store.save(uow.session, updated, feedback_at=envelope.occurred_at)
+    uow.emit(event, request_id=envelope.request_id, actor=envelope.actor, cause=envelope)
+    audience: list[Any] = [] if followup.anonymous else ["requester"]
+    if audience:
+        uow.emit(
+            NotificationRequested(
+                template="result_feedback", params={"message": data.answer}, audience=audience
+            ),
+            request_id=envelope.request_id,
+            actor=envelope.actor,
+            cause=envelope,
+        )
 
 
 async def _load(uow: UnitOfWork, request_id: str) -> Followup:

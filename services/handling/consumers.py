@@ -8,4 +8,7 @@ from shared.inbox import Handler
 HANDLERS: dict[str, Handler] = {
     "request.routed": service.open_cases,
     "request.rerouted": service.open_cases,
+    "request.answered_at_intake": service.close_cases,
+    "request.merged": service.close_cases,
+    "request.withdrawn": service.close_cases,
 }

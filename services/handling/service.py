@@ -55,6 +55,13 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
             await store.save_case(uow.session, Case(**{**case.__dict__, "state": State.RETURNED}))
 
 
+async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """Answered at intake, merged or withdrawn: the case leaves every queue, clocks stop."""
+    state = State(envelope.type.removeprefix("request."))
+    for case in await store.cases_of_request(uow.session, envelope.request_id, for_update=True):
+        await store.save_case(uow.session, Case(**{**case.__dict__, "state": state}))
+
+
 Action = Callable[[Case], tuple[Case, EventData]]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from services.intake import store
+from services.intake import service, store
 from shared.events.envelope import Envelope
 from shared.inbox import Handler
 from shared.lifecycle import State, follow
@@ -46,4 +46,8 @@ FOLLOWED = (
     "request.revisited",
     "request.closed",
 )
-HANDLERS: dict[str, Handler] = {event_type: follow_lifecycle for event_type in FOLLOWED}
+HANDLERS: dict[str, Handler] = {
+    **{event_type: follow_lifecycle for event_type in FOLLOWED},
+    # Any service that must reach the person asks here; only intake knows how.
+    "notification.requested": service.on_notification_requested,
+}

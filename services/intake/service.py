@@ -6,25 +6,44 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from services.intake import store
 from services.intake.domain.classification import Classifier
+from services.intake.domain.materials import RequiredMaterial, check, merge
+from services.intake.domain.notifications import render, requester_destination
 from services.intake.domain.submission import (
+    Material,
     Submission,
     contact_masked,
     mask_contacts_in_text,
+    mask_name,
     requester_identity,
 )
 from shared.auth import Principal
 from shared.clock import now
-from shared.errors import Forbidden, Unprocessable, validation_fields
-from shared.events.catalogue import FirstResponder, RequestReceived
-from shared.lifecycle import State
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error, validation_fields
+from shared.events.catalogue import (
+    Audience,
+    FirstResponder,
+    MissingMaterial,
+    NotificationDelivered,
+    NotificationOutbound,
+    NotificationRequested,
+    NotificationSent,
+    RequestAnsweredAtIntake,
+    RequestIncomplete,
+    RequestMerged,
+    RequestReceived,
+    RequestSupplemented,
+    RequestWithdrawn,
+)
+from shared.events.envelope import SYSTEM, Envelope
+from shared.lifecycle import State, next_state
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
@@ -51,9 +70,29 @@ def submit_view(row: dict[str, Any]) -> dict[str, Any]:
         "state": row["state"],
         "category": row["category"],
         "urgency": row["urgency"],
-        "missing_materials": [],
+        "missing_materials": row.get("missing") or [],
         "first_responder": {"kind": row["first_responder_kind"], "id": row["first_responder_id"]},
     }
+
+
+def _invalid(exc: ValidationError) -> Unprocessable:
+    fields = validation_fields(exc.errors())
+    names = ", ".join(sorted({f["field"] for f in fields}))
+    return Unprocessable(f"invalid fields: {names}", fields=fields)
+
+
+async def _load(uow: UnitOfWork, request_id: str) -> dict[str, Any]:
+    row = await store.get_request(uow.session, request_id, for_update=True)
+    if row is None:
+        raise NotFound(f"no request {request_id}")
+    return row
+
+
+async def _set_state(uow: UnitOfWork, row: dict[str, Any], event_type: str, **extra: Any) -> State:
+    """Move the request on (409 naming the current state if the step is not allowed)."""
+    state = next_state(State(row["state"]), event_type)
+    await store.set_state(uow.session, row["id"], state.value, **extra)
+    return state
 
 
 async def submit_request(
@@ -62,9 +101,7 @@ async def submit_request(
     try:
         submission = Submission.model_validate(body, context={"now": now()})
     except ValidationError as exc:
-        fields = validation_fields(exc.errors())
-        names = ", ".join(sorted({f["field"] for f in fields}))
-        raise Unprocessable(f"invalid fields: {names}", fields=fields) from exc
+        raise _invalid(exc) from exc
     if principal.kind == "channel" and principal.id != submission.channel:
         raise Forbidden(f"this API key belongs to channel {principal.id}, not {submission.channel}")
 
@@ -74,17 +111,33 @@ async def submit_request(
     if existing:
         return SubmitResult(created=False, request=existing)
 
+    catalog_entry = None
+    if submission.business_type:
+        catalog_entry = await store.latest_catalog_entry(uow.session, submission.business_type)
+        if catalog_entry is None:
+            raise Unprocessable(
+                f"unknown business type {submission.business_type}",
+                fields=[field_error("business_type", "known_business_type", "not in the service catalog")],
+            )
+
     received_at = now()
     classification = CLASSIFIER.classify(
-        f"{submission.title or ''} {submission.content}", submission.category, submission.urgency
+        f"{submission.title or ''} {submission.content}",
+        submission.category or ("business" if catalog_entry else None),
+        submission.urgency,
+    )
+    materials = [m.model_dump(exclude_none=True) for m in submission.materials]
+    problems = (
+        check([RequiredMaterial.from_dict(m) for m in catalog_entry["materials"]], materials)
+        if catalog_entry
+        else []
     )
     first_responder = FirstResponder(kind=principal.kind, id=principal.id)
     requester = submission.requester.model_dump(exclude_none=True) if submission.requester else None
-    ref = requester_ref(requester_identity(submission.requester))
-    masked = contact_masked(submission.requester)
+    anonymous = submission.anonymous
     row: dict[str, Any] = {
         "id": str(uuid.uuid4()),
-        "state": State.RECEIVED.value,
+        "state": (State.INCOMPLETE if problems else State.RECEIVED).value,
         "channel": submission.channel,
         "external_id": submission.external_id,
         "idempotency_key": idempotency_key,
@@ -97,11 +150,14 @@ async def submit_request(
         "area": submission.area,
         "location": submission.location.model_dump() if submission.location else None,
         "business_type": submission.business_type,
-        "materials": [m.model_dump(exclude_none=True) for m in submission.materials],
-        "requester": None if submission.anonymous else requester,
-        "requester_ref": None if submission.anonymous else ref,
-        "contact_masked": None if submission.anonymous else masked,
-        "anonymous": submission.anonymous,
+        "catalog_version": catalog_entry["version"] if catalog_entry else None,
+        "materials": materials,
+        "missing": [p.as_dict() for p in problems],
+        "paused_from": received_at if problems else None,
+        "requester": None if anonymous else requester,
+        "requester_ref": None if anonymous else requester_ref(requester_identity(submission.requester)),
+        "contact_masked": None if anonymous else contact_masked(submission.requester),
+        "anonymous": anonymous,
         "first_responder_kind": first_responder.kind,
         "first_responder_id": first_responder.id,
         "submitted_at": submission.submitted_at or received_at,
@@ -118,7 +174,8 @@ async def submit_request(
         if existing is None:
             raise
         return SubmitResult(created=False, request=existing)
-    uow.emit(
+    name = submission.requester.name if submission.requester and not anonymous else None
+    received = uow.emit(
         RequestReceived(
             channel=submission.channel,
             category=classification.category,  # type: ignore[arg-type]
@@ -130,17 +187,272 @@ async def submit_request(
             contact_masked=row["contact_masked"],
             first_responder=first_responder,
             submitted_at=row["submitted_at"],
-            anonymous=submission.anonymous,
+            anonymous=anonymous,
             classification_rule=",".join(classification.rules) or None,
             title=mask_contacts_in_text(submission.title) if submission.title else None,
             content=mask_contacts_in_text(submission.content),
+            name_masked=mask_name(name) if name else None,
+            awaiting_materials=bool(problems),
         ),
         request_id=row["id"],
         actor=principal.actor,
         occurred_at=received_at,
     )
+    if problems:
+        # 一次性告知: every missing or wrong item, at once, in the answer, the event and a message.
+        missing = [MissingMaterial(**p.as_dict()) for p in problems]
+        incomplete = uow.emit(
+            RequestIncomplete(missing=missing, paused_from=received_at),
+            request_id=row["id"],
+            actor=SYSTEM,
+            cause=received,
+        )
+        await notify(
+            uow, row, "materials_missing", {"missing": _missing_text(problems)}, ["requester"], incomplete
+        )
     await uow.commit()
     return SubmitResult(created=True, request=row)
+
+
+def _missing_text(problems: Any) -> str:
+    reasons = {"missing": "缺少", "wrong_media_type": "格式不符", "too_large": "文件过大"}
+    return "；".join(f"{p.name}（{reasons.get(p.reason, p.reason)}）" for p in problems)
+
+
+async def supplement(
+    uow: UnitOfWork, principal: Principal, request_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    row = await _load(uow, request_id)
+    _check_channel(principal, row)
+    try:
+        given = [
+            Material.model_validate(m).model_dump(exclude_none=True) for m in body.get("materials") or []
+        ]
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    if not given:
+        raise Unprocessable(
+            "no materials", fields=[field_error("materials", "min_items", "send at least one")]
+        )
+    if row["state"] != State.INCOMPLETE.value:
+        raise Conflict(f"request {request_id} is {row['state']}, not waiting for materials")
+    entry = await store.catalog_entry(uow.session, row["business_type"], row["catalog_version"])
+    materials = merge(row["materials"], given)
+    problems = check([RequiredMaterial.from_dict(m) for m in entry["materials"]], materials) if entry else []
+    if problems:
+        # Still incomplete: the clock stays paused; the answer lists what is still missing.
+        await store.set_state(
+            uow.session,
+            request_id,
+            State.INCOMPLETE.value,
+            materials=materials,
+            missing=[p.as_dict() for p in problems],
+        )
+        await uow.commit()
+        return {**submit_view({**row, "missing": [p.as_dict() for p in problems]}), "state": "incomplete"}
+    until = now()
+    state = await _set_state(
+        uow, row, "request.supplemented", materials=materials, missing=[], paused_from=None
+    )
+    uow.emit(
+        RequestSupplemented(
+            materials=[m["code"] for m in given], paused_from=row["paused_from"], paused_until=until
+        ),
+        request_id=request_id,
+        actor=principal.actor,
+        occurred_at=until,
+    )
+    await uow.commit()
+    return {**submit_view({**row, "missing": []}), "state": state.value}
+
+
+def _check_channel(principal: Principal, row: dict[str, Any]) -> None:
+    if principal.kind == "channel" and principal.id != row["channel"]:
+        raise NotFound(f"no request {row['id']}")  # another channel's request does not exist for it
+
+
+async def answer(
+    uow: UnitOfWork, principal: Principal, request_id: str, text: str, article_id: str | None
+) -> dict[str, Any]:
+    """The agent answered a consultation on the spot: first-contact resolution."""
+    row = await _load(uow, request_id)
+    state = await _set_state(uow, row, "request.answered_at_intake", answer=text)
+    uow.emit(
+        RequestAnsweredAtIntake(answer=text, agent_id=principal.id, article_id=article_id),
+        request_id=request_id,
+        actor=principal.actor,
+    )
+    await uow.commit()
+    return {"id": request_id, "state": state.value}
+
+
+async def merge_into(
+    uow: UnitOfWork, principal: Principal, request_id: str, into: str, reason: str | None
+) -> dict[str, Any]:
+    if into == request_id:
+        raise Unprocessable(
+            "a request cannot be merged into itself",
+            fields=[field_error("into_request_id", "other_request", "must be another request")],
+        )
+    row = await _load(uow, request_id)
+    primary = await store.get_request(uow.session, into)
+    if primary is None:
+        raise Unprocessable(
+            f"no request {into}", fields=[field_error("into_request_id", "known_request", "no such request")]
+        )
+    if primary["state"] in (State.CLOSED, State.MERGED, State.WITHDRAWN):
+        raise Conflict(f"request {into} is {primary['state']}; merge into an open request")
+    state = await _set_state(uow, row, "request.merged", merged_into=into)
+    uow.emit(RequestMerged(into_request_id=into), request_id=request_id, actor=principal.actor)
+    await uow.commit()
+    return {"id": request_id, "state": state.value, "merged_into": into, "reason": reason}
+
+
+async def withdraw(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
+    row = await _load(uow, request_id)
+    _check_channel(principal, row)
+    state = await _set_state(uow, row, "request.withdrawn")
+    uow.emit(RequestWithdrawn(reason=reason), request_id=request_id, actor=principal.actor)
+    await uow.commit()
+    return {"id": request_id, "state": state.value}
+
+
+async def read_requester(
+    uow: UnitOfWork, principal: Principal, request_id: str, purpose: str
+) -> dict[str, Any]:
+    """The full personal data, for roles that need it; every read is audited."""
+    row = await _load(uow, request_id)
+    await uow.session.execute(
+        insert(store.personal_data_reads).values(
+            request_id=request_id, reader_id=principal.id, reader_role=principal.role, purpose=purpose
+        )
+    )
+    await uow.commit()
+    return {"request_id": request_id, "anonymous": row["anonymous"], "requester": row["requester"]}
+
+
+async def notify(
+    uow: UnitOfWork,
+    row: dict[str, Any],
+    template: str,
+    params: dict[str, Any],
+    audience: list[Audience],
+    cause: Envelope,
+    *,
+    department: str | None = None,
+    recipients: list[str] | None = None,
+) -> int:
+    """Join the contact data and the original channel; put one message per recipient on the
+    adapters' topic and say `notification.sent` on the lifecycle. Returns how many."""
+    settings = get_settings()
+    params = {"request_id": row["id"], "department": department or "", **params}
+    sent = 0
+    for who in audience:
+        target: tuple[str, dict[str, Any]] | None
+        if who == "requester":
+            target = None if row["anonymous"] else requester_destination(row["channel"], row["requester"])
+        elif who == "first_responder":
+            target = (
+                ("internal", {"staff_id": row["first_responder_id"]})
+                if row["first_responder_kind"] == "staff"
+                else None  # a channel first responder learns the result through the person's message
+            )
+        else:
+            target = ("internal", {"staff_ids": recipients or [], "audience": who, "department": department})
+        if target is None:
+            continue
+        channel: Any = target[0]
+        destination = target[1]
+        notification_id = str(uuid.uuid4())
+        result = await uow.session.execute(
+            store.insert_notification(
+                id=notification_id,
+                request_id=row["id"],
+                template=template,
+                audience=who,
+                channel=channel,
+                destination=destination,
+                state="sent",
+                cause_event_id=str(cause.id),
+            )
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            continue  # this message went out already
+        text = render(template, params)
+        uow.emit(
+            NotificationOutbound(
+                notification_id=notification_id,
+                channel=channel,
+                destination=destination,
+                template=template,
+                language="zh",
+                text=text,
+            ),
+            request_id=row["id"],
+            actor=SYSTEM,
+            cause=cause,
+            topic=settings.notifications_topic,
+        )
+        uow.emit(
+            NotificationSent(
+                notification_id=notification_id, channel=channel, template=template, audience=who
+            ),
+            request_id=row["id"],
+            actor=SYSTEM,
+            cause=cause,
+        )
+        sent += 1
+    return sent
+
+
+async def on_notification_requested(uow: UnitOfWork, envelope: Envelope, data: NotificationRequested) -> None:
+    row = await store.get_request(uow.session, envelope.request_id)
+    if row is None:
+        return
+    await notify(
+        uow,
+        row,
+        data.template,
+        data.params,
+        list(data.audience),
+        envelope,
+        department=data.department,
+        recipients=data.recipients,
+    )
+    if data.template == "result_feedback":
+        # Requests merged into this one follow its result: their people are told too.
+        duplicates = await uow.session.execute(
+            select(store.requests).where(store.requests.c.merged_into == row["id"])
+        )
+        for duplicate in duplicates.mappings():
+            await notify(
+                uow,
+                dict(duplicate),
+                "merged_result",
+                {**data.params, "primary_id": row["id"]},
+                ["requester"],
+                envelope,
+            )
+
+
+async def record_receipt(
+    uow: UnitOfWork, principal: Principal, notification_id: str, status: Literal["delivered", "failed"]
+) -> dict[str, Any]:
+    notification = await store.get_notification(uow.session, notification_id, for_update=True)
+    if notification is None or (principal.kind == "channel" and notification["channel"] != principal.id):
+        raise NotFound(f"no notification {notification_id}")
+    if notification["state"] != "sent":
+        return {"id": notification_id, "state": notification["state"]}  # receipts are idempotent
+    await store.set_notification_state(uow.session, notification_id, status)
+    uow.emit(
+        NotificationDelivered(
+            notification_id=notification_id, channel=notification["channel"], status=status
+        ),
+        request_id=notification["request_id"],
+        actor=principal.actor,
+    )
+    await uow.commit()
+    return {"id": notification_id, "state": status}
 
 
 def public_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -159,11 +471,14 @@ def public_view(row: dict[str, Any]) -> dict[str, Any]:
         "area": row["area"],
         "business_type": row["business_type"],
         "materials": row["materials"],
+        "missing_materials": row["missing"],
         "anonymous": row["anonymous"],
         "requester_ref": row["requester_ref"],
         "contact_masked": row["contact_masked"],
         "first_responder": {"kind": row["first_responder_kind"], "id": row["first_responder_id"]},
         "lead_department": row["lead_department"],
+        "merged_into": row["merged_into"],
+        "answer": row["answer"],
         "submitted_at": row["submitted_at"].isoformat(),
         "received_at": row["received_at"].isoformat(),
     }

@@ -12,6 +12,8 @@ from sqlalchemy import (
     DateTime,
     Identity,
     Index,
+    Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -53,6 +55,12 @@ requests = Table(
     Column("first_responder_kind", String(10), nullable=False),
     Column("first_responder_id", String(200), nullable=False),
     Column("lead_department", String(50)),
+    # One-window business: the catalog version checked against, what is missing, since when.
+    Column("catalog_version", Integer),
+    Column("missing", JSONB, nullable=False, server_default="[]"),
+    Column("paused_from", DateTime(timezone=True)),
+    Column("merged_into", String(36)),
+    Column("answer", Text),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -60,10 +68,66 @@ requests = Table(
     Index("ix_requests_first_responder", "first_responder_kind", "first_responder_id"),
 )
 
+# The service catalog (一窗通办): every edit is a new version; a request keeps the version
+# it was checked against.
+catalog = Table(
+    "catalog",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("category", String(20), nullable=False, server_default="business"),
+    Column("deadline_class", String(100)),
+    Column("materials", JSONB, nullable=False),  # [{code, name, mandatory, media_types, max_size}]
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+material_blobs = Table(
+    "material_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("uploaded_by", String(200), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Every full read of a requester's personal data: who, when, which request, why.
+personal_data_reads = Table(
+    "personal_data_reads",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("reader_id", String(200), nullable=False),
+    Column("reader_role", String(20), nullable=False),
+    Column("purpose", String(500), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("template", String(100), nullable=False),
+    Column("audience", String(30), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("destination", JSONB, nullable=False),  # personal data: stays here and on the adapters' topic
+    Column("state", String(20), nullable=False),  # sent, delivered, failed
+    Column("cause_event_id", String(36), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+    UniqueConstraint("cause_event_id", "request_id", "audience", "channel", name="uq_notifications_cause"),
+)
+
 channel_keys = Table(
     "channel_keys",
     metadata,
     Column("key_hash", String(64), primary_key=True),
+    Column("key_id", String(16), unique=True),
     Column("channel", String(20), nullable=False),
     Column("label", String(100)),
     Column("active", Boolean, nullable=False, default=True),
@@ -132,4 +196,52 @@ async def set_state(session: AsyncSession, request_id: str, state: str, **extra:
 async def channel_for_key(session: AsyncSession, key_hash: str) -> str | None:
     return await session.scalar(
         select(channel_keys.c.channel).where(channel_keys.c.key_hash == key_hash, channel_keys.c.active)
+    )
+
+
+async def latest_catalog_entry(session: AsyncSession, code: str) -> dict[str, Any] | None:
+    stmt = (
+        select(catalog)
+        .where(catalog.c.code == code, catalog.c.active)
+        .order_by(catalog.c.version.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def catalog_entry(
+    session: AsyncSession, code: str | None, version: int | None
+) -> dict[str, Any] | None:
+    if code is None or version is None:
+        return None
+    stmt = select(catalog).where(catalog.c.code == code, catalog.c.version == version)
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+def insert_notification(**values: Any) -> Any:
+    """Insert a notification unless this cause already produced it (redelivered events)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return (
+        pg_insert(notifications).values(**values).on_conflict_do_nothing(constraint="uq_notifications_cause")
+    )
+
+
+async def get_notification(
+    session: AsyncSession, notification_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    stmt = select(notifications).where(notifications.c.id == notification_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def set_notification_state(session: AsyncSession, notification_id: str, state: str) -> None:
+    await session.execute(
+        update(notifications)
+        .where(notifications.c.id == notification_id)
+        .values(state=state, delivered_at=func.now() if state == "delivered" else None)
     )

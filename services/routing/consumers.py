@@ -10,6 +10,10 @@ HANDLERS: dict[str, Handler] = {
     "request.received": service.route_received,
     "request.returned": service.handle_return,
     "request.reopened": service.handle_reopen,
+    "request.supplemented": service.route_supplemented,
+    "request.answered_at_intake": service.stop_routing,
+    "request.merged": service.stop_routing,
+    "request.withdrawn": service.stop_routing,
 }
 
 

@@ -25,6 +25,7 @@ from shared.events.catalogue import (
     RequestRerouted,
     RequestReturned,
     RequestRouted,
+    RequestSupplemented,
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, next_state
@@ -157,7 +158,8 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
             business_type=data.business_type,
             text=text,
             returns=0,
-            state=State.RECEIVED.value,
+            # Missing materials: routing waits for the supplement (the clock has not started).
+            state=(State.INCOMPLETE if data.awaiting_materials else State.RECEIVED).value,
         )
         .on_conflict_do_nothing()
     )
@@ -166,6 +168,20 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
     if route["state"] != State.RECEIVED.value:
         return
     await _route(uow, envelope, route, frozenset(), first=True)
+
+
+async def route_supplemented(uow: UnitOfWork, envelope: Envelope, data: RequestSupplemented) -> None:
+    """Materials complete: route it now; its clocks start from the supplement."""
+    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
+    if route is None or route["state"] != State.INCOMPLETE.value:
+        return
+    await _set_route_state(uow, envelope.request_id, state=State.SUPPLEMENTED.value)
+    await _route(uow, envelope, route, frozenset(), first=True)
+
+
+async def stop_routing(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """Answered at intake, merged or withdrawn: nothing more to route."""
+    await _set_route_state(uow, envelope.request_id, state=envelope.type.removeprefix("request."))
 
 
 async def _set_route_state(uow: UnitOfWork, request_id: str, **values: Any) -> None:

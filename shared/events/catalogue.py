@@ -105,6 +105,9 @@ class RequestReceived(EventData):
     # What the request says, with phone numbers, e-mail addresses and ID numbers masked.
     title: str | None = None
     content: str | None = None
+    name_masked: str | None = None
+    # One-window business with missing materials: not to be routed before it is supplemented.
+    awaiting_materials: bool = False
 
 
 @event_model("request.incomplete")
@@ -137,17 +140,37 @@ class RequestWithdrawn(EventData):
     reason: str
 
 
+NotificationChannel = Literal[
+    "hotline", "web", "app", "wechat", "weibo", "email", "window", "letter", "open311", "internal"
+]
+
+
 @event_model("notification.sent")
 class NotificationSent(EventData):
     notification_id: str
-    channel: Channel
+    channel: NotificationChannel
     template: str
+    audience: Audience | None = None
 
 
 @event_model("notification.delivered")
 class NotificationDelivered(EventData):
     notification_id: str
-    channel: Channel
+    channel: NotificationChannel
+    status: Literal["delivered", "failed"] = "delivered"
+
+
+@event_model("notification.outbound")
+class NotificationOutbound(EventData):
+    """On `requests.notifications` only: a message for a channel adapter, with where to
+    deliver it. The one event that carries contact data; the topic is for adapters."""
+
+    notification_id: str
+    channel: NotificationChannel
+    destination: dict[str, Any]
+    template: str
+    language: str
+    text: str
 
 
 # --- routing ------------------------------------------------------------------------
