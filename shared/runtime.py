@@ -146,8 +146,22 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
+@dataclass(frozen=True)
+class FormRoute:
+    """A path prefix that takes form bodies (uploads, Open311) with its own size limit."""
+
+    prefix: str
+    media_types: frozenset[str]
+    max_bytes: int
+
+
 def create_app(
-    runtime: ServiceRuntime, routers: list[APIRouter], *, title: str, version: str = "1.0.0"
+    runtime: ServiceRuntime,
+    routers: list[APIRouter],
+    *,
+    title: str,
+    version: str = "1.0.0",
+    form_routes: tuple[FormRoute, ...] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -171,16 +185,20 @@ def create_app(
     ) -> Response:
         request.state.correlation_id = request.headers.get("x-correlation-id") or None
         if request.method in _BODY_METHODS:
+            form = next((f for f in form_routes if request.url.path.startswith(f.prefix)), None)
+            allowed = {"application/json"} | (form.media_types if form else set())
+            max_bytes = form.max_bytes if form else limit
             declared = request.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > limit:
-                return JSONResponse(error_body("payload_too_large", f"body is over {limit} bytes"), 413)
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                return JSONResponse(error_body("payload_too_large", f"body is over {max_bytes} bytes"), 413)
             body = await request.body()
-            if len(body) > limit:
-                return JSONResponse(error_body("payload_too_large", f"body is over {limit} bytes"), 413)
+            if len(body) > max_bytes:
+                return JSONResponse(error_body("payload_too_large", f"body is over {max_bytes} bytes"), 413)
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if body and ctype != "application/json":
+            if body and ctype not in allowed:
                 return JSONResponse(
-                    error_body("unsupported_media_type", "send the body as application/json"), 415
+                    error_body("unsupported_media_type", f"send the body as {' or '.join(sorted(allowed))}"),
+                    415,
                 )
         started = time.perf_counter()
         response = await call_next(request)

@@ -7,14 +7,23 @@ from fastapi import FastAPI, Request
 from services.intake import api, store
 from services.intake.consumers import HANDLERS
 from shared.auth import Principal, hash_api_key
-from shared.runtime import ServiceRuntime, create_app, serve
+from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
 
 NAME = "intake"
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
-    app = create_app(runtime, [api.router], title="Intake service")
+    app = create_app(
+        runtime,
+        [api.router],
+        title="Intake service",
+        form_routes=(
+            FormRoute(
+                "/v1/materials", frozenset({"multipart/form-data"}), api.MAX_MATERIAL_BYTES + 64 * 1024
+            ),
+        ),
+    )
 
     async def api_key_lookup(request: Request, key: str) -> Principal | None:
         async with runtime.sessions() as session:

@@ -175,6 +175,7 @@ async def submit_request(
             raise
         return SubmitResult(created=False, request=existing)
     name = submission.requester.name if submission.requester and not anonymous else None
+    known = tuple(v for v in ((requester or {}).get("name"), (requester or {}).get("address")) if v)
     received = uow.emit(
         RequestReceived(
             channel=submission.channel,
@@ -189,8 +190,8 @@ async def submit_request(
             submitted_at=row["submitted_at"],
             anonymous=anonymous,
             classification_rule=",".join(classification.rules) or None,
-            title=mask_contacts_in_text(submission.title) if submission.title else None,
-            content=mask_contacts_in_text(submission.content),
+            title=mask_contacts_in_text(submission.title, known) if submission.title else None,
+            content=mask_contacts_in_text(submission.content, known),
             name_masked=mask_name(name) if name else None,
             awaiting_materials=bool(problems),
         ),

@@ -154,8 +154,11 @@ _LANDLINE_IN_TEXT = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
-def mask_contacts_in_text(text: str) -> str:
-    """People write their phone number into the content; events get it masked."""
+def mask_contacts_in_text(text: str, known: tuple[str, ...] = ()) -> str:
+    """People write their phone number (and name, address …) into the content; events get
+    them masked. `known` are the person's own strings (name, address) to mask wherever seen."""
+    for value in sorted((k for k in known if k and len(k) >= 2), key=len, reverse=True):
+        text = text.replace(value, mask_name(value))
     text = _ID_NUMBER_IN_TEXT.sub(lambda m: m.group()[:4] + "*" * 10 + m.group()[-4:], text)
     text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
     text = _LANDLINE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
