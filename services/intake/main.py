@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
-from services.intake import api, store
+from services.intake import api, open311, store
 from services.intake.consumers import HANDLERS
 from shared.auth import Principal, hash_api_key
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
@@ -16,11 +16,17 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
     app = create_app(
         runtime,
-        [api.router],
+        [api.router, open311.router],
         title="Intake service",
         form_routes=(
             FormRoute(
                 "/v1/materials", frozenset({"multipart/form-data"}), api.MAX_MATERIAL_BYTES + 64 * 1024
+            ),
+            # Open311 clients post form-encoded, as the GeoReport v2 spec says.
+            FormRoute(
+                "/open311/v2/requests",
+                frozenset({"application/x-www-form-urlencoded", "multipart/form-data"}),
+                64 * 1024,
             ),
         ),
     )
