@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.handling import store
@@ -21,6 +21,10 @@ from shared.outbox import UnitOfWork
 
 async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -> None:
     """request.routed / request.rerouted: the case enters the lead's and co-handlers' queues."""
+    if await uow.session.scalar(
+        select(store.finished.c.state).where(store.finished.c.request_id == envelope.request_id)
+    ):
+        return  # ended at intake meanwhile: nothing to handle
     due = data.due.model_dump(mode="json")
     existing = {
         c.department: c
@@ -58,6 +62,11 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
 async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """Answered at intake, merged or withdrawn: the case leaves every queue, clocks stop."""
     state = State(envelope.type.removeprefix("request."))
+    await uow.session.execute(
+        pg_insert(store.finished)
+        .values(request_id=envelope.request_id, state=state.value)
+        .on_conflict_do_nothing()
+    )
     for case in await store.cases_of_request(uow.session, envelope.request_id, for_update=True):
         await store.save_case(uow.session, Case(**{**case.__dict__, "state": state}))
 

@@ -42,6 +42,16 @@ cases = Table(
     Index("ix_cases_queue", "department", "state"),
 )
 
+# Requests that ended before (or while) a department got them: answered at intake, merged,
+# withdrawn. A routing decision arriving after that opens no case.
+finished = Table(
+    "finished",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("state", String(20), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 steps = Table(
     "steps",
     metadata,

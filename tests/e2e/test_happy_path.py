@@ -177,3 +177,84 @@ async def test_a_returned_request_is_rerouted_and_an_unsatisfied_one_reopened(se
             lambda r: r.status_code == 200 and r.json()["reopens"] == 1 and r.json()["state"] == "routed",
         )
         assert facts.json()["returns"] == 1 and facts.json()["returned_by"] == ["market"]
+
+
+async def test_incomplete_materials_then_supplement_then_routing(services: Platform) -> None:
+    u = services.urls
+    async with httpx.AsyncClient(timeout=10) as http:
+        submitted = await http.post(
+            f"{u['intake']}/v1/requests",
+            headers=AGENT,
+            json={
+                "channel": "window",
+                "content": "办理居住证",
+                "business_type": "residence_permit",
+                "materials": [{"code": "id_card", "media_type": "image/jpeg"}],
+                "requester": {"phone": "13800000002"},
+            },
+        )
+        assert submitted.status_code == 201 and submitted.json()["state"] == "incomplete"
+        rid = submitted.json()["id"]
+        assert len(submitted.json()["missing_materials"]) == 2
+        await asyncio.sleep(1.5)
+        assert (await http.get(f"{u['routing']}/v1/assignments/{rid}", headers=AGENT)).json()[
+            "lead_department"
+        ] is None
+        done = await http.post(
+            f"{u['intake']}/v1/requests/{rid}/supplements",
+            headers=AGENT,
+            json={"materials": [{"code": "lease"}, {"code": "photo", "media_type": "image/jpeg"}]},
+        )
+        assert done.json()["state"] == "supplemented"
+        routed = await until(
+            lambda: http.get(f"{u['routing']}/v1/assignments/{rid}", headers=AGENT),
+            lambda r: r.json().get("lead_department") == "service_center",
+        )
+        assert routed.json()["history"][0]["rule_id"] == "category.business"
+        handler = bearer("h-svc", "handler", "service_center")
+        await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=handler), state_is("routed"))
+
+
+async def test_answered_at_intake_gets_its_feedback_at_once(services: Platform) -> None:
+    u = services.urls
+    async with httpx.AsyncClient(timeout=10) as http:
+        rid = (
+            await http.post(
+                f"{u['intake']}/v1/requests",
+                headers=AGENT,
+                json={
+                    "channel": "hotline",
+                    "content": "请问公积金怎么提取？",
+                    "requester": {"phone": "13800000003"},
+                },
+            )
+        ).json()["id"]
+        answered = await http.post(
+            f"{u['intake']}/v1/requests/{rid}/answer",
+            headers=AGENT,
+            json={"answer": "携带身份证到公积金中心办理"},
+        )
+        assert answered.json()["state"] == "answered_at_intake"
+        view = await until(
+            lambda: http.get(f"{u['intake']}/v1/requests/{rid}", headers=AGENT), state_is("feedback_given")
+        )
+        assert view.json()["answer"] == "携带身份证到公积金中心办理"
+        rated = await http.post(
+            f"{u['followup']}/v1/requests/{rid}/rating",
+            headers=AGENT,
+            json={"rating": "satisfied", "score": 5},
+        )
+        assert rated.json()["state"] == "rated"
+        facts = await until(
+            lambda: http.get(f"{u['kpi']}/v1/requests/{rid}/facts", headers=SUPERVISOR),
+            lambda r: r.status_code == 200 and r.json()["rating"] == "satisfied",
+        )
+        assert facts.json()["answered_at_intake"] is True
+        # Routing may have routed it before the answer: then its case has left the queue, or,
+        # if the routing decision arrived after the answer, no case was opened at all.
+        lead = facts.json()["lead_department"]
+        if lead:
+            case = await http.get(f"{u['handling']}/v1/cases/{rid}", headers=bearer("h", "handler", lead))
+            assert case.status_code == 404 or case.json()["state"] == "answered_at_intake"
+            queue = await http.get(f"{u['handling']}/v1/cases?state=routed", headers=bearer("h", "handler", lead))
+            assert rid not in [c["request_id"] for c in queue.json()["items"]]

@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from shared.events.envelope import Envelope
+from shared.lifecycle import State, follow
 
 
 @dataclass(frozen=True)
 class Fact:
     request_id: str
-    state: str = "received"
+    state: str = "new"
     channel: str | None = None
     category: str | None = None
     urgency: str | None = None
@@ -164,8 +165,16 @@ FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF)))
 def apply(fact: Fact, envelope: Envelope, data: Any) -> Fact:
     fold = _FOLD.get(envelope.type)
     updated = fold(fact, envelope, data) if fold else fact
-    state = STATE_OF.get(envelope.type, updated.state)
+    # The lifecycle decides the state; an event that does not fit (a routing decision that
+    # crossed an answer at intake) leaves it as it was. Replays see the same order.
+    state = updated.state
+    if envelope.type in STATE_OF:
+        state = (follow(_state(fact.state), envelope.type) or _state(fact.state) or State.RECEIVED).value
     return replace(updated, state=state, last_event_at=envelope.occurred_at, events=fact.events + 1)
+
+
+def _state(value: str | None) -> State | None:
+    return State(value) if value and value != "new" else None
 
 
 def new_fact(request_id: str) -> Fact:
