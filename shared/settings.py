@@ -50,6 +50,12 @@ class Settings(BaseSettings):
 
     organisation_timezone: str = "Asia/Shanghai"
     working_hours: str = "09:00-12:00,13:30-18:00"
+    # Handling: how long after acceptance a department may still return a request, the
+    # extension limits, and how often the SLA scheduler sweeps.
+    return_window_hours: float = Field(default=24, ge=0)
+    max_extensions_per_clock: int = Field(default=2, ge=0)
+    max_extension_days: int = Field(default=30, ge=0)
+    sla_sweep_seconds: float = Field(default=1.0, gt=0)
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.handling import service, store
 from shared.auth import Principal, require
+from shared.clock import now
 from shared.errors import NotFound
 from shared.events.catalogue import Outcome
 from shared.outbox import UnitOfWork
@@ -39,12 +41,50 @@ class ContactBody(Strict):
 class ProgressBody(Strict):
     step: Literal["investigate", "plan", "implement", "other"]
     note: Text
+    notify_requester: bool = False
 
 
 class ResolveBody(Strict):
     outcome: Outcome
     reply: Text
     reason: Annotated[str, Field(max_length=2000)] | None = None
+    override_reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _reason_for_cannot_resolve(self) -> ResolveBody:
+        if self.outcome == "cannot_resolve" and not self.reason:
+            raise PydanticCustomError(
+                "reason_required",
+                "cannot_resolve needs a reason",
+                {"field": "reason", "rule": "reason_required"},
+            )
+        return self
+
+
+class OpinionBody(Strict):
+    opinion: Text
+
+
+class ExtensionBody(Strict):
+    clock: Literal["accept", "first_contact", "resolve"] = "resolve"
+    requested_due: AwareDatetime
+    reason: Text
+
+
+class DecisionBody(Strict):
+    approve: bool
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class SupervisionBody(Strict):
+    request_id: Annotated[str, Field(min_length=1, max_length=36)]
+    department: Annotated[str, Field(max_length=50)] | None = None
+    instructions: Text
+    due: AwareDatetime
+
+
+class SupervisionAnswer(Strict):
+    answer: Text
 
 
 class ReturnBody(Strict):
@@ -74,17 +114,25 @@ async def list_cases(
     state: str | None = None,
     urgency: Literal["normal", "urgent"] | None = None,
     handler: str | None = None,
+    overdue: bool = False,
+    at_risk: bool = False,
 ) -> dict[str, Any]:
+    """The department's queue: urgent cases first (the green channel), then oldest first."""
     rows = await store.queue(
         session,
         principal.department,
         limit=limit,
-        after_seq=decode_cursor(cursor),
+        after=decode_cursor(cursor),
         state=state,
         urgency=urgency,
         handler_id=handler,
+        overdue=overdue,
+        at_risk=at_risk,
+        now=now(),
     )
-    result = page(rows, limit)
+    for row in rows:
+        row["position"] = store.queue_position(row)
+    result = page(rows, limit, seq_key="position")
     result["items"] = [_view(r) for r in rows]
     return result
 
@@ -152,35 +200,118 @@ async def contact(request_id: str, body: ContactBody, principal: DeptStaff, uow:
 
 @router.post("/cases/{request_id}/progress")
 async def progress(request_id: str, body: ProgressBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
-    return await service.act(
-        uow,
-        principal,
-        request_id,
-        lambda c: c.progress(principal.department, principal.id, body.step, body.note),
-        "progress",
-        body.model_dump(),
-    )
+    return await service.progress(uow, principal, request_id, body.step, body.note, body.notify_requester)
 
 
 @router.post("/cases/{request_id}/resolve")
 async def resolve(request_id: str, body: ResolveBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
-    return await service.act(
-        uow,
-        principal,
-        request_id,
-        lambda c: c.resolve(principal.department, c.handler_id or principal.id, body.outcome, body.reply),
-        "resolve",
-        body.model_dump(),
-    )
+    """Resolve with an outcome and the reply for the person; with co-handlers, after every
+    co-handler's opinion, or with `override_reason` (recorded)."""
+    return await service.resolve(uow, principal, request_id, body.outcome, body.reply, body.override_reason)
 
 
 @router.post("/cases/{request_id}/return")
 async def return_case(request_id: str, body: ReturnBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
-    return await service.act(
-        uow,
-        principal,
-        request_id,
-        lambda c: c.return_(principal.department, body.reason),
-        "return",
-        body.model_dump(),
+    """退单: not this department's request. Before acceptance, or within the return window."""
+    return await service.return_case(uow, principal, request_id, body.reason)
+
+
+@router.post("/cases/{request_id}/opinions")
+async def add_opinion(request_id: str, body: OpinionBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+    return await service.add_opinion(uow, principal, request_id, body.opinion)
+
+
+@router.post("/cases/{request_id}/extensions", status_code=201)
+async def request_extension(
+    request_id: str, body: ExtensionBody, principal: DeptStaff, uow: Uow
+) -> dict[str, Any]:
+    return await service.request_extension(
+        uow, principal, request_id, body.clock, body.requested_due, body.reason
     )
+
+
+@router.post("/extensions/{extension_id}/decision")
+async def decide_extension(
+    extension_id: str,
+    body: DecisionBody,
+    uow: Uow,
+    principal: Annotated[Principal, Depends(require("dept_head", "supervisor"))],
+) -> dict[str, Any]:
+    return await service.decide_extension(uow, principal, extension_id, body.approve, body.note)
+
+
+@router.post("/supervision-orders", status_code=201)
+async def issue_supervision_order(
+    body: SupervisionBody, uow: Uow, principal: Annotated[Principal, Depends(require("supervisor"))]
+) -> dict[str, Any]:
+    return await service.issue_supervision_order(
+        uow, principal, body.request_id, body.department, body.instructions, body.due
+    )
+
+
+@router.post("/supervision-orders/{order_id}/answer")
+async def answer_supervision_order(
+    order_id: str, body: SupervisionAnswer, principal: DeptStaff, uow: Uow
+) -> dict[str, Any]:
+    return await service.answer_supervision_order(uow, principal, order_id, body.answer)
+
+
+@router.get("/supervision-orders")
+async def list_supervision_orders(
+    principal: Annotated[Principal, Depends(require("supervisor", "dept_head", "handler", "admin", "ops"))],
+    session: Annotated[AsyncSession, Depends(db_session)],
+    open_only: bool = True,
+) -> dict[str, Any]:
+    o = store.supervision_orders.c
+    stmt = select(store.supervision_orders).order_by(o.due)
+    if principal.role in ("dept_head", "handler"):
+        stmt = stmt.where(o.department == principal.department)
+    if open_only:
+        stmt = stmt.where(o.answered_at.is_(None))
+    rows = (await session.execute(stmt.limit(500))).mappings()
+    return {"items": [_iso(dict(r)) for r in rows], "next_cursor": None}
+
+
+Overseer = Annotated[Principal, Depends(require("supervisor", "dept_head", "admin", "ops"))]
+
+
+@router.get("/overdue")
+async def overdue(
+    principal: Overseer, session: Annotated[AsyncSession, Depends(db_session)]
+) -> dict[str, Any]:
+    """Clocks past their due time that are still running, and unanswered supervision orders
+    past their deadline; across departments (a head sees their own)."""
+    moment = now()
+    c = store.clocks.c
+    stmt = select(store.clocks).where(c.stopped_at.is_(None), c.due <= moment).order_by(c.due)
+    o = store.supervision_orders.c
+    orders = select(store.supervision_orders).where(o.answered_at.is_(None), o.due <= moment).order_by(o.due)
+    if principal.role == "dept_head":
+        stmt, orders = (
+            stmt.where(c.department == principal.department),
+            orders.where(o.department == principal.department),
+        )
+    clocks = [_iso(dict(r)) for r in (await session.execute(stmt.limit(1000))).mappings()]
+    late_orders = [_iso(dict(r)) for r in (await session.execute(orders.limit(1000))).mappings()]
+    return {"clocks": clocks, "supervision_orders": late_orders}
+
+
+@router.get("/at-risk")
+async def at_risk(
+    principal: Overseer, session: Annotated[AsyncSession, Depends(db_session)]
+) -> dict[str, Any]:
+    """Running clocks past their warning time but not yet due."""
+    moment = now()
+    c = store.clocks.c
+    stmt = (
+        select(store.clocks)
+        .where(c.stopped_at.is_(None), c.warn_at <= moment, c.due > moment)
+        .order_by(c.due)
+    )
+    if principal.role == "dept_head":
+        stmt = stmt.where(c.department == principal.department)
+    return {"clocks": [_iso(dict(r)) for r in (await session.execute(stmt.limit(1000))).mappings()]}
+
+
+def _iso(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}

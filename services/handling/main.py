@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.handling import api, store
+from services.handling.clocks import scheduler
 from services.handling.consumers import HANDLERS
 from shared.runtime import ServiceRuntime, create_app, serve
 
@@ -12,7 +13,9 @@ NAME = "handling"
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
-    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    runtime = runtime or ServiceRuntime(
+        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[scheduler]
+    )
     return create_app(runtime, [api.router], title="Handling service")
 
 

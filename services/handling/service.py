@@ -3,20 +3,43 @@ the aggregate, saves it and raises its event in the same unit of work."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from services.handling import clocks as sla
 from services.handling import store
-from services.handling.domain.case import Case, NotLead, NotYourCase
+from services.handling.domain.case import (
+    Case,
+    NotCoHandler,
+    NotLead,
+    NotYourCase,
+    OpinionsMissing,
+    ReturnWindowClosed,
+)
+from services.handling.domain.clocks import Clock, ExtensionRefused
 from shared.auth import Principal
-from shared.errors import Forbidden, NotFound
-from shared.events.catalogue import EventData, RequestRouted
+from shared.clock import now
+from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
+from shared.events.catalogue import (
+    ClockName,
+    EventData,
+    NotificationRequested,
+    Outcome,
+    RequestExtensionDecided,
+    RequestExtensionRequested,
+    RequestRouted,
+    RequestSupervised,
+    Step,
+)
 from shared.events.envelope import Envelope
-from shared.lifecycle import State
+from shared.lifecycle import State, next_state
 from shared.outbox import UnitOfWork
+from shared.settings import get_settings
 
 
 async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -> None:
@@ -57,6 +80,8 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
     for department, case in existing.items():
         if department != data.lead_department and department not in data.co_departments:
             await store.save_case(uow.session, Case(**{**case.__dict__, "state": State.RETURNED}))
+    warn = data.warn_at.model_dump(mode="json") if data.warn_at else {}
+    await sla.start_clocks(uow, envelope.request_id, data.lead_department, envelope.occurred_at, due, warn)
 
 
 async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
@@ -69,13 +94,20 @@ async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     )
     for case in await store.cases_of_request(uow.session, envelope.request_id, for_update=True):
         await store.save_case(uow.session, Case(**{**case.__dict__, "state": state}))
+    await sla.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
 
 
 Action = Callable[[Case], tuple[Case, EventData]]
 
 
 async def act(
-    uow: UnitOfWork, principal: Principal, request_id: str, action: Action, step: str, detail: dict[str, Any]
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    action: Action,
+    step: str,
+    detail: dict[str, Any],
+    notify: tuple[str, dict[str, Any], list[Any]] | None = None,
 ) -> dict[str, Any]:
     case = await store.find_case(uow.session, request_id, principal.department, for_update=True)
     if case is None:
@@ -88,6 +120,15 @@ async def act(
         raise Forbidden("only the lead department may do this; co-handlers add opinions") from exc
     await store.save_case(uow.session, updated)
     emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
+    await sla.stop_for(uow, emitted.type, request_id, case.department, emitted.occurred_at)
+    if notify is not None:
+        template, params, audience = notify
+        uow.emit(
+            NotificationRequested(template=template, params=params, audience=audience),
+            request_id=request_id,
+            actor=principal.actor,
+            cause=emitted,
+        )
     await uow.session.execute(
         insert(store.steps).values(
             request_id=request_id,
@@ -106,3 +147,294 @@ async def act(
         "handler_id": updated.handler_id,
         "event_id": str(emitted.id),
     }
+
+
+async def _case_or_404(uow: UnitOfWork, principal: Principal, request_id: str) -> Case:
+    case = await store.find_case(uow.session, request_id, principal.department, for_update=True)
+    if case is None:
+        raise NotFound(f"no case {request_id} in your department")
+    return case
+
+
+async def resolve(
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    outcome: Outcome,
+    reply: str,
+    override_reason: str | None,
+) -> dict[str, Any]:
+    """Resolve, once every co-handler has given its opinion (or with a recorded reason)."""
+    cases = await store.cases_of_request(uow.session, request_id)
+    co = frozenset(c.department for c in cases if c.role == "co" and c.state != State.RETURNED)
+    given = frozenset(
+        await uow.session.scalars(
+            select(store.opinions.c.department).where(store.opinions.c.request_id == request_id)
+        )
+    )
+    try:
+        return await act(
+            uow,
+            principal,
+            request_id,
+            lambda c: c.resolve(
+                principal.department,
+                c.handler_id or principal.id,
+                outcome,
+                reply,
+                co_departments=co,
+                opinions_from=given,
+                override_reason=override_reason,
+            ),
+            "resolve",
+            {"outcome": outcome, "reply": reply, "override_reason": override_reason},
+        )
+    except OpinionsMissing as exc:
+        raise Conflict(
+            f"waiting for the opinions of {', '.join(exc.missing)}; resolve with override_reason to go ahead",
+            code="opinions_missing",
+        ) from exc
+
+
+async def return_case(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
+    window = timedelta(hours=get_settings().return_window_hours)
+    try:
+        return await act(
+            uow,
+            principal,
+            request_id,
+            lambda c: c.return_(principal.department, reason, now=now(), window=window),
+            "return",
+            {"reason": reason},
+        )
+    except ReturnWindowClosed as exc:
+        raise Conflict(
+            f"returns are possible before acceptance or within {window} after it", code="return_window_closed"
+        ) from exc
+
+
+async def add_opinion(uow: UnitOfWork, principal: Principal, request_id: str, opinion: str) -> dict[str, Any]:
+    case = await _case_or_404(uow, principal, request_id)
+    try:
+        _, event = case.add_opinion(principal.department, opinion)
+    except NotCoHandler as exc:
+        raise Forbidden("only co-handling departments add opinions") from exc
+    await uow.session.execute(
+        insert(store.opinions).values(
+            request_id=request_id, department=case.department, author=principal.id, opinion=opinion
+        )
+    )
+    emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
+    await uow.commit()
+    return {"request_id": request_id, "department": case.department, "event_id": str(emitted.id)}
+
+
+async def progress(
+    uow: UnitOfWork, principal: Principal, request_id: str, step: Step, note: str, notify_requester: bool
+) -> dict[str, Any]:
+    """A handling step; the first responder (and, if chosen, the person) hears of it."""
+    result = await act(
+        uow,
+        principal,
+        request_id,
+        lambda c: c.progress(principal.department, principal.id, step, note),
+        "progress",
+        {"step": step, "note": note, "notify_requester": notify_requester},
+        notify=(
+            "progress_update",
+            {"message": note},
+            ["first_responder", *(["requester"] if notify_requester else [])],
+        ),
+    )
+    return result
+
+
+async def request_extension(
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    clock_name: ClockName,
+    requested_due: datetime,
+    reason: str,
+) -> dict[str, Any]:
+    case = await _case_or_404(uow, principal, request_id)
+    if case.role != "lead":
+        raise Forbidden("only the lead department asks for more time")
+    next_state(case.state, "request.extension_requested")
+    clock = await sla.load_clock(uow, request_id, case.department, clock_name)
+    if clock is None:
+        raise NotFound(f"no {clock_name} clock on case {request_id}")
+    _check_extension(clock, requested_due)
+    extension_id = str(uuid.uuid4())
+    await uow.session.execute(
+        insert(store.extensions).values(
+            id=extension_id,
+            request_id=request_id,
+            department=case.department,
+            clock=clock_name,
+            requested_due=requested_due,
+            reason=reason,
+            requested_by=principal.id,
+            state="pending",
+        )
+    )
+    uow.emit(
+        RequestExtensionRequested(
+            department=case.department,
+            clock=clock_name,
+            requested_due=requested_due,
+            reason=reason,
+        ),
+        request_id=request_id,
+        actor=principal.actor,
+    )
+    await uow.commit()
+    return {"id": extension_id, "request_id": request_id, "clock": clock_name, "state": "pending"}
+
+
+def _check_extension(clock: Clock, requested_due: datetime) -> None:
+    try:
+        clock.check_extension(requested_due, now(), sla.policy())
+    except ExtensionRefused as exc:
+        raise Unprocessable(
+            exc.message, fields=[field_error("requested_due", exc.rule, exc.message)]
+        ) from exc
+
+
+async def decide_extension(
+    uow: UnitOfWork, principal: Principal, extension_id: str, approve: bool, note: str | None
+) -> dict[str, Any]:
+    row = (
+        (
+            await uow.session.execute(
+                select(store.extensions).where(store.extensions.c.id == extension_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or (principal.role == "dept_head" and principal.department != row["department"]):
+        raise NotFound(f"no extension {extension_id}")
+    if row["state"] != "pending":
+        raise Conflict(f"extension {extension_id} is already {row['state']}")
+    case = await store.find_case(uow.session, row["request_id"], row["department"], for_update=True)
+    assert case is not None
+    next_state(case.state, "request.extension_decided")
+    new_due = None
+    if approve:
+        clock = await sla.load_clock(uow, row["request_id"], row["department"], row["clock"])
+        assert clock is not None
+        _check_extension(clock, row["requested_due"])
+        new_due = row["requested_due"]
+        await sla.save_clock(uow, clock.extend(new_due, now()))
+    await uow.session.execute(
+        update(store.extensions)
+        .where(store.extensions.c.id == extension_id)
+        .values(
+            state="approved" if approve else "rejected", decided_by=principal.id, note=note, decided_at=now()
+        )
+    )
+    decided = uow.emit(
+        RequestExtensionDecided(
+            department=row["department"],
+            clock=row["clock"],
+            approved=approve,
+            new_due=new_due,
+            decided_by=principal.id,
+        ),
+        request_id=row["request_id"],
+        actor=principal.actor,
+    )
+    if approve:
+        # The person is told why it takes longer and when to expect the result.
+        uow.emit(
+            NotificationRequested(
+                template="extension_notice",
+                audience=["requester", "first_responder"],
+                params={"reason": row["reason"], "new_due": new_due.isoformat() if new_due else ""},
+            ),
+            request_id=row["request_id"],
+            actor=principal.actor,
+            cause=decided,
+        )
+    await uow.commit()
+    return {
+        "id": extension_id,
+        "state": "approved" if approve else "rejected",
+        "new_due": new_due.isoformat() if new_due else None,
+    }
+
+
+async def issue_supervision_order(
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    department: str | None,
+    instructions: str,
+    due: datetime,
+) -> dict[str, Any]:
+    """督办: a supervisor orders a department to act on a request by a deadline."""
+    cases = await store.cases_of_request(uow.session, request_id, for_update=True)
+    lead = next((c for c in cases if c.role == "lead" and c.state != State.RETURNED), None)
+    target = department or (lead.department if lead else None)
+    case = next((c for c in cases if c.department == target), None)
+    if case is None:
+        raise NotFound(f"no case {request_id} in {target or 'any department'}")
+    next_state(case.state, "request.supervised")
+    if due <= now():
+        raise Unprocessable(
+            "the deadline has passed", fields=[field_error("due", "in_future", "must be later than now")]
+        )
+    order_id = str(uuid.uuid4())
+    await uow.session.execute(
+        insert(store.supervision_orders).values(
+            id=order_id,
+            request_id=request_id,
+            department=case.department,
+            instructions=instructions,
+            due=due,
+            issued_by=principal.id,
+        )
+    )
+    uow.emit(
+        RequestSupervised(order_id=order_id, department=case.department, instructions=instructions, due=due),
+        request_id=request_id,
+        actor=principal.actor,
+    )
+    await uow.commit()
+    return {"id": order_id, "request_id": request_id, "department": case.department, "due": due.isoformat()}
+
+
+async def answer_supervision_order(
+    uow: UnitOfWork, principal: Principal, order_id: str, answer: str
+) -> dict[str, Any]:
+    o = store.supervision_orders.c
+    row = (
+        (
+            await uow.session.execute(
+                select(store.supervision_orders).where(o.id == order_id).with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or row["department"] != principal.department:
+        raise NotFound(f"no supervision order {order_id} for your department")
+    if row["answered_at"] is not None:
+        raise Conflict(f"supervision order {order_id} was answered already")
+    await uow.session.execute(
+        update(store.supervision_orders)
+        .where(o.id == order_id)
+        .values(answer=answer, answered_by=principal.id, answered_at=now())
+    )
+    await uow.session.execute(
+        insert(store.steps).values(
+            request_id=row["request_id"],
+            department=row["department"],
+            kind="supervision_answer",
+            actor_id=principal.id,
+            detail={"order_id": order_id, "answer": answer},
+        )
+    )
+    await uow.commit()
+    return {"id": order_id, "answered": True}

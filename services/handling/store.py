@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -10,10 +11,16 @@ from sqlalchemy import (
     DateTime,
     Identity,
     Index,
+    Integer,
     String,
     Table,
+    Text,
+    case,
+    exists,
     func,
+    literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -38,8 +45,78 @@ cases = Table(
     Column("due", JSONB, nullable=False, server_default="{}"),
     Column("handler_id", String(100)),
     Column("routed_at", DateTime(timezone=True)),
+    Column("accepted_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_cases_queue", "department", "state"),
+)
+
+clocks = Table(
+    "clocks",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("department", String(50), primary_key=True),
+    Column("clock", String(20), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("due", DateTime(timezone=True), nullable=False),
+    Column("original_due", DateTime(timezone=True), nullable=False),
+    Column("warn_at", DateTime(timezone=True)),
+    Column("warned_at", DateTime(timezone=True)),
+    Column("breached_at", DateTime(timezone=True)),
+    Column("stopped_at", DateTime(timezone=True)),
+    Column("extensions", Integer, nullable=False, server_default="0"),
+    # The scheduler's query: running clocks by their next alert time.
+    Index(
+        "ix_clocks_running_due", "due", postgresql_where=text("stopped_at IS NULL AND breached_at IS NULL")
+    ),
+    Index(
+        "ix_clocks_running_warn",
+        "warn_at",
+        postgresql_where=text("stopped_at IS NULL AND warned_at IS NULL AND breached_at IS NULL"),
+    ),
+)
+
+extensions = Table(
+    "extensions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("department", String(50), nullable=False),
+    Column("clock", String(20), nullable=False),
+    Column("requested_due", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("state", String(10), nullable=False),  # pending, approved, rejected
+    Column("decided_by", String(100)),
+    Column("note", Text),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_at", DateTime(timezone=True)),
+)
+
+opinions = Table(
+    "opinions",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("department", String(50), nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("opinion", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+supervision_orders = Table(
+    "supervision_orders",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("department", String(50), nullable=False),
+    Column("instructions", Text, nullable=False),
+    Column("due", DateTime(timezone=True), nullable=False),
+    Column("issued_by", String(100), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("answer", Text),
+    Column("answered_by", String(100)),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("breached_at", DateTime(timezone=True)),
 )
 
 # Requests that ended before (or while) a department got them: answered at intake, merged,
@@ -77,6 +154,7 @@ def to_case(row: Any) -> Case:
         due=row["due"],
         handler_id=row["handler_id"],
         routed_at=row["routed_at"],
+        accepted_at=row["accepted_at"],
     )
 
 
@@ -101,8 +179,22 @@ async def save_case(session: AsyncSession, case: Case) -> None:
     await session.execute(
         update(cases)
         .where(cases.c.request_id == case.request_id, cases.c.department == case.department)
-        .values(state=case.state.value, handler_id=case.handler_id, updated_at=func.now())
+        .values(
+            state=case.state.value,
+            handler_id=case.handler_id,
+            accepted_at=case.accepted_at,
+            updated_at=func.now(),
+        )
     )
+
+
+# The queue order: urgent first (the green channel), then oldest first. The cursor is the
+# position in that order, rank and sequence folded into one number.
+_RANK_SPAN = 10**15
+
+
+def queue_position(row: dict[str, Any]) -> int:
+    return (0 if row["urgency"] == "urgent" else 1) * _RANK_SPAN + int(row["seq"])
 
 
 async def queue(
@@ -110,18 +202,30 @@ async def queue(
     department: str | None,
     *,
     limit: int,
-    after_seq: int | None,
+    after: int | None,
     state: str | None,
     urgency: str | None,
     handler_id: str | None,
+    overdue: bool = False,
+    at_risk: bool = False,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    # Oldest first; the urgent-first green channel is a filter (urgency=urgent) for now.
+    rank = case((cases.c.urgency == "urgent", 0), else_=1)
+    position = rank * literal(_RANK_SPAN, BigInteger) + cases.c.seq
     stmt = select(cases).where(cases.c.department == department)
     for column, value in (("state", state), ("urgency", urgency), ("handler_id", handler_id)):
         if value is not None:
             stmt = stmt.where(cases.c[column] == value)
-    if after_seq is not None:
-        stmt = stmt.where(cases.c.seq > after_seq)
-    stmt = stmt.order_by(cases.c.seq).limit(limit)
-    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
-    return rows
+    if overdue or at_risk:
+        k = clocks.c
+        running = (
+            (k.request_id == cases.c.request_id)
+            & (k.department == cases.c.department)
+            & k.stopped_at.is_(None)
+        )
+        condition = (k.due <= now) if overdue else ((k.warn_at <= now) & (k.due > now))
+        stmt = stmt.where(exists().where(running & condition))
+    if after is not None:
+        stmt = stmt.where(position > after)
+    stmt = stmt.order_by(position).limit(limit)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]

@@ -21,7 +21,7 @@ Category = Literal["consultation", "suggestion", "complaint", "help", "repair", 
 Urgency = Literal["normal", "urgent"]
 Outcome = Literal["resolved", "partially_resolved", "explained", "cannot_resolve"]
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied", "no_response"]
-ClockName = Literal["accept", "first_contact", "resolve", "feedback", "revisit"]
+ClockName = Literal["accept", "first_contact", "resolve", "feedback", "revisit", "supervision"]
 Step = Literal["investigate", "plan", "implement", "other"]
 Audience = Literal["requester", "first_responder", "department_head", "supervisors"]
 

@@ -102,3 +102,42 @@ def test_close_after_rating_and_not_twice() -> None:
     assert closed.state == State.CLOSED and event == RequestClosed(reason="completed")
     with pytest.raises(IllegalTransition):
         closed.close("again")
+
+
+def test_the_lead_resolves_after_every_co_handlers_opinion_or_with_a_reason() -> None:
+    from datetime import datetime
+
+    from services.handling.domain.case import OpinionsMissing
+
+    case, _ = routed_case().accept("urban", "h-1", datetime(2026, 11, 25, 10))
+    with pytest.raises(OpinionsMissing) as caught:
+        case.resolve("urban", "h-1", "resolved", "ok", co_departments=frozenset({"water", "env"}),
+                      opinions_from=frozenset({"water"}))
+    assert caught.value.missing == ["env"]
+    resolved, _ = case.resolve("urban", "h-1", "resolved", "ok", co_departments=frozenset({"water", "env"}),
+                               opinions_from=frozenset({"water"}), override_reason="env unreachable for 5 days")
+    assert resolved.state == State.RESOLVED
+
+
+def test_only_co_handlers_add_opinions() -> None:
+    from services.handling.domain.case import NotCoHandler
+
+    _, event = routed_case("co").add_opinion("urban", "同意牵头单位意见")
+    assert event.department == "urban"
+    with pytest.raises(NotCoHandler):
+        routed_case("lead").add_opinion("urban", "x")
+    with pytest.raises(NotYourCase):
+        routed_case("co").add_opinion("water", "x")
+
+
+def test_returns_close_a_while_after_acceptance() -> None:
+    from datetime import datetime, timedelta
+
+    from services.handling.domain.case import ReturnWindowClosed
+
+    accepted_at = datetime(2026, 11, 25, 10)
+    case, _ = routed_case().accept("urban", "h-1", accepted_at)
+    returned, _ = case.return_("urban", "not ours", now=accepted_at + timedelta(hours=2))
+    assert returned.state == State.RETURNED
+    with pytest.raises(ReturnWindowClosed):
+        case.return_("urban", "not ours", now=accepted_at + timedelta(days=2))

@@ -6,7 +6,7 @@ it does no I/O."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.events.catalogue import (
@@ -14,6 +14,7 @@ from shared.events.catalogue import (
     Outcome,
     RequestAccepted,
     RequestContacted,
+    RequestCoOpinionAdded,
     RequestProgressed,
     RequestResolved,
     RequestReturned,
@@ -32,6 +33,22 @@ class NotLead(Exception):
     """Only the lead department may do this."""
 
 
+class NotCoHandler(Exception):
+    """Only a co-handling department adds an opinion."""
+
+
+class ReturnWindowClosed(Exception):
+    """退单 is for requests that are not the department's: before acceptance, or soon after."""
+
+
+class OpinionsMissing(Exception):
+    """The lead resolves once every co-handler has given its opinion, or says why not."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(", ".join(missing))
+        self.missing = missing
+
+
 @dataclass(frozen=True)
 class Case:
     request_id: str
@@ -43,6 +60,7 @@ class Case:
     due: dict[str, str | None] = field(default_factory=dict)
     handler_id: str | None = None
     routed_at: datetime | None = None
+    accepted_at: datetime | None = None
 
     def _check(self, actor_department: str | None, *, lead_only: bool = True) -> None:
         if actor_department != self.department:
@@ -50,10 +68,12 @@ class Case:
         if lead_only and self.role != "lead":
             raise NotLead(self.request_id)
 
-    def accept(self, actor_department: str | None, handler_id: str) -> tuple[Case, EventData]:
+    def accept(
+        self, actor_department: str | None, handler_id: str, at: datetime | None = None
+    ) -> tuple[Case, EventData]:
         self._check(actor_department)
         state = next_state(self.state, "request.accepted")
-        return replace(self, state=state, handler_id=handler_id), RequestAccepted(
+        return replace(self, state=state, handler_id=handler_id, accepted_at=at), RequestAccepted(
             department=self.department, handler_id=handler_id
         )
 
@@ -77,9 +97,20 @@ class Case:
         )
 
     def resolve(
-        self, actor_department: str | None, handler_id: str, outcome: Outcome, reply: str
+        self,
+        actor_department: str | None,
+        handler_id: str,
+        outcome: Outcome,
+        reply: str,
+        *,
+        co_departments: frozenset[str] = frozenset(),
+        opinions_from: frozenset[str] = frozenset(),
+        override_reason: str | None = None,
     ) -> tuple[Case, EventData]:
         self._check(actor_department)
+        missing = sorted(co_departments - opinions_from)
+        if missing and not override_reason:
+            raise OpinionsMissing(missing)
         state = next_state(self.state, "request.resolved")
         return replace(self, state=state), RequestResolved(
             department=self.department,
@@ -88,8 +119,26 @@ class Case:
             reply=reply,
         )
 
-    def return_(self, actor_department: str | None, reason: str) -> tuple[Case, EventData]:
+    def add_opinion(self, actor_department: str | None, opinion: str) -> tuple[Case, EventData]:
+        """A co-handling department's opinion on a cross-department request."""
+        if actor_department != self.department:
+            raise NotYourCase(self.request_id)
+        if self.role != "co":
+            raise NotCoHandler(self.request_id)
+        next_state(self.state, "request.co_opinion_added")
+        return self, RequestCoOpinionAdded(department=self.department, opinion=opinion)
+
+    def return_(
+        self,
+        actor_department: str | None,
+        reason: str,
+        *,
+        now: datetime | None = None,
+        window: timedelta = timedelta(hours=24),
+    ) -> tuple[Case, EventData]:
         """退单: the department is not responsible; routing sends it elsewhere."""
         self._check(actor_department)
+        if self.state == State.ACCEPTED and self.accepted_at and now and now > self.accepted_at + window:
+            raise ReturnWindowClosed(self.request_id)
         state = next_state(self.state, "request.returned")
         return replace(self, state=state), RequestReturned(department=self.department, reason=reason)

@@ -1,0 +1,200 @@
+"""Handling's SLA clocks in the database: started from routing decisions, stopped by the work,
+moved by approved extensions, and swept by the scheduler, which emits each warning and each
+breach exactly once — also with several replicas (rows are claimed with SKIP LOCKED and
+marked in the same transaction as the outbox write) and across restarts (the marks persist)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.handling import store
+from services.handling.domain.clocks import STOPPED_BY, Clock, ExtensionPolicy, clocks_from_routing
+from shared.clock import now
+from shared.events.catalogue import ClockName, RequestSlaBreached, RequestSlaWarning
+from shared.events.envelope import SYSTEM
+from shared.outbox import UnitOfWork
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+SWEEP_BATCH = 1000
+
+
+def policy() -> ExtensionPolicy:
+    s = get_settings()
+    return ExtensionPolicy(
+        max_count=s.max_extensions_per_clock, max_total=timedelta(days=s.max_extension_days)
+    )
+
+
+def to_clock(row: Any) -> Clock:
+    return Clock(
+        request_id=row["request_id"],
+        department=row["department"],
+        name=row["clock"],
+        started_at=row["started_at"],
+        due=row["due"],
+        original_due=row["original_due"],
+        warn_at=row["warn_at"],
+        warned_at=row["warned_at"],
+        breached_at=row["breached_at"],
+        stopped_at=row["stopped_at"],
+        extensions=row["extensions"],
+    )
+
+
+async def start_clocks(
+    uow: UnitOfWork,
+    request_id: str,
+    department: str,
+    started_at: datetime,
+    due: dict[str, Any],
+    warn_at: dict[str, Any],
+) -> None:
+    """A routing decision: every running clock of the request stops; the lead's start anew."""
+    await stop_clocks(uow, request_id, at=started_at)
+    for c in clocks_from_routing(request_id, department, started_at, due, warn_at):
+        values = {
+            "request_id": c.request_id,
+            "department": c.department,
+            "clock": c.name,
+            "started_at": c.started_at,
+            "due": c.due,
+            "original_due": c.original_due,
+            "warn_at": c.warn_at,
+            "warned_at": None,
+            "breached_at": None,
+            "stopped_at": None,
+            "extensions": 0,
+        }
+        await uow.session.execute(
+            pg_insert(store.clocks)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=["request_id", "department", "clock"],
+                set_={k: v for k, v in values.items() if k not in ("request_id", "department", "clock")},
+            )
+        )
+
+
+async def stop_clocks(
+    uow: UnitOfWork, request_id: str, *, at: datetime, department: str | None = None, clock: str | None = None
+) -> None:
+    c = store.clocks.c
+    stmt = update(store.clocks).where(c.request_id == request_id, c.stopped_at.is_(None))
+    if department is not None:
+        stmt = stmt.where(c.department == department)
+    if clock is not None:
+        stmt = stmt.where(c.clock == clock)
+    await uow.session.execute(stmt.values(stopped_at=at))
+
+
+async def stop_for(uow: UnitOfWork, event_type: str, request_id: str, department: str, at: datetime) -> None:
+    """The work a department just did stops its clock (resolving stops them all)."""
+    if event_type in ("request.resolved", "request.returned"):
+        await stop_clocks(uow, request_id, at=at, department=department)
+    elif event_type in STOPPED_BY:
+        await stop_clocks(uow, request_id, at=at, department=department, clock=STOPPED_BY[event_type])
+
+
+async def load_clock(uow: UnitOfWork, request_id: str, department: str, name: str) -> Clock | None:
+    c = store.clocks.c
+    stmt = select(store.clocks).where(c.request_id == request_id, c.department == department, c.clock == name)
+    row = (await uow.session.execute(stmt.with_for_update())).mappings().first()
+    return to_clock(row) if row else None
+
+
+async def save_clock(uow: UnitOfWork, clock: Clock) -> None:
+    c = store.clocks.c
+    await uow.session.execute(
+        update(store.clocks)
+        .where(c.request_id == clock.request_id, c.department == clock.department, c.clock == clock.name)
+        .values(due=clock.due, warn_at=clock.warn_at, warned_at=clock.warned_at, extensions=clock.extensions)
+    )
+
+
+async def sweep(new_uow: Any, at: datetime | None = None) -> int:
+    """One pass of the scheduler: emit what has fallen due; returns how many alerts."""
+    emitted = 0
+    while True:
+        moment = at or now()
+        async with new_uow() as uow:
+            c = store.clocks.c
+            stmt = (
+                select(store.clocks)
+                .where(
+                    c.stopped_at.is_(None),
+                    c.breached_at.is_(None),
+                    or_(c.due <= moment, and_(c.warned_at.is_(None), c.warn_at <= moment)),
+                )
+                .order_by(c.due)
+                .limit(SWEEP_BATCH)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (await uow.session.execute(stmt)).mappings().all()
+            for row in rows:
+                clock = to_clock(row)
+                alerts = clock.alerts_due(moment)
+                for alert in alerts:
+                    data: Any = (RequestSlaWarning if alert == "warning" else RequestSlaBreached)(
+                        department=clock.department, clock=cast(ClockName, clock.name), due=clock.due
+                    )
+                    uow.emit(data, request_id=clock.request_id, actor=SYSTEM)
+                await uow.session.execute(
+                    update(store.clocks)
+                    .where(
+                        c.request_id == clock.request_id,
+                        c.department == clock.department,
+                        c.clock == clock.name,
+                    )
+                    .values(
+                        warned_at=moment if "warning" in alerts else row["warned_at"],
+                        breached_at=moment if "breach" in alerts else None,
+                    )
+                )
+                emitted += len(alerts)
+            emitted += await _sweep_supervision(uow, moment)
+            await uow.commit()
+        if len(rows) < SWEEP_BATCH:
+            return emitted
+
+
+async def _sweep_supervision(uow: UnitOfWork, moment: datetime) -> int:
+    o = store.supervision_orders.c
+    stmt = (
+        select(store.supervision_orders)
+        .where(o.answered_at.is_(None), o.breached_at.is_(None), o.due <= moment)
+        .limit(SWEEP_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await uow.session.execute(stmt)).mappings().all()
+    for row in rows:
+        uow.emit(
+            RequestSlaBreached(department=row["department"], clock="supervision", due=row["due"]),
+            request_id=row["request_id"],
+            actor=SYSTEM,
+        )
+        await uow.session.execute(
+            update(store.supervision_orders).where(o.id == row["id"]).values(breached_at=moment)
+        )
+    return len(rows)
+
+
+async def scheduler(runtime: Any) -> None:
+    """Background job of the handling service."""
+    interval = runtime.settings.sla_sweep_seconds
+    while True:
+        try:
+            count = await sweep(runtime.uow)
+            if count:
+                log.info("SLA scheduler emitted %d warnings/breaches", count)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("SLA sweep failed; retrying")
+        await asyncio.sleep(interval)
