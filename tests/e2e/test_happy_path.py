@@ -256,5 +256,7 @@ async def test_answered_at_intake_gets_its_feedback_at_once(services: Platform) 
         if lead:
             case = await http.get(f"{u['handling']}/v1/cases/{rid}", headers=bearer("h", "handler", lead))
             assert case.status_code == 404 or case.json()["state"] == "answered_at_intake"
-            queue = await http.get(f"{u['handling']}/v1/cases?state=routed", headers=bearer("h", "handler", lead))
+            queue = await http.get(
+                f"{u['handling']}/v1/cases?state=routed", headers=bearer("h", "handler", lead)
+            )
             assert rid not in [c["request_id"] for c in queue.json()["items"]]

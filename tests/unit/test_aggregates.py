@@ -111,11 +111,24 @@ def test_the_lead_resolves_after_every_co_handlers_opinion_or_with_a_reason() ->
 
     case, _ = routed_case().accept("urban", "h-1", datetime(2026, 11, 25, 10))
     with pytest.raises(OpinionsMissing) as caught:
-        case.resolve("urban", "h-1", "resolved", "ok", co_departments=frozenset({"water", "env"}),
-                      opinions_from=frozenset({"water"}))
+        case.resolve(
+            "urban",
+            "h-1",
+            "resolved",
+            "ok",
+            co_departments=frozenset({"water", "env"}),
+            opinions_from=frozenset({"water"}),
+        )
     assert caught.value.missing == ["env"]
-    resolved, _ = case.resolve("urban", "h-1", "resolved", "ok", co_departments=frozenset({"water", "env"}),
-                               opinions_from=frozenset({"water"}), override_reason="env unreachable for 5 days")
+    resolved, _ = case.resolve(
+        "urban",
+        "h-1",
+        "resolved",
+        "ok",
+        co_departments=frozenset({"water", "env"}),
+        opinions_from=frozenset({"water"}),
+        override_reason="env unreachable for 5 days",
+    )
     assert resolved.state == State.RESOLVED
 
 

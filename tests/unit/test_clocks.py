@@ -13,8 +13,15 @@ H = timedelta(hours=1)
 
 
 def clock(**kw: object) -> Clock:
-    base = {"request_id": "r", "department": "urban", "name": "resolve", "started_at": T0, "due": T0 + 10 * H,
-            "original_due": T0 + 10 * H, "warn_at": T0 + 8 * H}
+    base = {
+        "request_id": "r",
+        "department": "urban",
+        "name": "resolve",
+        "started_at": T0,
+        "due": T0 + 10 * H,
+        "original_due": T0 + 10 * H,
+        "warn_at": T0 + 8 * H,
+    }
     return Clock(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -70,8 +77,12 @@ def test_extension_limits(changes: dict[str, object], requested: datetime, now: 
 
 
 def test_clocks_come_from_the_routing_decision() -> None:
-    due = {"accept": (T0 + H).isoformat(), "first_contact": None, "resolve": (T0 + 10 * H).isoformat(),
-           "feedback": (T0 + 12 * H).isoformat()}
+    due = {
+        "accept": (T0 + H).isoformat(),
+        "first_contact": None,
+        "resolve": (T0 + 10 * H).isoformat(),
+        "feedback": (T0 + 12 * H).isoformat(),
+    }
     warn = {"accept": (T0 + 0.8 * H).isoformat(), "resolve": None}
     clocks = clocks_from_routing("r", "urban", T0, due, warn)
     assert [(c.name, c.due, c.warn_at) for c in clocks] == [

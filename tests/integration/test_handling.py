@@ -1,0 +1,332 @@
+"""Handling against the real PostgreSQL: clocks and the scheduler (two instances, a
+restart), extensions, co-handling opinions, the return window, supervision orders."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from services.handling import clocks as sla
+from services.handling import service
+from services.handling import store as handling_store
+from services.handling.main import build_app
+from shared.auth import issue_staff_token
+from shared.clock import now
+from shared.db import outbox_table
+from shared.events.catalogue import Due, RequestRouted
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+from tests.integration.conftest import asgi_client
+from tests.support.events import envelope
+
+
+def bearer(sub: str, role: str, department: str | None = None) -> dict[str, str]:
+    return {"Authorization": "Bearer " + issue_staff_token(sub, role, department)}  # type: ignore[arg-type]
+
+
+URBAN = bearer("h-urban", "handler", "urban")
+URBAN_HEAD = bearer("head-urban", "dept_head", "urban")
+WATER = bearer("h-water", "handler", "water")
+WATER_HEAD = bearer("head-water", "dept_head", "water")
+SUPERVISOR = bearer("supervisor-01", "supervisor")
+
+
+@pytest.fixture
+async def handling(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceRuntime]]:
+    runtime = ServiceRuntime(
+        name="handling", metadata=handling_store.metadata, handlers={}, settings=platform
+    )
+    async for client in asgi_client(build_app(runtime)):
+        yield client, runtime
+
+
+async def route(
+    runtime: ServiceRuntime,
+    *,
+    co: list[str] | None = None,
+    urgency: str = "normal",
+    accept_in: timedelta = timedelta(hours=8),
+    resolve_in: timedelta = timedelta(days=5),
+) -> str:
+    t = now()
+    due = Due(
+        accept=t + accept_in,
+        first_contact=t + accept_in * 2,
+        resolve=t + resolve_in,
+        feedback=t + resolve_in * 2,
+    )
+    warn = Due(accept=t + accept_in * 0.8, first_contact=t + accept_in * 1.6, resolve=t + resolve_in * 0.8)
+    env = envelope(
+        str(uuid.uuid4()),
+        RequestRouted(
+            lead_department="urban",
+            co_departments=co or [],
+            due=due,
+            warn_at=warn,
+            category="repair",
+            urgency=urgency,
+        ),
+    )  # type: ignore[arg-type]
+    async with runtime.uow() as uow:
+        await service.open_cases(uow, env, RequestRouted.model_validate(env.data))
+        await uow.commit()
+    return env.request_id
+
+
+async def events(runtime: ServiceRuntime, request_id: str) -> list[dict[str, Any]]:
+    outbox = outbox_table(handling_store.metadata)
+    async with runtime.sessions() as session:
+        rows = await session.scalars(
+            select(outbox.c.payload).where(outbox.c.key == request_id).order_by(outbox.c.id)
+        )
+        return list(rows)
+
+
+async def test_each_warning_and_breach_is_emitted_once_by_two_schedulers_and_after_a_restart(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime], platform: Settings
+) -> None:
+    _, runtime = handling
+    ids = [await route(runtime, accept_in=timedelta(minutes=10)) for _ in range(20)]
+    later = now() + timedelta(minutes=9)  # past every accept warning (8 min), before its due time
+    replica = ServiceRuntime(
+        name="handling", metadata=handling_store.metadata, handlers={}, settings=platform
+    )
+    try:
+        await asyncio.gather(
+            sla.sweep(runtime.uow, at=later),
+            sla.sweep(replica.uow, at=later),
+            sla.sweep(runtime.uow, at=later),
+        )
+        much_later = now() + timedelta(minutes=11)
+        await asyncio.gather(sla.sweep(runtime.uow, at=much_later), sla.sweep(replica.uow, at=much_later))
+    finally:
+        await replica.engine.dispose()
+    restarted = ServiceRuntime(
+        name="handling", metadata=handling_store.metadata, handlers={}, settings=platform
+    )
+    try:
+        await sla.sweep(restarted.uow, at=now() + timedelta(minutes=12))
+    finally:
+        await restarted.engine.dispose()
+    for rid in ids:
+        alerts = [(e["type"], e["data"]["clock"]) for e in await events(runtime, rid) if "sla" in e["type"]]
+        assert alerts == [("request.sla_warning", "accept"), ("request.sla_breached", "accept")]
+
+
+async def test_accepting_stops_the_accept_clock(handling: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, runtime = handling
+    rid = await route(runtime, accept_in=timedelta(minutes=10))
+    assert (await client.post(f"/v1/cases/{rid}/accept", json={}, headers=URBAN)).status_code == 200
+    await sla.sweep(runtime.uow, at=now() + timedelta(minutes=30))
+    alerts = [e["data"]["clock"] for e in await events(runtime, rid) if "sla" in e["type"]]
+    assert "accept" not in alerts
+
+
+async def test_an_approved_extension_moves_the_clock_and_tells_the_person(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = handling
+    rid = await route(runtime)
+    await client.post(f"/v1/cases/{rid}/accept", json={}, headers=URBAN)
+    new_due = (now() + timedelta(days=10)).isoformat()
+    asked = await client.post(
+        f"/v1/cases/{rid}/extensions",
+        headers=URBAN,
+        json={"clock": "resolve", "requested_due": new_due, "reason": "需要协调施工单位"},
+    )
+    assert asked.status_code == 201, asked.text
+    extension = asked.json()["id"]
+    assert (
+        await client.post(f"/v1/extensions/{extension}/decision", headers=WATER_HEAD, json={"approve": True})
+    ).status_code == 404
+    decided = await client.post(
+        f"/v1/extensions/{extension}/decision", headers=URBAN_HEAD, json={"approve": True, "note": "同意"}
+    )
+    assert decided.json()["state"] == "approved"
+    assert (
+        await client.post(f"/v1/extensions/{extension}/decision", headers=URBAN_HEAD, json={"approve": True})
+    ).status_code == 409
+    async with runtime.sessions() as session:
+        due = await session.scalar(
+            select(handling_store.clocks.c.due).where(
+                handling_store.clocks.c.request_id == rid, handling_store.clocks.c.clock == "resolve"
+            )
+        )
+    assert due == datetime.fromisoformat(new_due)
+    types = [e["type"] for e in await events(runtime, rid)]
+    assert types[-3:] == [
+        "request.extension_requested",
+        "request.extension_decided",
+        "notification.requested",
+    ]
+    notice = (await events(runtime, rid))[-1]["data"]
+    assert notice["template"] == "extension_notice" and notice["params"]["reason"] == "需要协调施工单位"
+
+
+@pytest.mark.parametrize(
+    ("delta", "rule"), [(timedelta(days=-1), "later_than_due"), (timedelta(days=60), "max_total_extension")]
+)
+async def test_extensions_outside_the_policy_are_refused(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime], delta: timedelta, rule: str
+) -> None:
+    client, runtime = handling
+    rid = await route(runtime)
+    response = await client.post(
+        f"/v1/cases/{rid}/extensions",
+        headers=URBAN,
+        json={"requested_due": (now() + timedelta(days=5) + delta).isoformat(), "reason": "x"},
+    )
+    assert response.status_code == 422 and response.json()["error"]["fields"][0]["rule"] == rule
+
+
+async def test_at_most_two_extensions_per_clock(handling: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, runtime = handling
+    rid = await route(runtime)
+    for days in (7, 9):
+        ext = (
+            await client.post(
+                f"/v1/cases/{rid}/extensions",
+                headers=URBAN,
+                json={"requested_due": (now() + timedelta(days=days)).isoformat(), "reason": "x"},
+            )
+        ).json()
+        await client.post(f"/v1/extensions/{ext['id']}/decision", headers=SUPERVISOR, json={"approve": True})
+    third = await client.post(
+        f"/v1/cases/{rid}/extensions",
+        headers=URBAN,
+        json={"requested_due": (now() + timedelta(days=11)).isoformat(), "reason": "x"},
+    )
+    assert third.status_code == 422 and third.json()["error"]["fields"][0]["rule"] == "max_extensions"
+
+
+async def test_the_lead_resolves_after_the_co_handlers_opinions(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = handling
+    rid = await route(runtime, co=["water"])
+    await client.post(f"/v1/cases/{rid}/accept", json={}, headers=URBAN)
+    body = {"outcome": "resolved", "reply": "已联合处置"}
+    early = await client.post(f"/v1/cases/{rid}/resolve", json=body, headers=URBAN)
+    assert early.status_code == 409 and early.json()["error"]["code"] == "opinions_missing"
+    assert (
+        await client.post(f"/v1/cases/{rid}/opinions", json={"opinion": "x"}, headers=URBAN)
+    ).status_code == 403
+    assert (await client.post(f"/v1/cases/{rid}/accept", json={}, headers=WATER)).status_code == 403
+    opinion = await client.post(f"/v1/cases/{rid}/opinions", json={"opinion": "管网已检修"}, headers=WATER)
+    assert opinion.status_code == 200
+    assert (await client.post(f"/v1/cases/{rid}/resolve", json=body, headers=URBAN)).json()[
+        "state"
+    ] == "resolved"
+
+    other = await route(runtime, co=["water"])
+    await client.post(f"/v1/cases/{other}/accept", json={}, headers=URBAN)
+    override = await client.post(
+        f"/v1/cases/{other}/resolve",
+        headers=URBAN,
+        json={**body, "override_reason": "水务集团5个工作日未答复"},
+    )
+    assert override.status_code == 200
+    cannot = await client.post(
+        f"/v1/cases/{other}/resolve", headers=URBAN, json={"outcome": "cannot_resolve", "reply": "x"}
+    )
+    assert cannot.status_code == 422 and cannot.json()["error"]["fields"][0]["rule"] == "reason_required"
+
+
+async def test_returns_close_after_the_window(handling: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, runtime = handling
+    rid = await route(runtime)
+    await client.post(f"/v1/cases/{rid}/accept", json={}, headers=URBAN)
+    async with runtime.sessions() as session:
+        await session.execute(
+            update(handling_store.cases)
+            .where(handling_store.cases.c.request_id == rid)
+            .values(accepted_at=now() - timedelta(days=3))
+        )
+        await session.commit()
+    late = await client.post(f"/v1/cases/{rid}/return", json={"reason": "不归我们管"}, headers=URBAN)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "return_window_closed"
+    fresh = await route(runtime)
+    assert (
+        await client.post(f"/v1/cases/{fresh}/return", json={"reason": "不归我们管"}, headers=URBAN)
+    ).status_code == 200
+
+
+async def test_supervision_orders(handling: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, runtime = handling
+    rid = await route(runtime)
+    order = {
+        "request_id": rid,
+        "instructions": "三日内上报处置方案",
+        "due": (now() + timedelta(days=3)).isoformat(),
+    }
+    assert (await client.post("/v1/supervision-orders", json=order, headers=URBAN_HEAD)).status_code == 403
+    issued = await client.post("/v1/supervision-orders", json=order, headers=SUPERVISOR)
+    assert issued.status_code == 201 and issued.json()["department"] == "urban"
+    assert (await events(runtime, rid))[-1]["type"] == "request.supervised"
+    order_id = issued.json()["id"]
+    assert (
+        await client.post(f"/v1/supervision-orders/{order_id}/answer", json={"answer": "x"}, headers=WATER)
+    ).status_code == 404
+    answered = await client.post(
+        f"/v1/supervision-orders/{order_id}/answer", json={"answer": "方案已上报"}, headers=URBAN
+    )
+    assert answered.status_code == 200
+
+    unanswered = (
+        await client.post(
+            "/v1/supervision-orders",
+            headers=SUPERVISOR,
+            json={**order, "due": (now() + timedelta(hours=1)).isoformat()},
+        )
+    ).json()["id"]
+    await sla.sweep(runtime.uow, at=now() + timedelta(hours=2))
+    await sla.sweep(runtime.uow, at=now() + timedelta(hours=3))
+    breaches = [
+        e
+        for e in await events(runtime, rid)
+        if e["type"] == "request.sla_breached" and e["data"]["clock"] == "supervision"
+    ]
+    assert len(breaches) == 1
+    past = await client.post(
+        "/v1/supervision-orders", headers=SUPERVISOR, json={**order, "due": "2020-01-01T00:00:00+08:00"}
+    )
+    assert past.status_code == 422
+    assert unanswered
+
+
+async def test_the_queue_puts_urgent_cases_first_and_filters_overdue(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = handling
+    dept = f"d{uuid.uuid4().hex[:6]}"
+    staff = bearer("h", "handler", dept)
+    ids = []
+    for urgency in ("normal", "urgent", "normal", "urgent"):
+        rid = await route(runtime, urgency=urgency)
+        async with runtime.sessions() as session:  # move the fresh cases into a department of their own
+            for table in (handling_store.cases, handling_store.clocks):
+                await session.execute(update(table).where(table.c.request_id == rid).values(department=dept))
+            await session.commit()
+        ids.append(rid)
+    first = (await client.get("/v1/cases?limit=3", headers=staff)).json()
+    rest = (await client.get(f"/v1/cases?limit=3&cursor={first['next_cursor']}", headers=staff)).json()
+    order = [c["request_id"] for c in first["items"] + rest["items"]]
+    assert order == [ids[1], ids[3], ids[0], ids[2]]
+    async with runtime.sessions() as session:
+        await session.execute(
+            update(handling_store.clocks)
+            .where(handling_store.clocks.c.request_id == ids[2])
+            .values(due=now() - timedelta(hours=1))
+        )
+        await session.commit()
+    overdue = (await client.get("/v1/cases?overdue=true", headers=staff)).json()["items"]
+    assert [c["request_id"] for c in overdue] == [ids[2]]
+    late = (await client.get("/v1/overdue", headers=SUPERVISOR)).json()["clocks"]
+    assert ids[2] in {c["request_id"] for c in late}
