@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     max_extensions_per_clock: int = Field(default=2, ge=0)
     max_extension_days: int = Field(default=30, ge=0)
     sla_sweep_seconds: float = Field(default=1.0, gt=0)
+    # Followup: reopen limit, survey and revisit windows in working days, revisit sampling.
+    routing_url: str = "http://127.0.0.1:8002"
+    service_token: str | None = None  # production: a token from the identity provider
+    max_reopens: int = Field(default=2, ge=0)
+    survey_working_days: int = Field(default=3, ge=1)
+    revisit_working_days: int = Field(default=3, ge=1)
+    revisit_sample_rate: float = Field(default=0.2, ge=0, le=1)
+    revisit_sample_seed: str = "revisit-2026"
+    followup_sweep_seconds: float = Field(default=5.0, gt=0)
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -6,13 +6,16 @@ from fastapi import FastAPI
 
 from services.followup import api, store
 from services.followup.consumers import HANDLERS
+from services.followup.service import survey_timeouts
 from shared.runtime import ServiceRuntime, create_app, serve
 
 NAME = "followup"
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
-    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    runtime = runtime or ServiceRuntime(
+        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[survey_timeouts]
+    )
     return create_app(runtime, [api.router], title="Followup service")
 
 

@@ -1,23 +1,46 @@
-"""Followup's commands and the projection of the lifecycle it needs to decide them."""
+"""Followup's commands and reactions: feedback with the survey invitation, ratings and the
+no-response timeout, reopening (up to a limit), return visits and closing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from typing import Any
 
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.followup import store
-from services.followup.domain.followup import Followup
+from services.followup.calendar import working_days_after
+from services.followup.domain.followup import Followup, FollowupPolicy, needs_revisit
 from shared.auth import Principal
 from shared.clock import now
-from shared.errors import NotFound
-from shared.events.catalogue import NotificationRequested, Rating, RequestAnsweredAtIntake, RequestReceived
-from shared.events.envelope import Envelope
+from shared.errors import Conflict, NotFound
+from shared.events.catalogue import (
+    NotificationRequested,
+    Rating,
+    RequestAnsweredAtIntake,
+    RequestReceived,
+    RequestRevisitScheduled,
+)
+from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, follow
 from shared.outbox import UnitOfWork
+from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+
+def policy() -> FollowupPolicy:
+    s = get_settings()
+    return FollowupPolicy(
+        max_reopens=s.max_reopens,
+        survey_working_days=s.survey_working_days,
+        revisit_working_days=s.revisit_working_days,
+        revisit_sample_rate=s.revisit_sample_rate,
+        sample_seed=s.revisit_sample_seed,
+    )
 
 
 async def track_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
@@ -45,15 +68,12 @@ async def track_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> Non
         log.warning("request %s: %s does not fit state %s", envelope.request_id, envelope.type, current.state)
         return
     extra: dict[str, Any] = {}
-    if envelope.type in ("request.routed", "request.rerouted"):
-        extra = {"lead_department": data.lead_department, "feedback_due": data.due.feedback}
-    elif envelope.type == "request.resolved":
-        extra = {"resolved_at": envelope.occurred_at, "outcome": data.outcome}
-    elif envelope.type == "request.answered_at_intake":
-        extra = {"resolved_at": envelope.occurred_at, "outcome": "resolved"}
     updated = Followup(**{**current.__dict__, "state": state})
     if envelope.type in ("request.routed", "request.rerouted"):
+        extra = {"feedback_due": data.due.feedback}
         updated = Followup(**{**updated.__dict__, "lead_department": data.lead_department})
+    elif envelope.type == "request.resolved":
+        extra = {"resolved_at": envelope.occurred_at, "outcome": data.outcome}
     await store.save(uow.session, updated, **extra)
 
 
@@ -63,19 +83,8 @@ async def feedback_at_once(uow: UnitOfWork, envelope: Envelope, data: RequestAns
     followup = await store.find(uow.session, envelope.request_id, for_update=True)
     if followup is None or followup.state != State.ANSWERED_AT_INTAKE:
         return
-    updated, event = followup.give_feedback(by=data.agent_id)
-    await store.save(uow.session, updated, feedback_at=envelope.occurred_at)
-    uow.emit(event, request_id=envelope.request_id, actor=envelope.actor, cause=envelope)
-    audience: list[Any] = [] if followup.anonymous else ["requester"]
-    if audience:
-        uow.emit(
-            NotificationRequested(
-                template="result_feedback", params={"message": data.answer}, audience=audience
-            ),
-            request_id=envelope.request_id,
-            actor=envelope.actor,
-            cause=envelope,
-        )
+    await store.save(uow.session, followup, resolved_at=envelope.occurred_at, outcome="resolved")
+    await _feedback(uow, followup, envelope.actor, data.agent_id, data.answer, cause=envelope)
 
 
 async def _load(uow: UnitOfWork, request_id: str) -> Followup:
@@ -85,23 +94,46 @@ async def _load(uow: UnitOfWork, request_id: str) -> Followup:
     return followup
 
 
+async def _feedback(
+    uow: UnitOfWork,
+    followup: Followup,
+    actor: Actor,
+    by: str,
+    message: str | None,
+    cause: Envelope | None = None,
+) -> Followup:
+    updated, event = followup.give_feedback(by=by)
+    given = uow.emit(event, request_id=followup.request_id, actor=actor, cause=cause)
+    audience: list[Any] = ["first_responder"] if followup.anonymous else ["requester", "first_responder"]
+    uow.emit(
+        NotificationRequested(
+            template="result_feedback", params={"message": message or ""}, audience=audience
+        ),
+        request_id=followup.request_id,
+        actor=actor,
+        cause=given,
+    )
+    survey_due = None
+    if not followup.anonymous:
+        # The survey invitation goes out with the feedback; no answer by the deadline is no_response.
+        uow.emit(
+            NotificationRequested(template="satisfaction_survey", params={}, audience=["requester"]),
+            request_id=followup.request_id,
+            actor=SYSTEM,
+            cause=given,
+        )
+        survey_due = await working_days_after(given.occurred_at, policy().survey_working_days)
+    await store.save(uow.session, updated, feedback_at=given.occurred_at, survey_due=survey_due)
+    return updated
+
+
 async def give_feedback(
     uow: UnitOfWork, principal: Principal, request_id: str, message: str | None
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
-    updated, event = followup.give_feedback(by=principal.id)
-    await store.save(uow.session, updated, feedback_at=now())
-    uow.emit(event, request_id=request_id, actor=principal.actor)
-    audience: list[Any] = ["first_responder"] if followup.anonymous else ["requester", "first_responder"]
-    uow.emit(
-        NotificationRequested(
-            template="result_feedback",
-            params={"message": message} if message else {},
-            audience=audience,
-        ),
-        request_id=request_id,
-        actor=principal.actor,
-    )
+    if principal.role in ("handler", "dept_head") and principal.department != followup.lead_department:
+        raise NotFound(f"no request {request_id} in your department")
+    updated = await _feedback(uow, followup, principal.actor, principal.id, message)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value}
 
@@ -116,18 +148,134 @@ async def rate(
     reason: str | None,
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
-    updated, events = followup.rate(rating, score, comment, reason)
-    await store.save(uow.session, updated, rating=rating, score=score, comment=comment)
+    updated, events = followup.rate(rating, score, comment, reason, policy())
+    await store.save(uow.session, updated, score=score, comment=comment)
+    last = None
     for event in events:
-        uow.emit(event, request_id=request_id, actor=principal.actor)
+        last = uow.emit(event, request_id=request_id, actor=principal.actor)
+    updated = await _after_rating(uow, updated, last)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value, "reopen_count": updated.reopen_count}
 
 
-async def close(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
-    followup = await _load(uow, request_id)
+async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | None) -> Followup:
+    """A return visit where the policy asks for one; otherwise close when nothing is left."""
+    if followup.state == State.RATED and needs_revisit(
+        followup.category, followup.rating, followup.request_id, policy()
+    ):
+        reason = (
+            "complaint"
+            if followup.category == "complaint"
+            else ("unsatisfied" if followup.rating == "unsatisfied" else "sampled")
+        )
+        await _schedule_revisit(uow, followup, reason, cause)
+        return followup
+    if followup.can_close_by_itself(
+        revisit_pending=await store.revisit_pending(uow.session, followup.request_id)
+    ):
+        return await _close(uow, followup, f"rated {followup.rating}", SYSTEM, cause)
+    return followup
+
+
+async def _schedule_revisit(uow: UnitOfWork, followup: Followup, reason: str, cause: Envelope | None) -> None:
+    due = await working_days_after(now(), policy().revisit_working_days)
+    revisit_id = str(uuid.uuid4())
+    await uow.session.execute(
+        insert(store.revisits).values(
+            id=revisit_id, request_id=followup.request_id, due=due, reason=reason, state="scheduled"
+        )
+    )
+    uow.emit(
+        RequestRevisitScheduled(revisit_id=revisit_id, due=due),
+        request_id=followup.request_id,
+        actor=SYSTEM,
+        cause=cause,
+    )
+
+
+async def _close(
+    uow: UnitOfWork, followup: Followup, reason: str, actor: Actor, cause: Envelope | None = None
+) -> Followup:
     updated, event = followup.close(reason)
     await store.save(uow.session, updated, closed_at=now())
-    uow.emit(event, request_id=request_id, actor=principal.actor)
+    uow.emit(event, request_id=followup.request_id, actor=actor, cause=cause)
+    return updated
+
+
+async def record_revisit(
+    uow: UnitOfWork, principal: Principal, revisit_id: str, outcome: str, notes: str | None
+) -> dict[str, Any]:
+    r = store.revisits.c
+    row = (
+        (await uow.session.execute(select(store.revisits).where(r.id == revisit_id).with_for_update()))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no revisit {revisit_id}")
+    if row["state"] != "scheduled":
+        raise Conflict(f"revisit {revisit_id} was recorded already")
+    followup = await _load(uow, row["request_id"])
+    updated, events = followup.revisited(revisit_id, outcome, notes, policy())
+    await uow.session.execute(
+        update(store.revisits)
+        .where(r.id == revisit_id)
+        .values(state="done", outcome=outcome, notes=notes, visited_by=principal.id, visited_at=now())
+    )
+    await store.save(uow.session, updated)
+    last = None
+    for event in events:
+        last = uow.emit(event, request_id=followup.request_id, actor=principal.actor)
+    if updated.can_close_by_itself(
+        revisit_pending=await store.revisit_pending(uow.session, followup.request_id)
+    ):
+        updated = await _close(uow, updated, f"return visit: {outcome}", SYSTEM, last)
+    await uow.commit()
+    return {
+        "id": revisit_id,
+        "request_id": followup.request_id,
+        "outcome": outcome,
+        "state": updated.state.value,
+    }
+
+
+async def close(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
+    followup = await _load(uow, request_id)
+    updated = await _close(uow, followup, reason, principal.actor)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value}
+
+
+async def expire_surveys(new_uow: Any, at: Any = None) -> int:
+    """Surveys unanswered by their deadline are recorded as no_response (once)."""
+    f = store.followups.c
+    moment = at or now()
+    async with new_uow() as uow:
+        stmt = (
+            select(f.request_id)
+            .where(f.state == State.FEEDBACK_GIVEN.value, f.anonymous.is_(False), f.survey_due <= moment)
+            .limit(500)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list(await uow.session.scalars(stmt))
+        for request_id in ids:
+            followup = await store.find(uow.session, request_id)
+            assert followup is not None
+            updated, event = followup.no_response()
+            await store.save(uow.session, updated)
+            rated = uow.emit(event, request_id=request_id, actor=SYSTEM)
+            await _after_rating(uow, updated, rated)
+        await uow.commit()
+    return len(ids)
+
+
+async def survey_timeouts(runtime: Any) -> None:
+    """Background job of the followup service."""
+    while True:
+        try:
+            await expire_surveys(runtime.uow)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("survey sweep failed; retrying")
+        await asyncio.sleep(runtime.settings.followup_sweep_seconds)

@@ -28,9 +28,32 @@ followups = Table(
     Column("score", Integer),
     Column("comment", Text),
     Column("reopen_count", Integer, nullable=False, default=0),
+    Column("survey_due", DateTime(timezone=True)),  # no rating by then: no_response
+    Column("escalated", Boolean, nullable=False, server_default="false"),
     Column("closed_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+
+revisits = Table(
+    "revisits",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("due", DateTime(timezone=True), nullable=False),
+    Column("reason", String(30), nullable=False),  # complaint, unsatisfied, sampled
+    Column("state", String(20), nullable=False),  # scheduled, done
+    Column("outcome", String(20)),
+    Column("notes", Text),
+    Column("visited_by", String(100)),
+    Column("visited_at", DateTime(timezone=True)),
+    Column("scheduled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+async def revisit_pending(session: AsyncSession, request_id: str) -> bool:
+    stmt = select(revisits.c.id).where(revisits.c.request_id == request_id, revisits.c.state == "scheduled")
+    return (await session.scalar(stmt.limit(1))) is not None
 
 
 async def find(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Followup | None:
@@ -45,8 +68,11 @@ async def find(session: AsyncSession, request_id: str, *, for_update: bool = Fal
         state=State(row["state"]),
         channel=row["channel"],
         anonymous=row["anonymous"],
+        category=row["category"],
         lead_department=row["lead_department"],
         reopen_count=row["reopen_count"],
+        rating=row["rating"],
+        escalated=row["escalated"],
     )
 
 
@@ -55,6 +81,12 @@ async def save(session: AsyncSession, followup: Followup, **extra: object) -> No
         update(followups)
         .where(followups.c.request_id == followup.request_id)
         .values(
-            state=followup.state.value, reopen_count=followup.reopen_count, updated_at=func.now(), **extra
+            state=followup.state.value,
+            reopen_count=followup.reopen_count,
+            lead_department=followup.lead_department,
+            rating=followup.rating,
+            escalated=followup.escalated,
+            updated_at=func.now(),
+            **extra,
         )
     )

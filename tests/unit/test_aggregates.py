@@ -154,3 +154,55 @@ def test_returns_close_a_while_after_acceptance() -> None:
     assert returned.state == State.RETURNED
     with pytest.raises(ReturnWindowClosed):
         case.return_("urban", "not ours", now=accepted_at + timedelta(days=2))
+
+
+def test_a_satisfied_rating_closes_by_itself_unless_a_revisit_is_pending() -> None:
+    rated, _ = followup().rate("satisfied", 5, None, None)
+    assert rated.can_close_by_itself(revisit_pending=False)
+    assert not rated.can_close_by_itself(revisit_pending=True)
+    silent, event = followup().no_response()
+    assert event == RequestRated(rating="no_response") and silent.can_close_by_itself(revisit_pending=False)
+
+
+def test_reopens_are_limited_then_the_supervisors_take_it_up() -> None:
+    from services.followup.domain.followup import FollowupPolicy
+
+    policy = FollowupPolicy(max_reopens=2)
+    twice = Followup(
+        request_id="r",
+        state=State.FEEDBACK_GIVEN,
+        channel="hotline",
+        anonymous=False,
+        lead_department="urban",
+        reopen_count=2,
+    )
+    updated, events = twice.rate("unsatisfied", 1, None, "还是没修好", policy)
+    assert updated.state == State.RATED and updated.escalated and not updated.can_close_by_itself(False)
+    assert [e.TYPE for e in events] == ["request.rated", "notification.requested"]
+    assert events[1].audience == ["supervisors"]  # type: ignore[attr-defined]
+
+
+def test_a_recurred_revisit_overturns_and_reopens() -> None:
+    rated, _ = followup().rate("satisfied", 5, None, None)
+    updated, events = rated.revisited("v1", "recurred", "又坏了")
+    assert updated.state == State.REOPENED and [e.TYPE for e in events] == [
+        "request.revisited",
+        "request.reopened",
+    ]
+    solved, _ = rated.revisited("v1", "solved", None)
+    assert solved.state == State.REVISITED and solved.can_close_by_itself(False)
+
+
+def test_revisit_sampling_is_deterministic_and_always_for_complaints() -> None:
+    from services.followup.domain.followup import FollowupPolicy, needs_revisit
+
+    policy = FollowupPolicy(revisit_sample_rate=0.2, sample_seed="s")
+    picks = [needs_revisit("repair", "satisfied", f"r{i}", policy) for i in range(2000)]
+    assert picks == [needs_revisit("repair", "satisfied", f"r{i}", policy) for i in range(2000)]
+    assert 300 < sum(picks) < 500  # about 20 %
+    assert all(needs_revisit("complaint", "satisfied", f"r{i}", policy) for i in range(50))
+    assert all(needs_revisit("repair", "unsatisfied", f"r{i}", policy) for i in range(50))
+    assert not any(
+        needs_revisit("repair", "satisfied", f"r{i}", FollowupPolicy(revisit_sample_rate=0))
+        for i in range(50)
+    )

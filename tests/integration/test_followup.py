@@ -1,0 +1,216 @@
+"""Followup against the real PostgreSQL: feedback with the survey, no-response timeout,
+return visits, reopen limits and closing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+
+from services.followup import service
+from services.followup import store as followup_store
+from services.followup.consumers import HANDLERS
+from services.followup.main import build_app
+from shared.auth import issue_staff_token
+from shared.clock import now
+from shared.db import outbox_table
+from shared.events.catalogue import (
+    CATALOGUE,
+    Due,
+    FirstResponder,
+    RequestAccepted,
+    RequestReceived,
+    RequestResolved,
+    RequestRouted,
+)
+from shared.events.envelope import Envelope
+from shared.runtime import ServiceRuntime
+from shared.settings import Settings
+from tests.integration.conftest import asgi_client
+from tests.support.events import envelope
+
+AGENT = {"Authorization": "Bearer " + issue_staff_token("agent-001", "agent")}
+HANDLER = {"Authorization": "Bearer " + issue_staff_token("h-urban", "handler", "urban")}
+OTHER_HANDLER = {"Authorization": "Bearer " + issue_staff_token("h-water", "handler", "water")}
+
+
+@pytest.fixture
+async def followup(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceRuntime]]:
+    runtime = ServiceRuntime(
+        name="followup", metadata=followup_store.metadata, handlers=HANDLERS, settings=platform
+    )
+    async for client in asgi_client(build_app(runtime)):
+        yield client, runtime
+
+
+async def feed(runtime: ServiceRuntime, env: Envelope) -> None:
+    async with runtime.uow() as uow:
+        await HANDLERS[env.type](uow, env, CATALOGUE[(env.type, env.version)].model_validate(env.data))
+        await uow.commit()
+
+
+async def resolved_request(runtime: ServiceRuntime, category: str = "repair", anonymous: bool = False) -> str:
+    rid = str(uuid.uuid4())
+    t = now()
+    for data in (
+        RequestReceived(
+            channel="hotline",
+            category=category,
+            urgency="normal",
+            submitted_at=t,  # type: ignore[arg-type]
+            first_responder=FirstResponder(kind="staff", id="agent-001"),
+            anonymous=anonymous,
+        ),
+        RequestRouted(lead_department="urban", due=Due(feedback=t + timedelta(days=9)), category=category),  # type: ignore[arg-type]
+        RequestAccepted(department="urban", handler_id="h-urban"),
+        RequestResolved(department="urban", handler_id="h-urban", outcome="resolved", reply="已处理"),
+    ):
+        await feed(runtime, envelope(rid, data))
+    return rid
+
+
+async def events(runtime: ServiceRuntime, request_id: str) -> list[dict[str, Any]]:
+    outbox = outbox_table(followup_store.metadata)
+    async with runtime.sessions() as session:
+        return list(
+            await session.scalars(
+                select(outbox.c.payload).where(outbox.c.key == request_id).order_by(outbox.c.id)
+            )
+        )
+
+
+async def test_feedback_carries_the_survey_and_no_answer_becomes_no_response(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = followup
+    rid = await resolved_request(runtime)
+    assert (
+        await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=OTHER_HANDLER)
+    ).status_code == 404
+    given = await client.post(f"/v1/requests/{rid}/feedback", json={"message": "路灯已修复"}, headers=HANDLER)
+    assert given.status_code == 200, given.text
+    assert given.json()["state"] == "feedback_given"
+    sent = await events(runtime, rid)
+    assert [e["type"] for e in sent] == [
+        "request.feedback_given",
+        "notification.requested",
+        "notification.requested",
+    ]
+    assert sent[1]["data"]["audience"] == ["requester", "first_responder"]
+    assert sent[2]["data"]["template"] == "satisfaction_survey"
+    async with runtime.sessions() as session:
+        survey_due = await session.scalar(
+            select(followup_store.followups.c.survey_due).where(followup_store.followups.c.request_id == rid)
+        )
+    assert survey_due is not None and survey_due > now() + timedelta(days=3)
+
+    await service.expire_surveys(runtime.uow, at=survey_due + timedelta(minutes=1))
+    await service.expire_surveys(runtime.uow, at=survey_due + timedelta(minutes=2))  # once only
+    after = [e for e in await events(runtime, rid) if e["type"] == "request.rated"]
+    assert [e["data"]["rating"] for e in after] == ["no_response"]
+    kinds = [e["type"] for e in await events(runtime, rid)]
+    assert kinds[-1] in ("request.closed", "request.revisit_scheduled")
+
+
+async def test_complaints_always_get_a_return_visit_and_a_recurrence_reopens(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = followup
+    rid = await resolved_request(runtime, category="complaint")
+    await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=AGENT)
+    rated = await client.post(
+        f"/v1/requests/{rid}/rating", json={"rating": "satisfied", "score": 5}, headers=AGENT
+    )
+    assert rated.json()["state"] == "rated"  # not closed: a return visit is pending
+    scheduled = (await events(runtime, rid))[-1]
+    assert scheduled["type"] == "request.revisit_scheduled"
+    revisit_id = scheduled["data"]["revisit_id"]
+    listed = (
+        await client.get(
+            "/v1/revisits", params={"due_before": (now() + timedelta(days=30)).isoformat()}, headers=AGENT
+        )
+    ).json()["items"]
+    assert revisit_id in [r["id"] for r in listed]
+    outcome = await client.post(
+        f"/v1/revisits/{revisit_id}/outcome", json={"outcome": "recurred", "notes": "又坏了"}, headers=AGENT
+    )
+    assert outcome.json()["state"] == "reopened"
+    assert [e["type"] for e in await events(runtime, rid)][-2:] == ["request.revisited", "request.reopened"]
+    again = await client.post(f"/v1/revisits/{revisit_id}/outcome", json={"outcome": "solved"}, headers=AGENT)
+    assert again.status_code == 409
+
+
+async def test_unsatisfied_reopens_until_the_limit_then_goes_to_the_supervisors(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = followup
+    rid = await resolved_request(runtime)
+    for round_ in range(1, 4):
+        await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=AGENT)
+        rated = await client.post(
+            f"/v1/requests/{rid}/rating",
+            headers=AGENT,
+            json={"rating": "unsatisfied", "reason": f"第{round_}次仍未解决"},
+        )
+        if round_ <= 2:
+            assert rated.json() == {"request_id": rid, "state": "reopened", "reopen_count": round_}
+            t = now()
+            for data in (
+                RequestRouted(
+                    lead_department="urban", due=Due(feedback=t + timedelta(days=9)), category="repair"
+                ),
+                RequestAccepted(department="urban", handler_id="h-urban"),
+                RequestResolved(
+                    department="urban", handler_id="h-urban", outcome="resolved", reply="再次处理"
+                ),
+            ):
+                env = envelope(rid, data)
+                await feed(
+                    runtime,
+                    env.model_copy(update={"type": "request.rerouted"})
+                    if data.TYPE == "request.routed"
+                    else env,
+                )
+        else:
+            assert rated.json()["state"] == "rated" and rated.json()["reopen_count"] == 2
+    last = await events(runtime, rid)
+    supervisors = [
+        e for e in last if e["type"] == "notification.requested" and "supervisors" in e["data"]["audience"]
+    ]
+    assert len(supervisors) == 1 and supervisors[0]["data"]["template"] == "reopen_limit_reached"
+
+
+async def test_anonymous_requests_are_not_surveyed(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = followup
+    rid = await resolved_request(runtime, anonymous=True)
+    await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=AGENT)
+    assert [e["type"] for e in await events(runtime, rid)] == [
+        "request.feedback_given",
+        "notification.requested",
+    ]
+    refused = await client.post(f"/v1/requests/{rid}/rating", json={"rating": "satisfied"}, headers=AGENT)
+    assert refused.status_code == 409
+    closed = await client.post(f"/v1/requests/{rid}/close", json={"reason": "匿名诉求已反馈"}, headers=AGENT)
+    assert closed.json()["state"] == "closed"
+
+
+async def test_followup_holds_no_contact_data(followup: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    _, runtime = followup
+    async with runtime.sessions() as session:
+        columns = (
+            await session.execute(
+                text(
+                    "SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'public'"
+                )
+            )
+        ).all()
+    personal = {"phone", "email", "name", "address", "id_number", "requester", "contact"}
+    assert not [c for c in columns if any(p in c.column_name for p in personal)]
