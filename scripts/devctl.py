@@ -157,6 +157,28 @@ def wait_ready(ports: dict[str, int], timeout: float = 60) -> None:
         raise RuntimeError(f"not ready after {timeout}s: {', '.join(pending)}; see {LOG_DIR}")
 
 
+def terminate(pid: int) -> None:
+    """SIGTERM the process group, wait up to 5 s (reaping it if it is our child), then SIGKILL."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(50):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:  # not our child: look whether it is still there
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+        time.sleep(0.1)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def stop(names: list[str] | None = None) -> None:
     names = names or [*SERVICES, "broker"]
     for name in names:
@@ -164,14 +186,7 @@ def stop(names: list[str] | None = None) -> None:
         if not pidfile.exists():
             continue
         pid = int(pidfile.read_text())
-        try:
-            os.killpg(pid, signal.SIGTERM)
-            for _ in range(50):
-                os.kill(pid, 0)
-                time.sleep(0.1)
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        terminate(pid)
         pidfile.unlink(missing_ok=True)
         print(f"stopped {name} (pid {pid})")
 

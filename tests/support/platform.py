@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 
 from shared.settings import SERVICES, Settings
@@ -52,14 +50,7 @@ class Broker:
     def stop(self) -> None:
         if self.pid is None:
             return
-        try:
-            os.killpg(self.pid, signal.SIGTERM)
-            for _ in range(50):
-                os.kill(self.pid, 0)
-                time.sleep(0.1)
-            os.killpg(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        devctl.terminate(self.pid)
         self.pid = None
 
     def restart(self) -> None:

@@ -1,0 +1,57 @@
+"""Hot spots: the topics and areas with the most requests and the fastest growth against the
+previous period, and people who keep asking about the same thing. Pure code."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from services.kpi.domain.facts import Fact
+from services.kpi.domain.figures import Period
+
+
+def hotspots(facts: Iterable[Fact], period: Period, previous: Period, top: int = 10) -> dict[str, Any]:
+    facts = list(facts)
+    current = [f for f in facts if period.holds(f.received_at)]
+    before = [f for f in facts if previous.holds(f.received_at)]
+    return {
+        "period": period.label,
+        "previous": previous.label,
+        "topics": _ranked(
+            Counter(f.topic or f.category or "?" for f in current),
+            Counter(f.topic or f.category or "?" for f in before),
+            top,
+        ),
+        "areas": _ranked(
+            Counter(f.area for f in current if f.area), Counter(f.area for f in before if f.area), top
+        ),
+        "repeated": _repeated(current),
+    }
+
+
+def _ranked(now: Counter[str], then: Counter[str], top: int) -> dict[str, list[dict[str, Any]]]:
+    def growth(key: str) -> float:
+        return round((now[key] - then[key]) / max(then[key], 1), 3)
+
+    keys = list(now)
+    most = sorted(keys, key=lambda k: (-now[k], k))[:top]
+    fastest = sorted(keys, key=lambda k: (-growth(k), -now[k], k))[:top]
+
+    def row(k: str) -> dict[str, Any]:
+        return {"key": k, "count": now[k], "previous": then[k], "growth": growth(k)}
+
+    return {"most": [row(k) for k in most], "fastest_growing": [row(k) for k in fastest]}
+
+
+def _repeated(current: list[Fact]) -> list[dict[str, Any]]:
+    """The same person (pseudonymous reference) on the same topic more than once."""
+    counts = Counter((f.requester_ref, f.topic or f.category) for f in current if f.requester_ref)
+    return sorted(
+        (
+            {"requester_ref": ref, "topic": topic, "requests": n}
+            for (ref, topic), n in counts.items()
+            if n > 1
+        ),
+        key=lambda r: (-r["requests"], r["requester_ref"]),
+    )
