@@ -51,7 +51,7 @@ def event_schemas() -> dict[str, dict[str, Any]]:
 
 def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     messages: dict[str, Any] = {}
-    for name, schema in schemas.items():
+    for name in schemas:
         event_type, _, version = name.rpartition(".v")
         messages[name.replace(".", "_")] = {
             "name": event_type,
@@ -111,8 +111,8 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "info": {
             "title": "Service-request lifecycle events",
             "version": "1.0.0",
-            "description": "Every lifecycle event of every service (key = request_id), the outbound messages for "
-            "channel adapters, and dead letters. Generated from shared/events by `make docs`.",
+            "description": "Every lifecycle event of every service (key = request_id), the outbound "
+            "messages for channel adapters, and dead letters. Generated from shared/events by `make docs`.",
         },
         "defaultContentType": "application/json",
         "channels": {
