@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: run stop test test-unit lint typecheck venv clean bench docs
+.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,3 +41,6 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_docs.py
+
+kpi-rebuild: $(STAMP)
+	$(BIN)/python -m services.kpi.rebuild

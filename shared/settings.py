@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     revisit_sample_rate: float = Field(default=0.2, ge=0, le=1)
     revisit_sample_seed: str = "revisit-2026"
     followup_sweep_seconds: float = Field(default=5.0, gt=0)
+    # KPI: score weights (JSON in KPI_WEIGHTS), the pass line (0–100), and after how many
+    # periods in a row under it a department is flagged for accountability.
+    kpi_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "acceptance_timeliness": 0.2,
+            "on_time_resolution": 0.3,
+            "feedback_timeliness": 0.1,
+            "handling_accuracy": 0.2,
+            "satisfaction": 0.2,
+        }
+    )
+    kpi_pass_line: float = Field(default=85.0, ge=0, le=100)
+    kpi_flag_after_periods: int = Field(default=3, ge=1)
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)

@@ -1,49 +1,119 @@
-"""KPI's HTTP API: department figures per period and a request's fact row."""
+"""KPI's HTTP API: department figures per period, rankings, accountability, hot spots, a
+request's fact row, closing a period and rebuilding from the topic. CSV with `Accept: text/csv`."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi import store
-from services.kpi.domain.figures import BadPeriod, Period, department_figures
+from services.kpi import service, store
+from services.kpi.domain.figures import BadPeriod, Period, organisation_figures
+from services.kpi.domain.hotspots import hotspots
+from services.kpi.rebuild import rebuild
 from shared.auth import Principal, require
 from shared.clock import organisation_tz
 from shared.errors import ApiError, NotFound, field_error
-from shared.runtime import db_session
+from shared.outbox import UnitOfWork
+from shared.runtime import db_session, runtime_of, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["kpi"])
 Session = Annotated[AsyncSession, Depends(db_session)]
 Reader = Annotated[Principal, Depends(require("dept_head", "supervisor", "admin", "ops"))]
+Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
+PeriodQuery = Annotated[str, Query(description="2026-11, 2026-W48, 2026-Q4 or 2026")]
 
 
 def _period(label: str) -> Period:
     try:
-        return Period.month(label, organisation_tz())
+        return Period.parse(label, organisation_tz())
     except BadPeriod as exc:
         raise ApiError(
             str(exc),
             status=422,
             code="validation_failed",
-            fields=[field_error("period", "format", "period must be YYYY-MM")],
+            fields=[field_error("period", "period_format", str(exc))],
         ) from exc
 
 
-@router.get("/kpis")
+def _wants_csv(request: Request) -> bool:
+    return "text/csv" in request.headers.get("accept", "")
+
+
+def _csv(rows: list[dict[str, Any]]) -> Response:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """One CSV line per department: counts and every ratio as numerator/denominator/rate."""
+    flat: dict[str, Any] = {
+        "department": row["department"],
+        "period": row["period"],
+        "score": row.get("score"),
+    }
+    for key, value in row.items():
+        if isinstance(value, dict):
+            for inner, number in value.items():
+                flat[f"{key}.{inner}"] = number
+        elif key not in flat:
+            flat[key] = value
+    return flat
+
+
+@router.get("/kpis", response_model=None)
 async def kpis(
-    principal: Reader,
-    session: Session,
-    period: Annotated[str, Query(description="YYYY-MM")],
-    department: str | None = None,
-) -> dict[str, Any]:
+    request: Request, principal: Reader, session: Session, period: PeriodQuery, department: str | None = None
+) -> dict[str, Any] | Response:
     p = _period(period)
     if principal.role == "dept_head":
         department = principal.department  # heads see their own department only
-    departments = [department] if department else await store.departments_in(session)
-    items = [department_figures(await store.facts_for(session, d, p), d, p) for d in departments]
-    return {"period": p.label, "items": items}
+    rows = await service.department_rows(session, p, department)
+    if _wants_csv(request):
+        return _csv([_flat(r) for r in rows])
+    body: dict[str, Any] = {"period": p.label, "items": rows}
+    if department is None:
+        body["organisation"] = organisation_figures(await store.facts_for(session, None, p), p)
+    return body
+
+
+@router.get("/rankings", response_model=None)
+async def rankings(
+    request: Request, _: Reader, session: Session, period: PeriodQuery
+) -> dict[str, Any] | Response:
+    p = _period(period)
+    ranked = await service.rankings(session, p)
+    if _wants_csv(request):
+        return _csv(ranked)
+    return {"period": p.label, "items": ranked}
+
+
+@router.get("/accountability")
+async def accountability(_: Reader, session: Session) -> dict[str, Any]:
+    """Departments under the pass line in N consecutive periods."""
+    rows = (await session.execute(select(store.flags).order_by(store.flags.c.flagged_at.desc()))).mappings()
+    return {
+        "items": [{**dict(r), "flagged_at": r["flagged_at"].isoformat()} for r in rows],
+        "next_cursor": None,
+    }
+
+
+@router.get("/hotspots")
+async def get_hotspots(_: Reader, session: Session, period: PeriodQuery) -> dict[str, Any]:
+    tz = organisation_tz()
+    p = _period(period)
+    previous = p.previous(tz)
+    span = Period(f"{previous.label}..{p.label}", previous.start, p.end)
+    return hotspots(await store.facts_for(session, None, span), p, previous)
 
 
 @router.get("/requests/{request_id}/facts")
@@ -53,3 +123,21 @@ async def request_facts(request_id: str, _: Reader, session: Session) -> dict[st
         raise NotFound(f"no facts for request {request_id}")
     row = fact.to_row()
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+@router.post("/periods/{period}/close")
+async def close_period(
+    period: str, principal: Supervisor, uow: Annotated[UnitOfWork, Depends(unit_of_work)]
+) -> dict[str, Any]:
+    """Score, rank and flag now (the service also closes each month by itself once it is over)."""
+    _period(period)
+    return await service.close_period(uow, period, principal.actor)
+
+
+@router.post("/rebuild")
+async def post_rebuild(
+    request: Request, _: Annotated[Principal, Depends(require("admin", "ops"))]
+) -> dict[str, Any]:
+    """Replay requests.lifecycle from the beginning into a fresh projection and report every
+    difference from the live one (there must be none)."""
+    return await rebuild(runtime_of(request).settings)

@@ -6,13 +6,16 @@ from fastapi import FastAPI
 
 from services.kpi import api, store
 from services.kpi.consumers import HANDLERS
+from services.kpi.service import period_closer
 from shared.runtime import ServiceRuntime, create_app, serve
 
 NAME = "kpi"
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
-    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    runtime = runtime or ServiceRuntime(
+        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[period_closer]
+    )
     return create_app(runtime, [api.router], title="KPI service")
 
 

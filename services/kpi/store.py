@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, or_, select
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Table, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +61,28 @@ facts = Table(
 )
 
 
+scores = Table(
+    "scores",
+    metadata,
+    Column("period", String(10), primary_key=True),
+    Column("department", String(50), primary_key=True),
+    Column("score", Float),
+    Column("rank", Integer),
+    Column("figures", JSONB, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+flags = Table(
+    "flags",
+    metadata,
+    Column("department", String(50), primary_key=True),
+    Column("period", String(10), primary_key=True),  # the last period of the streak
+    Column("periods", JSONB, nullable=False),
+    Column("pass_line", Float, nullable=False),
+    Column("flagged_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
 async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Fact | None:
     stmt = select(facts).where(facts.c.request_id == request_id)
     if for_update:
@@ -80,11 +102,22 @@ async def save_fact(session: AsyncSession, fact: Fact) -> None:
     )
 
 
-async def facts_for(session: AsyncSession, department: str, period: Period) -> list[Fact]:
-    """Every fact of the department with any of its clock or event times in the period."""
+async def facts_for(session: AsyncSession, department: str | None, period: Period) -> list[Fact]:
+    """Facts with any clock or event time in the period: of the department (leading it, or
+    having returned it), or of every department."""
     in_period = [facts.c[name].between(period.start, period.end) for name in _TIMES]
-    stmt = select(facts).where(facts.c.lead_department == department, or_(*in_period))
+    stmt = select(facts).where(or_(*in_period))
+    if department is not None:
+        stmt = stmt.where(
+            or_(facts.c.lead_department == department, facts.c.returned_by.contains([department]))
+        )
     return [Fact.from_row(dict(r)) for r in (await session.execute(stmt)).mappings()]
+
+
+async def all_facts(session: AsyncSession) -> dict[str, Fact]:
+    return {
+        r["request_id"]: Fact.from_row(dict(r)) for r in (await session.execute(select(facts))).mappings()
+    }
 
 
 async def departments_in(session: AsyncSession) -> list[str]:

@@ -268,3 +268,17 @@ async def test_answered_at_intake_gets_its_feedback_at_once(services: Platform) 
                 f"{u['handling']}/v1/cases?state=routed", headers=bearer("h", "handler", lead)
             )
             assert rid not in [c["request_id"] for c in queue.json()["items"]]
+
+
+async def test_the_kpi_projection_equals_a_rebuild_from_the_topic(services: Platform) -> None:
+    """After everything above settled, replaying requests.lifecycle gives the same fact rows."""
+    u = services.urls
+    ops = bearer("ops-01", "ops")
+    async with httpx.AsyncClient(timeout=60) as http:
+        result = await until(
+            lambda: http.post(f"{u['kpi']}/v1/rebuild", headers=ops),
+            lambda r: r.status_code == 200 and r.json()["differences"] == 0,
+            timeout=60,
+        )
+    body = result.json()
+    assert body["requests_live"] == body["requests_rebuilt"] >= 4 and body["events_read"] > 20

@@ -1,0 +1,132 @@
+"""Rebuild: replay `requests.lifecycle` from the beginning into a fresh, in-memory projection
+and compare it with the live fact table (there must be no difference).
+
+    python -m services.kpi.rebuild        # `make kpi-rebuild`; also POST /v1/rebuild
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.kpi import store
+from services.kpi.domain.facts import FOLDED_TYPES, Fact, apply, new_fact
+from shared.db import create_engine, session_factory
+from shared.events.catalogue import InvalidEvent, UnknownEventType, decode
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def replay(
+    settings: Settings, progress: Callable[[int], None] | None = None
+) -> tuple[dict[str, Fact], int]:
+    """Fold every event on the topic, up to its end when the replay began, once per event id."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(settings.lifecycle_topic, p)
+            for p in sorted(consumer.partitions_for_topic(settings.lifecycle_topic) or [])
+        ]
+        if not partitions:
+            return {}, 0
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        end = await consumer.end_offsets(partitions)
+        projection: dict[str, Fact] = {}
+        seen: set[str] = set()
+        read = 0
+        # Read to the end offsets seen at the start, then on until a fetch comes back empty: some
+        # brokers report a high watermark short of a multi-record batch's last record.
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for messages in batches.values():
+                for msg in messages:
+                    read += 1
+                    _fold(projection, seen, msg.value)
+            if progress and batches:
+                progress(read)
+            if not batches and all([await consumer.position(tp) >= end[tp] for tp in partitions]):
+                break
+        return projection, read
+    finally:
+        await consumer.stop()
+
+
+def _fold(projection: dict[str, Fact], seen: set[str], raw: bytes | None) -> None:
+    try:
+        envelope, data = decode(raw or b"")
+    except (InvalidEvent, UnknownEventType):
+        return  # the live consumer dead-lettered it too
+    if envelope.type not in FOLDED_TYPES or str(envelope.id) in seen:
+        return
+    seen.add(str(envelope.id))
+    fact = projection.get(envelope.request_id) or new_fact(envelope.request_id)
+    projection[envelope.request_id] = apply(fact, envelope, data)
+
+
+def differences(live: dict[str, Fact], rebuilt: dict[str, Fact]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for request_id in sorted(set(live) | set(rebuilt)):
+        a, b = live.get(request_id), rebuilt.get(request_id)
+        if a == b:
+            continue
+        if a is None or b is None:
+            found.append({"request_id": request_id, "only_in": "rebuilt" if a is None else "live"})
+            continue
+        fields = {
+            k: {"live": _show(v), "rebuilt": _show(getattr(b, k))}
+            for k, v in a.__dict__.items()
+            if getattr(b, k) != v
+        }
+        found.append({"request_id": request_id, "fields": fields})
+    return found
+
+
+def _show(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+async def rebuild(settings: Settings, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    rebuilt, events = await replay(settings, progress)
+    engine = create_engine(settings.database_url("kpi"))
+    try:
+        async with session_factory(engine)() as session:
+            live = await store.all_facts(session)
+    finally:
+        await engine.dispose()
+    diff = differences(live, rebuilt)
+    return {
+        "events_read": events,
+        "requests_live": len(live),
+        "requests_rebuilt": len(rebuilt),
+        "differences": len(diff),
+        "examples": diff[:20],
+    }
+
+
+def main() -> int:
+    def show(read: int) -> None:
+        print(f"\r  replayed {read:,} events", end="", file=sys.stderr, flush=True)
+
+    result = asyncio.run(rebuild(get_settings(), show))
+    print(file=sys.stderr)
+    print(
+        f"events read {result['events_read']:,}; requests live {result['requests_live']:,}, "
+        f"rebuilt {result['requests_rebuilt']:,}; differences {result['differences']}"
+    )
+    for example in result["examples"]:
+        print("  ", example)
+    return 0 if result["differences"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

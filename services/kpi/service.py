@@ -1,0 +1,167 @@
+"""KPI's commands: closing a period (scores, ranking, accountability flags) and the queries
+behind the API. Figures are computed from fact rows only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kpi import store
+from services.kpi.domain.figures import Period, department_figures
+from services.kpi.domain.scoring import rank, score, under_pass_line_streak
+from shared.clock import now, organisation_tz
+from shared.events.catalogue import KpiDepartmentFlagged, KpiPeriodScored
+from shared.events.envelope import SYSTEM, Actor
+from shared.outbox import UnitOfWork
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def department_rows(
+    session: AsyncSession, period: Period, department: str | None
+) -> list[dict[str, Any]]:
+    departments = [department] if department else await store.departments_in(session)
+    weights = get_settings().kpi_weights
+    rows = []
+    for code in departments:
+        figures = department_figures(await store.facts_for(session, code, period), code, period)
+        figures["score"] = score(figures, weights)
+        rows.append(figures)
+    return rows
+
+
+async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+    rows = {r["department"]: r for r in await department_rows(session, period, None)}
+    return [
+        {
+            "rank": s.rank,
+            "department": s.department,
+            "score": s.score,
+            "pass_line": get_settings().kpi_pass_line,
+            "passed": None if s.score is None else s.score >= get_settings().kpi_pass_line,
+            "acceptance_timeliness": rows[s.department]["acceptance_timeliness"]["rate"],
+            "on_time_resolution": rows[s.department]["on_time_resolution"]["rate"],
+            "feedback_timeliness": rows[s.department]["feedback_timeliness"]["rate"],
+            "handling_accuracy": rows[s.department]["handling_accuracy"]["rate"],
+            "satisfaction": rows[s.department]["satisfaction"]["rate"],
+        }
+        for s in rank({d: r["score"] for d, r in rows.items()})
+    ]
+
+
+async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> dict[str, Any]:
+    """Score every department for the period, rank them, flag repeated failures; announce it."""
+    settings = get_settings()
+    tz = organisation_tz()
+    period = Period.parse(label, tz)
+    ranked = await rankings(uow.session, period)
+    figures = {r["department"]: r for r in await department_rows(uow.session, period, None)}
+    for row in ranked:
+        values = {
+            "period": label,
+            "department": row["department"],
+            "score": row["score"],
+            "rank": row["rank"],
+            "figures": figures[row["department"]],
+        }
+        await uow.session.execute(
+            pg_insert(store.scores)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=["period", "department"],
+                set_={
+                    "score": row["score"],
+                    "rank": row["rank"],
+                    "figures": values["figures"],
+                    "scored_at": now(),
+                },
+            )
+        )
+    # The period is closed even when no department had anything in it ("*" marks it).
+    await uow.session.execute(
+        pg_insert(store.scores)
+        .values(period=label, department="*", score=None, rank=None, figures={"departments": len(ranked)})
+        .on_conflict_do_nothing()
+    )
+    key = f"period:{label}"
+    uow.emit(
+        KpiPeriodScored(
+            period=label, scores={r["department"]: r["score"] for r in ranked if r["score"] is not None}
+        ),
+        request_id=key,
+        actor=actor,
+    )
+    flagged = []
+    for row in ranked:
+        history, periods = await _history(
+            uow.session, row["department"], period, settings.kpi_flag_after_periods
+        )
+        if under_pass_line_streak(history, settings.kpi_pass_line) < settings.kpi_flag_after_periods:
+            continue
+        result = await uow.session.execute(
+            pg_insert(store.flags)
+            .values(
+                department=row["department"], period=label, periods=periods, pass_line=settings.kpi_pass_line
+            )
+            .on_conflict_do_nothing()
+            .returning(store.flags.c.department)
+        )
+        if result.first() is not None:  # flagged once per streak end, however often it is closed
+            uow.emit(
+                KpiDepartmentFlagged(department=row["department"], periods=periods),
+                request_id=key,
+                actor=actor,
+            )
+            flagged.append(row["department"])
+    await uow.commit()
+    return {"period": label, "ranking": ranked, "flagged": flagged}
+
+
+async def _history(
+    session: AsyncSession, department: str, period: Period, count: int
+) -> tuple[list[float | None], list[str]]:
+    """Scores of the department for the last `count` periods of this kind, oldest first."""
+    tz = organisation_tz()
+    labels = [period.label]
+    current = period
+    for _ in range(count - 1):
+        current = current.previous(tz)
+        labels.append(current.label)
+    labels.reverse()
+    rows = dict(
+        (
+            await session.execute(
+                select(store.scores.c.period, store.scores.c.score).where(
+                    store.scores.c.department == department, store.scores.c.period.in_(labels)
+                )
+            )
+        ).all()
+    )
+    return [rows.get(label) for label in labels], labels
+
+
+async def period_closer(runtime: Any) -> None:
+    """Background job: once a month is over, close it (scores, ranking, flags)."""
+    while True:
+        try:
+            last_month = (now().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+            async with runtime.sessions() as session:
+                done = await session.scalar(
+                    select(store.scores.c.period).where(store.scores.c.period == last_month)
+                )
+            if done is None:
+                async with runtime.uow() as uow:
+                    await close_period(uow, last_month)
+                log.info("closed KPI period %s", last_month)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("closing the KPI period failed; retrying")
+        await asyncio.sleep(3600)
