@@ -31,7 +31,7 @@ class State(StrEnum):
 
 
 S = State
-TERMINAL = frozenset({S.CLOSED, S.MERGED, S.WITHDRAWN})
+TERMINAL = frozenset({S.CLOSED, S.MERGED, S.WITHDRAWN})  # nothing more happens but closing
 # Before the department has resolved it, the person may still withdraw or it may be merged.
 OPEN_BEFORE_RESOLUTION = frozenset(
     {
@@ -73,7 +73,8 @@ _TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
     "request.reopened": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED}), S.REOPENED),
     "request.revisit_scheduled": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.CLOSED}), None),
     "request.revisited": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED}), S.REVISITED),
-    "request.closed": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED}), S.CLOSED),
+    # Withdrawn requests close at once; merged ones close with their primary.
+    "request.closed": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED, S.WITHDRAWN, S.MERGED}), S.CLOSED),
     "request.merged": (OPEN_BEFORE_RESOLUTION, S.MERGED),
     "request.withdrawn": (OPEN_BEFORE_RESOLUTION, S.WITHDRAWN),
 }

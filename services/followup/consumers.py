@@ -14,13 +14,13 @@ TRACKED = (
     "request.contacted",
     "request.progressed",
     "request.resolved",
-    "request.merged",
-    "request.withdrawn",
     "request.incomplete",
     "request.supplemented",
 )
 HANDLERS: dict[str, Handler] = {
     "request.received": service.track_received,
     "request.answered_at_intake": service.feedback_at_once,
+    "request.withdrawn": service.on_withdrawn,
+    "request.merged": service.on_merged,
     **{event_type: service.track_lifecycle for event_type in TRACKED},
 }

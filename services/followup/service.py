@@ -198,8 +198,39 @@ async def _close(
 ) -> Followup:
     updated, event = followup.close(reason)
     await store.save(uow.session, updated, closed_at=now())
-    uow.emit(event, request_id=followup.request_id, actor=actor, cause=cause)
+    closed = uow.emit(event, request_id=followup.request_id, actor=actor, cause=cause)
+    # Requests merged into this one close with it.
+    f = store.followups.c
+    duplicates = await uow.session.scalars(
+        select(f.request_id).where(f.merged_into == followup.request_id, f.state == State.MERGED.value)
+    )
+    for duplicate_id in list(duplicates):
+        duplicate = await store.find(uow.session, duplicate_id, for_update=True)
+        if duplicate is not None:
+            done, event = duplicate.close(f"closed with {followup.request_id}")
+            await store.save(uow.session, done, closed_at=now())
+            uow.emit(event, request_id=duplicate_id, actor=SYSTEM, cause=closed)
     return updated
+
+
+async def on_withdrawn(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """Withdrawn by the person: closed at once."""
+    await track_lifecycle(uow, envelope, data)
+    followup = await store.find(uow.session, envelope.request_id, for_update=True)
+    if followup is not None and followup.state == State.WITHDRAWN:
+        await _close(uow, followup, f"withdrawn: {data.reason}", SYSTEM, envelope)
+
+
+async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """Merged into another request: it closes when that one does (at once if it already has)."""
+    await track_lifecycle(uow, envelope, data)
+    followup = await store.find(uow.session, envelope.request_id, for_update=True)
+    if followup is None or followup.state != State.MERGED:
+        return
+    await store.save(uow.session, followup, merged_into=data.into_request_id)
+    primary = await store.find(uow.session, data.into_request_id)
+    if primary is not None and primary.state == State.CLOSED:
+        await _close(uow, followup, f"closed with {data.into_request_id}", SYSTEM, envelope)
 
 
 async def record_revisit(

@@ -30,6 +30,7 @@ followups = Table(
     Column("reopen_count", Integer, nullable=False, default=0),
     Column("survey_due", DateTime(timezone=True)),  # no rating by then: no_response
     Column("escalated", Boolean, nullable=False, server_default="false"),
+    Column("merged_into", String(36), index=True),
     Column("closed_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

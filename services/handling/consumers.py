@@ -11,4 +11,5 @@ HANDLERS: dict[str, Handler] = {
     "request.answered_at_intake": service.close_cases,
     "request.merged": service.close_cases,
     "request.withdrawn": service.close_cases,
+    "request.reopened": service.note_reopened,
 }

@@ -97,6 +97,20 @@ async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await sla.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
 
 
+async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """The person was not satisfied: the lead's case shows why (routing sends it back to them)."""
+    await uow.session.execute(
+        insert(store.steps).values(
+            request_id=envelope.request_id,
+            department=data.department,
+            kind="reopened",
+            actor_id=envelope.actor.id,
+            detail={"reason": data.reason, "reopen_count": data.reopen_count},
+            event_id=str(envelope.id),
+        )
+    )
+
+
 Action = Callable[[Case], tuple[Case, EventData]]
 
 

@@ -214,3 +214,37 @@ async def test_followup_holds_no_contact_data(followup: tuple[httpx.AsyncClient,
         ).all()
     personal = {"phone", "email", "name", "address", "id_number", "requester", "contact"}
     assert not [c for c in columns if any(p in c.column_name for p in personal)]
+
+
+async def test_withdrawn_closes_at_once_and_merged_closes_with_its_primary(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestMerged, RequestWithdrawn
+
+    client, runtime = followup
+    t = now()
+    withdrawn, primary, duplicate = (str(uuid.uuid4()) for _ in range(3))
+    for rid in (withdrawn, duplicate):
+        await feed(
+            runtime,
+            envelope(
+                rid,
+                RequestReceived(
+                    channel="web",
+                    category="repair",
+                    urgency="normal",
+                    submitted_at=t,
+                    first_responder=FirstResponder(kind="channel", id="web"),
+                ),
+            ),
+        )
+    await feed(runtime, envelope(withdrawn, RequestWithdrawn(reason="已自行解决")))
+    assert [e["type"] for e in await events(runtime, withdrawn)] == ["request.closed"]
+
+    primary = await resolved_request(runtime)
+    await feed(runtime, envelope(duplicate, RequestMerged(into_request_id=primary)))
+    assert await events(runtime, duplicate) == []  # waits for its primary
+    await client.post(f"/v1/requests/{primary}/feedback", json={}, headers=AGENT)
+    await client.post(f"/v1/requests/{primary}/close", json={"reason": "已办结"}, headers=AGENT)
+    closed = await events(runtime, duplicate)
+    assert [e["type"] for e in closed] == ["request.closed"] and primary in closed[0]["data"]["reason"]
