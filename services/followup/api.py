@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup import service, store
 from services.followup.domain.followup import NotSurveyed
-from shared.auth import Principal, require
+from shared.auth import Principal
 from shared.errors import Conflict
 from shared.events.catalogue import Rating
 from shared.outbox import UnitOfWork
+from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["followup"])
@@ -45,7 +46,7 @@ async def give_feedback(
     request_id: str,
     body: FeedbackBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("handler", "dept_head", "agent"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     return await service.give_feedback(uow, principal, request_id, body.message)
 
@@ -55,7 +56,7 @@ async def rate(
     request_id: str,
     body: RatingBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("channel", "agent"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     try:
         return await service.rate(
@@ -70,7 +71,7 @@ async def close(
     request_id: str,
     body: CloseBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("agent", "supervisor", "admin"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     return await service.close(uow, principal, request_id, body.reason)
 
@@ -82,7 +83,7 @@ class RevisitOutcome(Strict):
 
 @router.get("/revisits")
 async def list_revisits(
-    _: Annotated[Principal, Depends(require("agent", "supervisor", "admin", "ops"))],
+    _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     due_before: AwareDatetime | None = None,
     state: Literal["scheduled", "done"] = "scheduled",
@@ -108,7 +109,7 @@ async def record_revisit(
     revisit_id: str,
     body: RevisitOutcome,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("agent", "supervisor"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     """What the return visit found; `recurred` overturns the result and reopens the request."""
     return await service.record_revisit(uow, principal, revisit_id, body.outcome, body.notes)

@@ -11,16 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.handling import service, store
-from shared.auth import Principal, require
+from shared.auth import Principal
 from shared.clock import now
 from shared.errors import NotFound
 from shared.events.catalogue import Outcome
 from shared.outbox import UnitOfWork
 from shared.pagination import decode_cursor, page
+from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["handling"])
-DeptStaff = Annotated[Principal, Depends(require("handler", "dept_head"))]
+DeptStaff = Annotated[Principal, Depends(authorized)]
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
 
@@ -235,14 +236,14 @@ async def decide_extension(
     extension_id: str,
     body: DecisionBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("dept_head", "supervisor"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     return await service.decide_extension(uow, principal, extension_id, body.approve, body.note)
 
 
 @router.post("/supervision-orders", status_code=201)
 async def issue_supervision_order(
-    body: SupervisionBody, uow: Uow, principal: Annotated[Principal, Depends(require("supervisor"))]
+    body: SupervisionBody, uow: Uow, principal: Annotated[Principal, Depends(authorized)]
 ) -> dict[str, Any]:
     return await service.issue_supervision_order(
         uow, principal, body.request_id, body.department, body.instructions, body.due
@@ -258,7 +259,7 @@ async def answer_supervision_order(
 
 @router.get("/supervision-orders")
 async def list_supervision_orders(
-    principal: Annotated[Principal, Depends(require("supervisor", "dept_head", "handler", "admin", "ops"))],
+    principal: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     open_only: bool = True,
 ) -> dict[str, Any]:
@@ -272,7 +273,7 @@ async def list_supervision_orders(
     return {"items": [_iso(dict(r)) for r in rows], "next_cursor": None}
 
 
-Overseer = Annotated[Principal, Depends(require("supervisor", "dept_head", "admin", "ops"))]
+Overseer = Annotated[Principal, Depends(authorized)]
 
 
 @router.get("/overdue")

@@ -14,11 +14,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import service, store
-from shared.auth import Principal, hash_api_key, require
+from shared.auth import Principal, hash_api_key
 from shared.errors import ApiError, NotFound, Unprocessable, field_error
 from shared.events.catalogue import Channel
 from shared.outbox import UnitOfWork
 from shared.pagination import decode_cursor, page
+from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -29,7 +30,7 @@ STAFF_READERS = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
 @router.post("/requests", status_code=201)
 async def submit_request(
     request: Request,
-    principal: Annotated[Principal, Depends(require("channel", "agent"))],
+    principal: Annotated[Principal, Depends(authorized)],
     uow: Annotated[UnitOfWork, Depends(unit_of_work)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
@@ -44,7 +45,7 @@ async def submit_request(
 
 
 @router.get("/channel-keys/whoami")
-async def whoami(principal: Annotated[Principal, Depends(require("channel"))]) -> dict[str, str]:
+async def whoami(principal: Annotated[Principal, Depends(authorized)]) -> dict[str, str]:
     """Which channel an API key belongs to; other services check adapters' keys here."""
     return {"channel": principal.id}
 
@@ -52,18 +53,18 @@ async def whoami(principal: Annotated[Principal, Depends(require("channel"))]) -
 @router.get("/requests/{request_id}")
 async def get_request(
     request_id: str,
-    principal: Annotated[Principal, Depends(require("channel", *STAFF_READERS))],
+    principal: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
 ) -> dict[str, Any]:
     row = await store.get_request(session, request_id)
-    if row is None or (principal.kind == "channel" and row["channel"] != principal.id):
-        raise NotFound(f"no request {request_id}")
+    if row is None or not service.may_see(principal, row):
+        raise NotFound(f"no request {request_id}")  # another department's request does not exist for you
     return service.public_view(row)
 
 
 @router.get("/requests")
 async def list_requests(
-    principal: Annotated[Principal, Depends(require(*STAFF_READERS))],
+    principal: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
@@ -78,6 +79,7 @@ async def list_requests(
         session,
         limit=limit,
         after_seq=decode_cursor(cursor),
+        department=principal.department if principal.role in ("handler", "dept_head") else None,
         filters={
             "state": state,
             "channel": channel,
@@ -151,7 +153,7 @@ async def supplement(
     request_id: str,
     request: Request,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("channel", "agent"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     """Add materials to an incomplete one-window request; once complete it goes on to routing."""
     return await service.supplement(uow, principal, request_id, await _json_object(request))
@@ -159,7 +161,7 @@ async def supplement(
 
 @router.post("/requests/{request_id}/answer")
 async def answer(
-    request_id: str, body: AnswerBody, uow: Uow, principal: Annotated[Principal, Depends(require("agent"))]
+    request_id: str, body: AnswerBody, uow: Uow, principal: Annotated[Principal, Depends(authorized)]
 ) -> dict[str, Any]:
     return await service.answer(uow, principal, request_id, body.answer, body.article_id)
 
@@ -169,7 +171,7 @@ async def merge(
     request_id: str,
     body: MergeBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("agent", "supervisor", "admin"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     return await service.merge_into(uow, principal, request_id, body.into_request_id, body.reason)
 
@@ -179,7 +181,7 @@ async def withdraw(
     request_id: str,
     body: WithdrawBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("channel", "agent"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     return await service.withdraw(uow, principal, request_id, body.reason)
 
@@ -188,7 +190,7 @@ async def withdraw(
 async def requester(
     request_id: str,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("agent", "supervisor", "admin"))],
+    principal: Annotated[Principal, Depends(authorized)],
     purpose: Annotated[str, Query(min_length=3, max_length=500, description="why the full data is read")],
 ) -> dict[str, Any]:
     """The requester's full personal data; every read is written to the audit log."""
@@ -200,14 +202,14 @@ async def receipt(
     notification_id: str,
     body: ReceiptBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(require("channel", "admin"))],
+    principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     return await service.record_receipt(uow, principal, notification_id, body.status)
 
 
 @router.get("/catalog")
 async def list_catalog(
-    _: Annotated[Principal, Depends(require("channel", *STAFF_READERS))],
+    _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
 ) -> dict[str, Any]:
     rows = (
@@ -222,7 +224,7 @@ async def list_catalog(
 @router.get("/catalog/{code}")
 async def get_catalog(
     code: str,
-    _: Annotated[Principal, Depends(require("channel", *STAFF_READERS))],
+    _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     version: int | None = None,
 ) -> dict[str, Any]:
@@ -240,7 +242,7 @@ async def get_catalog(
 async def put_catalog(
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")],
     body: CatalogEntry,
-    _: Annotated[Principal, Depends(require("admin"))],
+    _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
 ) -> dict[str, Any]:
     """Every edit is a new version; requests keep the version they were checked against."""
@@ -261,7 +263,7 @@ def _catalog_view(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/materials", status_code=201)
 async def upload_material(
-    principal: Annotated[Principal, Depends(require("channel", "agent"))],
+    principal: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     file: Annotated[UploadFile, File()],
     sha256: Annotated[str | None, Form(pattern=r"^[0-9a-f]{64}$")] = None,
@@ -292,7 +294,7 @@ async def upload_material(
 @router.post("/channel-keys", status_code=201)
 async def create_channel_key(
     body: NewChannelKey,
-    _: Annotated[Principal, Depends(require("admin"))],
+    _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
 ) -> dict[str, Any]:
     """A new key for a channel adapter; shown once, stored only as a hash. Rotate by
@@ -310,7 +312,7 @@ async def create_channel_key(
 
 @router.get("/channel-keys")
 async def list_channel_keys(
-    _: Annotated[Principal, Depends(require("admin"))],
+    _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
 ) -> dict[str, Any]:
     cols = store.channel_keys.c
@@ -324,7 +326,7 @@ async def list_channel_keys(
 @router.delete("/channel-keys/{key_id}")
 async def revoke_channel_key(
     key_id: str,
-    _: Annotated[Principal, Depends(require("admin"))],
+    _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
 ) -> dict[str, Any]:
     result = await session.execute(

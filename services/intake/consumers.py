@@ -28,6 +28,7 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> No
     extra: dict[str, Any] = {}
     if envelope.type in ("request.routed", "request.rerouted"):
         extra["lead_department"] = data.lead_department
+        extra["co_departments"] = list(data.co_departments)
     await store.set_state(uow.session, envelope.request_id, state.value, **extra)
 
 

@@ -456,6 +456,19 @@ async def record_receipt(
     return {"id": notification_id, "state": status}
 
 
+def may_see(principal: Principal, row: dict[str, Any]) -> bool:
+    """Channels see their own requests; department staff those their department leads or
+    co-handles; the other roles all."""
+    if principal.kind == "channel":
+        return bool(row["channel"] == principal.id)
+    if principal.role in ("handler", "dept_head"):
+        return principal.department is not None and (
+            row["lead_department"] == principal.department
+            or principal.department in (row["co_departments"] or [])
+        )
+    return True
+
+
 def public_view(row: dict[str, Any]) -> dict[str, Any]:
     """A request as staff see it: contact data masked, no personal data."""
     return {

@@ -55,6 +55,7 @@ requests = Table(
     Column("first_responder_kind", String(10), nullable=False),
     Column("first_responder_id", String(200), nullable=False),
     Column("lead_department", String(50)),
+    Column("co_departments", JSONB, nullable=False, server_default="[]"),
     # One-window business: the catalog version checked against, what is missing, since when.
     Column("catalog_version", Integer),
     Column("missing", JSONB, nullable=False, server_default="[]"),
@@ -174,7 +175,12 @@ async def find_duplicate_submit(
 
 
 async def list_requests(
-    session: AsyncSession, *, limit: int, after_seq: int | None, filters: dict[str, Any]
+    session: AsyncSession,
+    *,
+    limit: int,
+    after_seq: int | None,
+    filters: dict[str, Any],
+    department: str | None = None,
 ) -> list[dict[str, Any]]:
     stmt = select(requests).order_by(requests.c.seq).limit(limit)
     if after_seq is not None:
@@ -182,6 +188,10 @@ async def list_requests(
     for column, value in filters.items():
         if value is not None:
             stmt = stmt.where(requests.c[column] == value)
+    if department is not None:  # department staff: their own department's requests only
+        stmt = stmt.where(
+            (requests.c.lead_department == department) | requests.c.co_departments.contains([department])
+        )
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
 
 

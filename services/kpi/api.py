@@ -16,16 +16,17 @@ from services.kpi import service, store
 from services.kpi.domain.figures import BadPeriod, Period, organisation_figures
 from services.kpi.domain.hotspots import hotspots
 from services.kpi.rebuild import rebuild
-from shared.auth import Principal, require
+from shared.auth import Principal
 from shared.clock import organisation_tz
 from shared.errors import ApiError, NotFound, field_error
 from shared.outbox import UnitOfWork
+from shared.policy import authorized
 from shared.runtime import db_session, runtime_of, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["kpi"])
 Session = Annotated[AsyncSession, Depends(db_session)]
-Reader = Annotated[Principal, Depends(require("dept_head", "supervisor", "admin", "ops"))]
-Supervisor = Annotated[Principal, Depends(require("supervisor", "admin"))]
+Reader = Annotated[Principal, Depends(authorized)]
+Supervisor = Annotated[Principal, Depends(authorized)]
 PeriodQuery = Annotated[str, Query(description="2026-11, 2026-W48, 2026-Q4 or 2026")]
 
 
@@ -117,9 +118,14 @@ async def get_hotspots(_: Reader, session: Session, period: PeriodQuery) -> dict
 
 
 @router.get("/requests/{request_id}/facts")
-async def request_facts(request_id: str, _: Reader, session: Session) -> dict[str, Any]:
+async def request_facts(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
     fact = await store.load_fact(session, request_id)
-    if fact is None:
+    involved = fact is not None and principal.department in (
+        fact.lead_department,
+        *fact.co_departments,
+        *fact.returned_by,
+    )
+    if fact is None or (principal.role == "dept_head" and not involved):
         raise NotFound(f"no facts for request {request_id}")
     row = fact.to_row()
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
@@ -135,9 +141,7 @@ async def close_period(
 
 
 @router.post("/rebuild")
-async def post_rebuild(
-    request: Request, _: Annotated[Principal, Depends(require("admin", "ops"))]
-) -> dict[str, Any]:
+async def post_rebuild(request: Request, _: Annotated[Principal, Depends(authorized)]) -> dict[str, Any]:
     """Replay requests.lifecycle from the beginning into a fresh projection and report every
     difference from the live one (there must be none)."""
     return await rebuild(runtime_of(request).settings)

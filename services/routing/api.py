@@ -15,17 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing import service, store
 from services.routing.domain.calendar import CalendarError, Unit
 from services.routing.domain.sla import CLOCKS
-from shared.auth import Principal, require
+from shared.auth import Principal
 from shared.errors import ApiError, Conflict, Forbidden, NotFound, field_error
 from shared.events.catalogue import Category, Urgency
 from shared.outbox import UnitOfWork
+from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 STAFF = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
 Session = Annotated[AsyncSession, Depends(db_session)]
-Reader = Annotated[Principal, Depends(require(*STAFF))]
-Admin = Annotated[Principal, Depends(require("admin"))]
+Reader = Annotated[Principal, Depends(authorized)]
+Admin = Annotated[Principal, Depends(authorized)]
 Code = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -292,7 +293,7 @@ async def get_assignments(request_id: str, _: Reader, session: Session) -> dict[
 async def dispatch(
     request_id: str,
     body: Dispatch,
-    principal: Annotated[Principal, Depends(require("dept_head", "handler", "supervisor", "admin"))],
+    principal: Annotated[Principal, Depends(authorized)],
     uow: Annotated[UnitOfWork, Depends(unit_of_work)],
 ) -> dict[str, Any]:
     """Manual dispatch of an escalated or unmatched request (coordinating department, supervisors)."""

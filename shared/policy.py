@@ -1,0 +1,142 @@
+"""Who may call what: one declared table (service × method × route → roles and scope), used
+by every service through the `authorized` dependency. A route missing from the table is
+refused to everybody (and the route-enumeration test fails), so a new endpoint cannot slip
+out without a policy.
+
+Scopes say what the service code then narrows down (answering 404 outside it, so another
+department's request does not even seem to exist):
+  any             the role sees everything the endpoint offers
+  own_department  handler and dept_head: only requests their department leads or co-handles
+  own_channel     channel adapters: only requests that came in through their channel
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Request
+
+from shared.auth import Principal, Role, authenticate
+from shared.errors import Forbidden
+
+Scope = Literal["any", "own_department", "own_channel"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role]
+    scope: Scope = "any"
+
+
+def rule(*roles: Role, scope: Scope = "any") -> Rule:
+    return Rule(frozenset(roles), scope)
+
+
+STAFF: tuple[Role, ...] = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
+DEPT: tuple[Role, ...] = ("handler", "dept_head")
+OVERSIGHT: tuple[Role, ...] = ("dept_head", "supervisor", "admin", "ops")
+
+POLICY: dict[str, dict[tuple[str, str], Rule]] = {
+    "intake": {
+        ("POST", "/v1/requests"): rule("channel", "agent", scope="own_channel"),
+        ("GET", "/v1/requests"): rule(*STAFF, scope="own_department"),
+        ("GET", "/v1/requests/{request_id}"): rule("channel", *STAFF, scope="own_department"),
+        ("POST", "/v1/requests/{request_id}/supplements"): rule("channel", "agent", scope="own_channel"),
+        ("POST", "/v1/requests/{request_id}/answer"): rule("agent"),
+        ("POST", "/v1/requests/{request_id}/merge"): rule("agent", "supervisor", "admin"),
+        ("POST", "/v1/requests/{request_id}/withdraw"): rule("channel", "agent", scope="own_channel"),
+        ("GET", "/v1/requests/{request_id}/requester"): rule("agent", "supervisor", "admin"),
+        ("POST", "/v1/notifications/{notification_id}/receipt"): rule(
+            "channel", "admin", scope="own_channel"
+        ),
+        ("GET", "/v1/catalog"): rule("channel", *STAFF),
+        ("GET", "/v1/catalog/{code}"): rule("channel", *STAFF),
+        ("PUT", "/v1/catalog/{code}"): rule("admin"),
+        ("POST", "/v1/materials"): rule("channel", "agent"),
+        ("GET", "/v1/channel-keys/whoami"): rule("channel"),
+        ("POST", "/v1/channel-keys"): rule("admin"),
+        ("GET", "/v1/channel-keys"): rule("admin"),
+        ("DELETE", "/v1/channel-keys/{key_id}"): rule("admin"),
+    },
+    "routing": {
+        ("GET", "/v1/departments"): rule(*STAFF),
+        ("POST", "/v1/departments"): rule("admin"),
+        ("PUT", "/v1/departments/{code}"): rule("admin"),
+        ("GET", "/v1/rules"): rule(*STAFF),
+        ("POST", "/v1/rules"): rule("admin"),
+        ("PUT", "/v1/rules/{rule_id}"): rule("admin"),
+        ("GET", "/v1/sla-policies"): rule(*STAFF),
+        ("PUT", "/v1/sla-policies"): rule("admin"),
+        ("GET", "/v1/calendar/days/{day}"): rule(*STAFF),
+        ("PUT", "/v1/calendar/days/{day}"): rule("admin"),
+        ("POST", "/v1/calendar/due"): rule(*STAFF),
+        ("GET", "/v1/assignments/{request_id}"): rule(*STAFF),
+        # The coordinating department's staff, or supervisors (checked in the route).
+        ("POST", "/v1/assignments/{request_id}"): rule(*DEPT, "supervisor", "admin", scope="own_department"),
+        ("GET", "/v1/staff"): rule(*STAFF),
+        ("PUT", "/v1/staff/{staff_id}"): rule("admin"),
+    },
+    "handling": {
+        ("GET", "/v1/cases"): rule(*DEPT, scope="own_department"),
+        ("GET", "/v1/cases/{request_id}"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/accept"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/contact"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/progress"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/resolve"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/return"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/opinions"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/extensions"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/extensions/{extension_id}/decision"): rule(
+            "dept_head", "supervisor", scope="own_department"
+        ),
+        ("POST", "/v1/supervision-orders"): rule("supervisor"),
+        ("GET", "/v1/supervision-orders"): rule(*OVERSIGHT, "handler", scope="own_department"),
+        ("POST", "/v1/supervision-orders/{order_id}/answer"): rule(*DEPT, scope="own_department"),
+        ("GET", "/v1/overdue"): rule(*OVERSIGHT, scope="own_department"),
+        ("GET", "/v1/at-risk"): rule(*OVERSIGHT, scope="own_department"),
+    },
+    "followup": {
+        ("POST", "/v1/requests/{request_id}/feedback"): rule(*DEPT, "agent", scope="own_department"),
+        ("POST", "/v1/requests/{request_id}/rating"): rule("channel", "agent"),
+        ("POST", "/v1/requests/{request_id}/close"): rule("agent", "supervisor", "admin"),
+        ("GET", "/v1/revisits"): rule("agent", "supervisor", "admin", "ops"),
+        ("POST", "/v1/revisits/{revisit_id}/outcome"): rule("agent", "supervisor"),
+    },
+    "kpi": {
+        ("GET", "/v1/kpis"): rule(*OVERSIGHT, scope="own_department"),
+        ("GET", "/v1/rankings"): rule(*OVERSIGHT),
+        ("GET", "/v1/accountability"): rule(*OVERSIGHT),
+        ("GET", "/v1/hotspots"): rule(*OVERSIGHT),
+        ("GET", "/v1/requests/{request_id}/facts"): rule(*OVERSIGHT, scope="own_department"),
+        ("POST", "/v1/periods/{period}/close"): rule("supervisor", "admin"),
+        ("POST", "/v1/rebuild"): rule("admin", "ops"),
+    },
+}
+
+# Open to everybody by design: health, readiness, metrics, the API description, and Open311
+# (whose POST carries its own api_key, checked in the route, as the GeoReport spec says).
+PUBLIC_PREFIXES = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc", "/open311/")
+
+
+def rule_for(service: str, method: str, path: str) -> Rule | None:
+    return POLICY.get(service, {}).get((method, path))
+
+
+async def authorized(request: Request) -> Principal:
+    """FastAPI dependency: the caller, if the policy table lets their role call this route."""
+    principal = await authenticate(request)
+    route = request.scope.get("route")
+    service = request.app.state.runtime.name
+    found = rule_for(service, request.method, getattr(route, "path", ""))
+    if found is None:
+        raise Forbidden("this endpoint has no access policy")
+    if principal.role not in found.roles:
+        raise Forbidden(f"role {principal.role} may not call this endpoint")
+    if (
+        found.scope == "own_department"
+        and principal.role in ("handler", "dept_head")
+        and not principal.department
+    ):
+        raise Forbidden("a department-scoped role needs a department in its token")
+    return principal
