@@ -305,6 +305,7 @@ def main() -> None:
             "INTAKE_URL": URL["intake"],
             "ROUTING_URL": URL["routing"],
             "LOG_LEVEL": "WARNING",
+            "RATE_LIMIT_PER_MINUTE": "0",  # the bench is one client pushing hard on purpose
         }
         devctl.start_services(PORTS, env, prefix="bench-")
         devctl.wait_ready(PORTS, timeout=90)

@@ -24,6 +24,7 @@ from shared.errors import error_body, install_error_handlers
 from shared.events.envelope import Envelope
 from shared.inbox import Handlers, InboxConsumer, InboxProcessor
 from shared.kafka import broker_reachable, ensure_topics, make_producer
+from shared.limits import RateLimiter, caller_key, json_depth
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.outbox import OutboxRelay, UnitOfWork
 from shared.settings import Settings, get_settings
@@ -178,12 +179,22 @@ def create_app(
     )
     install_error_handlers(app)
     limit = runtime.settings.max_body_bytes
+    max_depth = runtime.settings.max_json_depth
+    limiter = RateLimiter(runtime.settings.rate_limit_per_minute)
 
     @app.middleware("http")
     async def guard_and_measure(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request.state.correlation_id = request.headers.get("x-correlation-id") or None
+        caller = caller_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+        wait = limiter.retry_after(caller) if caller else None
+        if wait is not None:
+            return JSONResponse(
+                error_body("rate_limited", "too many requests; slow down"),
+                429,
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
         if request.method in _BODY_METHODS:
             form = next((f for f in form_routes if request.url.path.startswith(f.prefix)), None)
             allowed = {"application/json"} | (form.media_types if form else set())
@@ -199,6 +210,10 @@ def create_app(
                 return JSONResponse(
                     error_body("unsupported_media_type", f"send the body as {' or '.join(sorted(allowed))}"),
                     415,
+                )
+            if ctype == "application/json" and json_depth(body) > max_depth:
+                return JSONResponse(
+                    error_body("json_too_deep", f"JSON nested deeper than {max_depth} levels"), 400
                 )
         started = time.perf_counter()
         response = await call_next(request)

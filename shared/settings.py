@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_json_depth: int = Field(default=20, ge=2)
+    # Per API key and per staff member, per service process; 0 turns the limit off.
+    rate_limit_per_minute: int = Field(default=6000, ge=0)
     log_level: str = "INFO"
 
     def database_url(self, service: str) -> str:

@@ -282,3 +282,21 @@ async def test_the_kpi_projection_equals_a_rebuild_from_the_topic(services: Plat
         )
     body = result.json()
     assert body["requests_live"] == body["requests_rebuilt"] >= 4 and body["events_read"] > 20
+
+
+async def test_logs_hold_no_contact_data_or_tokens(services: Platform) -> None:
+    """Everything above went through the services; their logs must not repeat it."""
+    from tests.support.platform import devctl
+
+    logs = "".join((devctl.LOG_DIR / f"e2e-{s}.log").read_text(encoding="utf-8") for s in services.urls)
+    assert "Application startup complete" in logs  # the logs were read at all
+    for secret in (
+        "13812345678",
+        "13800000001",
+        "13800000002",
+        "13800000003",
+        "张三",
+        "eyJhbGci",
+        "dev-hotline-key",
+    ):
+        assert secret not in logs

@@ -241,3 +241,24 @@ async def test_another_departments_case_does_not_exist_for_you(
     assert (await client.post(f"/v1/cases/{rid}/accept", json={}, headers=urban)).status_code == 404
     bad = await client.post(f"/v1/cases/{rid}/resolve", json={"outcome": "magic", "reply": ""}, headers=urban)
     assert bad.status_code == 422 and set(fields_of(bad)) == {"outcome", "reply"}
+
+
+async def test_deep_json_and_too_many_requests_are_refused(platform: Settings) -> None:
+    from services.intake.consumers import HANDLERS
+
+    strict = platform.model_copy(update={"rate_limit_per_minute": 3})
+    runtime = ServiceRuntime(
+        name="intake", metadata=intake_store.metadata, handlers=HANDLERS, settings=strict
+    )
+    async for client in asgi_client(build_intake(runtime)):
+        deep = b'{"content": ' + b"[" * 30 + b"]" * 30 + b"}"
+        nested = await client.post(
+            "/v1/requests", content=deep, headers={**AGENT, "content-type": "application/json"}
+        )
+        assert nested.status_code == 400 and nested.json()["error"]["code"] == "json_too_deep"
+        answers = [await client.get(f"/v1/requests/{uuid.uuid4()}", headers=AGENT) for _ in range(2)]
+        assert [a.status_code for a in answers] == [404, 404]  # the deep one took the first token
+        limited = await client.get(f"/v1/requests/{uuid.uuid4()}", headers=AGENT)
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        other = {"Authorization": "Bearer " + issue_staff_token("agent-8", "agent")}
+        assert (await client.get(f"/v1/requests/{uuid.uuid4()}", headers=other)).status_code == 404
