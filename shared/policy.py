@@ -58,6 +58,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/channel-keys"): rule("admin"),
         ("GET", "/v1/channel-keys"): rule("admin"),
         ("DELETE", "/v1/channel-keys/{key_id}"): rule("admin"),
+        ("POST", "/v1/retention/purge"): rule("admin"),
     },
     "routing": {
         ("GET", "/v1/departments"): rule(*STAFF),

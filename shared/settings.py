@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=20, ge=2)
     # Per API key and per staff member, per service process; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=6000, ge=0)
+    # Intake anonymises the personal data of requests closed longer ago than this.
+    personal_data_retention_days: int = Field(default=730, ge=1)
     log_level: str = "INFO"
 
     def database_url(self, service: str) -> str:

@@ -13,14 +13,14 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import service, store
+from services.intake import retention, service, store
 from shared.auth import Principal, hash_api_key
 from shared.errors import ApiError, NotFound, Unprocessable, field_error
 from shared.events.catalogue import Channel
 from shared.outbox import UnitOfWork
 from shared.pagination import decode_cursor, page
 from shared.policy import authorized
-from shared.runtime import db_session, unit_of_work
+from shared.runtime import db_session, runtime_of, unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -339,3 +339,9 @@ async def revoke_channel_key(
 
 
 MAX_MATERIAL_BYTES = 10 * 1024 * 1024
+
+
+@router.post("/retention/purge")
+async def purge_now(request: Request, _: Annotated[Principal, Depends(authorized)]) -> dict[str, Any]:
+    """Anonymise now what the hourly retention job would (requests closed past the retention period)."""
+    return {"purged": await retention.purge(runtime_of(request).uow)}

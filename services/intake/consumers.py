@@ -29,6 +29,8 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> No
     if envelope.type in ("request.routed", "request.rerouted"):
         extra["lead_department"] = data.lead_department
         extra["co_departments"] = list(data.co_departments)
+    if state == State.CLOSED:
+        extra["closed_at"] = envelope.occurred_at  # the retention period counts from here
     await store.set_state(uow.session, envelope.request_id, state.value, **extra)
 
 

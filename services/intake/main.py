@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 
 from services.intake import api, open311, store
 from services.intake.consumers import HANDLERS
+from services.intake.retention import retention_job
 from shared.auth import Principal, hash_api_key
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
 
@@ -13,7 +14,9 @@ NAME = "intake"
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
-    runtime = runtime or ServiceRuntime(name=NAME, metadata=store.metadata, handlers=HANDLERS)
+    runtime = runtime or ServiceRuntime(
+        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[retention_job]
+    )
     app = create_app(
         runtime,
         [api.router, open311.router],

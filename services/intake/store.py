@@ -61,6 +61,8 @@ requests = Table(
     Column("missing", JSONB, nullable=False, server_default="[]"),
     Column("paused_from", DateTime(timezone=True)),
     Column("merged_into", String(36)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("purged_at", DateTime(timezone=True)),
     Column("answer", Text),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

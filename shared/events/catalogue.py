@@ -145,6 +145,14 @@ NotificationChannel = Literal[
 ]
 
 
+@event_model("request.personal_data_purged")
+class RequestPersonalDataPurged(EventData):
+    """Intake anonymised the request's personal data after its retention period."""
+
+    fields: list[str]
+    closed_at: AwareDatetime
+
+
 @event_model("notification.sent")
 class NotificationSent(EventData):
     notification_id: str

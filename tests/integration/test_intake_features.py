@@ -347,3 +347,40 @@ async def test_channel_keys_rotate_and_revoke(intake: tuple[httpx.AsyncClient, S
     assert key not in json.dumps(listed) and any(k["key_id"] == key_id for k in listed)
     assert (await client.delete(f"/v1/channel-keys/{key_id}", headers=ADMIN)).status_code == 200
     assert (await client.get("/v1/channel-keys/whoami", headers={"X-API-Key": key})).status_code == 401
+
+
+async def test_personal_data_is_purged_after_the_retention_period(
+    intake: tuple[httpx.AsyncClient, ServiceRuntime], platform: Settings
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from shared.clock import now
+
+    client, runtime = intake
+    body = (await submit(client, content="王小明反映：电话13912345678，路灯坏了")).json()
+    rid = body["id"]
+    reference = (await client.get(f"/v1/requests/{rid}", headers=AGENT)).json()["requester_ref"]
+    assert reference
+    async with runtime.sessions() as session:
+        await session.execute(
+            update(intake_store.requests)
+            .where(intake_store.requests.c.id == rid)
+            .values(
+                state="closed", closed_at=now() - timedelta(days=platform.personal_data_retention_days + 1)
+            )
+        )
+        await session.commit()
+    assert (await client.post("/v1/retention/purge", headers=AGENT)).status_code == 403
+    purged = await client.post("/v1/retention/purge", headers=ADMIN)
+    assert purged.status_code == 200 and purged.json()["purged"] >= 1
+    full = (await client.get(f"/v1/requests/{rid}/requester?purpose=check", headers=SUPERVISOR)).json()
+    assert full["requester"] is None
+    view = (await client.get(f"/v1/requests/{rid}", headers=AGENT)).json()
+    assert "13912345678" not in view["content"] and "王小明" not in view["content"]
+    assert view["requester_ref"] == reference  # the pseudonym stays, so KPIs do not change
+    last = (await events_of(runtime, rid, platform.lifecycle_topic))[-1]
+    assert last["type"] == "request.personal_data_purged"
+    again = await client.post("/v1/retention/purge", headers=ADMIN)
+    assert rid not in json.dumps(again.json())

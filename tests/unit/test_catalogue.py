@@ -44,8 +44,11 @@ DESIGN_TYPES = {
 
 
 def test_every_event_of_the_design_has_a_model() -> None:
-    # notification.outbound is the adapters' message on requests.notifications (CHANGELOG).
-    assert {t for t, _ in CATALOGUE} == DESIGN_TYPES | {"notification.outbound"}
+    # Added to the design's list (CHANGELOG): the adapters' message and the retention purge.
+    assert {t for t, _ in CATALOGUE} == DESIGN_TYPES | {
+        "notification.outbound",
+        "request.personal_data_purged",
+    }
 
 
 def test_decode_types_the_payload() -> None:

@@ -1,0 +1,97 @@
+"""Personal-data retention: requests closed longer ago than the retention period lose their
+personal data (the requester, contact data in the text, uploaded materials, message
+destinations). The pseudonymous reference stays, so KPIs do not change."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from services.intake import store
+from services.intake.domain.submission import mask_contacts_in_text
+from shared.clock import now
+from shared.events.catalogue import RequestPersonalDataPurged
+from shared.events.envelope import SYSTEM
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+PURGED_FIELDS = [
+    "requester",
+    "contact_masked",
+    "title",
+    "content",
+    "location.address",
+    "materials",
+    "notifications",
+]
+
+
+async def purge(new_uow: Any, at: datetime | None = None) -> int:
+    """Anonymise one batch of expired requests; returns how many."""
+    cutoff = (at or now()) - timedelta(days=get_settings().personal_data_retention_days)
+    r = store.requests.c
+    async with new_uow() as uow:
+        rows = (
+            (
+                await uow.session.execute(
+                    select(store.requests)
+                    .where(r.state == "closed", r.closed_at < cutoff, r.purged_at.is_(None))
+                    .limit(500)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in rows:
+            person = row["requester"] or {}
+            known = tuple(v for v in (person.get("name"), person.get("address")) if v)
+            location = dict(row["location"] or {})
+            location.pop("address", None)
+            hashes = [m["sha256"] for m in row["materials"] or [] if m.get("sha256")]
+            await uow.session.execute(
+                update(store.requests)
+                .where(r.id == row["id"])
+                .values(
+                    requester=None,
+                    contact_masked=None,
+                    title=mask_contacts_in_text(row["title"], known) if row["title"] else None,
+                    content=mask_contacts_in_text(row["content"], known),
+                    location=location or None,
+                    materials=[{"code": m["code"]} for m in row["materials"] or []],
+                    purged_at=now(),
+                )
+            )
+            if hashes:
+                await uow.session.execute(
+                    delete(store.material_blobs).where(store.material_blobs.c.sha256.in_(hashes))
+                )
+            await uow.session.execute(
+                update(store.notifications)
+                .where(store.notifications.c.request_id == row["id"])
+                .values(destination={})
+            )
+            uow.emit(
+                RequestPersonalDataPurged(fields=PURGED_FIELDS, closed_at=row["closed_at"]),
+                request_id=row["id"],
+                actor=SYSTEM,
+            )
+        await uow.commit()
+    return len(rows)
+
+
+async def retention_job(runtime: Any) -> None:
+    """Background job of the intake service."""
+    while True:
+        try:
+            while await purge(runtime.uow) == 500:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("personal-data purge failed; retrying")
+        await asyncio.sleep(3600)
