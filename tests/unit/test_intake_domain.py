@@ -99,3 +99,16 @@ def test_contacts_and_known_names_in_free_text_are_masked() -> None:
         assert secret not in masked
     assert "138****5678" in masked and "王**" in masked and "1101**********002X" in masked
     assert mask_contacts_in_text("门牌号12号，共3人") == "门牌号12号，共3人"
+
+
+def test_unicode_is_kept_normalised_and_invisible_characters_cannot_hide_urgent_words() -> None:
+    body = {
+        "channel": "web",
+        "anonymous": True,
+        "content": "楼下\u200b火\u200d灾了！🔥 Fire on the 3rd floor, Пожар",
+    }
+    submission = Submission.model_validate(body)
+    assert submission.content == "楼下火灾了！🔥 Fire on the 3rd floor, Пожар"
+    assert CLASSIFIER.classify(submission.content).urgency == "urgent"
+    decomposed = Submission.model_validate({**body, "content": "Cafe\u0301"})
+    assert decomposed.content == "Café"

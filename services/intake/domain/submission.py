@@ -30,11 +30,17 @@ ALLOWED_CONTROL = {"\n", "\r", "\t"}
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+# Invisible characters that would let "火\u200b灾" slip past the urgent-word rules.
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
 def _no_control_chars(value: str) -> str:
+    """Refuse control characters; normalise (NFC) and drop zero-width characters, so what
+    is stored, classified and shown is what a person reads. Emoji and mixed scripts stay."""
     for ch in value:
         if unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROL:
             raise PydanticCustomError("control_characters", "control characters are not allowed")
-    return value
+    return unicodedata.normalize("NFC", value).translate(ZERO_WIDTH)
 
 
 def _phone(value: str) -> str:
