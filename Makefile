@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild
+.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,3 +44,6 @@ docs: $(STAMP)
 
 kpi-rebuild: $(STAMP)
 	$(BIN)/python -m services.kpi.rebuild
+
+check-consistency: $(STAMP)
+	$(BIN)/python scripts/check_consistency.py
