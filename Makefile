@@ -47,3 +47,6 @@ kpi-rebuild: $(STAMP)
 
 check-consistency: $(STAMP)
 	$(BIN)/python scripts/check_consistency.py
+
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest tests/faults -p no:cacheprovider --override-ini="addopts=--strict-markers -ra" --timeout=600

@@ -133,8 +133,10 @@ async def seed(settings: Settings) -> dict[str, str]:
     return keys
 
 
-def start_services(ports: dict[str, int], env: dict[str, str] | None = None, prefix: str = "") -> None:
-    for service in SERVICES:
+def start_services(
+    ports: dict[str, int], env: dict[str, str] | None = None, prefix: str = "", only: list[str] | None = None
+) -> None:
+    for service in only or SERVICES:
         _spawn(
             f"{prefix}{service}",
             [sys.executable, "-m", f"services.{service}.main"],

@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.kpi import store
-from services.kpi.domain.facts import FOLDED_TYPES, Fact, apply, new_fact
+from services.kpi.domain.facts import FOLDED_TYPES, Fact, fold_all
 from shared.db import create_engine, session_factory
 from shared.events.catalogue import InvalidEvent, UnknownEventType, decode
 from shared.settings import Settings, get_settings
@@ -41,8 +41,7 @@ async def replay(
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
-        projection: dict[str, Fact] = {}
-        seen: set[str] = set()
+        by_request: dict[str, dict[str, Any]] = {}
         read = 0
         # Read to the end offsets seen at the start, then on until a fetch comes back empty: some
         # brokers report a high watermark short of a multi-record batch's last record.
@@ -51,26 +50,23 @@ async def replay(
             for messages in batches.values():
                 for msg in messages:
                     read += 1
-                    _fold(projection, seen, msg.value)
+                    _collect(by_request, msg.value)
             if progress and batches:
                 progress(read)
             if not batches and all([await consumer.position(tp) >= end[tp] for tp in partitions]):
                 break
-        return projection, read
+        return {rid: fold_all(rid, events.values()) for rid, events in by_request.items()}, read
     finally:
         await consumer.stop()
 
 
-def _fold(projection: dict[str, Fact], seen: set[str], raw: bytes | None) -> None:
+def _collect(by_request: dict[str, dict[str, Any]], raw: bytes | None) -> None:
     try:
         envelope, data = decode(raw or b"")
     except (InvalidEvent, UnknownEventType):
         return  # the live consumer dead-lettered it too
-    if envelope.type not in FOLDED_TYPES or str(envelope.id) in seen:
-        return
-    seen.add(str(envelope.id))
-    fact = projection.get(envelope.request_id) or new_fact(envelope.request_id)
-    projection[envelope.request_id] = apply(fact, envelope, data)
+    if envelope.type in FOLDED_TYPES:  # each event id once, as the inbox does
+        by_request.setdefault(envelope.request_id, {})[str(envelope.id)] = (envelope, data)
 
 
 def differences(live: dict[str, Fact], rebuilt: dict[str, Fact]) -> list[dict[str, Any]]:

@@ -61,6 +61,16 @@ facts = Table(
 )
 
 
+# Every folded event, so a fact row is always the fold of its request's events in the order
+# they happened, not the order the broker delivered them.
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("payload", JSONB, nullable=False),
+)
+
 scores = Table(
     "scores",
     metadata,

@@ -156,3 +156,27 @@ def test_periods_are_months_in_the_organisation_time_zone() -> None:
 def test_fact_rows_round_trip() -> None:
     fact = lifecycle(2, 30)
     assert Fact.from_row(fact.to_row()) == fact
+
+
+def test_the_fact_row_does_not_depend_on_the_order_events_arrived_in() -> None:
+    import random
+
+    from services.kpi.domain.facts import fold_all
+
+    due = Due(accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96))
+    events = [
+        ev(RequestReceived(channel="web", category="repair", urgency="normal", submitted_at=T0,
+                           first_responder=FirstResponder(kind="channel", id="web")), 0),
+        ev(RequestRouted(lead_department="urban", due=due, category="repair"), 0.1),
+        ev(RequestAccepted(department="urban", handler_id="h"), 2),
+        ev(RequestResolved(department="urban", handler_id="h", outcome="resolved", reply="ok"), 30),
+        ev(RequestFeedbackGiven(channel="web", by="h"), 31),
+        ev(RequestRated(rating="satisfied", score=4), 32),
+    ]
+    expected = fold_all("r-1", events)
+    assert expected == fold(events) and expected.state == "rated"
+    rng = random.Random(3)
+    for _ in range(20):
+        shuffled = events[:]
+        rng.shuffle(shuffled)
+        assert fold_all("r-1", shuffled) == expected
