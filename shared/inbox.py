@@ -20,10 +20,18 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shared.events.catalogue import CATALOGUE, EventData, InvalidEvent, UnknownEventType, decode
 from shared.events.envelope import Envelope
+from shared.kafka import ensure_topics, topic_exists
 from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED
 from shared.outbox import UnitOfWork
 
+MARKER_CHECK_SECONDS = 3.0
+
 log = logging.getLogger(__name__)
+
+
+class BrokerLostLog(Exception):
+    """The broker restarted empty (development broker): start the consumer afresh."""
+
 
 Handler = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
 Handlers = Mapping[str, Handler]
@@ -132,8 +140,10 @@ class InboxConsumer:
         dlq_topic: str,
         producer: AIOKafkaProducer,
         group_id: str | None = None,
+        partitions: int = 6,
     ) -> None:
         self.processor = processor
+        self._partitions = partitions
         self._bootstrap = bootstrap
         self._topic = topic
         self._dlq_topic = dlq_topic
@@ -174,20 +184,43 @@ class InboxConsumer:
                 # Short fetch waits keep a quiet platform's event latency low; the cost is a
                 # few empty fetches per second per consumer.
                 fetch_max_wait_ms=50,
+                # See a topic that was (re)created (a restarted development broker) in seconds.
+                metadata_max_age_ms=5000,
             )
             try:
+                await ensure_topics(self._bootstrap, [self._topic, self._dlq_topic], self._partitions)
                 await consumer.start()
                 await self._consume(consumer)
             except asyncio.CancelledError:
                 raise
+            except BrokerLostLog:
+                log.warning("consumer %s: the broker lost its log; reading it again", self.processor.consumer)
             except Exception:
                 log.exception("consumer %s lost its connection; restarting", self.processor.consumer)
                 await asyncio.sleep(1.0)
             finally:
                 await consumer.stop()
 
+    async def _broker_lost_its_log(self) -> bool:
+        """A marker topic of this consumer's own vanishes when the (development) broker loses
+        its log; then the committed offsets are gone and the old positions mean nothing."""
+        marker = f"_consumer.{self._group_id}"
+        if await topic_exists(self._bootstrap, marker):
+            return False
+        await ensure_topics(self._bootstrap, [marker], 1)
+        return True
+
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        await self._broker_lost_its_log()  # make sure the marker exists
+        next_check = loop.time() + MARKER_CHECK_SECONDS
         while True:
+            if loop.time() >= next_check:
+                next_check = loop.time() + MARKER_CHECK_SECONDS
+                if await self._broker_lost_its_log():
+                    # Join again as a new member: with no committed offsets it reads the new
+                    # log from its start; the inbox absorbs what was applied before.
+                    raise BrokerLostLog(self.processor.consumer)
             batches = await consumer.getmany(timeout_ms=500, max_records=200)
             if not self.ready.is_set() and consumer.assignment():
                 self.ready.set()  # joined the group and holds partitions: events flow

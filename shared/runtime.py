@@ -102,6 +102,7 @@ class ServiceRuntime:
                 topic=s.lifecycle_topic,
                 dlq_topic=s.dlq_topic,
                 producer=self.producer,
+                partitions=s.topic_partitions,
             )
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.name}-consumer"))
         for lane, accepts in self.fast_lanes.items():
@@ -111,6 +112,7 @@ class ServiceRuntime:
                 topic=s.lifecycle_topic,
                 dlq_topic=s.dlq_topic,
                 producer=self.producer,
+                partitions=s.topic_partitions,
             )
             self._tasks.append(asyncio.create_task(lane_consumer.run(), name=f"{self.name}-{lane}"))
         for job in self.background:

@@ -57,7 +57,14 @@ async def replay(
                 break
         return {rid: fold_all(rid, events.values()) for rid, events in by_request.items()}, read
     finally:
-        await consumer.stop()
+        try:
+            await consumer.stop()
+        except asyncio.CancelledError:
+            # aiokafka's coordinator can raise this on close after the broker restarted;
+            # swallow it unless this task itself is being cancelled.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
 
 
 def _collect(by_request: dict[str, dict[str, Any]], raw: bytes | None) -> None:

@@ -9,8 +9,8 @@ import pytest
 from shared.settings import SERVICES, Settings
 from tests.support.platform import Broker, devctl, fresh_databases, settings_with_prefix
 
-PORTS = {service: 38001 + i for i, service in enumerate(SERVICES)}
-BOOTSTRAP = "127.0.0.1:39092"
+PORTS = {service: 17001 + i for i, service in enumerate(SERVICES)}  # below the ephemeral range
+BOOTSTRAP = "127.0.0.1:17092"
 
 
 @dataclass

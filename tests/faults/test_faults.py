@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ async def drive(platform: Platform, count: int, concurrency: int = 8) -> list[st
     async with httpx.AsyncClient(timeout=30) as http:
 
         async def one(i: int) -> None:
+            external_id = f"fault-{uuid.uuid4()}"  # the same on every retry: no duplicates
             async with sem:
                 for _ in range(20):  # a service may be down for a moment: retry, as an adapter would
                     try:
@@ -39,7 +41,7 @@ async def drive(platform: Platform, count: int, concurrency: int = 8) -> list[st
                             headers=AGENT,
                             json={
                                 "channel": "hotline",
-                                "external_id": f"fault-{os.getpid()}-{count}-{i}-{len(ids)}",
+                                "external_id": external_id,
                                 "content": f"路灯坏了 #{i}",
                                 "requester": {"phone": "13800000000"},
                             },

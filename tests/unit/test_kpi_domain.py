@@ -163,10 +163,19 @@ def test_the_fact_row_does_not_depend_on_the_order_events_arrived_in() -> None:
 
     from services.kpi.domain.facts import fold_all
 
-    due = Due(accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72), feedback=T0 + timedelta(hours=96))
+    hours = timedelta(hours=1)
+    due = Due(accept=T0 + 24 * hours, resolve=T0 + 72 * hours, feedback=T0 + 96 * hours)
     events = [
-        ev(RequestReceived(channel="web", category="repair", urgency="normal", submitted_at=T0,
-                           first_responder=FirstResponder(kind="channel", id="web")), 0),
+        ev(
+            RequestReceived(
+                channel="web",
+                category="repair",
+                urgency="normal",
+                submitted_at=T0,
+                first_responder=FirstResponder(kind="channel", id="web"),
+            ),
+            0,
+        ),
         ev(RequestRouted(lead_department="urban", due=due, category="repair"), 0.1),
         ev(RequestAccepted(department="urban", handler_id="h"), 2),
         ev(RequestResolved(department="urban", handler_id="h", outcome="resolved", reply="ok"), 30),
