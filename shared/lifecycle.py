@@ -64,6 +64,8 @@ _TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
     "request.extension_requested": (HANDLING, None),
     "request.extension_decided": (HANDLING, None),
     "request.co_opinion_added": (HANDLING, None),
+    "request.paused": (HANDLING, None),
+    "request.resumed": (HANDLING, None),
     "request.sla_warning": (frozenset(State) - TERMINAL, None),
     "request.sla_breached": (frozenset(State) - TERMINAL, None),
     "request.supervised": (HANDLING | {S.RETURNED, S.ESCALATED, S.REOPENED}, None),

@@ -87,6 +87,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/cases/{request_id}/resolve"): rule(*DEPT, scope="own_department"),
         ("POST", "/v1/cases/{request_id}/return"): rule(*DEPT, scope="own_department"),
         ("POST", "/v1/cases/{request_id}/opinions"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/pause"): rule(*DEPT, scope="own_department"),
+        ("POST", "/v1/cases/{request_id}/resume"): rule(*DEPT, scope="own_department"),
         ("POST", "/v1/cases/{request_id}/extensions"): rule(*DEPT, scope="own_department"),
         ("POST", "/v1/extensions/{extension_id}/decision"): rule(
             "dept_head", "supervisor", scope="own_department"

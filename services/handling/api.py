@@ -62,6 +62,10 @@ class ResolveBody(Strict):
         return self
 
 
+class PauseBody(Strict):
+    reason: Text
+
+
 class OpinionBody(Strict):
     opinion: Text
 
@@ -215,6 +219,18 @@ async def resolve(request_id: str, body: ResolveBody, principal: DeptStaff, uow:
 async def return_case(request_id: str, body: ReturnBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     """退单: not this department's request. Before acceptance, or within the return window."""
     return await service.return_case(uow, principal, request_id, body.reason)
+
+
+@router.post("/cases/{request_id}/pause")
+async def pause(request_id: str, body: PauseBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+    """Waiting on the person (information, access, a date): the clocks stop meanwhile."""
+    return await service.pause(uow, principal, request_id, body.reason)
+
+
+@router.post("/cases/{request_id}/resume")
+async def resume(request_id: str, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+    """The clocks run again; their due times move by the time the pause lasted."""
+    return await service.resume(uow, principal, request_id)
 
 
 @router.post("/cases/{request_id}/opinions")

@@ -129,6 +129,7 @@ async def sweep(new_uow: Any, at: datetime | None = None) -> int:
                 select(store.clocks)
                 .where(
                     c.stopped_at.is_(None),
+                    c.paused_at.is_(None),
                     c.breached_at.is_(None),
                     or_(c.due <= moment, and_(c.warned_at.is_(None), c.warn_at <= moment)),
                 )
@@ -198,3 +199,48 @@ async def scheduler(runtime: Any) -> None:
         except Exception:
             log.exception("SLA sweep failed; retrying")
         await asyncio.sleep(interval)
+
+
+async def pause_clocks(uow: UnitOfWork, request_id: str, department: str, at: datetime) -> int:
+    c = store.clocks.c
+    result = await uow.session.execute(
+        update(store.clocks)
+        .where(
+            c.request_id == request_id,
+            c.department == department,
+            c.stopped_at.is_(None),
+            c.paused_at.is_(None),
+        )
+        .values(paused_at=at)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def resume_clocks(
+    uow: UnitOfWork, request_id: str, department: str, at: datetime
+) -> dict[str, datetime]:
+    """Move each paused clock's due and warning time by the time the pause lasted (plain
+    time: never less than the working time it covered, so nobody loses time)."""
+    c = store.clocks.c
+    rows = (
+        (
+            await uow.session.execute(
+                select(store.clocks)
+                .where(c.request_id == request_id, c.department == department, c.paused_at.is_not(None))
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .all()
+    )
+    moved: dict[str, datetime] = {}
+    for row in rows:
+        lasted = at - row["paused_at"]
+        due = row["due"] + lasted
+        await uow.session.execute(
+            update(store.clocks)
+            .where(c.request_id == request_id, c.department == department, c.clock == row["clock"])
+            .values(due=due, warn_at=row["warn_at"] + lasted if row["warn_at"] else None, paused_at=None)
+        )
+        moved[row["clock"]] = due
+    return moved

@@ -27,11 +27,14 @@ from shared.clock import now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import (
     ClockName,
+    Due,
     EventData,
     NotificationRequested,
     Outcome,
     RequestExtensionDecided,
     RequestExtensionRequested,
+    RequestPaused,
+    RequestResumed,
     RequestRouted,
     RequestSupervised,
     Step,
@@ -452,3 +455,42 @@ async def answer_supervision_order(
     )
     await uow.commit()
     return {"id": order_id, "answered": True}
+
+
+async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
+    """Waiting on the person: the lead department's clocks stop until it resumes."""
+    case = await _case_or_404(uow, principal, request_id)
+    if case.role != "lead":
+        raise Forbidden("only the lead department pauses its clocks")
+    next_state(case.state, "request.paused")
+    if not await sla.pause_clocks(uow, request_id, case.department, now()):
+        raise Conflict("no running clock to pause (paused already, or all stopped)", code="nothing_to_pause")
+    uow.emit(
+        RequestPaused(department=case.department, reason=reason), request_id=request_id, actor=principal.actor
+    )
+    await uow.session.execute(
+        insert(store.steps).values(
+            request_id=request_id,
+            department=case.department,
+            kind="pause",
+            actor_id=principal.id,
+            detail={"reason": reason},
+        )
+    )
+    await uow.commit()
+    return {"request_id": request_id, "paused": True}
+
+
+async def resume(uow: UnitOfWork, principal: Principal, request_id: str) -> dict[str, Any]:
+    case = await _case_or_404(uow, principal, request_id)
+    next_state(case.state, "request.resumed")
+    moved = await sla.resume_clocks(uow, request_id, case.department, now())
+    if not moved:
+        raise Conflict("the clocks are not paused", code="not_paused")
+    uow.emit(
+        RequestResumed(department=case.department, due=Due(**moved)),
+        request_id=request_id,
+        actor=principal.actor,
+    )
+    await uow.commit()
+    return {"request_id": request_id, "paused": False, "due": {k: v.isoformat() for k, v in moved.items()}}

@@ -63,6 +63,7 @@ clocks = Table(
     Column("warned_at", DateTime(timezone=True)),
     Column("breached_at", DateTime(timezone=True)),
     Column("stopped_at", DateTime(timezone=True)),
+    Column("paused_at", DateTime(timezone=True)),  # waiting on the person: no alerts meanwhile
     Column("extensions", Integer, nullable=False, server_default="0"),
     # The scheduler's query: running clocks by their next alert time.
     Index(

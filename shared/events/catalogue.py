@@ -256,6 +256,22 @@ class RequestExtensionDecided(EventData):
     decided_by: str
 
 
+@event_model("request.paused")
+class RequestPaused(EventData):
+    """The department waits on the person (e.g. for information): its clocks stop running."""
+
+    department: str
+    reason: str
+
+
+@event_model("request.resumed")
+class RequestResumed(EventData):
+    """The wait is over: the clocks run again, their due times moved by the time it lasted."""
+
+    department: str
+    due: Due
+
+
 @event_model("request.co_opinion_added")
 class RequestCoOpinionAdded(EventData):
     department: str

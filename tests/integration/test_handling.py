@@ -330,3 +330,29 @@ async def test_the_queue_puts_urgent_cases_first_and_filters_overdue(
     assert [c["request_id"] for c in overdue] == [ids[2]]
     late = (await client.get("/v1/overdue", headers=SUPERVISOR)).json()["clocks"]
     assert ids[2] in {c["request_id"] for c in late}
+
+
+async def test_a_pause_stops_the_clocks_and_moves_their_due_times(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = handling
+    rid = await route(runtime, accept_in=timedelta(minutes=10))
+    async with runtime.sessions() as session:
+        before = await session.scalar(
+            select(handling_store.clocks.c.due).where(
+                handling_store.clocks.c.request_id == rid, handling_store.clocks.c.clock == "accept"
+            )
+        )
+    paused = await client.post(f"/v1/cases/{rid}/pause", json={"reason": "等待市民提供照片"}, headers=URBAN)
+    assert paused.status_code == 200
+    twice = await client.post(f"/v1/cases/{rid}/pause", json={"reason": "again"}, headers=URBAN)
+    assert twice.status_code == 409
+    await sla.sweep(runtime.uow, at=now() + timedelta(hours=1))  # past the due time, but paused
+    assert not [e for e in await events(runtime, rid) if "sla" in e["type"]]
+    await asyncio.sleep(0.5)
+    resumed = await client.post(f"/v1/cases/{rid}/resume", json={}, headers=URBAN)
+    assert resumed.status_code == 200
+    after = datetime.fromisoformat(resumed.json()["due"]["accept"])
+    assert before is not None and after - before >= timedelta(seconds=0.5)
+    assert [e["type"] for e in await events(runtime, rid)][-2:] == ["request.paused", "request.resumed"]
+    assert (await client.post(f"/v1/cases/{rid}/resume", json={}, headers=URBAN)).status_code == 409

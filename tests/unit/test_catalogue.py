@@ -44,11 +44,9 @@ DESIGN_TYPES = {
 
 
 def test_every_event_of_the_design_has_a_model() -> None:
-    # Added to the design's list (CHANGELOG): the adapters' message and the retention purge.
-    assert {t for t, _ in CATALOGUE} == DESIGN_TYPES | {
-        "notification.outbound",
-        "request.personal_data_purged",
-    }
+    # Added to the design's list (CHANGELOG): the adapters' message, the retention purge, pauses.
+    extra = {"notification.outbound", "request.personal_data_purged", "request.paused", "request.resumed"}
+    assert {t for t, _ in CATALOGUE} == DESIGN_TYPES | extra
 
 
 def test_decode_types_the_payload() -> None:

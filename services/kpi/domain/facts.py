@@ -106,6 +106,16 @@ def _extension(fact: Fact, env: Envelope, d: Any) -> Fact:
     return fact
 
 
+def _resumed(fact: Fact, env: Envelope, d: Any) -> Fact:
+    """A pause moved the clocks: the moved due times count (like an extension)."""
+    return replace(
+        fact,
+        accept_due=d.due.accept or fact.accept_due,
+        first_contact_due=d.due.first_contact or fact.first_contact_due,
+        resolve_due=d.due.resolve or fact.resolve_due,
+    )
+
+
 _FOLD = {
     "request.received": lambda f, e, d: replace(
         f,
@@ -125,6 +135,7 @@ _FOLD = {
         f, returns=f.returns + 1, returned_by=(*f.returned_by, d.department)
     ),
     "request.extension_decided": _extension,
+    "request.resumed": _resumed,
     "request.resolved": _resolved,
     "request.answered_at_intake": lambda f, e, d: replace(
         f, answered_at_intake=True, resolved_at=e.occurred_at, outcome="resolved"
