@@ -4,9 +4,12 @@ inbox (events already applied, per consumer)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     DateTime,
     Index,
     Integer,
@@ -14,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -72,3 +76,14 @@ def create_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def fetch_row(
+    session: AsyncSession, table: Table, *where: ColumnElement[bool], for_update: bool = False
+) -> dict[str, Any] | None:
+    """The one row matching `where` (row-locked for the transaction if asked), or None."""
+    stmt = select(table).where(*where)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    return dict(row) if row else None

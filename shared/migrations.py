@@ -31,37 +31,35 @@ def alembic_config(service: str, settings: Settings | None = None) -> Config:
     return cfg
 
 
-async def create_database(url: str) -> bool:
-    """Create the database named in `url` if it does not exist; True if created."""
+async def _server_connection(url: str) -> asyncpg.Connection:
+    """A connection to the server's `postgres` database, to create or drop `url`'s database."""
     u = make_url(url)
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=u.host or "127.0.0.1",
         port=u.port or 5432,
         user=u.username or "postgres",
         password=u.password,
         database="postgres",
     )
+
+
+async def create_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist; True if created."""
+    name = make_url(url).database
+    conn = await _server_connection(url)
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", u.database)
-        if exists:
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return False
-        await conn.execute(f'CREATE DATABASE "{u.database}"')  # name comes from our own settings
+        await conn.execute(f'CREATE DATABASE "{name}"')  # the name comes from our own settings
         return True
     finally:
         await conn.close()
 
 
 async def drop_database(url: str) -> None:
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        host=u.host or "127.0.0.1",
-        port=u.port or 5432,
-        user=u.username or "postgres",
-        password=u.password,
-        database="postgres",
-    )
+    conn = await _server_connection(url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
     finally:
         await conn.close()
 

@@ -6,7 +6,7 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup.domain.followup import Followup
-from shared.db import new_metadata
+from shared.db import fetch_row, new_metadata
 from shared.lifecycle import State
 
 metadata = new_metadata()
@@ -58,10 +58,7 @@ async def revisit_pending(session: AsyncSession, request_id: str) -> bool:
 
 
 async def find(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Followup | None:
-    stmt = select(followups).where(followups.c.request_id == request_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
+    row = await fetch_row(session, followups, followups.c.request_id == request_id, for_update=for_update)
     if row is None:
         return None
     return Followup(

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.handling.domain.case import Case
-from shared.db import new_metadata
+from shared.db import fetch_row, new_metadata
 from shared.lifecycle import State
 
 metadata = new_metadata()
@@ -162,10 +162,13 @@ def to_case(row: Any) -> Case:
 async def find_case(
     session: AsyncSession, request_id: str, department: str | None, *, for_update: bool = False
 ) -> Case | None:
-    stmt = select(cases).where(cases.c.request_id == request_id, cases.c.department == department)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
+    row = await fetch_row(
+        session,
+        cases,
+        cases.c.request_id == request_id,
+        cases.c.department == department,
+        for_update=for_update,
+    )
     return to_case(row) if row else None
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import new_metadata
+from shared.db import fetch_row, new_metadata
 
 metadata = new_metadata()
 
@@ -141,11 +141,7 @@ channel_keys = Table(
 async def get_request(
     session: AsyncSession, request_id: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
-    stmt = select(requests).where(requests.c.id == request_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
-    return dict(row) if row else None
+    return await fetch_row(session, requests, requests.c.id == request_id, for_update=for_update)
 
 
 async def find_duplicate_submit(
@@ -244,11 +240,9 @@ def insert_notification(**values: Any) -> Any:
 async def get_notification(
     session: AsyncSession, notification_id: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
-    stmt = select(notifications).where(notifications.c.id == notification_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
-    return dict(row) if row else None
+    return await fetch_row(
+        session, notifications, notifications.c.id == notification_id, for_update=for_update
+    )
 
 
 async def set_notification_state(session: AsyncSession, notification_id: str, state: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import Period
-from shared.db import new_metadata
+from shared.db import fetch_row, new_metadata
 
 metadata = new_metadata()
 
@@ -94,11 +94,8 @@ flags = Table(
 
 
 async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Fact | None:
-    stmt = select(facts).where(facts.c.request_id == request_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
-    return Fact.from_row(dict(row)) if row else None
+    row = await fetch_row(session, facts, facts.c.request_id == request_id, for_update=for_update)
+    return Fact.from_row(row) if row else None
 
 
 async def save_fact(session: AsyncSession, fact: Fact) -> None:

@@ -30,7 +30,7 @@ from services.routing.domain.calendar import BusinessCalendar, parse_working_hou
 from services.routing.domain.rules import Rule
 from services.routing.domain.sla import ClockPolicy
 from shared.clock import organisation_tz
-from shared.db import new_metadata
+from shared.db import fetch_row, new_metadata
 from shared.settings import get_settings
 
 metadata = new_metadata()
@@ -186,11 +186,7 @@ async def head_of(session: AsyncSession, department: str) -> str | None:
 async def get_route(
     session: AsyncSession, request_id: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
-    stmt = select(routes).where(routes.c.request_id == request_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await session.execute(stmt)).mappings().first()
-    return dict(row) if row else None
+    return await fetch_row(session, routes, routes.c.request_id == request_id, for_update=for_update)
 
 
 async def history(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from shared.migration_ops import create_messaging_tables, drop_messaging_tables
+
 revision: str = "56b104aaec3f"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -56,35 +58,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_departments")),
     )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("applied_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.UUID(), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=100), nullable=False),
-        sa.Column("type", sa.String(length=100), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("event_id", name=op.f("uq_outbox_event_id")),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["id"],
-        unique=False,
-        postgresql_where=sa.text("published_at IS NULL"),
-    )
+    create_messaging_tables()
     op.create_table(
         "routes",
         sa.Column("request_id", sa.String(length=36), nullable=False),
@@ -140,11 +114,7 @@ def downgrade() -> None:
     op.drop_table("rules")
     op.drop_table("sla_policies")
     op.drop_table("routes")
-    op.drop_index(
-        "ix_outbox_unpublished", table_name="outbox", postgresql_where=sa.text("published_at IS NULL")
-    )
-    op.drop_table("outbox")
-    op.drop_table("inbox")
+    drop_messaging_tables()
     op.drop_table("departments")
     op.drop_table("calendar_days")
     op.drop_index(op.f("ix_assignments_request_id"), table_name="assignments")
