@@ -5,6 +5,8 @@ python scripts/devctl.py stop      # stop what `up` started (by process id)
 python scripts/devctl.py broker    # only the development broker
 python scripts/devctl.py tokens    # print a development token per demo role
 python scripts/devctl.py republish SERVICE [--from-id N]   # re-send a service's outbox
+python scripts/devctl.py dlq       # list dead letters (consumer, error, event id)
+python scripts/devctl.py redrive [--consumer NAME] [--event-id ID]   # after the fix
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shared.auth import issue_staff_token  # noqa: E402
+from shared.dlq import dead_letters  # noqa: E402
 from shared.settings import DEFAULT_PORTS, SERVICES, Settings, get_settings  # noqa: E402
 
 RUN_DIR = ROOT / ".run"
@@ -239,6 +242,10 @@ def main() -> None:
     republish = sub.add_parser("republish")
     republish.add_argument("service", choices=SERVICES)
     republish.add_argument("--from-id", type=int, default=None)
+    sub.add_parser("dlq")
+    redrive_cmd = sub.add_parser("redrive")
+    redrive_cmd.add_argument("--consumer", default=None, help="only what this consumer dead-lettered")
+    redrive_cmd.add_argument("--event-id", default=None, help="only this event")
     args = parser.parse_args()
     settings = get_settings()
     if args.command == "up":
@@ -253,6 +260,17 @@ def main() -> None:
         migrate(settings)
     elif args.command == "republish":
         asyncio.run(_republish(settings, args.service, args.from_id))
+    elif args.command == "dlq":
+        for letter in asyncio.run(dead_letters(settings.kafka_bootstrap, settings.dlq_topic)):
+            where = f"{letter.partition}@{letter.offset}"
+            print(f"{where}  {letter.consumer:<16} {letter.event_id}  {letter.error[:120]}")
+    elif args.command == "redrive":
+        sent = asyncio.run(
+            redrive(
+                settings.kafka_bootstrap, settings.dlq_topic, consumer=args.consumer, event_id=args.event_id
+            )
+        )
+        print(f"re-drove {len(sent)} dead letter(s) to their original topics")
 
 
 async def _republish(settings: Settings, service: str, from_id: int | None) -> None:

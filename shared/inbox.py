@@ -21,7 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from shared.events.catalogue import CATALOGUE, EventData, InvalidEvent, UnknownEventType, decode
 from shared.events.envelope import Envelope
 from shared.kafka import ensure_topics, topic_exists
-from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED
+from shared.logging import log_context
+from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED
 from shared.outbox import UnitOfWork
 
 MARKER_CHECK_SECONDS = 3.0
@@ -103,6 +104,17 @@ class InboxProcessor:
         handler = self._handlers.get(envelope.type)
         if handler is None or (self._accepts is not None and not self._accepts(envelope)):
             return "ignored", None, 0
+        with log_context(
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+            event_id=envelope.id,
+            request_id=envelope.request_id,
+        ):
+            return await self._apply_with_retries(envelope, data, handler)
+
+    async def _apply_with_retries(
+        self, envelope: Envelope, data: EventData, handler: Handler
+    ) -> tuple[str, str | None, int]:
         error: str | None = None
         for attempt in range(1, self._max_attempts + 1):
             try:
@@ -233,3 +245,14 @@ class InboxConsumer:
                         await self.dead_letter(msg, error or "unknown error", attempts)
             if batches:
                 await consumer.commit()
+            await self._record_lag(consumer)
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Events on the topic this consumer has not yet handled, per partition it holds
+        (from the high watermark of its last fetch; no extra broker round trip)."""
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:  # nothing fetched from it yet
+                continue
+            position = await consumer.position(tp)  # valid after a fetch: no wait
+            CONSUMER_LAG.labels(self.processor.consumer, str(tp.partition)).set(max(0, highwater - position))

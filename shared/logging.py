@@ -1,11 +1,48 @@
-"""Structured JSON logs, one object per line."""
+"""Structured JSON logs, one object per line, with the ids that tie a line to its cause.
+
+`log_context` holds the correlation id of the HTTP request or event being handled (and, in
+consumers, the event's own id, its causation id and its request id). A filter copies them
+onto every record, so each log line of a consumer says which event it was working on without
+every call passing them. Log messages never carry personal data: events hold masked contact
+data only, and the vault's contents are never logged.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
+
+CONTEXT_KEYS = ("correlation_id", "causation_id", "event_id", "request_id")
+_context: ContextVar[dict[str, str]] = ContextVar("log_context", default={})  # noqa: B039 - never mutated
+
+
+@contextlib.contextmanager
+def log_context(**values: Any) -> Iterator[None]:
+    """Within the block, every log line carries these ids (None values are left out)."""
+    merged = {**_context.get(), **{k: str(v) for k, v in values.items() if v is not None}}
+    token = _context.set(merged)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> dict[str, str]:
+    return dict(_context.get())
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context.get().items():
+            if getattr(record, key, None) is None:
+                setattr(record, key, value)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,7 +58,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("correlation_id", "causation_id", "event_id", "request_id"):
+        for key in CONTEXT_KEYS:
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = str(value)
@@ -33,6 +70,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

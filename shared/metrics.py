@@ -12,3 +12,10 @@ EVENTS_CONSUMED = Counter(
 )
 DEAD_LETTERS = Counter("dead_letters_total", "Events sent to the dead-letter topic", ["consumer"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox events not yet published", ["service"])
+CONSUMER_LAG = Gauge(
+    "consumer_lag_events", "Events on the topic a consumer has not handled yet", ["consumer", "partition"]
+)
+OPEN_CASES = Gauge("open_cases", "Cases open in handling, by department", ["department", "urgency"])
+OVERDUE_CASES = Gauge("overdue_cases", "Open cases past a due time, by department", ["department"])
+SLA_BREACHES = Counter("sla_breaches_total", "SLA breaches marked by the scheduler", ["department", "clock"])
+SLA_WARNINGS = Counter("sla_warnings_total", "SLA warnings marked by the scheduler", ["department", "clock"])

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from shared.events.envelope import Envelope
 from shared.inbox import Handlers, InboxConsumer, InboxProcessor
 from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.limits import RateLimiter, caller_key, json_depth
+from shared.logging import log_context
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.outbox import OutboxRelay, UnitOfWork
 from shared.settings import Settings, get_settings
@@ -188,7 +190,10 @@ def create_app(
     async def guard_and_measure(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        request.state.correlation_id = request.headers.get("x-correlation-id") or None
+        # Every request has a correlation id: the caller's, or a new one; it goes on every
+        # event the request causes and on every log line written while handling it.
+        correlation_id = (request.headers.get("x-correlation-id") or "").strip()[:200] or str(uuid.uuid4())
+        request.state.correlation_id = correlation_id
         caller = caller_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
         wait = limiter.retry_after(caller) if caller else None
         if wait is not None:
@@ -218,7 +223,9 @@ def create_app(
                     error_body("json_too_deep", f"JSON nested deeper than {max_depth} levels"), 400
                 )
         started = time.perf_counter()
-        response = await call_next(request)
+        with log_context(correlation_id=correlation_id):
+            response = await call_next(request)
+        response.headers["X-Correlation-ID"] = correlation_id
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         HTTP_REQUESTS.labels(runtime.name, path, request.method, str(response.status_code)).inc()

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.handling import store
@@ -18,11 +18,14 @@ from services.handling.domain.clocks import STOPPED_BY, Clock, ExtensionPolicy, 
 from shared.clock import now
 from shared.events.catalogue import ClockName, RequestSlaBreached, RequestSlaWarning
 from shared.events.envelope import SYSTEM
+from shared.lifecycle import HANDLING
+from shared.metrics import OPEN_CASES, OVERDUE_CASES, SLA_BREACHES, SLA_WARNINGS
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 1000
+GAUGE_SECONDS = 10.0
 
 
 def policy() -> ExtensionPolicy:
@@ -138,6 +141,7 @@ async def sweep(new_uow: Any, at: datetime | None = None) -> int:
                 .with_for_update(skip_locked=True)
             )
             rows = (await uow.session.execute(stmt)).mappings().all()
+            marked: list[tuple[str, str, str]] = []
             for row in rows:
                 clock = to_clock(row)
                 alerts = clock.alerts_due(moment)
@@ -159,8 +163,11 @@ async def sweep(new_uow: Any, at: datetime | None = None) -> int:
                     )
                 )
                 emitted += len(alerts)
+                marked += [(alert, clock.department, clock.name) for alert in alerts]
             emitted += await _sweep_supervision(uow, moment)
             await uow.commit()
+        for alert, department, name in marked:  # counted once committed
+            (SLA_WARNINGS if alert == "warning" else SLA_BREACHES).labels(department, name).inc()
         if len(rows) < SWEEP_BATCH:
             return emitted
 
@@ -186,11 +193,40 @@ async def _sweep_supervision(uow: UnitOfWork, moment: datetime) -> int:
     return len(rows)
 
 
+async def refresh_case_gauges(new_uow: Any, at: datetime | None = None) -> None:
+    """Open and overdue cases per department for /metrics (read, not counted, so every
+    replica reports the same figure and a restart loses nothing)."""
+    moment = at or now()
+    async with new_uow() as uow:
+        cs, c = store.cases.c, store.clocks.c
+        open_rows = await uow.session.execute(
+            select(cs.department, cs.urgency, func.count())
+            .where(cs.state.in_([s.value for s in HANDLING]))
+            .group_by(cs.department, cs.urgency)
+        )
+        overdue_rows = await uow.session.execute(
+            select(c.department, func.count(func.distinct(c.request_id)))
+            .where(c.stopped_at.is_(None), c.due <= moment)
+            .group_by(c.department)
+        )
+        OPEN_CASES.clear()
+        for department, urgency, count in open_rows:
+            OPEN_CASES.labels(department, urgency).set(count)
+        OVERDUE_CASES.clear()
+        for department, count in overdue_rows:
+            OVERDUE_CASES.labels(department).set(count)
+
+
 async def scheduler(runtime: Any) -> None:
     """Background job of the handling service."""
     interval = runtime.settings.sla_sweep_seconds
+    next_gauges = 0.0
+    loop = asyncio.get_running_loop()
     while True:
         try:
+            if loop.time() >= next_gauges:
+                next_gauges = loop.time() + GAUGE_SECONDS
+                await refresh_case_gauges(runtime.uow)
             count = await sweep(runtime.uow)
             if count:
                 log.info("SLA scheduler emitted %d warnings/breaches", count)

@@ -270,3 +270,76 @@ async def test_a_fast_lane_acts_only_on_what_it_picks_and_leaves_poison_to_the_m
         assert await fact_events(runtime, skipped.request_id) is None
     finally:
         await runtime.engine.dispose()
+
+
+async def test_a_dead_letter_is_re_driven_after_the_fix_and_applied_once(topics: Settings) -> None:
+    from shared.dlq import dead_letters, redrive
+
+    failing = received(category="complaint")
+    fixed = False
+
+    async def buggy_until_fixed(uow: Any, env: Envelope, data: Any) -> None:
+        if not fixed:
+            raise RuntimeError("projection bug")
+        await fold_event(uow, env, data)
+
+    name = f"redrive-{uuid.uuid4().hex[:6]}"
+    await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(failing)])
+    async with running_consumer(topics, {"request.received": buggy_until_fixed}, name=name) as rt:
+        await eventually(
+            lambda: _has_dead_letters(topics, 1), timeout=30, what="the failing event dead-lettered"
+        )
+        assert await fact_events(rt, failing.request_id) is None
+        letters = await dead_letters(topics.kafka_bootstrap, topics.dlq_topic)
+        assert [(letter.consumer, letter.event_id) for letter in letters] == [(name, str(failing.id))]
+        assert await redrive(topics.kafka_bootstrap, topics.dlq_topic, consumer="someone-else") == []
+
+        fixed = True  # the fix is deployed; now re-drive
+        sent = await redrive(topics.kafka_bootstrap, topics.dlq_topic, consumer=name)
+        assert len(sent) == 1
+        await eventually(
+            lambda: _equals(fact_events(rt, failing.request_id), 1), what="re-driven event applied"
+        )
+        await redrive(topics.kafka_bootstrap, topics.dlq_topic, event_id=str(failing.id))  # again: no effect
+        await asyncio.sleep(1.0)
+        assert await fact_events(rt, failing.request_id) == 1
+
+
+async def _has_dead_letters(topics: Settings, count: int) -> bool:
+    from shared.dlq import dead_letters
+
+    return len(await dead_letters(topics.kafka_bootstrap, topics.dlq_topic)) >= count
+
+
+async def test_every_log_line_of_a_consumer_names_the_event_and_its_correlation(
+    topics: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from shared.logging import ContextFilter
+
+    event = received()
+    seen: list[logging.LogRecord] = []
+
+    async def logs_something(uow: Any, env: Envelope, data: Any) -> None:
+        logging.getLogger("tests.handler").info("handling it")
+        await fold_event(uow, env, data)
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep()
+    keep.addFilter(ContextFilter())
+    logging.getLogger("tests.handler").addHandler(keep)
+    logging.getLogger("tests.handler").setLevel(logging.INFO)
+    try:
+        await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(event)])
+        async with running_consumer(topics, {"request.received": logs_something}) as rt:
+            await eventually(lambda: _equals(fact_events(rt, event.request_id), 1), what="applied")
+    finally:
+        logging.getLogger("tests.handler").removeHandler(keep)
+    record = seen[0]
+    assert record.event_id == str(event.id)  # type: ignore[attr-defined]
+    assert record.correlation_id == event.correlation_id  # type: ignore[attr-defined]
+    assert record.request_id == event.request_id  # type: ignore[attr-defined]
