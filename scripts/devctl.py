@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shared.auth import issue_staff_token  # noqa: E402
-from shared.dlq import dead_letters  # noqa: E402
+from shared.dlq import dead_letters, redrive  # noqa: E402
 from shared.settings import DEFAULT_PORTS, SERVICES, Settings, get_settings  # noqa: E402
 
 RUN_DIR = ROOT / ".run"
