@@ -1,7 +1,8 @@
 """`make check-consistency`: after the platform has gone quiet, do the five services agree?
 
 For every request: intake, followup and KPI agree on its lifecycle state; routing, intake,
-handling and KPI on its lead department; every outbox row is published; the KPI projection
+handling and KPI on its lead department; every outbox row is published; every
+consumer's inbox holds every published event of the types it handles (no gap); the KPI projection
 equals a rebuild from the topic. Prints a summary; exits non-zero on any difference.
 This is an operator's tool: it reads each service's database directly, read-only.
 """
@@ -9,6 +10,7 @@ This is an operator's tool: it reads each service's database directly, read-only
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 from collections import Counter
 from pathlib import Path
@@ -89,6 +91,8 @@ async def check(settings: Settings) -> dict[str, Any]:
         if unknown:
             problems.append(f"{name} knows {len(unknown)} requests intake does not")
 
+    problems += await inbox_gaps(settings)
+
     rebuilt = await rebuild(settings)
     if rebuilt["differences"]:
         problems.append(f"kpi projection differs from a rebuild for {rebuilt['differences']} requests")
@@ -101,6 +105,32 @@ async def check(settings: Settings) -> dict[str, Any]:
         },
         "problems": problems,
     }
+
+
+async def inbox_gaps(settings: Settings) -> list[str]:
+    """Every published event of a type a service handles is in that service's inbox (under its
+    main consumer or one of its fast lanes): nothing was skipped or lost on the way."""
+    published: list[asyncpg.Record] = []
+    for service in SERVICES:
+        published += await _fetch(settings, service, "SELECT event_id, type FROM outbox")
+    problems = []
+    for service in SERVICES:
+        handled = set(importlib.import_module(f"services.{service}.consumers").HANDLERS)
+        wanted = {r["event_id"] for r in published if r["type"] in handled}
+        applied = {
+            r["event_id"]
+            for r in await _fetch(
+                settings,
+                service,
+                f"SELECT event_id FROM inbox WHERE consumer = '{service}' OR consumer LIKE '{service}-%'",
+            )
+        }
+        missing = wanted - applied
+        if missing:
+            problems.append(
+                f"{service}: {len(missing)} events missing from its inbox, e.g. {sorted(missing)[:3]}"
+            )
+    return problems
 
 
 def _get(rows: dict[str, Any], key: str, column: str) -> Any:

@@ -155,3 +155,20 @@ async def test_a_poison_event_is_dead_lettered_and_the_rest_flows_on(platform: P
     )
     consumers = {dict(r.headers)["consumer"] for r in dead if r.key == b"poison"}
     assert consumers == {b"intake", b"routing", b"handling", b"followup", b"kpi"}
+
+
+async def test_a_burst_of_ten_times_the_steady_rate_drains_and_nothing_is_dropped(platform: Platform) -> None:
+    from bench.loadgen import LoadGenerator, Results
+
+    before = (await settle(platform))["requests"]
+    generator = LoadGenerator(platform.urls["intake"], seed=10)
+    results = Results()
+    steady = 3.0
+    await generator.run(steady, 10, results=results)
+    await generator.run(steady * 10, 30, results=results)  # the burst
+    await generator.run(steady, 10, results=results)
+    assert results.errors == {}, results.errors
+    assert results.sent == 10 * 3 + 30 * 30 + 10 * 3
+    after = await settle(platform, timeout=300)
+    assert after["requests"] == before + results.created  # every accepted request reached every service
+    assert after["kpi_rebuild"]["requests_rebuilt"] == after["requests"]

@@ -189,3 +189,25 @@ def test_the_fact_row_does_not_depend_on_the_order_events_arrived_in() -> None:
         shuffled = events[:]
         rng.shuffle(shuffled)
         assert fold_all("r-1", shuffled) == expected
+
+
+def test_an_incomplete_application_is_incomplete_until_supplemented() -> None:
+    from shared.events.catalogue import MissingMaterial, RequestIncomplete, RequestSupplemented
+
+    received = RequestReceived(
+        channel="window",
+        category="business",
+        urgency="normal",
+        submitted_at=T0,
+        first_responder=FirstResponder(kind="channel", id="window"),
+    )
+    missing = [MissingMaterial(code="lease", name="租赁合同", reason="missing")]
+    waiting = fold([ev(received, 0), ev(RequestIncomplete(missing=missing, paused_from=T0), 0)])
+    assert waiting.state == "incomplete"
+    supplemented = RequestSupplemented(
+        materials=["lease"], paused_from=T0, paused_until=T0 + timedelta(hours=5)
+    )
+    done = fold(
+        [ev(received, 0), ev(RequestIncomplete(missing=missing, paused_from=T0), 0), ev(supplemented, 5)]
+    )
+    assert done.state == "supplemented"

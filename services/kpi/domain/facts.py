@@ -153,6 +153,8 @@ _FOLD = {
 
 STATE_OF = {
     "request.received": "received",
+    "request.incomplete": "incomplete",
+    "request.supplemented": "supplemented",
     "request.routed": "routed",
     "request.rerouted": "routed",
     "request.accepted": "accepted",
