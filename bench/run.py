@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KAFKA_BOOTSTRAP", "127.0.0.1:29092")
 
+from bench.pipeline import peak_rss_mib, pipeline_at, replay_rate  # noqa: E402
 from services.routing.domain.calendar import BusinessCalendar, chinese_calendar_overrides  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 from tests.support.platform import Broker, devctl, fresh_databases, settings_with_prefix  # noqa: E402
@@ -288,7 +289,18 @@ async def platform_figures(settings: Any) -> dict[str, Any]:
     routing["drain_seconds_after"] = await drained(settings)
     intake = await intake_throughput(settings.database_url("intake"))
     intake["drain_seconds_after"] = await drained(settings)
-    return {"routing_latency": routing, "intake": intake, "scheduler": await scheduler_figures(settings)}
+    seconds = int(os.environ.get("BENCH_PIPELINE_SECONDS", "60"))
+    pipeline = [await pipeline_at(settings, URL, rate, seconds) for rate in (50, 100, 200)]
+    memory = peak_rss_mib(devctl.RUN_DIR, "bench-")
+    replay = await replay_rate(settings, int(os.environ.get("BENCH_REPLAY_EVENTS", "1000000")))
+    return {
+        "routing_latency": routing,
+        "intake": intake,
+        "pipeline": pipeline,
+        "peak_rss_mib_per_service": memory,
+        "kpi_replay": replay,
+        "scheduler": await scheduler_figures(settings),
+    }
 
 
 def main() -> None:
@@ -340,6 +352,19 @@ def print_table(r: dict[str, Any]) -> None:
         f"  scheduler: {k['open_clocks']:,} open clocks, idle sweep {k['idle_sweep_ms']} ms, "
         f"busy sweep p50 {k['busy_sweep_ms_p50']} ms; breach lateness p50 {k['breach_lateness_s_p50']} s, "
         f"p99 {k['breach_lateness_s_p99']} s over {k['breaches']:,} breaches (target ≤ 2 s)"
+    )
+    for p in r["pipeline"]:
+        v = p["post_to_case_visible_ms"]
+        print(
+            f"  pipeline offered {p['offered_per_second']}/s (achieved {p['achieved_per_second']}/s): "
+            f"POST→case visible p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms; "
+            f"worst lag by 5 s {p['max_consumer_lag_over_time']}"
+        )
+    print(f"  peak RSS MiB per service: {r['peak_rss_mib_per_service']}")
+    q = r["kpi_replay"]
+    print(
+        f"  KPI replay: {q['events']:,} events in {q['seconds']} s = {q['events_per_second']:,}/s "
+        f"(target 1,000,000 in ≤ 60 s)"
     )
     u = r["routing_latency"]["urgent_behind_a_backlog_of_1500"]
     print(
