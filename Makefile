@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults
+.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,15 @@ kpi-rebuild: $(STAMP)
 
 check-consistency: $(STAMP)
 	$(BIN)/python scripts/check_consistency.py
+
+# Feed the platform `make run` started at a gentle rate (DEMO_RATE requests/s) until Ctrl-C.
+DEMO_RATE ?= 1
+demo: $(STAMP)
+	$(BIN)/python bench/loadgen.py --rate $(DEMO_RATE)
+
+# Send dead letters back to their topic after the fix (CONSUMER=name to pick one consumer's).
+redrive: $(STAMP)
+	$(BIN)/python scripts/devctl.py redrive $(if $(CONSUMER),--consumer $(CONSUMER))
 
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest tests/faults -p no:cacheprovider --override-ini="addopts=--strict-markers -ra" --timeout=600
