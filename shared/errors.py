@@ -24,9 +24,11 @@ class ApiError(Exception):
         status: int | None = None,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        current_state: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.current_state = current_state  # a 409's "you are here"
         self.fields = fields or []
         if status is not None:
             self.status = status
@@ -88,7 +90,10 @@ def validation_fields(errors: Any) -> list[dict[str, str]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.fields), exc.status, headers=exc.headers)
+        body = error_body(exc.code, exc.message, exc.fields)
+        if exc.current_state is not None:
+            body["error"]["current_state"] = exc.current_state
+        return JSONResponse(body, exc.status, headers=exc.headers)
 
     @app.exception_handler(IllegalTransition)
     async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:

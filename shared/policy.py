@@ -59,6 +59,17 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/channel-keys"): rule("admin"),
         ("DELETE", "/v1/channel-keys/{key_id}"): rule("admin"),
         ("POST", "/v1/retention/purge"): rule("admin"),
+        # Knowledge base: everyone on staff reads; editors (the owning department's head,
+        # admins) and approvers (supervisors) are checked against the article in the code.
+        ("GET", "/v1/kb/search"): rule("channel", *STAFF),
+        ("GET", "/v1/kb/articles"): rule(*STAFF),
+        ("GET", "/v1/kb/articles/{article_id}"): rule(*STAFF),
+        ("POST", "/v1/kb/articles"): rule("dept_head", "admin"),
+        ("PUT", "/v1/kb/articles/{article_id}"): rule("dept_head", "admin"),
+        ("POST", "/v1/kb/articles/{article_id}/{action}"): rule(
+            "agent", "handler", "dept_head", "supervisor", "admin"
+        ),
+        ("POST", "/v1/kb/cases"): rule("agent", "handler", "dept_head", "supervisor"),
     },
     "routing": {
         ("GET", "/v1/departments"): rule(*STAFF),

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import retention, service, store
+from services.intake import knowledge, retention, service, store
 from shared.auth import Principal, hash_api_key
 from shared.errors import ApiError, NotFound, Unprocessable, field_error
 from shared.events.catalogue import Channel
@@ -41,7 +41,12 @@ async def submit_request(
     if not isinstance(body, dict):
         raise ApiError("body must be a JSON object", status=422, code="validation_failed")
     result = await service.submit_request(uow, principal, body, idempotency_key)
-    return JSONResponse(service.submit_view(result.request), status_code=201 if result.created else 200)
+    answer = service.submit_view(result.request)
+    if answer["category"] == "consultation":
+        # 首问责任制: what can be answered on the spot should be; offer the best articles.
+        async with runtime_of(request).sessions() as session:
+            answer["suggested_articles"] = await knowledge.suggestions(session, result.request["content"])
+    return JSONResponse(answer, status_code=201 if result.created else 200)
 
 
 @router.get("/channel-keys/whoami")

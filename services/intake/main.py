@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
-from services.intake import api, open311, store
+from services.intake import api, kb_api, open311, store
 from services.intake.consumers import HANDLERS
 from services.intake.retention import retention_job
 from shared.auth import Principal, hash_api_key
@@ -19,7 +19,7 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     )
     app = create_app(
         runtime,
-        [api.router, open311.router],
+        [api.router, kb_api.router, open311.router],
         title="Intake service",
         form_routes=(
             FormRoute(

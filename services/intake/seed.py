@@ -8,7 +8,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import store
+from services.intake import kb_seed, store
+from services.intake.knowledge import seed_articles
 from shared.auth import hash_api_key
 from shared.events.catalogue import Channel
 
@@ -79,5 +80,6 @@ async def seed(session: AsyncSession) -> dict[str, str]:
             )
             .on_conflict_do_nothing()
         )
+    await seed_articles(session, kb_seed.articles())
     await session.commit()
     return {channel: dev_key(channel) for channel in CHANNELS}

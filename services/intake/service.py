@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from services.intake import store
+from services.intake import knowledge, store
 from services.intake.domain.classification import Classifier
 from services.intake.domain.materials import RequiredMaterial, check, merge
 from services.intake.domain.notifications import render, requester_destination
@@ -276,6 +276,13 @@ async def answer(
     uow: UnitOfWork, principal: Principal, request_id: str, text: str, article_id: str | None
 ) -> dict[str, Any]:
     """The agent answered a consultation on the spot: first-contact resolution."""
+    if article_id is not None and not await knowledge.live_article(uow.session, article_id):
+        raise Unprocessable(
+            f"article {article_id} is not a published, valid article",
+            fields=[
+                field_error("article_id", "published_article", "cite a published, currently valid article")
+            ],
+        )
     row = await _load(uow, request_id)
     state = await _set_state(uow, row, "request.answered_at_intake", answer=text)
     uow.emit(

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     DateTime,
     Identity,
     Index,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import fetch_row, new_metadata
@@ -124,6 +125,59 @@ notifications = Table(
     Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
     UniqueConstraint("cause_event_id", "request_id", "audience", "channel", name="uq_notifications_cause"),
+)
+
+# The knowledge base: articles and typical cases (kind), the working copy here, every
+# version kept in kb_versions. `search` is the text's jieba terms, indexed by PostgreSQL's
+# 'simple' configuration (keywords weigh most, then the question, then the answer).
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False, server_default="article"),
+    Column("status", String(10), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("category", String(20)),
+    Column("keywords", JSONB, nullable=False, server_default="[]"),
+    Column("department", String(50)),
+    Column("valid_from", DateTime(timezone=True)),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("source_request_id", String(36), unique=True),  # a typical case's request
+    Column("keyword_terms", Text, nullable=False, server_default=""),
+    Column("question_terms", Text, nullable=False, server_default=""),
+    Column("answer_terms", Text, nullable=False, server_default=""),
+    Column(
+        "search",
+        TSVECTOR,
+        Computed(
+            "setweight(to_tsvector('simple', keyword_terms), 'A') || "
+            "setweight(to_tsvector('simple', question_terms), 'B') || "
+            "setweight(to_tsvector('simple', answer_terms), 'C')",
+            persisted=True,
+        ),
+    ),
+    Column("note", Text),  # the last reviewer's note
+    Column("created_by", String(200), nullable=False),
+    Column("approved_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_kb_articles_search", "search", postgresql_using="gin"),
+)
+
+kb_versions = Table(
+    "kb_versions",
+    metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("article_id", String(64), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(10), nullable=False),  # the status the version was saved or moved in
+    Column("action", String(10), nullable=False),  # create, edit, submit, approve, reject, retire
+    Column("snapshot", JSONB, nullable=False),  # question, answer, category, keywords, validity
+    Column("by", String(200), nullable=False),
+    Column("note", Text),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 channel_keys = Table(

@@ -158,6 +158,8 @@ _ID_NUMBER_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 _MOBILE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
 _LANDLINE_IN_TEXT = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Contact data people write into free text (id number first: it contains digit runs).
+CONTACT_PATTERNS = (_ID_NUMBER_IN_TEXT, _MOBILE_IN_TEXT, _LANDLINE_IN_TEXT, _EMAIL_IN_TEXT)
 
 
 def mask_contacts_in_text(text: str, known: tuple[str, ...] = ()) -> str:

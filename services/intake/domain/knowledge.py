@@ -1,0 +1,130 @@
+"""The knowledge base agents answer from (首问责任制: what can be answered on the spot must
+be), and typical cases shared as experience (典型案例). Pure rules: an article's lifecycle,
+who may edit, how text becomes search terms, and how a case study loses personal data.
+
+Lifecycle: draft → pending (submitted for approval) → published (a supervisor approved) →
+retired. Any edit makes a new version and puts the article back to draft, so what agents
+read has always been approved; a rejected submission goes back to draft with the note.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import jieba
+
+from services.intake.domain.submission import CONTACT_PATTERNS
+from shared.auth import Principal
+
+jieba.setLogLevel(60)  # its dictionary-loading chatter is not a log line of ours
+
+ArticleStatus = Literal["draft", "pending", "published", "retired"]
+ArticleKind = Literal["article", "case"]
+Action = Literal["edit", "submit", "approve", "reject", "retire"]
+
+# (action) → (states it may start from, state it leads to)
+TRANSITIONS: dict[Action, tuple[frozenset[str], ArticleStatus]] = {
+    "edit": (frozenset({"draft", "pending", "published"}), "draft"),
+    "submit": (frozenset({"draft"}), "pending"),
+    "approve": (frozenset({"pending"}), "published"),
+    "reject": (frozenset({"pending"}), "draft"),
+    "retire": (frozenset({"draft", "pending", "published"}), "retired"),
+}
+
+
+class NotAllowed(Exception):
+    """The article's state does not allow this action."""
+
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"cannot {action} an article that is {status}")
+        self.action = action
+        self.status = status
+
+
+def next_status(status: str, action: Action) -> ArticleStatus:
+    allowed_from, to = TRANSITIONS[action]
+    if status not in allowed_from:
+        raise NotAllowed(action, status)
+    return to
+
+
+def may_edit(principal: Principal, department: str | None) -> bool:
+    """Editors: the owning department's head, and admins."""
+    if principal.role == "admin":
+        return True
+    return principal.role == "dept_head" and department is not None and principal.department == department
+
+
+def may_approve(principal: Principal) -> bool:
+    return principal.role == "supervisor"
+
+
+def is_live(status: str, valid_from: datetime | None, valid_to: datetime | None, at: datetime) -> bool:
+    """What agents are offered: published and within its validity."""
+    return (
+        status == "published"
+        and (valid_from is None or valid_from <= at)
+        and (valid_to is None or at < valid_to)
+    )
+
+
+# Words that carry no meaning for search; jieba splits them off, we drop them.
+_STOP = set(
+    "的 了 是 在 和 与 及 或 我 我们 你 您 他 她 它 吗 呢 吧 啊 呀 哪 哪些 什么 怎么 怎样 如何 "
+    "请问 请 一下 可以 能 能否 需要 要 有 没有 会 想 去 到 给 把 被 让 这 那 这个 那个 个 都 也 "
+    "还 就 又 对 从 为 为什么 吗 么 嘛 多少 几 时候 办 办理 哪里 哪儿 找 谁 "
+    "a an the of to for in on is are do does how what where when can i my we you".split()
+)
+_WORD = re.compile(r"[\w\u4e00-\u9fff]+")
+
+
+def terms(text: str) -> list[str]:
+    """Search terms of a text: jieba's search-mode words (long words and their parts), lower
+    case, without stop words and punctuation. Used alike for articles and for queries."""
+    found: list[str] = []
+    seen: set[str] = set()
+    for word in jieba.cut_for_search(text or ""):
+        word = word.strip().lower()
+        if not word or word in _STOP or not _WORD.fullmatch(word):
+            continue
+        if len(word) == 1 and not word.isdigit() and "\u4e00" <= word <= "\u9fff":
+            continue  # a single character matches everything
+        if word not in seen:
+            seen.add(word)
+            found.append(word)
+    return found
+
+
+def search_text(parts: Iterable[str]) -> str:
+    """The space-joined terms PostgreSQL's 'simple' configuration indexes as they are."""
+    return " ".join(t for part in parts for t in terms(part))
+
+
+def query_terms(text: str, limit: int = 24) -> list[str]:
+    """Terms of a query, safe to put in a tsquery (only word characters survive)."""
+    return [t for t in terms(text) if _WORD.fullmatch(t)][:limit]
+
+
+REMOVED = "[已隐去]"
+
+
+def strip_personal_data(text: str, known: Iterable[str] = ()) -> str:
+    """A case study keeps what happened and drops who: the person's own strings (name,
+    address, …) and every phone number, id number and e-mail address in the text."""
+    for value in sorted((k for k in known if k and len(k) >= 2), key=len, reverse=True):
+        text = text.replace(value, REMOVED)
+    for pattern in CONTACT_PATTERNS:
+        text = pattern.sub(REMOVED, text)
+    return text
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    id: str
+    question: str
+    kind: str
+    rank: float

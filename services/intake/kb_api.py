@@ -1,0 +1,125 @@
+"""Knowledge-base routes (intake): articles, their approval, search, and typical cases."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake import knowledge
+from shared.auth import Principal
+from shared.events.catalogue import Category
+from shared.policy import authorized
+from shared.runtime import db_session
+
+router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
+Session = Annotated[AsyncSession, Depends(db_session)]
+Caller = Annotated[Principal, Depends(authorized)]
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NewArticle(Strict):
+    id: Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]+$")] | None = None
+    question: Annotated[str, Field(min_length=2, max_length=500)]
+    answer: Text
+    category: Category | None = None
+    keywords: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=30
+    )
+    department: Annotated[str, Field(min_length=1, max_length=50)]
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+
+
+class ArticleEdit(Strict):
+    question: Annotated[str, Field(min_length=2, max_length=500)] | None = None
+    answer: Text | None = None
+    category: Category | None = None
+    keywords: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(
+        default=None, max_length=30
+    )
+    department: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+
+
+class Review(Strict):
+    note: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class CaseProposal(Strict):
+    request_id: Annotated[str, Field(min_length=1, max_length=36)]
+    answer: Annotated[str, Field(min_length=10, max_length=5000, description="how it was resolved, reviewed")]
+    title: Annotated[str, Field(min_length=2, max_length=500)] | None = None
+
+
+@router.get("/search")
+async def search(
+    session: Session,
+    principal: Caller,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    category: Category | None = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dict[str, Any]:
+    """Published, currently valid articles and cases, best match first."""
+    return {"items": await knowledge.search(session, q, limit=limit, category=category)}
+
+
+@router.get("/articles")
+async def list_articles(
+    session: Session,
+    principal: Caller,
+    status: Literal["draft", "pending", "published", "retired"] | None = None,
+    kind: Literal["article", "case"] | None = None,
+    department: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    return {
+        "items": await knowledge.list_articles(
+            session, status=status, kind=kind, department=department, limit=limit
+        )
+    }
+
+
+@router.post("/articles", status_code=201)
+async def create_article(body: NewArticle, session: Session, principal: Caller) -> dict[str, Any]:
+    values = body.model_dump(exclude={"id"})
+    return await knowledge.create_article(session, principal, values, body.id)
+
+
+@router.get("/articles/{article_id}")
+async def get_article(article_id: str, session: Session, principal: Caller) -> dict[str, Any]:
+    """The article with every version (who changed what, who approved, when)."""
+    return await knowledge.get_article(session, article_id, with_versions=True)
+
+
+@router.put("/articles/{article_id}")
+async def edit_article(
+    article_id: str, body: ArticleEdit, session: Session, principal: Caller
+) -> dict[str, Any]:
+    """A new version, back to draft: it is offered again once a supervisor approves it."""
+    return await knowledge.edit_article(session, principal, article_id, body.model_dump())
+
+
+@router.post("/articles/{article_id}/{action}")
+async def transition(
+    article_id: str,
+    action: Literal["submit", "approve", "reject", "retire"],
+    session: Session,
+    principal: Caller,
+    body: Review | None = None,
+) -> dict[str, Any]:
+    return await knowledge.transition(session, principal, article_id, action, body.note if body else None)
+
+
+@router.post("/cases", status_code=201)
+async def propose_case(body: CaseProposal, session: Session, principal: Caller) -> dict[str, Any]:
+    """Propose a resolved request as a typical case; personal data is removed, and a
+    supervisor approves it before agents see it."""
+    return await knowledge.propose_case(session, principal, body.request_id, body.answer, body.title)
