@@ -87,6 +87,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         # The coordinating department's staff, or supervisors (checked in the route).
         ("POST", "/v1/assignments/{request_id}"): rule(*DEPT, "supervisor", "admin", scope="own_department"),
         ("GET", "/v1/staff"): rule(*STAFF),
+        ("GET", "/v1/staff/{staff_id}"): rule(*STAFF),
         ("PUT", "/v1/staff/{staff_id}"): rule("admin"),
     },
     "handling": {
@@ -116,6 +117,11 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/requests/{request_id}/close"): rule("agent", "supervisor", "admin"),
         ("GET", "/v1/revisits"): rule("agent", "supervisor", "admin", "ops"),
         ("POST", "/v1/revisits/{revisit_id}/outcome"): rule("agent", "supervisor"),
+        ("GET", "/v1/staff-ratings/reasons"): rule("channel", *STAFF),
+        ("POST", "/v1/staff-ratings"): rule("channel", "agent"),
+        # A head sees and decides their own department's (narrowed in the code).
+        ("GET", "/v1/rectifications"): rule("dept_head", "supervisor", "admin"),
+        ("POST", "/v1/rectifications/{rectification_id}/outcome"): rule("dept_head", "supervisor"),
     },
     "kpi": {
         ("GET", "/v1/kpis"): rule(*OVERSIGHT, scope="own_department"),
@@ -125,6 +131,11 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/requests/{request_id}/facts"): rule(*OVERSIGHT, scope="own_department"),
         ("POST", "/v1/periods/{period}/close"): rule("supervisor", "admin"),
         ("POST", "/v1/rebuild"): rule("admin", "ops"),
+        # The member, their head and supervisors: narrowed in the code to exactly those.
+        ("GET", "/v1/staff/{staff_id}/kpis"): rule("agent", "handler", "dept_head", "supervisor", "admin"),
+        ("PUT", "/v1/staff/{staff_id}/evaluations/{period}/{kind}"): rule(
+            "agent", "handler", "dept_head", "supervisor"
+        ),
     },
 }
 

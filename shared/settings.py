@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     max_reopens: int = Field(default=2, ge=0)
     survey_working_days: int = Field(default=3, ge=1)
     revisit_working_days: int = Field(default=3, ge=1)
+    # A bad staff rating (差评): the head rectifies within this many working days.
+    rectification_working_days: int = Field(default=5, ge=1)
     revisit_sample_rate: float = Field(default=0.2, ge=0, le=1)
     revisit_sample_seed: str = "revisit-2026"
     followup_sweep_seconds: float = Field(default=5.0, gt=0)

@@ -9,11 +9,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.followup import service, store
+from services.followup import service, staff, store
 from services.followup.domain.followup import NotSurveyed
+from services.followup.domain.staff_rating import LEVELS, REASONS
 from shared.auth import Principal
 from shared.errors import Conflict
-from shared.events.catalogue import Rating
+from shared.events.catalogue import Channel, Rating, RectificationOutcome, StaffRatingLevel
 from shared.outbox import UnitOfWork
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
@@ -113,3 +114,58 @@ async def record_revisit(
 ) -> dict[str, Any]:
     """What the return visit found; `recurred` overturns the result and reopens the request."""
     return await service.record_revisit(uow, principal, revisit_id, body.outcome, body.notes)
+
+
+class StaffRatingBody(Strict):
+    staff_id: Annotated[str, Field(min_length=1, max_length=200)]
+    service_ref: Annotated[
+        str, Field(min_length=1, max_length=200, description="the service event: window ticket, call id, …")
+    ]
+    channel: Channel
+    level: StaffRatingLevel
+    reasons: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=10)
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+    anonymous: bool = False
+    request_id: Annotated[str, Field(min_length=1, max_length=36)] | None = None
+
+
+class RectificationBody(Strict):
+    outcome: RectificationOutcome
+    note: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+@router.get("/staff-ratings/reasons")
+async def rating_reasons(_: Annotated[Principal, Depends(authorized)]) -> dict[str, Any]:
+    """The fixed list of reasons, and the five levels, for the rating forms."""
+    return {"levels": list(LEVELS), "reasons": REASONS}
+
+
+@router.post("/staff-ratings", status_code=201)
+async def rate_staff(
+    body: StaffRatingBody, uow: Uow, principal: Annotated[Principal, Depends(authorized)]
+) -> dict[str, Any]:
+    """A person's rating of the staff member who served them (one per service event)."""
+    return await staff.rate_staff(uow, principal, body.model_dump())
+
+
+@router.get("/rectifications")
+async def list_rectifications(
+    uow: Uow,
+    principal: Annotated[Principal, Depends(authorized)],
+    open_only: bool = True,
+    department: str | None = None,
+) -> dict[str, Any]:
+    """Rectifications of bad ratings; a department head sees their own department's."""
+    return {
+        "items": await staff.list_rectifications(uow, principal, open_only=open_only, department=department)
+    }
+
+
+@router.post("/rectifications/{rectification_id}/outcome")
+async def decide_rectification(
+    rectification_id: str,
+    body: RectificationBody,
+    uow: Uow,
+    principal: Annotated[Principal, Depends(authorized)],
+) -> dict[str, Any]:
+    return await staff.decide_rectification(uow, principal, rectification_id, body.outcome, body.note)

@@ -1,11 +1,14 @@
-"""Working days after a moment, asked of routing (which owns the business calendar)
-through its public API, so followup never counts holidays differently."""
+"""What followup asks of routing through its public API: working days after a moment (routing
+owns the business calendar, so followup never counts holidays differently) and who a staff
+member is (routing owns the staff directory)."""
 
 from __future__ import annotations
 
 import logging
 import math
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -36,3 +39,25 @@ async def working_days_after(start: datetime, days: int) -> datetime:
         # Routing unreachable: never earlier than the working-day answer would be.
         log.warning("calendar not reachable (%s); counting %d working days as calendar days", exc, days)
         return start + timedelta(days=days + 2 * math.ceil(days / 5) + 1)
+
+
+class DirectoryUnavailable(Exception):
+    """Routing's staff directory could not be asked; the caller should try again."""
+
+
+async def staff_member(staff_id: str) -> dict[str, Any] | None:
+    """The directory's entry for a staff member, or None if there is no such member."""
+    s = get_settings()
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(
+                f"{s.routing_url.rstrip('/')}/v1/staff/{quote(staff_id, safe='')}",
+                headers={"Authorization": f"Bearer {_token()}"},
+            )
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        member: dict[str, Any] = response.json()
+        return member
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DirectoryUnavailable(str(exc)) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup.domain.followup import Followup
@@ -88,3 +89,37 @@ async def save(session: AsyncSession, followup: Followup, **extra: object) -> No
             **extra,
         )
     )
+
+
+# Staff evaluation (好差评): one rating per service event; a bad one opens a rectification.
+staff_ratings = Table(
+    "staff_ratings",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("service_ref", String(200), nullable=False, unique=True),
+    Column("staff_id", String(200), nullable=False, index=True),
+    Column("department", String(50), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("reasons", JSONB, nullable=False, server_default="[]"),
+    Column("comment", Text),  # may hold personal data: stays here
+    Column("anonymous", Boolean, nullable=False),
+    Column("request_id", String(36), index=True),
+    Column("rated_by", String(200), nullable=False),  # the adapter or agent that recorded it
+    Column("rated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+rectifications = Table(
+    "rectifications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("rating_id", String(36), nullable=False, unique=True),
+    Column("staff_id", String(200), nullable=False),
+    Column("department", String(50), nullable=False, index=True),
+    Column("due", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(20)),  # rectified, explained, disputed
+    Column("note", Text),
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi import service, store
+from services.kpi import service, staff, store
 from services.kpi.domain.figures import BadPeriod, Period, organisation_figures
 from services.kpi.domain.hotspots import hotspots
 from services.kpi.rebuild import rebuild
@@ -145,3 +146,30 @@ async def post_rebuild(request: Request, _: Annotated[Principal, Depends(authori
     """Replay requests.lifecycle from the beginning into a fresh projection and report every
     difference from the live one (there must be none)."""
     return await rebuild(runtime_of(request).settings)
+
+
+class Evaluation(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    score: float = Field(ge=0, le=100)
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+@router.get("/staff/{staff_id}/kpis")
+async def staff_kpis(
+    staff_id: str, period: PeriodQuery, session: Session, principal: Reader
+) -> dict[str, Any]:
+    """A staff member's figures for a period, with the self and superior evaluations; for the
+    member, their department head and supervisors only."""
+    return await staff.figures(session, principal, staff_id, _period(period))
+
+
+@router.put("/staff/{staff_id}/evaluations/{period}/{kind}")
+async def put_evaluation(
+    staff_id: str,
+    period: str,
+    kind: Literal["self", "superior"],
+    body: Evaluation,
+    session: Session,
+    principal: Reader,
+) -> dict[str, Any]:
+    return await staff.evaluate(session, principal, staff_id, _period(period), kind, body.score, body.text)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.kpi import store
+from services.kpi import staff, store
 from services.kpi.domain.facts import FOLDED_TYPES, fold_all
 from shared.events.catalogue import decode
 from shared.events.envelope import Envelope
@@ -35,4 +35,8 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await store.save_fact(uow.session, fold_all(envelope.request_id, decoded))
 
 
-HANDLERS: dict[str, Handler] = {event_type: fold_event for event_type in FOLDED_TYPES}
+HANDLERS: dict[str, Handler] = {
+    **{event_type: fold_event for event_type in FOLDED_TYPES},
+    "staff.rated": staff.on_staff_rated,
+    "staff.rectification_decided": staff.on_rectification_decided,
+}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Table, func, or_, select
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Table, Text, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,10 @@ _TEXTS = (
     "rating",
     "revisit_outcome",
     "excluded",
+    "first_responder",
+    "answered_by",
+    "answer_article",
+    "handler_id",
 )
 
 facts = Table(
@@ -90,6 +94,36 @@ flags = Table(
     Column("periods", JSONB, nullable=False),
     Column("pass_line", Float, nullable=False),
     Column("flagged_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+# Staff evaluation, folded from staff.rated / staff.rectification_decided.
+staff_ratings = Table(
+    "staff_ratings",
+    metadata,
+    Column("rating_id", String(36), primary_key=True),
+    Column("staff_id", String(200), nullable=False, index=True),
+    Column("department", String(50), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("bad", Boolean, nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False),
+    Column("rectification_due", DateTime(timezone=True)),
+    Column("outcome", String(20)),
+    Column("counts_against_staff", Boolean, nullable=False, server_default="true"),
+    Column("rectified_on_time", Boolean),
+)
+
+# Self-evaluation and the superior's evaluation, kept beside the computed figures.
+staff_evaluations = Table(
+    "staff_evaluations",
+    metadata,
+    Column("staff_id", String(200), primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # self, superior
+    Column("score", Float, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 

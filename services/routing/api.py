@@ -314,6 +314,15 @@ async def list_staff(_: Reader, session: Session, department: str | None = None)
     return {"items": [dict(r) for r in (await session.execute(stmt)).mappings()], "next_cursor": None}
 
 
+@router.get("/staff/{staff_id}")
+async def get_staff(staff_id: str, _: Reader, session: Session) -> dict[str, Any]:
+    """One staff member (other services ask for a member's department here)."""
+    row = (await session.execute(select(store.staff).where(store.staff.c.id == staff_id))).mappings().first()
+    if row is None:
+        raise NotFound(f"no staff member {staff_id}")
+    return dict(row)
+
+
 @router.put("/staff/{staff_id}")
 async def put_staff(staff_id: str, body: StaffMember, _: Admin, session: Session) -> dict[str, Any]:
     await _department_exists(session, body.department, "department")

@@ -92,6 +92,12 @@ HEADS: list[dict[str, str | None]] = [
 STAFF: list[dict[str, str | None]] = [
     {"id": "supervisor-01", "name": "督办组 王督查", "department": None, "role": "supervisor"},
     {"id": "supervisor-02", "name": "督办组 李督查", "department": None, "role": "supervisor"},
+    # Front-line staff the demo tokens name (hotline agents and window staff sit in the
+    # service centre): ratings of their service find their department here.
+    {"id": "agent-001", "name": "热线 坐席01", "department": "service_center", "role": "agent"},
+    {"id": "window-01", "name": "窗口 01号", "department": "service_center", "role": "agent"},
+    {"id": "handler-urban-01", "name": "城管 处理人01", "department": "urban", "role": "handler"},
+    {"id": "handler-service-01", "name": "政务 处理人01", "department": "service_center", "role": "handler"},
     *HEADS,
 ]
 

@@ -359,6 +359,41 @@ class NotificationRequested(EventData):
     recipients: list[str] = Field(default_factory=list)
 
 
+# --- staff evaluation (好差评) -------------------------------------------------------
+
+StaffRatingLevel = Literal[
+    "very_satisfied", "satisfied", "basically_satisfied", "unsatisfied", "very_unsatisfied"
+]
+RectificationOutcome = Literal["rectified", "explained", "disputed"]
+
+
+@event_model("staff.rated")
+class StaffRated(EventData):
+    """A person rated the staff member who served them (window, hotline, …). The comment
+    stays in followup's database: it may hold personal data."""
+
+    rating_id: str
+    staff_id: str
+    department: str
+    channel: Channel
+    level: StaffRatingLevel
+    reasons: list[str] = Field(default_factory=list)
+    bad: bool
+    service_ref: str
+    rated_at: AwareDatetime
+    rectification_due: AwareDatetime | None = None
+
+
+@event_model("staff.rectification_decided")
+class StaffRectificationDecided(EventData):
+    rating_id: str
+    staff_id: str
+    department: str
+    outcome: RectificationOutcome
+    counts_against_staff: bool  # an undisputed bad rating counts in the staff KPIs
+    on_time: bool
+
+
 # --- kpi ----------------------------------------------------------------------------
 
 

@@ -44,8 +44,16 @@ DESIGN_TYPES = {
 
 
 def test_every_event_of_the_design_has_a_model() -> None:
-    # Added to the design's list (CHANGELOG): the adapters' message, the retention purge, pauses.
-    extra = {"notification.outbound", "request.personal_data_purged", "request.paused", "request.resumed"}
+    # Added to the design's list (CHANGELOG): the adapters' message, the retention purge, pauses,
+    # and staff evaluation.
+    extra = {
+        "notification.outbound",
+        "request.personal_data_purged",
+        "request.paused",
+        "request.resumed",
+        "staff.rated",
+        "staff.rectification_decided",
+    }
     assert {t for t, _ in CATALOGUE} == DESIGN_TYPES | extra
 
 

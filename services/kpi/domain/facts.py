@@ -45,6 +45,12 @@ class Fact:
     revisit_outcome: str | None = None
     overturned: bool = False
     answered_at_intake: bool = False
+    # Who: the staff member who received it (首问: None when a channel did), who answered it
+    # at intake and from which article, and the handler of the lead department.
+    first_responder: str | None = None
+    answered_by: str | None = None
+    answer_article: str | None = None
+    handler_id: str | None = None
     closed_at: datetime | None = None
     excluded: str | None = None  # merged / withdrawn: left out of every rate, and said so
     last_event_at: datetime | None = None
@@ -97,7 +103,7 @@ def _rerouted(fact: Fact, env: Envelope, d: Any) -> Fact:
 
 
 def _resolved(fact: Fact, env: Envelope, d: Any) -> Fact:
-    return replace(fact, resolved_at=env.occurred_at, outcome=d.outcome)
+    return replace(fact, resolved_at=env.occurred_at, outcome=d.outcome, handler_id=d.handler_id)
 
 
 def _extension(fact: Fact, env: Envelope, d: Any) -> Fact:
@@ -126,10 +132,13 @@ _FOLD = {
         area=d.area,
         requester_ref=d.requester_ref,
         received_at=e.occurred_at,
+        first_responder=d.first_responder.id if d.first_responder.kind == "staff" else None,
     ),
     "request.routed": _routed,
     "request.rerouted": _rerouted,
-    "request.accepted": lambda f, e, d: replace(f, accepted_at=f.accepted_at or e.occurred_at),
+    "request.accepted": lambda f, e, d: replace(
+        f, accepted_at=f.accepted_at or e.occurred_at, handler_id=d.handler_id
+    ),
     "request.contacted": lambda f, e, d: replace(f, contacted_at=f.contacted_at or e.occurred_at),
     "request.returned": lambda f, e, d: replace(
         f, returns=f.returns + 1, returned_by=(*f.returned_by, d.department)
@@ -138,7 +147,12 @@ _FOLD = {
     "request.resumed": _resumed,
     "request.resolved": _resolved,
     "request.answered_at_intake": lambda f, e, d: replace(
-        f, answered_at_intake=True, resolved_at=e.occurred_at, outcome="resolved"
+        f,
+        answered_at_intake=True,
+        resolved_at=e.occurred_at,
+        outcome="resolved",
+        answered_by=d.agent_id,
+        answer_article=d.article_id,
     ),
     "request.feedback_given": lambda f, e, d: replace(f, feedback_at=e.occurred_at),
     "request.rated": lambda f, e, d: replace(f, rating=d.rating, score=d.score, rated_at=e.occurred_at),

@@ -170,5 +170,10 @@ def organisation_figures(facts: Iterable[Fact], period: Period) -> dict[str, Any
         "first_contact_resolution": Ratio(
             sum(f.answered_at_intake for f in received), len(received)
         ).as_dict(),
+        # Answers at intake that cited a knowledge-base article, and those that did not.
+        "first_contact_resolution_by_article": {
+            "with_article": sum(f.answered_at_intake and f.answer_article is not None for f in received),
+            "without_article": sum(f.answered_at_intake and f.answer_article is None for f in received),
+        },
         "volume": {k: dict(sorted(v.items())) for k, v in volumes.items()},
     }
