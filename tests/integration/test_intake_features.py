@@ -154,7 +154,7 @@ async def test_answer_on_the_spot(
     answered = await client.post(
         f"/v1/requests/{rid}/answer",
         headers=AGENT,
-        json={"answer": "携带身份证和租房合同到社区服务中心办理", "article_id": "kb-12"},
+        json={"answer": "携带身份证和租房合同到社区服务中心办理", "article_id": "kb-residence-permit"},
     )
     assert answered.json() == {"id": rid, "state": "answered_at_intake"}
     event = (await events_of(runtime, rid, platform.lifecycle_topic))[-1]
