@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive
+.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,8 +20,19 @@ run: $(STAMP)
 stop:
 	@$(BIN)/python scripts/devctl.py stop 2>/dev/null || true
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) browser-deps lint typecheck
 	$(BIN)/python -m pytest
+
+# The console's browser tests drive Debian's Chromium (and a CJK font for the screenshots).
+BROWSER_PKGS := chromium chromium-driver fonts-wqy-zenhei
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-deps:
+	@test -x /usr/bin/chromedriver -a -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PKGS))
+
+# Screenshots of each console page, taken by the browser test, into docs/screenshots/.
+screenshots: $(STAMP) browser-deps
+	SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_console.py
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit

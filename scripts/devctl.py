@@ -139,11 +139,13 @@ async def seed(settings: Settings) -> dict[str, str]:
 def start_services(
     ports: dict[str, int], env: dict[str, str] | None = None, prefix: str = "", only: list[str] | None = None
 ) -> None:
+    # Every service learns where the others are (the console reads these through intake).
+    urls = {f"{s.upper()}_URL": f"http://127.0.0.1:{port}" for s, port in ports.items()}
     for service in only or SERVICES:
         _spawn(
             f"{prefix}{service}",
             [sys.executable, "-m", f"services.{service}.main"],
-            {"PORT": str(ports[service]), **(env or {})},
+            {**urls, "PORT": str(ports[service]), **(env or {})},
         )
 
 

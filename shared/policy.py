@@ -129,6 +129,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/accountability"): rule(*OVERSIGHT),
         ("GET", "/v1/hotspots"): rule(*OVERSIGHT),
         ("GET", "/v1/requests/{request_id}/facts"): rule(*OVERSIGHT, scope="own_department"),
+        ("GET", "/v1/requests/{request_id}/timeline"): rule(*STAFF, scope="own_department"),
         ("POST", "/v1/periods/{period}/close"): rule("supervisor", "admin"),
         ("POST", "/v1/rebuild"): rule("admin", "ops"),
         # The member, their head and supervisors: narrowed in the code to exactly those.
@@ -141,7 +142,16 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
 
 # Open to everybody by design: health, readiness, metrics, the API description, and Open311
 # (whose POST carries its own api_key, checked in the route, as the GeoReport spec says).
-PUBLIC_PREFIXES = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc", "/open311/")
+PUBLIC_PREFIXES = (
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/open311/",
+    "/console",  # static files and where the APIs are; the APIs themselves need a token
+)
 
 
 def rule_for(service: str, method: str, path: str) -> Rule | None:

@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, text
@@ -231,6 +233,17 @@ def create_app(
         HTTP_REQUESTS.labels(runtime.name, path, request.method, str(response.status_code)).inc()
         HTTP_LATENCY.labels(runtime.name, path, request.method).observe(time.perf_counter() - started)
         return response
+
+    # The staff console (served by intake) calls every service's API from the browser.
+    origin = urlsplit(runtime.settings.intake_url)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[f"{origin.scheme}://{origin.netloc}", *runtime.settings.cors_origins],
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Correlation-ID", "Idempotency-Key"],
+        expose_headers=["X-Correlation-ID"],
+        max_age=600,
+    )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

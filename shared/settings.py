@@ -46,6 +46,12 @@ class Settings(BaseSettings):
 
     # Services other than intake check channel API keys by asking intake (cached briefly).
     intake_url: str = "http://127.0.0.1:8001"
+    # Where the staff console (served by intake) finds the other services' APIs.
+    handling_url: str = "http://127.0.0.1:8003"
+    followup_url: str = "http://127.0.0.1:8004"
+    kpi_url: str = "http://127.0.0.1:8005"
+    # Browser origins allowed to call the APIs (CORS) besides intake's own (the console).
+    cors_origins: list[str] = Field(default_factory=list)
     api_key_cache_seconds: float = Field(default=60, ge=0)
 
     organisation_timezone: str = "Asia/Shanghai"

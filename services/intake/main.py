@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
 
 from services.intake import api, kb_api, open311, store
 from services.intake.consumers import HANDLERS
@@ -11,6 +14,7 @@ from shared.auth import Principal, hash_api_key
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
 
 NAME = "intake"
+CONSOLE = Path(__file__).with_name("console")
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
@@ -40,6 +44,22 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
         return Principal(kind="channel", id=channel, role="channel") if channel else None
 
     app.state.api_key_lookup = api_key_lookup
+
+    @app.get("/console/config.json", include_in_schema=False)
+    async def console_config() -> dict[str, dict[str, str]]:
+        """Where the console's browser finds each service's API."""
+        s = runtime.settings
+        urls = {
+            "intake": s.intake_url,
+            "routing": s.routing_url,
+            "handling": s.handling_url,
+            "followup": s.followup_url,
+            "kpi": s.kpi_url,
+        }
+        return {"urls": {name: url.rstrip("/") for name, url in urls.items()}}
+
+    # The staff console: static files, no build step (see services/intake/console/).
+    app.mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")
     return app
 
 

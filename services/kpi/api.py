@@ -132,6 +132,32 @@ async def request_facts(request_id: str, principal: Reader, session: Session) ->
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
+@router.get("/requests/{request_id}/timeline")
+async def request_timeline(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
+    """Every lifecycle event of a request in the order it happened (masked data only): the
+    case page's timeline. Department staff see the requests their department took part in."""
+    fact = await store.load_fact(session, request_id)
+    involved = fact is not None and principal.department in (
+        fact.lead_department,
+        *fact.co_departments,
+        *fact.returned_by,
+    )
+    if fact is None or (principal.role in ("handler", "dept_head") and not involved):
+        raise NotFound(f"no request {request_id}")
+    payloads = await session.scalars(
+        select(store.events.c.payload).where(store.events.c.request_id == request_id)
+    )
+    events = sorted(payloads, key=lambda p: (p["occurred_at"], p["id"]))
+    return {
+        "request_id": request_id,
+        "state": fact.state,
+        "lead_department": fact.lead_department,
+        "events": [
+            {k: p[k] for k in ("id", "type", "occurred_at", "producer", "actor", "data")} for p in events
+        ],
+    }
+
+
 @router.post("/periods/{period}/close")
 async def close_period(
     period: str, principal: Supervisor, uow: Annotated[UnitOfWork, Depends(unit_of_work)]

@@ -31,7 +31,7 @@ async def department_rows(
     weights = get_settings().kpi_weights
     rows = []
     for code in departments:
-        figures = department_figures(await store.facts_for(session, code, period), code, period)
+        figures = department_figures(await store.facts_for(session, code, period), code, period, at=now())
         figures["score"] = score(figures, weights)
         rows.append(figures)
     return rows

@@ -211,3 +211,40 @@ def test_an_incomplete_application_is_incomplete_until_supplemented() -> None:
         [ev(received, 0), ev(RequestIncomplete(missing=missing, paused_from=T0), 0), ev(supplemented, 5)]
     )
     assert done.state == "supplemented"
+
+
+def test_a_running_period_counts_only_clocks_that_are_done_or_due() -> None:
+    from services.kpi.domain.figures import department_figures
+
+    open_case = fold(
+        [
+            ev(
+                RequestReceived(
+                    channel="web",
+                    category="repair",
+                    urgency="normal",
+                    submitted_at=T0,
+                    first_responder=FirstResponder(kind="channel", id="web"),
+                ),
+                0,
+                "open",
+            ),
+            ev(
+                RequestRouted(
+                    lead_department="urban",
+                    due=Due(accept=T0 + timedelta(hours=24), resolve=T0 + timedelta(hours=72)),
+                    category="repair",
+                ),
+                0.1,
+                "open",
+            ),
+        ],
+        "open",
+    )
+    early = department_figures([open_case], "urban", NOV, at=T0 + timedelta(hours=1))
+    assert early["acceptance_timeliness"]["denominator"] == 0  # not due yet: not late either
+    assert early["counts"]["overdue_open"] == 0
+    late = department_figures([open_case], "urban", NOV, at=T0 + timedelta(hours=80))
+    assert late["acceptance_timeliness"] == {"numerator": 0, "denominator": 1, "rate": 0.0}
+    assert late["counts"]["overdue_open"] == 1
+    assert department_figures([open_case], "urban", NOV)["counts"]["overdue_open"] == 1  # a closed period

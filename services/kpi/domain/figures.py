@@ -97,8 +97,17 @@ def _on_time(done: datetime | None, due: datetime | None) -> bool:
     return done is not None and due is not None and done <= due
 
 
-def department_figures(facts: Iterable[Fact], department: str, period: Period) -> dict[str, Any]:
+def department_figures(
+    facts: Iterable[Fact], department: str, period: Period, at: datetime | None = None
+) -> dict[str, Any]:
+    """`at` is now for a period still running: a clock that is neither done nor due yet is
+    left out of its rate (and is not overdue), so a running month is not punished for work
+    not yet due. For a finished period nothing changes."""
     facts = list(facts)
+
+    def due_by_now(done: datetime | None, due: datetime | None) -> bool:
+        return at is None or done is not None or (due is not None and due <= at)
+
     counted = [f for f in facts if f.lead_department == department and f.excluded is None]
     excluded = sum(1 for f in facts if f.lead_department == department and f.excluded is not None)
     # Returns count against the returning department, in the period the request came in.
@@ -111,9 +120,19 @@ def department_figures(facts: Iterable[Fact], department: str, period: Period) -
     ]
     returns = sum(f.returned_by.count(department) for f in involved)
 
-    accept_due = [f for f in counted if period.holds(f.accept_due)]
-    resolve_due = [f for f in counted if period.holds(f.resolve_due)]
-    feedback_due = [f for f in counted if f.resolved_at is not None and period.holds(f.feedback_due)]
+    accept_due = [
+        f for f in counted if period.holds(f.accept_due) and due_by_now(f.accepted_at, f.accept_due)
+    ]
+    resolve_due = [
+        f for f in counted if period.holds(f.resolve_due) and due_by_now(f.resolved_at, f.resolve_due)
+    ]
+    feedback_due = [
+        f
+        for f in counted
+        if f.resolved_at is not None
+        and period.holds(f.feedback_due)
+        and due_by_now(f.feedback_at, f.feedback_due)
+    ]
     resolved = [f for f in counted if period.holds(f.resolved_at)]
     rated = [f for f in counted if period.holds(f.rated_at) and f.rating not in (None, "no_response")]
     satisfied = [f for f in rated if f.rating in ("satisfied", "basically_satisfied")]
