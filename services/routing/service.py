@@ -4,6 +4,7 @@ the coordinating department dispatch by hand."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,8 @@ from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
 FACTS = ("category", "urgency", "topic", "area", "business_type", "text")
+
+log = logging.getLogger(__name__)
 
 
 async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple[Due, Due]:
@@ -136,6 +139,14 @@ async def _route(
         co_departments=list(co),
         rule_id=rule_id,
         due=due_json,
+    )
+    log.info(
+        "%s to %s (co: %s) by rule %s; resolve due %s",
+        emitted.type,
+        lead,
+        ",".join(co) or "-",
+        rule_id or "manual",
+        due_json.get("resolve"),
     )
     if route["urgency"] == "urgent":
         # The emergency mechanism: the lead's head and the supervisors hear of it at once.

@@ -4,6 +4,8 @@ real broker and PostgreSQL, to a KPI figure."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -304,3 +306,48 @@ async def test_logs_hold_no_contact_data_or_tokens(services: Platform) -> None:
         "dev-hotline-key",
     ):
         assert secret not in logs
+
+
+async def test_a_correlation_id_follows_the_request_into_other_services_logs_and_metrics_are_served(
+    services: Platform,
+) -> None:
+    from tests.support.platform import devctl
+
+    u = services.urls
+    correlation = f"corr-{uuid.uuid4().hex[:10]}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        submitted = await http.post(
+            f"{u['intake']}/v1/requests",
+            headers={**AGENT, "X-Correlation-ID": correlation},
+            json={
+                "channel": "hotline",
+                "content": "垃圾桶满了没人清运",
+                "requester": {"phone": "13800000004"},
+            },
+        )
+        assert submitted.headers["X-Correlation-ID"] == correlation
+        rid = submitted.json()["id"]
+        assert (await http.get(f"{u['intake']}/healthz")).headers["X-Correlation-ID"]  # one made up
+
+        def routing_lines() -> list[dict[str, Any]]:
+            text = (devctl.LOG_DIR / "e2e-routing.log").read_text(encoding="utf-8")
+            return [json.loads(line) for line in text.splitlines() if correlation in line]
+
+        for _ in range(120):  # routing picks the event up within moments
+            if routing_lines():
+                break
+            await asyncio.sleep(0.25)
+        line = routing_lines()[0]
+        # The routing decision's log line names the request, the event being handled and the
+        # correlation id the caller sent to intake.
+        assert line["correlation_id"] == correlation and line["request_id"] == rid
+        assert line["event_id"] and "request.routed" in line["message"]
+
+        handling = (await http.get(f"{u['handling']}/metrics")).text
+        for metric in (
+            "open_cases{",
+            "consumer_lag_events{",
+            "http_request_duration_seconds",
+            "outbox_backlog",
+        ):
+            assert metric in handling
