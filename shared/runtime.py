@@ -196,7 +196,11 @@ def create_app(
         # event the request causes and on every log line written while handling it.
         correlation_id = (request.headers.get("x-correlation-id") or "").strip()[:200] or str(uuid.uuid4())
         request.state.correlation_id = correlation_id
-        caller = caller_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+        caller = (
+            caller_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
+            if limiter.per_minute > 0
+            else None
+        )
         wait = limiter.retry_after(caller) if caller else None
         if wait is not None:
             return JSONResponse(
