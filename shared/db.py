@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     func,
@@ -48,7 +49,15 @@ def new_metadata() -> MetaData:
         Column("payload", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
+        # 1: an urgent request's first event from this service (the green channel): the relay
+        # sends it ahead of the backlog. Nothing of the same request can be ahead of it.
+        Column("priority", SmallInteger, nullable=False, server_default="0"),
         Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+        Index(
+            "ix_outbox_unpublished_urgent",
+            "id",
+            postgresql_where=text("published_at IS NULL AND priority > 0"),
+        ),
     )
     Table(
         "inbox",

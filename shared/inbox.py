@@ -10,6 +10,7 @@ retried with backoff, then the event goes to the dead-letter topic and the consu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -222,37 +223,52 @@ class InboxConsumer:
         await ensure_topics(self._bootstrap, [marker], 1)
         return True
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        loop = asyncio.get_running_loop()
-        await self._broker_lost_its_log()  # make sure the marker exists
-        next_check = loop.time() + MARKER_CHECK_SECONDS
-        while True:
-            if loop.time() >= next_check:
-                next_check = loop.time() + MARKER_CHECK_SECONDS
+    async def _watch_marker(self, lost: asyncio.Event) -> None:
+        """Beside the consume loop, so the admin round trips never hold up events."""
+        while not lost.is_set():
+            await asyncio.sleep(MARKER_CHECK_SECONDS)
+            try:
                 if await self._broker_lost_its_log():
+                    lost.set()
+            except Exception as exc:  # the consume loop sees a broker that is down by itself
+                log.debug("marker check failed: %s", exc)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        await self._broker_lost_its_log()  # make sure the marker exists
+        lost = asyncio.Event()
+        watcher = asyncio.create_task(self._watch_marker(lost))
+        try:
+            while True:
+                if lost.is_set():
                     # Join again as a new member: with no committed offsets it reads the new
                     # log from its start; the inbox absorbs what was applied before.
                     raise BrokerLostLog(self.processor.consumer)
-            batches = await consumer.getmany(timeout_ms=500, max_records=200)
-            if not self.ready.is_set() and consumer.assignment():
-                self.ready.set()  # joined the group and holds partitions: events flow
-            for messages in batches.values():
-                for msg in messages:  # one partition at a time, in offset order
-                    if self.processor.skips_unread(msg.headers):
-                        continue
-                    outcome, error, attempts = await self.processor.process(msg.value)
-                    if outcome == "dead_letter":
-                        await self.dead_letter(msg, error or "unknown error", attempts)
-            if batches:
-                await consumer.commit()
-            await self._record_lag(consumer)
+                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                if not self.ready.is_set() and consumer.assignment():
+                    self.ready.set()  # joined the group and holds partitions: events flow
+                for messages in batches.values():
+                    for msg in messages:  # one partition at a time, in offset order
+                        if self.processor.skips_unread(msg.headers):
+                            continue
+                        outcome, error, attempts = await self.processor.process(msg.value)
+                        if outcome == "dead_letter":
+                            await self.dead_letter(msg, error or "unknown error", attempts)
+                if batches:
+                    await consumer.commit()
+                self._record_lag(consumer, batches)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
-    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
-        """Events on the topic this consumer has not yet handled, per partition it holds
-        (from the high watermark of its last fetch; no extra broker round trip)."""
+    def _record_lag(self, consumer: AIOKafkaConsumer, batches: dict[Any, list[Any]]) -> None:
+        """Events on the topic this consumer has not handled yet, per partition it holds: the
+        high watermark of the last fetch minus the next offset to handle. Never waits on the
+        broker (a partition that returned nothing in this fetch has nothing waiting)."""
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:  # nothing fetched from it yet
                 continue
-            position = await consumer.position(tp)  # valid after a fetch: no wait
-            CONSUMER_LAG.labels(self.processor.consumer, str(tp.partition)).set(max(0, highwater - position))
+            messages = batches.get(tp)
+            lag = highwater - (messages[-1].offset + 1) if messages else 0
+            CONSUMER_LAG.labels(self.processor.consumer, str(tp.partition)).set(max(0, lag))

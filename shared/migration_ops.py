@@ -46,3 +46,24 @@ def drop_messaging_tables() -> None:
     )
     op.drop_table("outbox")
     op.drop_table("inbox")
+
+
+def add_outbox_priority() -> None:
+    """Version 2 of the outbox: a priority for urgent requests' first events."""
+    op.add_column("outbox", sa.Column("priority", sa.SmallInteger(), server_default="0", nullable=False))
+    op.create_index(
+        "ix_outbox_unpublished_urgent",
+        "outbox",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NULL AND priority > 0"),
+    )
+
+
+def drop_outbox_priority() -> None:
+    op.drop_index(
+        "ix_outbox_unpublished_urgent",
+        table_name="outbox",
+        postgresql_where=sa.text("published_at IS NULL AND priority > 0"),
+    )
+    op.drop_column("outbox", "priority")

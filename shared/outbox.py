@@ -116,6 +116,7 @@ class UnitOfWork:
                         "type": env.type,
                         "version": env.version,
                         "payload": env.model_dump(mode="json"),
+                        "priority": _priority(env),
                     }
                     for topic, env in self._pending
                 ],
@@ -126,6 +127,15 @@ class UnitOfWork:
         self._pending = []
         if had_events and self._on_commit is not None:
             self._on_commit()
+
+
+# An urgent request's first event from a service: nothing of the same request can be ahead
+# of it in that service's outbox, so sending it first keeps every request's order.
+_FIRST_EVENTS = frozenset({"request.received", "request.routed"})
+
+
+def _priority(envelope: Envelope) -> int:
+    return int(envelope.type in _FIRST_EVENTS and envelope.data.get("urgency") == "urgent")
 
 
 def _lock_key(service: str) -> int:
@@ -171,16 +181,25 @@ class OutboxRelay:
             locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(self.service))))
             if not locked:
                 return 0
-            rows = (
-                await session.execute(
-                    select(
-                        ob.c.id, ob.c.topic, ob.c.key, ob.c.type, ob.c.version, ob.c.event_id, ob.c.payload
+            columns = select(
+                ob.c.id, ob.c.topic, ob.c.key, ob.c.type, ob.c.version, ob.c.event_id, ob.c.payload
+            ).where(ob.c.published_at.is_(None))
+            # The green channel first: urgent requests' first events skip the backlog.
+            rows = list(
+                (
+                    await session.execute(
+                        columns.where(ob.c.priority > 0).order_by(ob.c.id).limit(self._batch_size)
                     )
-                    .where(ob.c.published_at.is_(None))
-                    .order_by(ob.c.id)
-                    .limit(self._batch_size)
-                )
-            ).all()
+                ).all()
+            )
+            if len(rows) < self._batch_size:
+                rows += (
+                    await session.execute(
+                        columns.where(ob.c.priority == 0)
+                        .order_by(ob.c.id)
+                        .limit(self._batch_size - len(rows))
+                    )
+                ).all()
             if not rows:
                 return 0
             # send() only enqueues; per partition the producer keeps the enqueue order.

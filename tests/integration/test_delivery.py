@@ -343,3 +343,60 @@ async def test_every_log_line_of_a_consumer_names_the_event_and_its_correlation(
     assert record.event_id == str(event.id)  # type: ignore[attr-defined]
     assert record.correlation_id == event.correlation_id  # type: ignore[attr-defined]
     assert record.request_id == event.request_id  # type: ignore[attr-defined]
+
+
+async def test_an_urgent_requests_first_event_is_sent_ahead_of_the_backlog(topics: Settings) -> None:
+    from shared.events.catalogue import FirstResponder, RequestReceived
+
+    await ensure_topics(topics.kafka_bootstrap, [topics.lifecycle_topic], 3)
+    runtime = ServiceRuntime(name="kpi", metadata=kpi_store.metadata, handlers={}, settings=topics)
+    producer = make_producer(topics.kafka_bootstrap)
+    await producer.start()
+    outbox = outbox_table(kpi_store.metadata)
+
+    def arrival(urgency: str) -> RequestReceived:
+        return RequestReceived(
+            channel="hotline",
+            category="help",
+            urgency=urgency,  # type: ignore[arg-type]
+            submitted_at=received().occurred_at,
+            first_responder=FirstResponder(kind="channel", id="hotline"),
+        )
+
+    backlog = [str(uuid.uuid4()) for _ in range(3)]
+    urgent = str(uuid.uuid4())
+    for rid, urgency in [*((r, "normal") for r in backlog), (urgent, "urgent")]:
+        async with runtime.uow() as uow:
+            uow.emit(arrival(urgency), request_id=rid, actor=received().actor)
+            await uow.commit()
+    relay = OutboxRelay(
+        service=f"test-{uuid.uuid4().hex[:6]}",
+        sessions=runtime.sessions,
+        outbox=outbox,
+        producer=producer,
+        bootstrap=topics.kafka_bootstrap,
+        topics=[topics.lifecycle_topic],
+        partitions=3,
+        batch_size=2,
+    )
+    try:
+        async with runtime.sessions() as session:  # earlier tests' leftovers go first
+            while await session.scalar(
+                select(func.count()).where(
+                    outbox.c.published_at.is_(None), outbox.c.key.not_in([*backlog, urgent])
+                )
+            ):
+                await relay.publish_pending()
+        await relay.publish_pending()  # one batch of two: the urgent one, then the oldest
+        async with runtime.sessions() as session:
+            published = set(
+                await session.scalars(
+                    select(outbox.c.key).where(
+                        outbox.c.key.in_([*backlog, urgent]), outbox.c.published_at.is_not(None)
+                    )
+                )
+            )
+        assert published == {urgent, backlog[0]}
+    finally:
+        await producer.stop()
+        await runtime.engine.dispose()
