@@ -97,6 +97,7 @@ class ServiceRuntime:
             topics=topics,
             partitions=s.topic_partitions,
             poll_seconds=s.relay_poll_seconds,
+            batch_size=s.relay_batch_size,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.handlers:

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
+    # Rows per relay round: smaller rounds let an urgent event in sooner under load.
+    relay_batch_size: int = Field(default=100, ge=1, le=5000)
 
     # Development signs staff tokens with a local secret (HS256); production sets a JWKS URL (RS256).
     jwt_secret: str = "dev-secret-change-me-please-32bytes!"
