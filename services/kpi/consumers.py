@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kpi import staff, store
-from services.kpi.domain.facts import FOLDED_TYPES, fold_all
+from services.kpi.domain.facts import FOLDED_TYPES, apply, fold_all
 from shared.events.catalogue import decode
 from shared.events.envelope import Envelope
 from shared.inbox import Handler
@@ -17,8 +17,11 @@ from shared.outbox import UnitOfWork
 
 
 async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-    """Keep the event, then fold the request's events again in the order they happened."""
-    await store.load_fact(uow.session, envelope.request_id, for_update=True)  # one writer per request
+    """Keep the event and fold it into the request's fact row, as if all its events were
+    folded in the order they happened: an event later than everything folded so far (the
+    usual case) is one more step; one that arrived out of order (or ties in time) makes the
+    row be folded again from all of the request's events."""
+    fact = await store.load_fact(uow.session, envelope.request_id, for_update=True)  # one writer per request
     await uow.session.execute(
         pg_insert(store.events)
         .values(
@@ -28,6 +31,9 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         )
         .on_conflict_do_nothing()
     )
+    if fact is not None and fact.last_event_at is not None and envelope.occurred_at > fact.last_event_at:
+        await store.save_fact(uow.session, apply(fact, envelope, data))
+        return
     payloads = await uow.session.scalars(
         select(store.events.c.payload).where(store.events.c.request_id == envelope.request_id)
     )
