@@ -228,6 +228,9 @@ def up() -> None:
         print(f"  {service:<9} http://127.0.0.1:{DEFAULT_PORTS[service]}")
     print("\nChannel API keys (X-API-Key):", ", ".join(f"{c}={k}" for c, k in keys.items()))
     print_tokens(settings)
+    console = f"http://127.0.0.1:{DEFAULT_PORTS['intake']}/console/"
+    print(f"\nStaff console: {console} (sign in with a token above)")
+    print("Feed it some traffic: `make demo` (DEMO_RATE=1 requests/s until Ctrl-C)")
     print(f"\nLogs in {LOG_DIR}; stop everything with `make stop`.")
 
 
