@@ -9,8 +9,10 @@ topics and republishes everything from its outbox (consumers' inboxes absorb the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -276,3 +278,71 @@ class OutboxRelay:
 
 def _encode(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class RelayThread:
+    """An OutboxRelay on an event loop of its own thread, with its own connection pool and
+    producer. On the service's loop it would share turns with every HTTP request and event
+    handler, and under a flood an urgent request's first event waited seconds to be sent;
+    a thread of its own gets the interpreter every few milliseconds whatever the loop does."""
+
+    def __init__(self, *, database_url: str, **relay_options: Any) -> None:
+        self._database_url = database_url
+        self._options = relay_options
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._relay: OutboxRelay | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._main()), name=f"{relay_options['service']}-relay", daemon=True
+        )
+
+    async def start(self) -> None:
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait, 60)
+        if self._error is not None:
+            raise self._error
+
+    async def _main(self) -> None:
+        from shared.db import create_engine, session_factory
+        from shared.kafka import make_producer
+
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        engine = create_engine(self._database_url)
+        producer = make_producer(self._options["bootstrap"])
+        try:
+            await producer.start()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            await engine.dispose()
+            return
+        self._relay = OutboxRelay(sessions=session_factory(engine), producer=producer, **self._options)
+        self._ready.set()
+        task = asyncio.create_task(self._relay.run())
+        try:
+            await self._stopping.wait()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            await producer.stop()
+            await engine.dispose()
+
+    def wake(self) -> None:
+        """Called from the service's loop after a commit with events."""
+        if self._loop is not None and self._relay is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._relay.wake)
+
+    async def republish(self, since: datetime | None = None, from_id: int | None = None) -> int:
+        if self._loop is None or self._relay is None:
+            return 0
+        future = asyncio.run_coroutine_threadsafe(self._relay.republish(since, from_id), self._loop)
+        return await asyncio.wrap_future(future)
+
+    async def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        await asyncio.to_thread(self._thread.join, 15)

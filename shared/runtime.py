@@ -30,7 +30,7 @@ from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.limits import RateLimiter, caller_key, json_depth
 from shared.logging import log_context
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from shared.outbox import OutboxRelay, UnitOfWork
+from shared.outbox import RelayThread, UnitOfWork
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class ServiceRuntime:
     fast_lanes: dict[str, Callable[[Envelope], bool]] = field(default_factory=dict)
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
-    relay: OutboxRelay | None = field(init=False, default=None)
+    relay: RelayThread | None = field(init=False, default=None)
     consumer: InboxConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
@@ -88,18 +88,17 @@ class ServiceRuntime:
         await ensure_topics(s.kafka_bootstrap, topics, s.topic_partitions)
         self.producer = make_producer(s.kafka_bootstrap)
         await self.producer.start()
-        self.relay = OutboxRelay(
+        self.relay = RelayThread(
+            database_url=s.database_url(self.name),
             service=self.name,
-            sessions=self.sessions,
             outbox=outbox_table(self.metadata),
-            producer=self.producer,
             bootstrap=s.kafka_bootstrap,
             topics=topics,
             partitions=s.topic_partitions,
             poll_seconds=s.relay_poll_seconds,
             batch_size=s.relay_batch_size,
         )
-        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
+        await self.relay.start()
         if self.handlers:
             self.consumer = InboxConsumer(
                 self.processor(),
@@ -124,6 +123,8 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}"))
 
     async def stop(self) -> None:
+        if self.relay is not None:
+            await self.relay.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
