@@ -82,7 +82,9 @@ class Results:
     created: int = 0
     duplicates_answered: int = 0
     incomplete: int = 0
+    retried: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)  # every request answered for, new or not
     latencies_ms: list[float] = field(default_factory=list)
     # request id → when its POST began (time.monotonic()), for created requests that route
     sent_at: dict[str, float] = field(default_factory=dict)
@@ -93,6 +95,7 @@ class Results:
             "created": self.created,
             "duplicates_answered": self.duplicates_answered,
             "incomplete": self.incomplete,
+            "retried": self.retried,
             "errors": self.errors,
         }
 
@@ -153,27 +156,44 @@ class LoadGenerator:
         self._sent.append(submission)
         return submission
 
-    async def send(self, client: httpx.AsyncClient, submission: Submission, results: Results) -> None:
+    async def send(
+        self, client: httpx.AsyncClient, submission: Submission, results: Results, retries: int = 5
+    ) -> None:
+        """Submit as an adapter does: on a timeout, a 429 or a 5xx, send the same message again
+        (same channel and external id: the platform answers the first result, never twice)."""
         began = time.monotonic()
         results.sent += 1
-        try:
-            response = await client.post(
-                f"{self.intake_url}/v1/requests", json=submission.body, headers=submission.headers
-            )
-        except httpx.HTTPError as exc:
-            key = type(exc).__name__
-            results.errors[key] = results.errors.get(key, 0) + 1
+        failure = ""
+        for attempt in range(retries + 1):
+            if attempt:
+                results.retried += 1
+                await asyncio.sleep(min(2.0 * attempt, 5.0))
+            try:
+                response = await client.post(
+                    f"{self.intake_url}/v1/requests", json=submission.body, headers=submission.headers
+                )
+            except httpx.HTTPError as exc:
+                failure = type(exc).__name__
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                failure = str(response.status_code)
+                continue
+            break
+        else:
+            results.errors[failure] = results.errors.get(failure, 0) + 1
             return
         results.latencies_ms.append((time.monotonic() - began) * 1000)
-        if response.status_code == 201:
-            results.created += 1
+        if response.status_code in (200, 201):
             answer = response.json()
+            results.ids.add(answer["id"])
+            if response.status_code == 200:
+                results.duplicates_answered += 1
+                return
+            results.created += 1
             if answer.get("state") == "incomplete":
                 results.incomplete += 1
             else:
                 results.sent_at[answer["id"]] = began
-        elif response.status_code == 200:
-            results.duplicates_answered += 1
         else:
             key = str(response.status_code)
             results.errors[key] = results.errors.get(key, 0) + 1

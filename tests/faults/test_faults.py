@@ -163,12 +163,13 @@ async def test_a_burst_of_ten_times_the_steady_rate_drains_and_nothing_is_droppe
     before = (await settle(platform))["requests"]
     generator = LoadGenerator(platform.urls["intake"], seed=10)
     results = Results()
-    steady = 3.0
+    steady = 2.0
     await generator.run(steady, 10, results=results)
     await generator.run(steady * 10, 30, results=results)  # the burst
     await generator.run(steady, 10, results=results)
-    assert results.errors == {}, results.errors
-    assert results.sent == 10 * 3 + 30 * 30 + 10 * 3
+    assert results.errors == {}, results.errors  # adapters re-send on a timeout; none gave up
+    assert results.sent == 10 * 2 + 30 * 20 + 10 * 2
     after = await settle(platform, timeout=300)
-    assert after["requests"] == before + results.created  # every accepted request reached every service
+    # Every request the platform answered for exists once, in every service.
+    assert after["requests"] == before + len(results.ids)
     assert after["kpi_rebuild"]["requests_rebuilt"] == after["requests"]
