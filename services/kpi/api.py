@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi import service, staff, store
+from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import BadPeriod, Period, organisation_figures
 from services.kpi.domain.hotspots import hotspots
 from services.kpi.rebuild import rebuild
@@ -118,24 +119,9 @@ async def get_hotspots(_: Reader, session: Session, period: PeriodQuery) -> dict
     return hotspots(await store.facts_for(session, None, span), p, previous)
 
 
-@router.get("/requests/{request_id}/facts")
-async def request_facts(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
-    fact = await store.load_fact(session, request_id)
-    involved = fact is not None and principal.department in (
-        fact.lead_department,
-        *fact.co_departments,
-        *fact.returned_by,
-    )
-    if fact is None or (principal.role == "dept_head" and not involved):
-        raise NotFound(f"no facts for request {request_id}")
-    row = fact.to_row()
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
-
-
-@router.get("/requests/{request_id}/timeline")
-async def request_timeline(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
-    """Every lifecycle event of a request in the order it happened (masked data only): the
-    case page's timeline. Department staff see the requests their department took part in."""
+async def _visible_fact(session: AsyncSession, principal: Principal, request_id: str) -> Fact:
+    """A request's fact row, if the caller may see it: department staff only the requests
+    their department led, co-handled or returned (404 otherwise, as if it did not exist)."""
     fact = await store.load_fact(session, request_id)
     involved = fact is not None and principal.department in (
         fact.lead_department,
@@ -144,6 +130,21 @@ async def request_timeline(request_id: str, principal: Reader, session: Session)
     )
     if fact is None or (principal.role in ("handler", "dept_head") and not involved):
         raise NotFound(f"no request {request_id}")
+    return fact
+
+
+@router.get("/requests/{request_id}/facts")
+async def request_facts(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
+    fact = await _visible_fact(session, principal, request_id)
+    row = fact.to_row()
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+@router.get("/requests/{request_id}/timeline")
+async def request_timeline(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
+    """Every lifecycle event of a request in the order it happened (masked data only): the
+    case page's timeline. Department staff see the requests their department took part in."""
+    fact = await _visible_fact(session, principal, request_id)
     payloads = await session.scalars(
         select(store.events.c.payload).where(store.events.c.request_id == request_id)
     )
