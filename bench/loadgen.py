@@ -157,11 +157,18 @@ class LoadGenerator:
         return submission
 
     async def send(
-        self, client: httpx.AsyncClient, submission: Submission, results: Results, retries: int = 5
+        self,
+        client: httpx.AsyncClient,
+        submission: Submission,
+        results: Results,
+        retries: int = 5,
+        scheduled: float | None = None,
     ) -> None:
         """Submit as an adapter does: on a timeout, a 429 or a 5xx, send the same message again
-        (same channel and external id: the platform answers the first result, never twice)."""
-        began = time.monotonic()
+        (same channel and external id: the platform answers the first result, never twice).
+        Latency counts from `scheduled` (when the message was due to go out), so time spent
+        waiting for a free connection is counted too, as an open-loop load test must."""
+        began = time.monotonic() if scheduled is None else scheduled
         results.sent += 1
         failure = ""
         for attempt in range(retries + 1):
@@ -204,10 +211,14 @@ class LoadGenerator:
         seconds: float | None,
         *,
         results: Results | None = None,
-        max_in_flight: int = 256,
+        max_in_flight: int = 32,
         client: httpx.AsyncClient | None = None,
     ) -> Results:
-        """Offer `rate` requests per second (open loop) for `seconds` (None: until cancelled)."""
+        """Offer `rate` requests per second (open loop) for `seconds` (None: until cancelled).
+
+        At most `max_in_flight` requests are on the wire at once; the rest wait here, in order.
+        Keep it modest: httpx's connection pool scans every connection on each request, so a
+        pool of hundreds costs the generator more CPU than the platform under test."""
         results = results or Results()
         own_client = client is None
         client = client or httpx.AsyncClient(
@@ -216,15 +227,15 @@ class LoadGenerator:
         in_flight = asyncio.Semaphore(max_in_flight)
         tasks: set[asyncio.Task[None]] = set()
 
-        async def one(submission: Submission) -> None:
+        async def one(submission: Submission, scheduled: float) -> None:
             async with in_flight:
-                await self.send(client, submission, results)
+                await self.send(client, submission, results, scheduled=scheduled)
 
         try:
             began = time.monotonic()
             i = 0
             while seconds is None or i < rate * seconds:
-                task = asyncio.create_task(one(self.next_submission()))
+                task = asyncio.create_task(one(self.next_submission(), time.monotonic()))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 i += 1

@@ -94,7 +94,7 @@ async def pipeline_at(settings: Settings, urls: dict[str, str], rate: int, secon
     sampler = asyncio.create_task(sample_lag())
     results = Results()
     try:
-        await LoadGenerator(urls["intake"], seed=rate).run(rate, seconds, results=results, max_in_flight=512)
+        await LoadGenerator(urls["intake"], seed=rate).run(rate, seconds, results=results, max_in_flight=64)
         offered_for = time.monotonic() - began
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:

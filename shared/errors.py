@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.lifecycle import IllegalTransition
@@ -106,6 +107,18 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = validation_fields(exc.errors())
         names = ", ".join(sorted({f["field"] for f in fields}))
         return JSONResponse(error_body("validation_failed", f"invalid fields: {names}", fields), 422)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        # The database cut this connection (restart, failover, terminated backend): nothing
+        # was committed, the pool has dropped its old connections, and trying again works.
+        if not exc.connection_invalidated:
+            raise exc
+        return JSONResponse(
+            error_body("database_unavailable", "the database connection was lost; try again"),
+            503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

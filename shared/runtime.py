@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,13 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import RemoteApiKeyLookup
 from shared.db import create_engine, inbox_table, outbox_table, session_factory
-from shared.errors import error_body, install_error_handlers
+from shared.errors import install_error_handlers
 from shared.events.envelope import Envelope
+from shared.guard import FormRoute, Guard
 from shared.inbox import Handlers, InboxConsumer, InboxProcessor
 from shared.kafka import broker_reachable, ensure_topics, make_producer
-from shared.limits import RateLimiter, caller_key, json_depth
-from shared.logging import log_context
-from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.limits import RateLimiter
 from shared.outbox import RelayThread, UnitOfWork
 from shared.settings import Settings, get_settings
 
@@ -152,18 +149,6 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-_BODY_METHODS = {"POST", "PUT", "PATCH"}
-
-
-@dataclass(frozen=True)
-class FormRoute:
-    """A path prefix that takes form bodies (uploads, Open311) with its own size limit."""
-
-    prefix: str
-    media_types: frozenset[str]
-    max_bytes: int
-
-
 def create_app(
     runtime: ServiceRuntime,
     routers: list[APIRouter],
@@ -186,59 +171,14 @@ def create_app(
         runtime.settings.intake_url, runtime.settings.api_key_cache_seconds
     )
     install_error_handlers(app)
-    limit = runtime.settings.max_body_bytes
-    max_depth = runtime.settings.max_json_depth
-    limiter = RateLimiter(runtime.settings.rate_limit_per_minute)
-
-    @app.middleware("http")
-    async def guard_and_measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Every request has a correlation id: the caller's, or a new one; it goes on every
-        # event the request causes and on every log line written while handling it.
-        correlation_id = (request.headers.get("x-correlation-id") or "").strip()[:200] or str(uuid.uuid4())
-        request.state.correlation_id = correlation_id
-        caller = (
-            caller_key(request.headers.get("authorization"), request.headers.get("x-api-key"))
-            if limiter.per_minute > 0
-            else None
-        )
-        wait = limiter.retry_after(caller) if caller else None
-        if wait is not None:
-            return JSONResponse(
-                error_body("rate_limited", "too many requests; slow down"),
-                429,
-                headers={"Retry-After": str(max(1, round(wait)))},
-            )
-        if request.method in _BODY_METHODS:
-            form = next((f for f in form_routes if request.url.path.startswith(f.prefix)), None)
-            allowed = {"application/json"} | (form.media_types if form else set())
-            max_bytes = form.max_bytes if form else limit
-            declared = request.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                return JSONResponse(error_body("payload_too_large", f"body is over {max_bytes} bytes"), 413)
-            body = await request.body()
-            if len(body) > max_bytes:
-                return JSONResponse(error_body("payload_too_large", f"body is over {max_bytes} bytes"), 413)
-            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if body and ctype not in allowed:
-                return JSONResponse(
-                    error_body("unsupported_media_type", f"send the body as {' or '.join(sorted(allowed))}"),
-                    415,
-                )
-            if ctype == "application/json" and json_depth(body) > max_depth:
-                return JSONResponse(
-                    error_body("json_too_deep", f"JSON nested deeper than {max_depth} levels"), 400
-                )
-        started = time.perf_counter()
-        with log_context(correlation_id=correlation_id):
-            response = await call_next(request)
-        response.headers["X-Correlation-ID"] = correlation_id
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(runtime.name, path, request.method, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(runtime.name, path, request.method).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(
+        Guard,
+        service=runtime.name,
+        max_body_bytes=runtime.settings.max_body_bytes,
+        max_json_depth=runtime.settings.max_json_depth,
+        limiter=RateLimiter(runtime.settings.rate_limit_per_minute),
+        form_routes=form_routes,
+    )
 
     # The staff console (served by intake) calls every service's API from the browser.
     origin = urlsplit(runtime.settings.intake_url)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
+    # Database pool: see shared.db.create_engine.
+    database_pre_ping: bool = False
+    database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     # Rows per relay round: smaller rounds let an urgent event in sooner under load.
     relay_batch_size: int = Field(default=100, ge=1, le=5000)
 

@@ -262,3 +262,26 @@ async def test_deep_json_and_too_many_requests_are_refused(platform: Settings) -
         assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
         other = {"Authorization": "Bearer " + issue_staff_token("agent-8", "agent")}
         assert (await client.get(f"/v1/requests/{uuid.uuid4()}", headers=other)).status_code == 404
+
+
+async def test_a_connection_the_database_cut_answers_503_once_and_the_next_call_works(
+    intake: httpx.AsyncClient, platform: Settings
+) -> None:
+    import asyncpg
+
+    first = await intake.post("/v1/requests", json=valid(), headers=HOTLINE)
+    assert first.status_code == 201  # the pool now holds an open connection
+    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        database = platform.database_url("intake").rsplit("/", 1)[1]
+        cut = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1", database
+        )
+    finally:
+        await admin.close()
+    assert cut >= 1
+    lost = await intake.get(f"/v1/requests/{first.json()['id']}", headers=AGENT)
+    assert lost.status_code == 503, lost.text
+    assert lost.json()["error"]["code"] == "database_unavailable" and lost.headers["Retry-After"] == "1"
+    again = await intake.get(f"/v1/requests/{first.json()['id']}", headers=AGENT)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
