@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the APIs (CORS) besides intake's own (the console).
     cors_origins: list[str] = Field(default_factory=list)
     api_key_cache_seconds: float = Field(default=60, ge=0)
+    # Intake keeps its own answers briefly too; revoking through a replica clears its copy.
+    local_api_key_cache_seconds: float = Field(default=5, ge=0)
 
     organisation_timezone: str = "Asia/Shanghai"
     working_hours: str = "09:00-12:00,13:30-18:00"

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge, retention, service, store
+from services.intake.channel_keys import ChannelKeys
 from shared.auth import Principal, hash_api_key
 from shared.errors import ApiError, NotFound, Unprocessable, field_error
 from shared.events.catalogue import Channel
@@ -331,6 +332,7 @@ async def list_channel_keys(
 @router.delete("/channel-keys/{key_id}")
 async def revoke_channel_key(
     key_id: str,
+    request: Request,
     _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
 ) -> dict[str, Any]:
@@ -340,6 +342,9 @@ async def revoke_channel_key(
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"no key {key_id}")
     await session.commit()
+    keys = getattr(request.app.state, "api_key_lookup", None)
+    if isinstance(keys, ChannelKeys):
+        keys.forget()  # revoked here: refused here at once
     return {"key_id": key_id, "active": False}
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.intake import api, kb_api, open311, store
+from services.intake.channel_keys import ChannelKeys
 from services.intake.consumers import HANDLERS
 from services.intake.retention import retention_job
-from shared.auth import Principal, hash_api_key
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
 
 NAME = "intake"
@@ -38,12 +38,7 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
         ),
     )
 
-    async def api_key_lookup(request: Request, key: str) -> Principal | None:
-        async with runtime.sessions() as session:
-            channel = await store.channel_for_key(session, hash_api_key(key))
-        return Principal(kind="channel", id=channel, role="channel") if channel else None
-
-    app.state.api_key_lookup = api_key_lookup
+    app.state.api_key_lookup = ChannelKeys(runtime.sessions, runtime.settings.local_api_key_cache_seconds)
 
     @app.get("/console/config.json", include_in_schema=False)
     async def console_config() -> dict[str, dict[str, str]]:

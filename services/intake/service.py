@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.intake import knowledge, store
 from services.intake.domain.classification import Classifier
@@ -105,12 +105,6 @@ async def submit_request(
     if principal.kind == "channel" and principal.id != submission.channel:
         raise Forbidden(f"this API key belongs to channel {principal.id}, not {submission.channel}")
 
-    existing = await store.find_duplicate_submit(
-        uow.session, submission.channel, submission.external_id, idempotency_key
-    )
-    if existing:
-        return SubmitResult(created=False, request=existing)
-
     catalog_entry = None
     if submission.business_type:
         catalog_entry = await store.latest_catalog_entry(uow.session, submission.business_type)
@@ -163,16 +157,17 @@ async def submit_request(
         "submitted_at": submission.submitted_at or received_at,
         "received_at": received_at,
     }
-    try:
-        await uow.session.execute(insert(store.requests).values(**row))
-    except IntegrityError:
-        # Two identical submits raced: the other one won; answer with its request.
-        await uow.session.rollback()
+    # Insert first, look for the earlier submit only if there is one: a new request (nearly
+    # every request) costs no extra query, and two identical submits racing cannot both win.
+    inserted = await uow.session.execute(
+        pg_insert(store.requests).values(**row).on_conflict_do_nothing().returning(store.requests.c.id)
+    )
+    if inserted.first() is None:
         existing = await store.find_duplicate_submit(
             uow.session, submission.channel, submission.external_id, idempotency_key
         )
         if existing is None:
-            raise
+            raise Conflict("this submission conflicts with a stored request")
         return SubmitResult(created=False, request=existing)
     name = submission.requester.name if submission.requester and not anonymous else None
     known = tuple(v for v in ((requester or {}).get("name"), (requester or {}).get("address")) if v)
