@@ -95,25 +95,67 @@ async def submit_at_rate(client: httpx.AsyncClient, count: int, rate: float) -> 
     return ids, latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def saturated_rate(
+    client: httpx.AsyncClient, url: str, count: int = 2000, concurrency: int = 32
+) -> float:
+    """Accepted submissions per second with `concurrency` clients pushing as hard as they can."""
+    sem = asyncio.Semaphore(concurrency)
+    done = 0
+
+    async def push(i: int) -> None:
+        nonlocal done
+        async with sem:
+            response = await client.post(f"{url}/v1/requests", json=body(i), headers=AGENT)
+            done += response.status_code == 201
+
+    began = time.perf_counter()
+    await asyncio.gather(*[push(i) for i in range(count)])
+    return done / (time.perf_counter() - began)
+
+
+async def fastapi_floor_rate(client: httpx.AsyncClient, db_url: str) -> tuple[float, float]:
+    """The same push against bench/floor.py: FastAPI doing nothing but the raw loop's insert."""
+    port = 28010
+    env = {**os.environ, "FLOOR_DATABASE_URL": db_url.replace("postgresql+asyncpg", "postgresql")}
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "uvicorn", "bench.floor:app", "--port", str(port), "--log-level", "warning"),
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                await client.post(f"{url}/v1/requests", json=body(0))
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        before = cpu_seconds(server.pid)
+        rate = await saturated_rate(client, url)
+        return rate, (cpu_seconds(server.pid) - before) * 1000 / 2000
+    finally:
+        server.terminate()
+        await server.wait()
+
+
 async def intake_throughput(db_url: str) -> dict[str, Any]:
     async with httpx.AsyncClient(
         timeout=30, limits=httpx.Limits(max_connections=64, keepalive_expiry=1.0)
     ) as client:
         offered = 100
         ids, latencies = await submit_at_rate(client, 1000, offered)
-        # Saturation: as many as 32 concurrent clients can push through.
-        sem = asyncio.Semaphore(32)
-        done = 0
-
-        async def push(i: int) -> None:
-            nonlocal done
-            async with sem:
-                response = await client.post(f"{URL['intake']}/v1/requests", json=body(i), headers=AGENT)
-                done += response.status_code == 201
-
-        began = time.perf_counter()
-        await asyncio.gather(*[push(i) for i in range(2000)])
-        saturated = done / (time.perf_counter() - began)
+        intake_pid = int((devctl.RUN_DIR / "bench-intake.pid").read_text())
+        before = cpu_seconds(intake_pid)
+        saturated = await saturated_rate(client, URL["intake"])
+        intake_cpu_ms = (cpu_seconds(intake_pid) - before) * 1000 / 2000
+        floor, floor_cpu_ms = await fastapi_floor_rate(client, db_url)
     raw = await raw_insert_rate(db_url)
     return {
         "fixed_rate": {
@@ -126,6 +168,13 @@ async def intake_throughput(db_url: str) -> dict[str, Any]:
         "raw_asyncpg_single_row_inserts_per_second": round(raw),
         "ratio_to_raw": round(saturated / raw, 3),
         "target_ratio": 0.5,
+        # What any FastAPI service can reach here: an endpoint doing only the raw insert.
+        "fastapi_single_insert_endpoint_per_second": round(floor),
+        "fastapi_floor_ratio_to_raw": round(floor / raw, 3),
+        "ratio_to_fastapi_floor": round(saturated / floor, 3),
+        # Server CPU per request (the client's share excluded): what one core could serve.
+        "intake_cpu_ms_per_request": round(intake_cpu_ms, 2),
+        "fastapi_floor_cpu_ms_per_request": round(floor_cpu_ms, 2),
     }
 
 
@@ -344,6 +393,15 @@ def print_table(r: dict[str, Any]) -> None:
     print(
         f"  intake saturated        {i['saturated_requests_per_second']:>10,} req/s   raw insert "
         f"{i['raw_asyncpg_single_row_inserts_per_second']:,}/s   ratio {i['ratio_to_raw']} (target ≥ 0.5)"
+    )
+    print(
+        f"  FastAPI floor           {i['fastapi_single_insert_endpoint_per_second']:>10,} req/s   "
+        f"(an endpoint doing only that insert; floor/raw {i['fastapi_floor_ratio_to_raw']}, "
+        f"intake/floor {i['ratio_to_fastapi_floor']})"
+    )
+    print(
+        f"  server CPU per request  intake {i['intake_cpu_ms_per_request']} ms "
+        f"(with its relay and consumer), floor {i['fastapi_floor_cpu_ms_per_request']} ms"
     )
     s = r["routing_latency"]["steady_30_per_second"]
     print(f"  received→routed at 30/s p50 {s['p50_ms']} ms, p99 {s['p99_ms']} ms")
