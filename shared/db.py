@@ -4,6 +4,7 @@ inbox (events already applied, per consumer)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -21,8 +22,10 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID, Insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.dml import ReturningInsert
 
 from shared.settings import get_settings
 
@@ -94,6 +97,29 @@ def create_engine(url: str) -> AsyncEngine:
         pool_size=10,
         max_overflow=10,
     )
+
+
+@lru_cache(maxsize=512)
+def upsert(table: Table, key: tuple[str, ...], columns: tuple[str, ...]) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET each of `columns` to the new row's value.
+
+    Built once per shape and executed with the row(s) as parameters, e.g.
+    `session.execute(upsert(t, ("id",), tuple(row)), row)`: SQLAlchemy reuses its compiled
+    form, where a statement built with `.values(**row)` is built and hashed on every call
+    (a large share of a consumer's CPU for wide rows)."""
+    stmt = pg_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(key), set_={name: stmt.excluded[name] for name in columns if name not in key}
+    )
+
+
+@lru_cache(maxsize=512)
+def insert_new(
+    table: Table, key: tuple[str, ...] | None = None, returning: str | None = None
+) -> Insert | ReturningInsert[Any]:
+    """INSERT ... ON CONFLICT [(key)] DO NOTHING [RETURNING column], built once (see `upsert`)."""
+    stmt = pg_insert(table).on_conflict_do_nothing(index_elements=list(key) if key else None)
+    return stmt.returning(table.c[returning]) if returning else stmt
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from shared.db import insert_new
 from shared.events.catalogue import CATALOGUE, EventData, InvalidEvent, UnknownEventType, decode
 from shared.events.envelope import Envelope
 from shared.kafka import ensure_topics, topic_exists
@@ -77,15 +78,14 @@ class InboxProcessor:
         # leaves undecodable events to the main consumer (one dead letter, not two).
         self._accepts = accepts
         self._dead_letters_undecodable = dead_letters_undecodable
+        self._record = insert_new(inbox, ("consumer", "event_id"), returning="event_id")
 
     async def apply_once(self, envelope: Envelope, data: EventData, handler: Handler) -> bool:
         """Apply in one transaction with the inbox row; False if it was applied before."""
         async with self._new_uow() as uow:
             recorded = await uow.session.execute(
-                pg_insert(self._inbox)
-                .values(consumer=self.consumer, event_id=envelope.id, event_type=envelope.type)
-                .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-                .returning(self._inbox.c.event_id)
+                self._record,
+                {"consumer": self.consumer, "event_id": envelope.id, "event_type": envelope.type},
             )
             if recorded.first() is None:
                 return False

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.handling import store
 from services.handling.domain.clocks import STOPPED_BY, Clock, ExtensionPolicy, clocks_from_routing
 from shared.clock import now
+from shared.db import upsert
 from shared.events.catalogue import ClockName, RequestSlaBreached, RequestSlaWarning
 from shared.events.envelope import SYSTEM
 from shared.lifecycle import HANDLING
@@ -61,8 +61,8 @@ async def start_clocks(
 ) -> None:
     """A routing decision: every running clock of the request stops; the lead's start anew."""
     await stop_clocks(uow, request_id, at=started_at)
-    for c in clocks_from_routing(request_id, department, started_at, due, warn_at):
-        values = {
+    rows = [
+        {
             "request_id": c.request_id,
             "department": c.department,
             "clock": c.name,
@@ -75,13 +75,11 @@ async def start_clocks(
             "stopped_at": None,
             "extensions": 0,
         }
+        for c in clocks_from_routing(request_id, department, started_at, due, warn_at)
+    ]
+    if rows:  # a clock the department had before starts afresh
         await uow.session.execute(
-            pg_insert(store.clocks)
-            .values(**values)
-            .on_conflict_do_update(
-                index_elements=["request_id", "department", "clock"],
-                set_={k: v for k, v in values.items() if k not in ("request_id", "department", "clock")},
-            )
+            upsert(store.clocks, ("request_id", "department", "clock"), tuple(rows[0])), rows
         )
 
 

@@ -24,6 +24,7 @@ from services.handling.domain.case import (
 from services.handling.domain.clocks import Clock, ExtensionRefused
 from shared.auth import Principal
 from shared.clock import now
+from shared.db import upsert
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import (
     ClockName,
@@ -71,14 +72,7 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
         if department in existing:
             # Back to a department that had it (reopened): the clocks restart, the handler stays.
             values["handler_id"] = existing[department].handler_id
-        await uow.session.execute(
-            pg_insert(store.cases)
-            .values(**values)
-            .on_conflict_do_update(
-                index_elements=["request_id", "department"],
-                set_={k: v for k, v in values.items() if k not in ("request_id", "department")},
-            )
-        )
+        await uow.session.execute(upsert(store.cases, ("request_id", "department"), tuple(values)), values)
     # Departments no longer assigned (a return moved it on) leave the queue as "returned".
     for department, case in existing.items():
         if department != data.lead_department and department not in data.co_departments:

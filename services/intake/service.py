@@ -10,7 +10,6 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.intake import knowledge, store
 from services.intake.domain.classification import Classifier
@@ -26,6 +25,7 @@ from services.intake.domain.submission import (
 )
 from shared.auth import Principal
 from shared.clock import now
+from shared.db import insert_new
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error, validation_fields
 from shared.events.catalogue import (
     Audience,
@@ -159,9 +159,7 @@ async def submit_request(
     }
     # Insert first, look for the earlier submit only if there is one: a new request (nearly
     # every request) costs no extra query, and two identical submits racing cannot both win.
-    inserted = await uow.session.execute(
-        pg_insert(store.requests).values(**row).on_conflict_do_nothing().returning(store.requests.c.id)
-    )
+    inserted = await uow.session.execute(insert_new(store.requests, returning="id"), row)
     if inserted.first() is None:
         existing = await store.find_duplicate_submit(
             uow.session, submission.channel, submission.external_id, idempotency_key

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kpi import staff, store
 from services.kpi.domain.facts import FOLDED_TYPES, apply, fold_all
+from shared.db import insert_new
 from shared.events.catalogue import decode
 from shared.events.envelope import Envelope
 from shared.inbox import Handler
@@ -23,13 +23,12 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     row be folded again from all of the request's events."""
     fact = await store.load_fact(uow.session, envelope.request_id, for_update=True)  # one writer per request
     await uow.session.execute(
-        pg_insert(store.events)
-        .values(
-            event_id=str(envelope.id),
-            request_id=envelope.request_id,
-            payload=envelope.model_dump(mode="json"),
-        )
-        .on_conflict_do_nothing()
+        insert_new(store.events),
+        {
+            "event_id": str(envelope.id),
+            "request_id": envelope.request_id,
+            "payload": envelope.model_dump(mode="json"),
+        },
     )
     if fact is not None and fact.last_event_at is not None and envelope.occurred_at > fact.last_event_at:
         await store.save_fact(uow.session, apply(fact, envelope, data))

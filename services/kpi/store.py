@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Table, Text, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import Period
-from shared.db import fetch_row, new_metadata
+from shared.db import fetch_row, new_metadata, upsert
 
 metadata = new_metadata()
 
@@ -134,13 +133,7 @@ async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool 
 
 async def save_fact(session: AsyncSession, fact: Fact) -> None:
     row = fact.to_row()
-    await session.execute(
-        pg_insert(facts)
-        .values(**row)
-        .on_conflict_do_update(
-            index_elements=["request_id"], set_={k: v for k, v in row.items() if k != "request_id"}
-        )
-    )
+    await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
 
 
 async def facts_for(session: AsyncSession, department: str | None, period: Period) -> list[Fact]:
