@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, literal, literal_column, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import now
@@ -172,6 +172,22 @@ class OutboxRelay:
         self._broker_check_seconds = broker_check_seconds
         self._wakeup = asyncio.Event()
         self.marker_topic = f"_relay.{service}"
+        # One round trip for the next batch: the green channel first (urgent requests' first
+        # events skip the backlog), then the rest in outbox order; each part uses its index.
+        ob = outbox
+        columns = (ob.c.id, ob.c.topic, ob.c.key, ob.c.type, ob.c.version, ob.c.event_id, ob.c.payload)
+        lanes = [
+            select(*columns, literal(lane).label("lane"))
+            .where(ob.c.published_at.is_(None), which)
+            .order_by(ob.c.id)
+            .limit(batch_size)
+            # Constants inline, so the planner may use the partial indexes for each lane.
+            for lane, which in enumerate(
+                (ob.c.priority > literal_column("0"), ob.c.priority == literal_column("0"))
+            )
+        ]
+        both = union_all(*lanes).subquery()
+        self._next_rows = select(both).order_by(both.c.lane, both.c.id).limit(batch_size)
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -183,25 +199,7 @@ class OutboxRelay:
             locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_key(self.service))))
             if not locked:
                 return 0
-            columns = select(
-                ob.c.id, ob.c.topic, ob.c.key, ob.c.type, ob.c.version, ob.c.event_id, ob.c.payload
-            ).where(ob.c.published_at.is_(None))
-            # The green channel first: urgent requests' first events skip the backlog.
-            rows = list(
-                (
-                    await session.execute(
-                        columns.where(ob.c.priority > 0).order_by(ob.c.id).limit(self._batch_size)
-                    )
-                ).all()
-            )
-            if len(rows) < self._batch_size:
-                rows += (
-                    await session.execute(
-                        columns.where(ob.c.priority == 0)
-                        .order_by(ob.c.id)
-                        .limit(self._batch_size - len(rows))
-                    )
-                ).all()
+            rows = (await session.execute(self._next_rows)).all()
             if not rows:
                 return 0
             # send() only enqueues; per partition the producer keeps the enqueue order.

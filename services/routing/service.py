@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.routing import store
 from services.routing.domain.rules import choose
@@ -158,23 +157,22 @@ async def _route(
 
 async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
     text = " ".join(t for t in (data.title, data.content) if t) or None
-    await uow.session.execute(
-        pg_insert(store.routes)
-        .values(
-            request_id=envelope.request_id,
-            category=data.category,
-            urgency=data.urgency,
-            topic=data.topic,
-            area=data.area,
-            business_type=data.business_type,
-            text=text,
-            returns=0,
-            # Missing materials: routing waits for the supplement (the clock has not started).
-            state=(State.INCOMPLETE if data.awaiting_materials else State.RECEIVED).value,
-        )
-        .on_conflict_do_nothing()
+    values = {
+        "request_id": envelope.request_id,
+        "category": data.category,
+        "urgency": data.urgency,
+        "topic": data.topic,
+        "area": data.area,
+        "business_type": data.business_type,
+        "text": text,
+        "returns": 0,
+        # Missing materials: routing waits for the supplement (the clock has not started).
+        "state": (State.INCOMPLETE if data.awaiting_materials else State.RECEIVED).value,
+    }
+    created = (await uow.session.execute(store.NEW_ROUTE, values)).mappings().first()
+    route = (
+        dict(created) if created else await store.get_route(uow.session, envelope.request_id, for_update=True)
     )
-    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
     assert route is not None
     if route["state"] != State.RECEIVED.value:
         return

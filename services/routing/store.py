@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.domain.calendar import BusinessCalendar, parse_working_hours
@@ -181,6 +182,10 @@ async def supervisors(session: AsyncSession) -> list[str]:
 
 async def head_of(session: AsyncSession, department: str) -> str | None:
     return await session.scalar(select(departments.c.head).where(departments.c.code == department))
+
+
+# A new request's route, returned as stored (and locked by the insert); nothing if it exists.
+NEW_ROUTE = pg_insert(routes).on_conflict_do_nothing().returning(*routes.c)
 
 
 async def get_route(
