@@ -119,8 +119,9 @@ async def saturated_rate(
     return done / (time.perf_counter() - began)
 
 
-async def fastapi_floor_rate(client: httpx.AsyncClient, db_url: str) -> tuple[float, float]:
-    """The same push against bench/floor.py: FastAPI doing nothing but the raw loop's insert."""
+async def fastapi_floor_rate(db_url: str) -> tuple[float, float]:
+    """The same push against bench/floor.py: FastAPI doing nothing but the raw loop's insert.
+    Returns requests/s and the server's CPU ms per request."""
     port = 28010
     env = {**os.environ, "FLOOR_DATABASE_URL": db_url.replace("postgresql+asyncpg", "postgresql")}
     server = await asyncio.create_subprocess_exec(
@@ -130,19 +131,29 @@ async def fastapi_floor_rate(client: httpx.AsyncClient, db_url: str) -> tuple[fl
         env=env,
     )
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                await client.post(f"{url}/v1/requests", json=body(0))
-                break
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-        before = cpu_seconds(server.pid)
-        rate = await saturated_rate(client, url)
-        return rate, (cpu_seconds(server.pid) - before) * 1000 / 2000
+        async with httpx.AsyncClient(
+            timeout=30, limits=httpx.Limits(max_connections=64, keepalive_expiry=1.0)
+        ) as client:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                if server.returncode is not None:
+                    raise RuntimeError(f"bench/floor.py exited with {server.returncode} (port {port} taken?)")
+                try:
+                    await client.post(f"{url}/v1/requests", json=body(0))
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            before = cpu_seconds(server.pid)
+            rate = await saturated_rate(client, url)
+            return rate, (cpu_seconds(server.pid) - before) * 1000 / 2000
     finally:
+        # The client's connections are closed by now, so uvicorn stops at once.
         server.terminate()
-        await server.wait()
+        try:
+            await asyncio.wait_for(server.wait(), 10)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
 
 
 async def intake_throughput(db_url: str) -> dict[str, Any]:
@@ -155,7 +166,7 @@ async def intake_throughput(db_url: str) -> dict[str, Any]:
         before = cpu_seconds(intake_pid)
         saturated = await saturated_rate(client, URL["intake"])
         intake_cpu_ms = (cpu_seconds(intake_pid) - before) * 1000 / 2000
-        floor, floor_cpu_ms = await fastapi_floor_rate(client, db_url)
+    floor, floor_cpu_ms = await fastapi_floor_rate(db_url)
     raw = await raw_insert_rate(db_url)
     return {
         "fixed_rate": {
