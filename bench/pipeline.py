@@ -10,7 +10,9 @@ valid events. memory: each service process's peak resident set (VmHWM).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
 import resource
 import time
@@ -61,7 +63,35 @@ async def consumer_lag(client: httpx.AsyncClient, urls: dict[str, str]) -> dict[
     return lag
 
 
-async def pipeline_at(settings: Settings, urls: dict[str, str], rate: int, seconds: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(run_dir: Path, settings: Settings) -> dict[str, float]:
+    """CPU seconds used so far by each bench service, the broker, every PostgreSQL process
+    (backends come and go: those that ended in between are missed) and this process (the
+    load generator and the watchers)."""
+    used: dict[str, float] = {}
+    port = settings.kafka_bootstrap.rsplit(":", 1)[1]
+    for name, pid_file in [*((s, f"bench-{s}.pid") for s in SERVICES), ("broker", f"test-broker-{port}.pid")]:
+        with contextlib.suppress(OSError, ValueError):
+            used[name] = cpu_seconds(int((run_dir / pid_file).read_text()))
+    postgres = 0.0
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == "postgres":
+                postgres += cpu_seconds(int(proc.name))
+    used["postgresql"] = postgres
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    used["load_generator"] = me.ru_utime + me.ru_stime
+    return used
+
+
+async def pipeline_at(
+    settings: Settings, urls: dict[str, str], rate: int, seconds: int, run_dir: Path
+) -> dict[str, Any]:
     handling = await asyncpg.connect(
         settings.database_url("handling").replace("postgresql+asyncpg", "postgresql")
     )
@@ -90,6 +120,7 @@ async def pipeline_at(settings: Settings, urls: dict[str, str], rate: int, secon
                 lag_samples.append({"second": round(time.monotonic() - began), "lag": lag})
                 await asyncio.sleep(5)
 
+    cpu_before = cpu_by_process(run_dir, settings)
     watcher = asyncio.create_task(watch_cases())
     sampler = asyncio.create_task(sample_lag())
     results = Results()
@@ -102,6 +133,7 @@ async def pipeline_at(settings: Settings, urls: dict[str, str], rate: int, secon
                 break
             await asyncio.sleep(0.2)
         drained_after = time.monotonic() - began - offered_for
+        cpu_after = cpu_by_process(run_dir, settings)
     finally:
         stop.set()
         await asyncio.gather(watcher, sampler, return_exceptions=True)
@@ -122,6 +154,12 @@ async def pipeline_at(settings: Settings, urls: dict[str, str], rate: int, secon
             "p99": percentile(latencies, 99),
         },
         "drained_seconds_after_load": round(drained_after, 1),
+        # CPU per request sent, over the load and the drain after it (2 cores = 2,000 ms/s).
+        "cpu_ms_per_request": {
+            name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(1, results.sent), 2)
+            for name in cpu_before
+            if name in cpu_after
+        },
         "max_consumer_lag_over_time": worst_lag,
         "lag_samples": lag_samples,
     }

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("KAFKA_BOOTSTRAP", "127.0.0.1:29092")
 
-from bench.pipeline import peak_rss_mib, pipeline_at, replay_rate  # noqa: E402
+from bench.pipeline import cpu_seconds, peak_rss_mib, pipeline_at, replay_rate  # noqa: E402
 from services.routing.domain.calendar import BusinessCalendar, chinese_calendar_overrides  # noqa: E402
 from shared.settings import SERVICES  # noqa: E402
 from tests.support.platform import Broker, devctl, fresh_databases, settings_with_prefix  # noqa: E402
@@ -93,12 +93,6 @@ async def submit_at_rate(client: httpx.AsyncClient, count: int, rate: float) -> 
         await asyncio.sleep(max(0.0, began + (i + 1) / rate - time.perf_counter()))
     await asyncio.gather(*tasks)
     return ids, latencies
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process (all its threads) has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def saturated_rate(
@@ -350,7 +344,7 @@ async def platform_figures(settings: Any) -> dict[str, Any]:
     intake = await intake_throughput(settings.database_url("intake"))
     intake["drain_seconds_after"] = await drained(settings)
     seconds = int(os.environ.get("BENCH_PIPELINE_SECONDS", "60"))
-    pipeline = [await pipeline_at(settings, URL, rate, seconds) for rate in (50, 100, 200)]
+    pipeline = [await pipeline_at(settings, URL, rate, seconds, devctl.RUN_DIR) for rate in (50, 100, 200)]
     memory = peak_rss_mib(devctl.RUN_DIR, "bench-")
     replay = await replay_rate(settings, int(os.environ.get("BENCH_REPLAY_EVENTS", "1000000")))
     return {
@@ -428,6 +422,11 @@ def print_table(r: dict[str, Any]) -> None:
             f"  pipeline offered {p['offered_per_second']}/s (achieved {p['achieved_per_second']}/s): "
             f"POST→case visible p50 {v['p50']} ms, p95 {v['p95']} ms, p99 {v['p99']} ms; "
             f"worst lag by 5 s {p['max_consumer_lag_over_time']}"
+        )
+        cpu = p["cpu_ms_per_request"]
+        print(
+            f"    CPU ms per request: {', '.join(f'{k} {v}' for k, v in cpu.items())}; "
+            f"total {round(sum(cpu.values()), 1)}"
         )
     print(f"  peak RSS MiB per service: {r['peak_rss_mib_per_service']}")
     q = r["kpi_replay"]
