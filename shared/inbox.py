@@ -132,11 +132,11 @@ class InboxProcessor:
             return await self._apply_with_retries(envelope, data, handler)
 
     async def process_batch(self, raws: Sequence[bytes | None]) -> list[Outcome]:
-        """Handle the messages of one fetch from one partition, in order. Under load a fetch
-        holds many events: they are applied in ONE transaction with one bulk inbox insert,
-        which saves a commit and an insert per event. If any handler fails, that transaction
-        is rolled back and the events are applied one at a time, with retries and dead
-        letters, exactly as `process` does."""
+        """Handle the messages of one fetch, in order (each request's events in the order of
+        its partition). Under load a fetch holds many events: they are applied in ONE
+        transaction with one bulk inbox insert, which saves a commit and an insert per event.
+        If any handler fails, that transaction is rolled back and the events are applied one
+        at a time, with retries and dead letters, exactly as `process` does."""
         results: list[Outcome | None] = []
         events: list[tuple[int, Envelope, EventData, Handler]] = []
         for i, raw in enumerate(raws):
@@ -321,12 +321,20 @@ class InboxConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()  # joined the group and holds partitions: events flow
-                for messages in batches.values():  # one partition at a time, in offset order
-                    wanted = [msg for msg in messages if not self.processor.skips_unread(msg.headers)]
-                    outcomes = await self.processor.process_batch([msg.value for msg in wanted])
-                    for msg, (outcome, error, attempts) in zip(wanted, outcomes, strict=True):
-                        if outcome == "dead_letter":
-                            await self.dead_letter(msg, error or "unknown error", attempts)
+                # Every partition's events of this fetch in one transaction (far cheaper than
+                # one per partition), each partition's in offset order. Partitions in number
+                # order, so two groups reading one topic (a fast lane and the main group)
+                # take row locks in the same order and cannot deadlock.
+                wanted = [
+                    msg
+                    for tp in sorted(batches, key=lambda tp: tp.partition)
+                    for msg in batches[tp]
+                    if not self.processor.skips_unread(msg.headers)
+                ]
+                outcomes = await self.processor.process_batch([msg.value for msg in wanted])
+                for msg, (outcome, error, attempts) in zip(wanted, outcomes, strict=True):
+                    if outcome == "dead_letter":
+                        await self.dead_letter(msg, error or "unknown error", attempts)
                 if batches:
                     await consumer.commit()
                 self._record_lag(consumer, batches)
