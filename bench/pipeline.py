@@ -125,7 +125,7 @@ async def pipeline_at(
     sampler = asyncio.create_task(sample_lag())
     results = Results()
     try:
-        await LoadGenerator(urls["intake"], seed=rate).run(rate, seconds, results=results, max_in_flight=64)
+        await LoadGenerator(urls["intake"], seed=rate).run(rate, seconds, results=results)
         offered_for = time.monotonic() - began
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
