@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: run stop test test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
+.PHONY: run stop test test-instants test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -70,3 +70,12 @@ redrive: $(STAMP)
 
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest tests/faults -p no:cacheprovider --override-ini="addopts=--strict-markers -ra" --timeout=600
+
+# The suite again under pinned instants where time-dependent defects hide (shared.clock):
+# a Saturday night, the evening before a holiday, a month's last minute, New Year's Eve.
+TEST_INSTANTS ?= 2026-12-05T22:30:00+08:00 2026-09-30T20:00:00+08:00 2026-11-30T23:59:00+08:00 2026-12-31T23:00:00+08:00
+test-instants: $(STAMP) browser-deps
+	@set -e; for at in $(TEST_INSTANTS); do \
+	  echo "== the suite at $$at"; \
+	  TEST_CLOCK_AT=$$at $(BIN)/python -m pytest -q -p no:cacheprovider; \
+	done

@@ -15,7 +15,7 @@ import httpx
 import jwt
 from fastapi import Request
 
-from shared.clock import now
+from shared.clock import now, timestamp
 from shared.errors import Forbidden, Unauthorized
 from shared.events.envelope import Actor
 from shared.settings import Settings, get_settings
@@ -60,6 +60,25 @@ def issue_staff_token(
 
 
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}
+# Expiry and not-before are checked against the platform's clock (shared.clock), which a test
+# or a rehearsal may pin, rather than PyJWT's own reading of the wall clock.
+_TIME_CLAIMS_OURS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+_SKEW_SECONDS = 30  # an identity provider's clock may run a little ahead of ours
+
+
+def _check_time_claims(claims: dict[str, object]) -> None:
+    at = timestamp()
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)):
+            raise jwt.InvalidTokenError(f"{name} must be a number")
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if isinstance(exp, int | float) and exp <= at:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    if isinstance(nbf, int | float) and nbf > at + _SKEW_SECONDS:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    if isinstance(iat, int | float) and iat > at + _SKEW_SECONDS:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
 
 
 def verify_staff_token(token: str, settings: Settings | None = None) -> Principal:
@@ -69,7 +88,12 @@ def verify_staff_token(token: str, settings: Settings | None = None) -> Principa
             client = _jwks_clients.setdefault(s.jwt_jwks_url, jwt.PyJWKClient(s.jwt_jwks_url))
             key = client.get_signing_key_from_jwt(token).key
             claims = jwt.decode(
-                token, key, algorithms=["RS256"], audience=s.jwt_audience, issuer=s.jwt_issuer
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=s.jwt_audience,
+                issuer=s.jwt_issuer,
+                options=_TIME_CLAIMS_OURS,
             )
         else:
             claims = jwt.decode(
@@ -78,8 +102,9 @@ def verify_staff_token(token: str, settings: Settings | None = None) -> Principa
                 algorithms=["HS256"],
                 audience=s.jwt_audience,
                 issuer=s.jwt_issuer,
-                options={"require": ["exp", "sub", "aud", "iss"]},
+                options={**_TIME_CLAIMS_OURS, "require": ["exp", "sub", "aud", "iss"]},
             )
+        _check_time_claims(claims)
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}") from exc
     role = claims.get("role")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("intake", "routing", "handling", "followup", "kpi")
@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     local_api_key_cache_seconds: float = Field(default=5, ge=0)
 
     organisation_timezone: str = "Asia/Shanghai"
+    # A pinned clock (shared.clock): what time it was at the real instant of the anchor.
+    clock_pinned_at: AwareDatetime | None = None
+    clock_pinned_anchor: float | None = None
     working_hours: str = "09:00-12:00,13:30-18:00"
     # Handling: how long after acceptance a department may still return a request, the
     # extension limits, and how often the SLA scheduler sweeps.

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import pytest
 
 from shared.settings import SERVICES, Settings, get_settings
-from tests.support.platform import Broker, devctl, fresh_databases, settings_with_prefix
+from tests.support.platform import PORT_OFFSET, Broker, devctl, fresh_databases, settings_with_prefix
 
-E2E_PORTS = {service: 18001 + i for i, service in enumerate(SERVICES)}
+E2E_PORTS = {service: 18001 + PORT_OFFSET + i for i, service in enumerate(SERVICES)}
 
 
 @dataclass(frozen=True)

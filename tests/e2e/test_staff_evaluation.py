@@ -5,11 +5,10 @@ outcome told to the person, and the member's KPIs, visible only to the right peo
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from shared.clock import now
 from tests.e2e.conftest import Platform
 from tests.e2e.test_happy_path import bearer, until
 
@@ -26,7 +25,7 @@ async def test_a_bad_rating_is_rectified_on_the_calendar_and_counts_in_the_staff
     services: Platform,
 ) -> None:
     u = services.urls
-    period = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    period = now().strftime("%Y-%m")
     async with httpx.AsyncClient(timeout=15) as http:
         # The agent takes a consultation and answers it on the spot from the knowledge base.
         submitted = await http.post(

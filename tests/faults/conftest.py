@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pytest
 
 from shared.settings import SERVICES, Settings
-from tests.support.platform import Broker, devctl, fresh_databases, settings_with_prefix
+from tests.support.platform import PORT_OFFSET, Broker, devctl, fresh_databases, settings_with_prefix
 
-PORTS = {service: 17001 + i for i, service in enumerate(SERVICES)}  # below the ephemeral range
-BOOTSTRAP = "127.0.0.1:17092"
+PORTS = {service: 17001 + PORT_OFFSET + i for i, service in enumerate(SERVICES)}  # below the ephemeral range
+BOOTSTRAP = f"127.0.0.1:{17092 + PORT_OFFSET}"
 
 
 @dataclass

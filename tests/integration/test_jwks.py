@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from shared.auth import verify_staff_token
+from shared.clock import timestamp
 from shared.errors import Unauthorized
 from shared.settings import Settings
 
@@ -44,7 +44,7 @@ def jwks_url() -> Iterator[str]:
 
 
 def token(key: rsa.RSAPrivateKey = KEY, **claims: object) -> str:
-    now = int(time.time())
+    now = int(timestamp())
     base = {
         "sub": "zhang.wei",
         "role": "supervisor",
@@ -62,7 +62,7 @@ def test_rs256_tokens_from_the_identity_provider(jwks_url: str) -> None:
     assert (principal.id, principal.role) == ("zhang.wei", "supervisor")
     for bad in (
         token(OTHER),
-        token(exp=int(time.time()) - 10),
+        token(exp=int(timestamp()) - 10),
         token(aud="someone-else"),
         token(iss="https://evil.example"),
         token(role="emperor"),
@@ -75,7 +75,7 @@ def test_rs256_tokens_from_the_identity_provider(jwks_url: str) -> None:
             "role": "admin",
             "aud": "service-requests",
             "iss": "https://idp.example",
-            "exp": int(time.time()) + 60,
+            "exp": int(timestamp()) + 60,
         },
         "a-guessed-shared-secret-of-32-bytes!",
         algorithm="HS256",

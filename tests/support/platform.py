@@ -14,10 +14,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import devctl  # noqa: E402
 
+# See tests/conftest.py: side-by-side checkouts keep to databases and ports of their own.
+SANDBOX = os.environ.get("TEST_SANDBOX", "")
+PORT_OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))
+
 
 def settings_with_prefix(prefix: str, **overrides: object) -> Settings:
     urls = {
-        f"{s}_database_url": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{prefix}_{s}" for s in SERVICES
+        f"{s}_database_url": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{SANDBOX}{prefix}_{s}"
+        for s in SERVICES
     }
     return Settings(**{**urls, **overrides})  # type: ignore[arg-type]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from shared.clock import now
 from shared.events.catalogue import Category, Channel, Urgency
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -124,7 +125,7 @@ class Submission(Strict):
     @classmethod
     def _not_in_future(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         """Timestamps may not lie in the future (a little clock skew is tolerated)."""
-        current = (info.context or {}).get("now") or datetime.now(UTC)
+        current = (info.context or {}).get("now") or now()
         if value is not None and value > current + CLOCK_SKEW:
             raise PydanticCustomError("not_in_future", "submitted_at lies in the future")
         return value
