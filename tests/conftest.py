@@ -29,6 +29,10 @@ for _service in ("intake", "routing", "handling", "followup", "kpi"):
     os.environ[f"{_service.upper()}_DATABASE_URL"] = (
         f"postgresql+asyncpg://postgres@127.0.0.1:5432/{SANDBOX}it_{_service}"
     )
+# In-process tests never reach a platform `make run` may have started on the default ports:
+# a service they do not start is unreachable (e2e and fault runs name their own URLs).
+for _peer in ("INTAKE", "ROUTING", "HANDLING", "FOLLOWUP", "KPI"):
+    os.environ.setdefault(f"{_peer}_URL", "http://127.0.0.1:9")
 os.environ.setdefault("CONSUMER_BACKOFF_SECONDS", "0.05")
 os.environ.setdefault("RELAY_POLL_SECONDS", "0.2")
 

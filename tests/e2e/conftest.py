@@ -25,8 +25,7 @@ def services(broker: Broker) -> Iterator[Platform]:
     env = {f"{s.upper()}_DATABASE_URL": settings.database_url(s) for s in SERVICES}
     env["KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
     env["RELAY_POLL_SECONDS"] = "0.2"
-    env["INTAKE_URL"] = f"http://127.0.0.1:{E2E_PORTS['intake']}"
-    env["ROUTING_URL"] = f"http://127.0.0.1:{E2E_PORTS['routing']}"
+    env |= {f"{s.upper()}_URL": f"http://127.0.0.1:{port}" for s, port in E2E_PORTS.items()}
     names = [f"e2e-{s}" for s in SERVICES]
     devctl.start_services(E2E_PORTS, env, prefix="e2e-")
     try:

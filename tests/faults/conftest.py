@@ -41,9 +41,8 @@ def platform() -> Iterator[Platform]:
         "KAFKA_BOOTSTRAP": BOOTSTRAP,
         "RELAY_POLL_SECONDS": "0.2",
         "RATE_LIMIT_PER_MINUTE": "0",
-        "INTAKE_URL": f"http://127.0.0.1:{PORTS['intake']}",
-        "ROUTING_URL": f"http://127.0.0.1:{PORTS['routing']}",
     }
+    env |= {f"{s.upper()}_URL": f"http://127.0.0.1:{port}" for s, port in PORTS.items()}
     devctl.start_services(PORTS, env, prefix="fault-")
     try:
         devctl.wait_ready(PORTS, timeout=90)

@@ -104,11 +104,18 @@ async def test_feedback_carries_the_survey_and_no_answer_becomes_no_response(
     assert sent[1]["data"]["audience"] == ["requester", "first_responder"]
     assert sent[2]["data"]["template"] == "satisfaction_survey"
     async with runtime.sessions() as session:
-        survey_due = await session.scalar(
-            select(followup_store.followups.c.survey_due).where(followup_store.followups.c.request_id == rid)
-        )
-    assert survey_due is not None and survey_due > now() + timedelta(days=3)
+        feedback_at, survey_due = (
+            await session.execute(
+                select(followup_store.followups.c.feedback_at, followup_store.followups.c.survey_due).where(
+                    followup_store.followups.c.request_id == rid
+                )
+            )
+        ).one()
+    # Three working days, whatever the day: at least two whole calendar days after the feedback.
+    assert survey_due is not None and survey_due - feedback_at > timedelta(days=2)
 
+    await service.expire_surveys(runtime.uow, at=survey_due - timedelta(minutes=1))  # not yet
+    assert "request.rated" not in [e["type"] for e in await events(runtime, rid)]
     await service.expire_surveys(runtime.uow, at=survey_due + timedelta(minutes=1))
     await service.expire_surveys(runtime.uow, at=survey_due + timedelta(minutes=2))  # once only
     after = [e for e in await events(runtime, rid) if e["type"] == "request.rated"]
