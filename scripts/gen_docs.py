@@ -104,8 +104,10 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         },
         "payload": {"description": "the original message value, unchanged (it may not be valid JSON)"},
     }
-    schema_components = {k.replace(".", "_"): v for k, v in schemas.items()}
-    schema_components["Envelope"] = Envelope.model_json_schema()
+    schema_components: dict[str, Any] = {}
+    named = [(k.replace(".", "_"), v) for k, v in schemas.items()]
+    for name, schema in [*named, ("Envelope", Envelope.model_json_schema())]:
+        _hoist_definitions(name, schema, schema_components)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -147,6 +149,29 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         },
         "components": {"messages": {**messages, "dead_letter": dead_letter}, "schemas": schema_components},
     }
+
+
+def _hoist_definitions(name: str, schema: dict[str, Any], components: dict[str, Any]) -> None:
+    """A standalone event schema keeps its `$defs`; inside the AsyncAPI document a `$ref` is
+    resolved from the document root, so the definitions become components of their own."""
+    schema = json.loads(json.dumps(schema))  # a copy: the standalone files keep theirs
+    definitions = schema.pop("$defs", {})
+    for def_name, definition in definitions.items():
+        definition = _rewrite_refs(definition)
+        if components.setdefault(def_name, definition) != definition:
+            raise ValueError(f"two different schemas are both called {def_name!r}")
+    components[name] = _rewrite_refs(schema)
+
+
+def _rewrite_refs(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (v.replace("#/$defs/", "#/components/schemas/") if k == "$ref" else _rewrite_refs(v))
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(v) for v in node]
+    return node
 
 
 def documents() -> dict[str, str]:

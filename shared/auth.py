@@ -14,6 +14,7 @@ from typing import Literal
 import httpx
 import jwt
 from fastapi import Request
+from jwt.types import Options
 
 from shared.clock import now, timestamp
 from shared.errors import Forbidden, Unauthorized
@@ -62,7 +63,7 @@ def issue_staff_token(
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}
 # Expiry and not-before are checked against the platform's clock (shared.clock), which a test
 # or a rehearsal may pin, rather than PyJWT's own reading of the wall clock.
-_TIME_CLAIMS_OURS = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+_TIME_CLAIMS_OURS: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
 _SKEW_SECONDS = 30  # an identity provider's clock may run a little ahead of ours
 
 
