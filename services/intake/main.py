@@ -11,6 +11,7 @@ from services.intake import api, kb_api, open311, store
 from services.intake.channel_keys import ChannelKeys
 from services.intake.consumers import HANDLERS
 from services.intake.retention import retention_job
+from shared.clock import now
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
 
 NAME = "intake"
@@ -41,8 +42,10 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     app.state.api_key_lookup = ChannelKeys(runtime.sessions, runtime.settings.local_api_key_cache_seconds)
 
     @app.get("/console/config.json", include_in_schema=False)
-    async def console_config() -> dict[str, dict[str, str]]:
-        """Where the console's browser finds each service's API."""
+    async def console_config() -> dict[str, object]:
+        """Where the console's browser finds each service's API, and the platform's time: the
+        console counts down and picks "this month" by the platform's clock and zone, not by
+        the clock of the staff member's PC."""
         s = runtime.settings
         urls = {
             "intake": s.intake_url,
@@ -51,7 +54,11 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
             "followup": s.followup_url,
             "kpi": s.kpi_url,
         }
-        return {"urls": {name: url.rstrip("/") for name, url in urls.items()}}
+        return {
+            "urls": {name: url.rstrip("/") for name, url in urls.items()},
+            "now": now().isoformat(),
+            "timezone": s.organisation_timezone,
+        }
 
     # The staff console: static files, no build step (see services/intake/console/).
     app.mount("/console", StaticFiles(directory=CONSOLE, html=True), name="console")

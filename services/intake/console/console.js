@@ -45,7 +45,9 @@ const state = { lang: localStorage.getItem("console.lang") || "zh", token: local
 const t = (key) => I18N[state.lang][key] || key;
 const $ = (sel, root = document) => root.querySelector(sel);
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-const when = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false }) : "");
+// The platform's clock: the PC's clock, corrected by how far it was from the server's at start.
+const serverNow = () => Date.now() + (state.clockOffset || 0);
+const when = (iso) => (iso ? new Date(iso).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: state.timezone }) : "");
 const pct = (rate) => (rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)}%`);
 
 function claims() {
@@ -168,7 +170,7 @@ const PAGES = {
         api("handling", "/v1/cases?limit=100&at_risk=true"),
       ]);
       const atRisk = new Set(risky.items.map((c) => c.request_id));
-      const now = Date.now();
+      const now = serverNow();
       const isOverdue = (c) => ["resolve", "accept"].some((k) => c.due?.[k] && Date.parse(c.due[k]) < now);
       $("#cases").innerHTML = table(
         [
@@ -237,7 +239,7 @@ const PAGES = {
         if (event.target.classList.contains("act-supervise")) {
           const instructions = prompt(t("instructions"), "请于两个工作日内办结并报告");
           if (!instructions) return;
-          const due = new Date(Date.now() + 2 * 86400000).toISOString();
+          const due = new Date(serverNow() + 2 * 86400000).toISOString();
           await api("handling", "/v1/supervision-orders", { method: "POST", body: { request_id: id, instructions, due } });
           toast(t("sent"));
         }
@@ -269,7 +271,7 @@ const PAGES = {
       const instructions = prompt(t("instructions"), "请于两个工作日内办结并报告");
       if (!instructions) return;
       try {
-        const due = new Date(Date.now() + 2 * 86400000).toISOString();
+        const due = new Date(serverNow() + 2 * 86400000).toISOString();
         await api("handling", "/v1/supervision-orders", {
           method: "POST",
           body: { request_id: button.dataset.id, department: button.dataset.department, instructions, due },
@@ -282,10 +284,14 @@ const PAGES = {
   },
 
   async kpi(main) {
-    const now = new Date();
+    // This month in the organisation's zone, by the platform's clock.
+    const [year, monthNo] = new Intl.DateTimeFormat("en-CA", { timeZone: state.timezone, year: "numeric", month: "2-digit" })
+      .format(new Date(serverNow()))
+      .split("-")
+      .map(Number);
     const month = (offset) => {
-      const d = new Date(now.getFullYear(), now.getMonth() - offset, 1);
-      return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+      const d = new Date(Date.UTC(year, monthNo - 1 - offset, 1));
+      return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
     };
     main.innerHTML = `
       <h2>${t("kpi")}</h2>
@@ -385,7 +391,7 @@ async function route() {
   $("#lang").textContent = state.lang === "zh" ? "EN" : "中文";
   const main = $("#main");
   const me = state.token ? claims() : null;
-  if (!me || (me.exp && me.exp * 1000 < Date.now())) {
+  if (!me || (me.exp && me.exp * 1000 < serverNow())) {
     $("#nav").innerHTML = "";
     $("#who").textContent = "";
     return signIn(main);
@@ -402,7 +408,10 @@ async function route() {
 }
 
 async function start() {
-  state.urls = (await (await fetch("config.json")).json()).urls;
+  const config = await (await fetch("config.json")).json();
+  state.urls = config.urls;
+  state.timezone = config.timezone;
+  state.clockOffset = Date.parse(config.now) - Date.now();
   $("#lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem("console.lang", state.lang);
