@@ -161,7 +161,8 @@ async def _closed(session: AsyncSession, label: str) -> dict[str, Any] | None:
     return {
         "period": label,
         "ranking": [{"rank": r.rank, "department": r.department, "score": r.score} for r in ordered],
-        "flagged": sorted(flags),
+        "flagged": [],  # flagged when it was closed: GET /v1/accountability
+        "flags": sorted(flags),
         "already_closed": True,
     }
 
