@@ -248,7 +248,9 @@ async def _return_reasons(uow: UnitOfWork, request_id: str, returns: int) -> str
         .order_by(a.seq)
     )
     parts = [
-        f"{name or department}：{(text or '').strip().rstrip('。；;.')}" for department, name, text in rows
+        # "市场监管局 (market regulation)" → "市场监管局": the name people here read.
+        f"{(name or department).split(' (')[0]}：{(text or '').strip().rstrip('。；;.')}"
+        for department, name, text in rows
     ]
     return f"已被退回 {returns} 次：" + "；".join(parts)
 
