@@ -61,3 +61,18 @@ async def staff_member(staff_id: str) -> dict[str, Any] | None:
         return member
     except (httpx.HTTPError, ValueError) as exc:
         raise DirectoryUnavailable(str(exc)) from exc
+
+
+async def active_supervisors() -> list[str]:
+    """The ids of the active supervisors (督办组), from the directory."""
+    s = get_settings()
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(
+                f"{s.routing_url.rstrip('/')}/v1/staff", headers={"Authorization": f"Bearer {_token()}"}
+            )
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["items"]
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        raise DirectoryUnavailable(str(exc)) from exc
+    return sorted(m["id"] for m in items if m.get("role") == "supervisor" and m.get("active", True))

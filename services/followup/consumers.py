@@ -22,5 +22,6 @@ HANDLERS: dict[str, Handler] = {
     "request.answered_at_intake": service.feedback_at_once,
     "request.withdrawn": service.on_withdrawn,
     "request.merged": service.on_merged,
+    "request.due_changed": service.due_changed,
     **{event_type: service.track_lifecycle for event_type in TRACKED},
 }

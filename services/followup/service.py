@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.followup import store
-from services.followup.calendar import working_days_after
+from services.followup.calendar import DirectoryUnavailable, active_supervisors, working_days_after
 from services.followup.domain.followup import Followup, FollowupPolicy, needs_revisit
 from shared.auth import Principal
 from shared.clock import now
@@ -21,6 +21,7 @@ from shared.events.catalogue import (
     NotificationRequested,
     Rating,
     RequestAnsweredAtIntake,
+    RequestDueChanged,
     RequestReceived,
     RequestRevisitScheduled,
 )
@@ -75,6 +76,14 @@ async def track_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> Non
     elif envelope.type == "request.resolved":
         extra = {"resolved_at": envelope.occurred_at, "outcome": data.outcome}
     await store.save(uow.session, updated, **extra)
+
+
+async def due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDueChanged) -> None:
+    """The resolve due moved (an extension, a pause): feedback is due later with it."""
+    current = await store.find(uow.session, envelope.request_id, for_update=True)
+    if current is None or data.due.feedback is None or current.lead_department != data.department:
+        return
+    await store.save(uow.session, current, feedback_due=data.due.feedback)
 
 
 async def feedback_at_once(uow: UnitOfWork, envelope: Envelope, data: RequestAnsweredAtIntake) -> None:
@@ -149,6 +158,7 @@ async def rate(
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
     updated, events = followup.rate(rating, score, comment, reason, policy())
+    events = [await _with_recipients(e) for e in events]
     await store.save(uow.session, updated, score=score, comment=comment)
     last = None
     for event in events:
@@ -156,6 +166,21 @@ async def rate(
     updated = await _after_rating(uow, updated, last)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value, "reopen_count": updated.reopen_count}
+
+
+async def _with_recipients(event: Any) -> Any:
+    """A notification for the supervisors (the reopen limit) names who they are."""
+    if not isinstance(event, NotificationRequested) or event.recipients:
+        return event
+    if "supervisors" not in event.audience:
+        return event
+    try:
+        supervisors = await active_supervisors()
+    except DirectoryUnavailable as exc:
+        # The rating stands; the message goes to the supervisors' shared inbox meanwhile.
+        log.warning("staff directory unreachable (%s): reopen-limit notice without named supervisors", exc)
+        return event
+    return event.model_copy(update={"recipients": supervisors})
 
 
 async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | None) -> Followup:

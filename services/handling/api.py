@@ -122,7 +122,9 @@ async def list_cases(
     overdue: bool = False,
     at_risk: bool = False,
 ) -> dict[str, Any]:
-    """The department's queue: urgent cases first (the green channel), then oldest first."""
+    """The department's queue: urgent cases first (the green channel), then oldest first.
+    Merged, withdrawn, closed and answered-at-intake cases are left out unless `state` asks
+    for them."""
     rows = await store.queue(
         session,
         principal.department,
@@ -175,6 +177,37 @@ async def get_case(
         }
         for s in steps
     ]
+    # The lead and every co-handler see the co-handlers' opinions and how the lead resolved
+    # it (with its override reason when it went ahead without some opinions).
+    opinions = (
+        await session.execute(
+            select(store.opinions)
+            .where(store.opinions.c.request_id == request_id)
+            .order_by(store.opinions.c.seq)
+        )
+    ).mappings()
+    view["opinions"] = [
+        {
+            "department": o["department"],
+            "author": o["author"],
+            "opinion": o["opinion"],
+            "at": o["at"].isoformat(),
+        }
+        for o in opinions
+    ]
+    resolved = [s for s in view["steps"] if s["kind"] == "resolve"]
+    view["resolution"] = (
+        {
+            "department": resolved[-1]["department"],
+            "outcome": resolved[-1]["detail"].get("outcome"),
+            "reply": resolved[-1]["detail"].get("reply"),
+            "override_reason": resolved[-1]["detail"].get("override_reason"),
+            "missing_opinions": resolved[-1]["detail"].get("missing_opinions", []),
+            "at": resolved[-1]["at"],
+        }
+        if resolved
+        else None
+    )
     return view
 
 

@@ -139,13 +139,17 @@ async def sweep(new_uow: Any, at: datetime | None = None) -> int:
                 .with_for_update(skip_locked=True)
             )
             rows = (await uow.session.execute(stmt)).mappings().all()
+            handlers = await _handlers(uow, {r["request_id"] for r in rows})
             marked: list[tuple[str, str, str]] = []
             for row in rows:
                 clock = to_clock(row)
                 alerts = clock.alerts_due(moment)
                 for alert in alerts:
                     data: Any = (RequestSlaWarning if alert == "warning" else RequestSlaBreached)(
-                        department=clock.department, clock=cast(ClockName, clock.name), due=clock.due
+                        department=clock.department,
+                        clock=cast(ClockName, clock.name),
+                        due=clock.due,
+                        handler_id=handlers.get((clock.request_id, clock.department)),
                     )
                     uow.emit(data, request_id=clock.request_id, actor=SYSTEM)
                 await uow.session.execute(
@@ -170,6 +174,19 @@ async def sweep(new_uow: Any, at: datetime | None = None) -> int:
             return emitted
 
 
+async def _handlers(uow: UnitOfWork, request_ids: set[str]) -> dict[tuple[str, str], str]:
+    """Who handles each case (to be told of its warnings and breaches)."""
+    if not request_ids:
+        return {}
+    cs = store.cases.c
+    rows = await uow.session.execute(
+        select(cs.request_id, cs.department, cs.handler_id).where(
+            cs.request_id.in_(request_ids), cs.handler_id.is_not(None)
+        )
+    )
+    return {(r, d): h for r, d, h in rows}
+
+
 async def _sweep_supervision(uow: UnitOfWork, moment: datetime) -> int:
     o = store.supervision_orders.c
     stmt = (
@@ -179,9 +196,16 @@ async def _sweep_supervision(uow: UnitOfWork, moment: datetime) -> int:
         .with_for_update(skip_locked=True)
     )
     rows = (await uow.session.execute(stmt)).mappings().all()
+    handlers = await _handlers(uow, {r["request_id"] for r in rows})
     for row in rows:
         uow.emit(
-            RequestSlaBreached(department=row["department"], clock="supervision", due=row["due"]),
+            RequestSlaBreached(
+                department=row["department"],
+                clock="supervision",
+                due=row["due"],
+                handler_id=handlers.get((row["request_id"], row["department"])),
+                order_id=row["id"],
+            ),
             request_id=row["request_id"],
             actor=SYSTEM,
         )

@@ -4,7 +4,7 @@ the aggregate, saves it and raises its event in the same unit of work."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +15,7 @@ from services.handling import clocks as sla
 from services.handling import store
 from services.handling.domain.case import (
     Case,
+    LeadResolved,
     NotCoHandler,
     NotLead,
     NotYourCase,
@@ -32,12 +33,14 @@ from shared.events.catalogue import (
     EventData,
     NotificationRequested,
     Outcome,
+    RequestDueChanged,
     RequestExtensionDecided,
     RequestExtensionRequested,
     RequestPaused,
     RequestResumed,
     RequestRouted,
     RequestSupervised,
+    RequestSupervisionAnswered,
     Step,
 )
 from shared.events.envelope import Envelope
@@ -94,6 +97,47 @@ async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await sla.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
 
 
+async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDueChanged) -> None:
+    """request.due_changed (routing, after an extension or a pause): the clocks take the
+    current due and warning times (warnings on the business calendar), and every case of
+    the request shows the same due times, the feedback due included."""
+    due = data.due.model_dump(mode="json")
+    k = store.clocks.c
+    rows = (
+        (
+            await uow.session.execute(
+                select(store.clocks)
+                .where(
+                    k.request_id == envelope.request_id,
+                    k.department == data.department,
+                    k.stopped_at.is_(None),
+                    k.started_at <= envelope.occurred_at,  # not the clocks of a later routing
+                )
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if not rows:
+        return  # rerouted or finished meanwhile: the case's clocks are no longer these
+    moment = now()
+    for row in rows:
+        new_due = getattr(data.due, row["clock"], None) or row["due"]
+        new_warn = getattr(data.warn_at, row["clock"], None) if data.warn_at else None
+        values: dict[str, Any] = {"due": new_due, "warn_at": new_warn or row["warn_at"]}
+        if row["warned_at"] is not None and values["warn_at"] and values["warn_at"] > moment:
+            values["warned_at"] = None  # a warning for the new deadline, when it comes
+        await uow.session.execute(
+            update(store.clocks)
+            .where(
+                k.request_id == envelope.request_id, k.department == data.department, k.clock == row["clock"]
+            )
+            .values(**values)
+        )
+    await store.set_due(uow.session, envelope.request_id, {k: v for k, v in due.items() if v is not None})
+
+
 async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """The person was not satisfied: the lead's case shows why (routing sends it back to them)."""
     await uow.session.execute(
@@ -119,6 +163,7 @@ async def act(
     step: str,
     detail: dict[str, Any],
     notify: tuple[str, dict[str, Any], list[Any]] | None = None,
+    after: Callable[[Envelope], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
     case = await store.find_case(uow.session, request_id, principal.department, for_update=True)
     if case is None:
@@ -150,6 +195,8 @@ async def act(
             event_id=str(emitted.id),
         )
     )
+    if after is not None:
+        await after(emitted)
     await uow.commit()
     return {
         "request_id": request_id,
@@ -183,6 +230,13 @@ async def resolve(
             select(store.opinions.c.department).where(store.opinions.c.request_id == request_id)
         )
     )
+
+    async def end_co_cases(resolved: Envelope) -> None:
+        # The co-handlers' part ends with the lead's resolution: out of their open queues.
+        for case in cases:
+            if case.role == "co" and case.state not in (State.RETURNED, State.RESOLVED):
+                await store.save_case(uow.session, Case(**{**case.__dict__, "state": State.RESOLVED}))
+
     try:
         return await act(
             uow,
@@ -198,7 +252,13 @@ async def resolve(
                 override_reason=override_reason,
             ),
             "resolve",
-            {"outcome": outcome, "reply": reply, "override_reason": override_reason},
+            {
+                "outcome": outcome,
+                "reply": reply,
+                "override_reason": override_reason if co - given else None,
+                "missing_opinions": sorted(co - given),
+            },
+            after=end_co_cases,
         )
     except OpinionsMissing as exc:
         raise Conflict(
@@ -226,16 +286,36 @@ async def return_case(uow: UnitOfWork, principal: Principal, request_id: str, re
 
 async def add_opinion(uow: UnitOfWork, principal: Principal, request_id: str, opinion: str) -> dict[str, Any]:
     case = await _case_or_404(uow, principal, request_id)
+    lead = next((c for c in await store.cases_of_request(uow.session, request_id) if c.role == "lead"), None)
     try:
-        _, event = case.add_opinion(principal.department, opinion)
+        _, event = case.add_opinion(principal.department, opinion, lead_state=lead.state if lead else None)
     except NotCoHandler as exc:
         raise Forbidden("only co-handling departments add opinions") from exc
+    except LeadResolved as exc:
+        raise Conflict(
+            f"request {request_id} has been resolved by the lead department; opinions are closed",
+            code="already_resolved",
+        ) from exc
     await uow.session.execute(
         insert(store.opinions).values(
-            request_id=request_id, department=case.department, author=principal.id, opinion=opinion
+            request_id=request_id,
+            department=case.department,
+            author=principal.id,
+            opinion=opinion,
+            at=now(),
         )
     )
     emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
+    await uow.session.execute(
+        insert(store.steps).values(
+            request_id=request_id,
+            department=case.department,
+            kind="opinion",
+            actor_id=principal.id,
+            detail={"opinion": opinion},
+            event_id=str(emitted.id),
+        )
+    )
     await uow.commit()
     return {"request_id": request_id, "department": case.department, "event_id": str(emitted.id)}
 
@@ -276,6 +356,21 @@ async def request_extension(
     if clock is None:
         raise NotFound(f"no {clock_name} clock on case {request_id}")
     _check_extension(clock, requested_due)
+    x = store.extensions.c
+    pending = await uow.session.scalar(
+        select(x.id).where(
+            x.request_id == request_id,
+            x.department == case.department,
+            x.clock == clock_name,
+            x.state == "pending",
+        )
+    )
+    if pending is not None:
+        raise Conflict(
+            f"extension {pending} for the {clock_name} clock is still waiting for the head's decision; "
+            "one request per clock at a time",
+            code="extension_pending",
+        )
     extension_id = str(uuid.uuid4())
     await uow.session.execute(
         insert(store.extensions).values(
@@ -295,6 +390,7 @@ async def request_extension(
             clock=clock_name,
             requested_due=requested_due,
             reason=reason,
+            extension_id=extension_id,
         ),
         request_id=request_id,
         actor=principal.actor,
@@ -338,6 +434,7 @@ async def decide_extension(
         _check_extension(clock, row["requested_due"])
         new_due = row["requested_due"]
         await sla.save_clock(uow, clock.extend(new_due, now()))
+        await store.set_due(uow.session, row["request_id"], {row["clock"]: new_due.isoformat()})
     await uow.session.execute(
         update(store.extensions)
         .where(store.extensions.c.id == extension_id)
@@ -352,6 +449,8 @@ async def decide_extension(
             approved=approve,
             new_due=new_due,
             decided_by=principal.id,
+            extension_id=extension_id,
+            note=note,
         ),
         request_id=row["request_id"],
         actor=principal.actor,
@@ -433,10 +532,22 @@ async def answer_supervision_order(
         raise NotFound(f"no supervision order {order_id} for your department")
     if row["answered_at"] is not None:
         raise Conflict(f"supervision order {order_id} was answered already")
+    moment = now()
     await uow.session.execute(
         update(store.supervision_orders)
         .where(o.id == order_id)
-        .values(answer=answer, answered_by=principal.id, answered_at=now())
+        .values(answer=answer, answered_by=principal.id, answered_at=moment)
+    )
+    answered = uow.emit(
+        RequestSupervisionAnswered(
+            order_id=order_id,
+            department=row["department"],
+            answer=answer,
+            answered_by=principal.id,
+            on_time=moment <= row["due"],
+        ),
+        request_id=row["request_id"],
+        actor=principal.actor,
     )
     await uow.session.execute(
         insert(store.steps).values(
@@ -445,6 +556,7 @@ async def answer_supervision_order(
             kind="supervision_answer",
             actor_id=principal.id,
             detail={"order_id": order_id, "answer": answer},
+            event_id=str(answered.id),
         )
     )
     await uow.commit()
@@ -486,5 +598,6 @@ async def resume(uow: UnitOfWork, principal: Principal, request_id: str) -> dict
         request_id=request_id,
         actor=principal.actor,
     )
+    await store.set_due(uow.session, request_id, {k: v.isoformat() for k, v in moved.items()})
     await uow.commit()
     return {"request_id": request_id, "paused": False, "due": {k: v.isoformat() for k, v in moved.items()}}

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     case,
+    cast,
     exists,
     func,
     literal,
@@ -192,6 +193,18 @@ async def save_case(session: AsyncSession, case: Case) -> None:
     )
 
 
+async def set_due(session: AsyncSession, request_id: str, due: dict[str, Any]) -> None:
+    """The request's current due times (ISO strings by clock) on every one of its cases."""
+    await session.execute(
+        update(cases)
+        .where(cases.c.request_id == request_id)
+        .values(due=cases.c.due.op("||")(cast(due, JSONB)), updated_at=func.now())
+    )
+
+
+# Cases that left the department's work: not in the queue unless asked for by state.
+ENDED_STATES = ("merged", "withdrawn", "closed", "answered_at_intake")
+
 # The queue order: urgent first (the green channel), then oldest first. The cursor is the
 # position in that order, rank and sequence folded into one number.
 _RANK_SPAN = 10**15
@@ -217,6 +230,8 @@ async def queue(
     rank = case((cases.c.urgency == "urgent", 0), else_=1)
     position = rank * literal(_RANK_SPAN, BigInteger) + cases.c.seq
     stmt = select(cases).where(cases.c.department == department)
+    if state is None:
+        stmt = stmt.where(cases.c.state.not_in(ENDED_STATES))
     for column, value in (("state", state), ("urgency", urgency), ("handler_id", handler_id)):
         if value is not None:
             stmt = stmt.where(cases.c[column] == value)

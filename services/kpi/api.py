@@ -163,9 +163,20 @@ async def request_timeline(request_id: str, principal: Reader, session: Session)
 async def close_period(
     period: str, principal: Supervisor, uow: Annotated[UnitOfWork, Depends(unit_of_work)]
 ) -> dict[str, Any]:
-    """Score, rank and flag now (the service also closes each month by itself once it is over)."""
+    """Score, rank and flag a period that is over (the service also closes each month by
+    itself once it is over). A period not over yet is refused (409 `period_not_over`);
+    closing a closed period again answers its recorded ranking and announces nothing."""
     _period(period)
-    return await service.close_period(uow, period, principal.actor)
+    try:
+        return await service.close_period(uow, period, principal.actor)
+    except service.PeriodNotOver as exc:
+        end = exc.end.astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
+        raise ApiError(
+            f"period {period} is not over yet (it ends {end}); a period is closed once it is over",
+            status=409,
+            code="period_not_over",
+            fields=[field_error("period", "period_over", f"the period must have ended (ends {end})")],
+        ) from exc
 
 
 @router.post("/rebuild")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.kpi import staff, store
-from services.kpi.domain.facts import FOLDED_TYPES, apply, fold_all
+from services.kpi.domain.facts import FOLDED_TYPES, TIMELINE_TYPES, apply, fold_all
 from shared.db import insert_new
 from shared.events.catalogue import decode
 from shared.events.envelope import Envelope
@@ -34,13 +34,31 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         await store.save_fact(uow.session, apply(fact, envelope, data))
         return
     payloads = await uow.session.scalars(
-        select(store.events.c.payload).where(store.events.c.request_id == envelope.request_id)
+        select(store.events.c.payload).where(
+            store.events.c.request_id == envelope.request_id,
+            store.events.c.payload["type"].astext.in_(FOLDED_TYPES),
+        )
     )
     decoded = [decode(json.dumps(p)) for p in payloads]
     await store.save_fact(uow.session, fold_all(envelope.request_id, decoded))
 
 
+async def keep_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """An event of the request's story that no figure depends on (a pause, an extension
+    request, an opinion, a notification, an SLA alert, a supervision order and its answer):
+    kept for the timeline, the fact row untouched."""
+    await uow.session.execute(
+        insert_new(store.events),
+        {
+            "event_id": str(envelope.id),
+            "request_id": envelope.request_id,
+            "payload": envelope.model_dump(mode="json"),
+        },
+    )
+
+
 HANDLERS: dict[str, Handler] = {
+    **{event_type: keep_event for event_type in TIMELINE_TYPES},
     **{event_type: fold_event for event_type in FOLDED_TYPES},
     "staff.rated": staff.on_staff_rated,
     "staff.rectification_decided": staff.on_rectification_decided,

@@ -8,11 +8,11 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi import store
+from services.kpi import directory, store
 from services.kpi.domain.figures import Period, department_figures
 from services.kpi.domain.scoring import rank, score, under_pass_line_streak
 from shared.clock import now, organisation_tz
@@ -38,7 +38,12 @@ async def department_rows(
 
 
 async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+    """Every active department: those with figures ranked, those without listed unranked."""
     rows = {r["department"]: r for r in await department_rows(session, period, None)}
+    for code in await directory.active_departments():
+        if code not in rows:
+            empty = department_figures([], code, period, at=now())
+            rows[code] = {**empty, "score": score(empty, get_settings().kpi_weights)}
     return [
         {
             "rank": s.rank,
@@ -56,11 +61,26 @@ async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]
     ]
 
 
+class PeriodNotOver(Exception):
+    """A period is closed once it is over (its last moment has passed)."""
+
+    def __init__(self, label: str, end: Any) -> None:
+        super().__init__(f"period {label} is not over: it ends {end.isoformat()}")
+        self.label = label
+        self.end = end
+
+
 async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> dict[str, Any]:
-    """Score every department for the period, rank them, flag repeated failures; announce it."""
+    """Score every department for the period, rank them, flag repeated failures; announce it.
+    Only a period that is over; closing it again answers what was recorded, announced once."""
     settings = get_settings()
     tz = organisation_tz()
     period = Period.parse(label, tz)
+    if period.end > now():
+        raise PeriodNotOver(label, period.end)
+    closed = await _closed(uow.session, label)
+    if closed is not None:
+        return closed
     ranked = await rankings(uow.session, period)
     figures = {r["department"]: r for r in await department_rows(uow.session, period, None)}
     for row in ranked:
@@ -69,7 +89,7 @@ async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> di
             "department": row["department"],
             "score": row["score"],
             "rank": row["rank"],
-            "figures": figures[row["department"]],
+            "figures": figures.get(row["department"], {}),
         }
         await uow.session.execute(
             pg_insert(store.scores)
@@ -121,7 +141,30 @@ async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> di
             )
             flagged.append(row["department"])
     await uow.commit()
-    return {"period": label, "ranking": ranked, "flagged": flagged}
+    return {"period": label, "ranking": ranked, "flagged": flagged, "already_closed": False}
+
+
+async def _closed(session: AsyncSession, label: str) -> dict[str, Any] | None:
+    """The recorded result of a period closed before (with a lock, so two closes do not both score)."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"kpi-period:{label}"))))
+    sc = store.scores.c
+    marker = await session.scalar(select(sc.period).where(sc.period == label, sc.department == "*"))
+    if marker is None:
+        return None
+    rows = (
+        await session.execute(
+            select(sc.department, sc.score, sc.rank).where(sc.period == label, sc.department != "*")
+        )
+    ).all()
+    ordered = sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.department))
+    flags = await session.scalars(select(store.flags.c.department).where(store.flags.c.period == label))
+    return {
+        "period": label,
+        "ranking": [{"rank": r.rank, "department": r.department, "score": r.score} for r in ordered],
+        "flagged": [],  # flagged when it was closed: GET /v1/accountability
+        "flags": sorted(flags),
+        "already_closed": True,
+    }
 
 
 async def _history(

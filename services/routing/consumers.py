@@ -14,6 +14,11 @@ HANDLERS: dict[str, Handler] = {
     "request.answered_at_intake": service.stop_routing,
     "request.merged": service.stop_routing,
     "request.withdrawn": service.stop_routing,
+    "request.extension_requested": service.extension_waiting,
+    "request.extension_decided": service.reschedule,
+    "request.resumed": service.reschedule,
+    "request.sla_warning": service.sla_alert,
+    "request.sla_breached": service.sla_alert,
 }
 
 

@@ -6,25 +6,32 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from services.routing import store
 from services.routing.domain.rules import choose
-from services.routing.domain.sla import CLOCKS, COUNTS_FROM, due_times, policy_for, warning_at
+from services.routing.domain.sla import due_times, moved_due, warnings_for
 from shared.auth import Principal
-from shared.clock import now
+from shared.clock import now, organisation_tz
 from shared.errors import ApiError, NotFound, field_error
 from shared.events.catalogue import (
+    Audience,
     Due,
     NotificationRequested,
+    RequestDueChanged,
     RequestEscalated,
+    RequestExtensionDecided,
+    RequestExtensionRequested,
     RequestReceived,
     RequestReopened,
     RequestRerouted,
+    RequestResumed,
     RequestReturned,
     RequestRouted,
+    RequestSlaBreached,
+    RequestSlaWarning,
     RequestSupplemented,
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
@@ -43,13 +50,7 @@ async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple
     policies, calendar = config.policies, config.calendar
     category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
     due = due_times(policies, calendar, category, urgency, start, business_type)
-    warn: dict[str, datetime | None] = {}
-    for clock in CLOCKS:
-        policy = policy_for(policies, category, urgency, clock, business_type)
-        origin_clock = COUNTS_FROM[clock]
-        origin = start if origin_clock is None else due.get(origin_clock)
-        end = due[clock]
-        warn[clock] = warning_at(origin, end, policy.warning_fraction) if policy and origin and end else None
+    warn = warnings_for(policies, calendar, category, urgency, start, due, business_type)
     return Due(**due), Due(**warn)
 
 
@@ -60,6 +61,7 @@ async def _record(uow: UnitOfWork, envelope: Envelope, kind: str, department: st
             kind=kind,
             department=department,
             event_id=str(envelope.id),
+            at=envelope.occurred_at,
             **values,
         )
     )
@@ -220,7 +222,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
     # Too many returns: the coordinating department takes it and its head is told; it may
     # dispatch it to the right department by hand (POST /v1/assignments/{id}).
     coordinating = (await store.CONFIG.get(uow.session)).coordinating_department
-    reason = f"returned {returns} times"
+    reason = await _return_reasons(uow, envelope.request_id, returns)
     escalated = uow.emit(
         RequestEscalated(to_department=coordinating, reason=reason, returns=returns),
         request_id=envelope.request_id,
@@ -229,8 +231,167 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
     )
     await _set_route_state(uow, envelope.request_id, state=State.ESCALATED.value)
     await _record(uow, escalated, "escalated", coordinating, reason=reason)
-    await _notify_heads(uow, escalated, coordinating, "request_escalated", supervisors=False, returns=returns)
+    await _notify_heads(
+        uow, escalated, coordinating, "request_escalated", supervisors=False, returns=returns, reason=reason
+    )
     await _route(uow, escalated, route, excluded, first=False, lead_override=coordinating)
+
+
+async def _return_reasons(uow: UnitOfWork, request_id: str, returns: int) -> str:
+    """Why it is escalated, in the words of the departments that returned it:
+    "已被退回 2 次：城管局：不属于本单位职责；水务局：……"."""
+    a, d = store.assignments.c, store.departments.c
+    rows = await uow.session.execute(
+        select(a.department, d.name, a.reason)
+        .select_from(store.assignments.outerjoin(store.departments, d.code == a.department))
+        .where(a.request_id == request_id, a.kind == "returned")
+        .order_by(a.seq)
+    )
+    parts = [
+        # "市场监管局 (market regulation)" → "市场监管局": the name people here read.
+        f"{(name or department).split(' (')[0]}：{(text or '').strip().rstrip('。；;.')}"
+        for department, name, text in rows
+    ]
+    return f"已被退回 {returns} 次：" + "；".join(parts)
+
+
+async def _clock_start(uow: UnitOfWork, request_id: str) -> datetime | None:
+    """When the current routing decision was taken (the handling clocks count from it)."""
+    a = store.assignments.c
+    return await uow.session.scalar(
+        select(a.at)
+        .where(a.request_id == request_id, a.kind.in_(("routed", "rerouted", "dispatched")))
+        .order_by(a.seq.desc())
+        .limit(1)
+    )
+
+
+async def reschedule(
+    uow: UnitOfWork, envelope: Envelope, data: RequestExtensionDecided | RequestResumed
+) -> None:
+    """An approved extension or the end of a pause moved a clock of the lead department: the
+    clocks counting from it (feedback, return visit) move with it, the warnings are computed
+    again on the business calendar, and `request.due_changed` tells every service."""
+    if isinstance(data, RequestExtensionDecided):
+        if not data.approved or data.new_due is None:
+            return
+        moved: dict[str, datetime] = {data.clock: data.new_due}
+        reason: Literal["extension", "pause"] = "extension"
+    else:
+        moved = {k: v for k, v in data.due.model_dump().items() if v is not None}
+        reason = "pause"
+    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
+    if route is None or route["lead_department"] != data.department or not moved:
+        return
+    current = {k: datetime.fromisoformat(v) if v else None for k, v in (route["due"] or {}).items()}
+    current.update(moved)
+    config = await store.CONFIG.get(uow.session)
+    category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
+    due = moved_due(config.policies, config.calendar, category, urgency, current, business_type)
+    start = await _clock_start(uow, envelope.request_id) or envelope.occurred_at
+    warn = warnings_for(config.policies, config.calendar, category, urgency, start, due, business_type)
+    new_due = Due(**{k: due.get(k) for k in Due.model_fields})
+    await _set_route_state(uow, envelope.request_id, due=new_due.model_dump(mode="json"))
+    uow.emit(
+        RequestDueChanged(
+            department=data.department,
+            due=new_due,
+            warn_at=Due(**{k: warn.get(k) for k in Due.model_fields}),
+            reason=reason,
+        ),
+        request_id=envelope.request_id,
+        actor=SYSTEM,
+        cause=envelope,
+    )
+
+
+async def _tell(
+    uow: UnitOfWork,
+    cause: Envelope,
+    template: str,
+    audience: Audience,
+    department: str,
+    recipients: list[str],
+    **params: Any,
+) -> None:
+    """One notification request per audience, naming its recipients (each told once)."""
+    if not recipients:
+        log.warning("%s for %s: no %s to tell in %s", template, cause.request_id, audience, department)
+        return
+    uow.emit(
+        NotificationRequested(
+            template=template,
+            params=params,
+            audience=[audience],
+            department=department,
+            recipients=sorted(set(recipients)),
+        ),
+        request_id=cause.request_id,
+        actor=SYSTEM,
+        cause=cause,
+    )
+
+
+CLOCK_NAMES = {
+    "accept": "签收",
+    "first_contact": "首次联系",
+    "resolve": "办结",
+    "feedback": "反馈",
+    "revisit": "回访",
+    "supervision": "督办",
+}
+
+
+def _local(moment: datetime) -> str:
+    """A time as staff read it: the organisation's time zone, 2026年12月11日 18:00."""
+    return moment.astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
+
+
+async def extension_waiting(uow: UnitOfWork, envelope: Envelope, data: RequestExtensionRequested) -> None:
+    """A department asked for more time: its head is told a decision is waiting."""
+    head = await store.head_of(uow.session, data.department)
+    await _tell(
+        uow,
+        envelope,
+        "extension_decision_waiting",
+        "department_head",
+        data.department,
+        [head] if head else [],
+        clock=data.clock,
+        clock_name=CLOCK_NAMES.get(data.clock, data.clock),
+        requested_due=_local(data.requested_due),
+        reason=data.reason,
+        extension_id=data.extension_id or "",
+    )
+
+
+async def sla_alert(
+    uow: UnitOfWork, envelope: Envelope, data: RequestSlaWarning | RequestSlaBreached
+) -> None:
+    """An SLA warning or breach: the handler and the head are told, and for a breach the
+    supervisors too; one notification each, once (the inbox sees each alert event once)."""
+    breach = isinstance(data, RequestSlaBreached)
+    template = "sla_breached" if breach else "sla_warning"
+    params = {
+        "clock": data.clock,
+        "clock_name": CLOCK_NAMES.get(data.clock, data.clock),
+        "due": _local(data.due),
+        "order_id": data.order_id or "",
+    }
+    head = await store.head_of(uow.session, data.department)
+    if data.handler_id and data.handler_id != head:
+        await _tell(uow, envelope, template, "handler", data.department, [data.handler_id], **params)
+    await _tell(uow, envelope, template, "department_head", data.department, [head] if head else [], **params)
+    if breach:
+        await _tell(
+            uow,
+            envelope,
+            template,
+            "supervisors",
+            data.department,
+            await store.supervisors(uow.session),
+            **params,
+        )
 
 
 async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopened) -> None:

@@ -23,7 +23,7 @@ Outcome = Literal["resolved", "partially_resolved", "explained", "cannot_resolve
 Rating = Literal["satisfied", "basically_satisfied", "unsatisfied", "no_response"]
 ClockName = Literal["accept", "first_contact", "resolve", "feedback", "revisit", "supervision"]
 Step = Literal["investigate", "plan", "implement", "other"]
-Audience = Literal["requester", "first_responder", "department_head", "supervisors"]
+Audience = Literal["requester", "first_responder", "handler", "department_head", "supervisors"]
 
 
 class UnknownEventType(Exception):
@@ -245,6 +245,7 @@ class RequestExtensionRequested(EventData):
     clock: ClockName
     requested_due: AwareDatetime
     reason: str
+    extension_id: str | None = None  # what the head decides on (POST /v1/extensions/{id}/decision)
 
 
 @event_model("request.extension_decided")
@@ -254,6 +255,8 @@ class RequestExtensionDecided(EventData):
     approved: bool
     new_due: AwareDatetime | None
     decided_by: str
+    extension_id: str | None = None
+    note: str | None = None
 
 
 @event_model("request.paused")
@@ -272,6 +275,20 @@ class RequestResumed(EventData):
     due: Due
 
 
+@event_model("request.due_changed")
+class RequestDueChanged(EventData):
+    """The request's current due and warning times after a clock moved (an approved
+    extension, a pause that ended): the clocks that count from the moved one (feedback from
+    resolve, the return visit from feedback) moved with it, on the business calendar.
+    Routing computes it from `request.extension_decided` / `request.resumed`; every view
+    (case, queue, overdue, at-risk, KPI facts, timeline, followup) takes these times."""
+
+    department: str
+    due: Due
+    warn_at: Due | None = None
+    reason: Literal["extension", "pause"]
+
+
 @event_model("request.co_opinion_added")
 class RequestCoOpinionAdded(EventData):
     department: str
@@ -284,6 +301,9 @@ class RequestResolved(EventData):
     handler_id: str
     outcome: Outcome
     reply: str = Field(min_length=1)
+    # Resolved without every co-handler's opinion: the lead's recorded reason, and whose were missing.
+    override_reason: str | None = None
+    missing_opinions: list[str] = Field(default_factory=list)
 
 
 @event_model("request.sla_warning")
@@ -291,6 +311,8 @@ class RequestSlaWarning(EventData):
     department: str
     clock: ClockName
     due: AwareDatetime
+    handler_id: str | None = None  # who has the case, to be told (the head and supervisors too)
+    order_id: str | None = None  # the supervision order, for clock "supervision"
 
 
 @event_model("request.sla_breached")
@@ -298,6 +320,8 @@ class RequestSlaBreached(EventData):
     department: str
     clock: ClockName
     due: AwareDatetime
+    handler_id: str | None = None
+    order_id: str | None = None
 
 
 @event_model("request.supervised")
@@ -306,6 +330,17 @@ class RequestSupervised(EventData):
     department: str
     instructions: str
     due: AwareDatetime
+
+
+@event_model("request.supervision_answered")
+class RequestSupervisionAnswered(EventData):
+    """The department answered a supervision order (督办回复)."""
+
+    order_id: str
+    department: str
+    answer: str
+    answered_by: str
+    on_time: bool
 
 
 # --- followup -----------------------------------------------------------------------

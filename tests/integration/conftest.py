@@ -37,3 +37,36 @@ async def asgi_client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
     await app.state.runtime.engine.dispose()
+
+
+@pytest.fixture
+async def routing_directory(platform: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """The real routing service over HTTP (its directory and calendar), for services that
+    ask it: followup (supervisors), kpi (departments). Its URL is put in the settings."""
+    import asyncio
+
+    import uvicorn
+
+    from services.routing import store as routing_store
+    from services.routing.main import build_app
+    from shared.runtime import ServiceRuntime
+    from tests.support.platform import PORT_OFFSET
+
+    runtime = ServiceRuntime(name="routing", metadata=routing_store.metadata, handlers={}, settings=platform)
+    port = 16001 + PORT_OFFSET
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(runtime), host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setattr(get_settings(), "routing_url", url)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        await task
+        await runtime.engine.dispose()

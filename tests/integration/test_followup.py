@@ -24,6 +24,7 @@ from shared.events.catalogue import (
     Due,
     FirstResponder,
     RequestAccepted,
+    RequestDueChanged,
     RequestReceived,
     RequestResolved,
     RequestRouted,
@@ -153,7 +154,7 @@ async def test_complaints_always_get_a_return_visit_and_a_recurrence_reopens(
 
 
 async def test_unsatisfied_reopens_until_the_limit_then_goes_to_the_supervisors(
-    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+    followup: tuple[httpx.AsyncClient, ServiceRuntime], routing_directory: str
 ) -> None:
     client, runtime = followup
     rid = await resolved_request(runtime)
@@ -190,6 +191,8 @@ async def test_unsatisfied_reopens_until_the_limit_then_goes_to_the_supervisors(
         e for e in last if e["type"] == "notification.requested" and "supervisors" in e["data"]["audience"]
     ]
     assert len(supervisors) == 1 and supervisors[0]["data"]["template"] == "reopen_limit_reached"
+    # Sent to the supervisors by name (the directory's), not to nobody.
+    assert supervisors[0]["data"]["recipients"] == ["supervisor-01", "supervisor-02"]
 
 
 async def test_anonymous_requests_are_not_surveyed(
@@ -255,3 +258,43 @@ async def test_withdrawn_closes_at_once_and_merged_closes_with_its_primary(
     await client.post(f"/v1/requests/{primary}/close", json={"reason": "已办结"}, headers=AGENT)
     closed = await events(runtime, duplicate)
     assert [e["type"] for e in closed] == ["request.closed"] and primary in closed[0]["data"]["reason"]
+
+
+async def test_the_feedback_due_moves_with_an_extended_resolve_due(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    _, runtime = followup
+    rid = str(uuid.uuid4())
+    t = now()
+    await feed(
+        runtime,
+        envelope(
+            rid,
+            RequestReceived(
+                channel="hotline",
+                category="repair",
+                urgency="normal",
+                submitted_at=t,
+                first_responder=FirstResponder(kind="staff", id="agent-001"),
+            ),
+        ),
+    )
+    routed = RequestRouted(
+        lead_department="urban",
+        due=Due(resolve=t + timedelta(days=5), feedback=t + timedelta(days=7)),
+        category="repair",
+    )
+    await feed(runtime, envelope(rid, routed))
+    moved = RequestDueChanged(
+        department="urban",
+        due=Due(resolve=t + timedelta(days=12), feedback=t + timedelta(days=14)),
+        reason="extension",
+    )
+    await feed(runtime, envelope(rid, moved, minutes=1))
+    async with runtime.sessions() as session:
+        feedback_due = await session.scalar(
+            select(followup_store.followups.c.feedback_due).where(
+                followup_store.followups.c.request_id == rid
+            )
+        )
+    assert feedback_due == t + timedelta(days=14)  # not before the new resolve due

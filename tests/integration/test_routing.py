@@ -98,20 +98,28 @@ async def test_returns_reroute_excluding_returners_then_escalate(
     await apply(runtime, env)
     first_lead = (await emitted(runtime, env.request_id))[0]["data"]["lead_department"]
     assert first_lead == "market"
-    await apply(runtime, envelope(env.request_id, RequestReturned(department="market", reason="not ours")))
+    await apply(
+        runtime, envelope(env.request_id, RequestReturned(department="market", reason="不属于我局职责。"))
+    )
     rerouted = (await emitted(runtime, env.request_id))[-1]
     assert rerouted["type"] == "request.rerouted" and rerouted["data"]["excluded_departments"] == ["market"]
     second = rerouted["data"]["lead_department"]
     assert second != "market"
 
     await apply(
-        runtime, envelope(env.request_id, RequestReturned(department=second, reason="not ours either"))
+        runtime, envelope(env.request_id, RequestReturned(department=second, reason="应由街道办处理"))
     )
     types = [e["type"] for e in await emitted(runtime, env.request_id)]
     assert types[-3:] == ["request.escalated", "notification.requested", "request.rerouted"]
     events = await emitted(runtime, env.request_id)
-    assert events[-3]["data"] == {"to_department": "coordination", "reason": "returned 2 times", "returns": 2}
+    # The reason is the departments' own, in Chinese, not "returned 2 times".
+    assert events[-3]["data"] == {
+        "to_department": "coordination",
+        "reason": "已被退回 2 次：市场监管局：不属于我局职责；12345 热线协调办：应由街道办处理",
+        "returns": 2,
+    }
     assert events[-2]["data"]["recipients"] == ["head-coordination"]
+    assert events[-2]["data"]["params"]["reason"] == events[-3]["data"]["reason"]
     assert events[-1]["data"]["lead_department"] == "coordination"
 
     history = (await client.get(f"/v1/assignments/{env.request_id}", headers=AGENT)).json()

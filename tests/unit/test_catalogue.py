@@ -45,8 +45,10 @@ DESIGN_TYPES = {
 
 def test_every_event_of_the_design_has_a_model() -> None:
     # Added to the design's list (CHANGELOG): the adapters' message, the retention purge, pauses,
-    # and staff evaluation.
+    # staff evaluation, due times that moved (extensions, pauses) and answers to supervision orders.
     extra = {
+        "request.due_changed",
+        "request.supervision_answered",
         "notification.outbound",
         "request.personal_data_purged",
         "request.paused",

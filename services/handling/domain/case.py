@@ -41,6 +41,10 @@ class ReturnWindowClosed(Exception):
     """退单 is for requests that are not the department's: before acceptance, or soon after."""
 
 
+class LeadResolved(Exception):
+    """The lead department has resolved the request: no more co-handling opinions."""
+
+
 class OpinionsMissing(Exception):
     """The lead resolves once every co-handler has given its opinion, or says why not."""
 
@@ -117,14 +121,21 @@ class Case:
             handler_id=handler_id,
             outcome=outcome,
             reply=reply,
+            override_reason=override_reason if missing else None,
+            missing_opinions=missing,
         )
 
-    def add_opinion(self, actor_department: str | None, opinion: str) -> tuple[Case, EventData]:
-        """A co-handling department's opinion on a cross-department request."""
+    def add_opinion(
+        self, actor_department: str | None, opinion: str, *, lead_state: State | None = None
+    ) -> tuple[Case, EventData]:
+        """A co-handling department's opinion on a cross-department request, while the lead
+        has not resolved it."""
         if actor_department != self.department:
             raise NotYourCase(self.request_id)
         if self.role != "co":
             raise NotCoHandler(self.request_id)
+        if self.state == State.RESOLVED or lead_state == State.RESOLVED:
+            raise LeadResolved(self.request_id)
         next_state(self.state, "request.co_opinion_added")
         return self, RequestCoOpinionAdded(department=self.department, opinion=opinion)
 

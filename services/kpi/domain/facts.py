@@ -87,6 +87,8 @@ def replace(fact: Fact, **changes: Any) -> Fact:
 
 
 def _routed(fact: Fact, env: Envelope, d: Any) -> Fact:
+    if fact.answered_at_intake:
+        return fact  # a routing decision that crossed the answer at intake: no department's clocks
     due = d.due
     return replace(
         fact,
@@ -127,6 +129,39 @@ def _extension(fact: Fact, env: Envelope, d: Any) -> Fact:
     return fact
 
 
+def _due_changed(fact: Fact, env: Envelope, d: Any) -> Fact:
+    """The current due times after an extension or a pause (feedback moved with resolve)."""
+    if fact.answered_at_intake or d.department != fact.lead_department:
+        return fact
+    return replace(
+        fact,
+        accept_due=d.due.accept or fact.accept_due,
+        first_contact_due=d.due.first_contact or fact.first_contact_due,
+        resolve_due=d.due.resolve or fact.resolve_due,
+        feedback_due=d.due.feedback or fact.feedback_due,
+    )
+
+
+def _answered_at_intake(fact: Fact, env: Envelope, d: Any) -> Fact:
+    """Answered on the spot: no department handles it, so no department's clock counts
+    (a routing already under way is cancelled)."""
+    return replace(
+        fact,
+        answered_at_intake=True,
+        resolved_at=env.occurred_at,
+        outcome="resolved",
+        answered_by=d.agent_id,
+        answer_article=d.article_id,
+        lead_department=None,
+        co_departments=(),
+        accept_due=None,
+        first_contact_due=None,
+        resolve_due=None,
+        resolve_due_original=None,
+        feedback_due=None,
+    )
+
+
 def _resumed(fact: Fact, env: Envelope, d: Any) -> Fact:
     """A pause moved the clocks: the moved due times count (like an extension)."""
     return replace(
@@ -161,14 +196,8 @@ _FOLD = {
     "request.extension_decided": _extension,
     "request.resumed": _resumed,
     "request.resolved": _resolved,
-    "request.answered_at_intake": lambda f, e, d: replace(
-        f,
-        answered_at_intake=True,
-        resolved_at=e.occurred_at,
-        outcome="resolved",
-        answered_by=d.agent_id,
-        answer_article=d.article_id,
-    ),
+    "request.answered_at_intake": _answered_at_intake,
+    "request.due_changed": _due_changed,
     "request.feedback_given": lambda f, e, d: replace(f, feedback_at=e.occurred_at),
     "request.rated": lambda f, e, d: replace(f, rating=d.rating, score=d.score, rated_at=e.occurred_at),
     "request.reopened": lambda f, e, d: replace(f, reopens=max(f.reopens + 1, d.reopen_count)),
@@ -203,6 +232,20 @@ STATE_OF = {
 }
 
 FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF)))
+# Kept for the request's timeline (the whole story of a request) but not folded into its facts.
+TIMELINE_TYPES = (
+    "request.paused",
+    "request.extension_requested",
+    "request.co_opinion_added",
+    "request.sla_warning",
+    "request.sla_breached",
+    "request.supervised",
+    "request.supervision_answered",
+    "request.revisit_scheduled",
+    "notification.requested",
+    "notification.sent",
+    "notification.delivered",
+)
 
 
 def apply(fact: Fact, envelope: Envelope, data: Any) -> Fact:
@@ -233,6 +276,8 @@ _RANK = {
             "request.contacted",
             "request.progressed",
             "request.extension_decided",
+            "request.resumed",
+            "request.due_changed",
             "request.resolved",
             "request.feedback_given",
             "request.rated",
@@ -265,4 +310,4 @@ def new_fact(request_id: str) -> Fact:
     return Fact(request_id=request_id)
 
 
-__all__ = ["FOLDED_TYPES", "Fact", "apply", "fold_all", "new_fact"]
+__all__ = ["FOLDED_TYPES", "TIMELINE_TYPES", "Fact", "apply", "fold_all", "new_fact"]

@@ -73,9 +73,70 @@ def due_times(
     return due
 
 
-def warning_at(start: datetime, due: datetime, fraction: float) -> datetime:
-    """When a clock running from `start` to `due` should warn (plain time between them)."""
-    return start + (due - start) * fraction
+def warning_at(
+    start: datetime,
+    due: datetime,
+    fraction: float,
+    unit: Unit = "hours",
+    calendar: BusinessCalendar | None = None,
+) -> datetime:
+    """When a clock running from `start` to `due` should warn: the fraction of its time, in
+    the clock's own time. A working-time clock warns at the fraction of the working time
+    between the two (so always in working time, never at night or on a Sunday); a plain-hours
+    clock (emergencies) at the fraction of the plain time."""
+    if unit == "hours" or calendar is None:
+        return start + (due - start) * fraction
+    minutes = calendar.working_minutes_between(start, due) * fraction
+    if minutes <= 0:
+        return calendar.next_working_moment(start) if start < due else due
+    return min(calendar.add_working_minutes(start, minutes), due)
+
+
+def warnings_for(
+    policies: PolicyTable,
+    calendar: BusinessCalendar,
+    category: str,
+    urgency: str,
+    start: datetime,
+    due: Mapping[str, datetime | None],
+    business_type: str | None = None,
+) -> dict[str, datetime | None]:
+    """Each clock's warning time, given the due times (which may have moved: an extension,
+    a pause): the handling clocks count from `start`, the later ones from their origin's due."""
+    warn: dict[str, datetime | None] = {}
+    for clock in CLOCKS:
+        policy = policy_for(policies, category, urgency, clock, business_type)
+        origin_clock = COUNTS_FROM[clock]
+        origin = start if origin_clock is None else due.get(origin_clock)
+        end = due.get(clock)
+        warn[clock] = (
+            warning_at(origin, end, policy.warning_fraction, policy.unit, calendar)
+            if policy and origin and end
+            else None
+        )
+    return warn
+
+
+def moved_due(
+    policies: PolicyTable,
+    calendar: BusinessCalendar,
+    category: str,
+    urgency: str,
+    due: Mapping[str, datetime | None],
+    business_type: str | None = None,
+) -> dict[str, datetime | None]:
+    """The clocks that count from another clock's due time (feedback from resolve, the
+    return visit from feedback) recomputed after that due time moved; the others as given."""
+    result = dict(due)
+    for clock in CLOCKS:
+        origin_clock = COUNTS_FROM[clock]
+        if origin_clock is None:
+            continue
+        policy = policy_for(policies, category, urgency, clock, business_type)
+        origin = result.get(origin_clock)
+        if policy is not None and origin is not None:
+            result[clock] = calendar.add(origin, policy.amount, policy.unit)
+    return result
 
 
 # Defaults shipped as seed data (issue figures and hotline practice: consultations and help

@@ -1,0 +1,33 @@
+"""What KPI asks of routing's directory: the active departments, so a department with no
+request in a period is still listed (unranked) rather than missing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from shared.auth import issue_staff_token
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+async def active_departments() -> list[str]:
+    """Active departments' codes; none if the directory cannot be asked (then the ranking
+    lists the departments with figures only, and says nothing false)."""
+    s = get_settings()
+    token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5))
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(
+                f"{s.routing_url.rstrip('/')}/v1/departments", headers={"Authorization": f"Bearer {token}"}
+            )
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["items"]
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        log.warning("department directory not reachable (%s); ranking the departments with figures", exc)
+        return []
+    return sorted(str(d["code"]) for d in items if d.get("active", True))
