@@ -22,5 +22,6 @@ HANDLERS: dict[str, Handler] = {
     "request.answered_at_intake": service.feedback_at_once,
     "request.withdrawn": service.on_withdrawn,
     "request.merged": service.on_merged,
+    "request.merge_released": service.on_merge_released,
     **{event_type: service.track_lifecycle for event_type in TRACKED},
 }

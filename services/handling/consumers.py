@@ -12,4 +12,5 @@ HANDLERS: dict[str, Handler] = {
     "request.merged": service.close_cases,
     "request.withdrawn": service.close_cases,
     "request.reopened": service.note_reopened,
+    "request.merge_released": service.reopen_released,
 }

@@ -94,6 +94,15 @@ async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await sla.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
 
 
+async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """A merged duplicate is handed back (its primary was withdrawn): it may be queued again."""
+    await uow.session.execute(
+        store.finished.delete().where(
+            store.finished.c.request_id == envelope.request_id, store.finished.c.state == State.MERGED.value
+        )
+    )
+
+
 async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """The person was not satisfied: the lead's case shows why (routing sends it back to them)."""
     await uow.session.execute(

@@ -14,6 +14,8 @@ HANDLERS: dict[str, Handler] = {
     "request.answered_at_intake": service.stop_routing,
     "request.merged": service.stop_routing,
     "request.withdrawn": service.stop_routing,
+    "request.merge_released": service.route_released,
+    "request.chased": service.tell_head_of_chase,
 }
 
 

@@ -98,11 +98,18 @@ async def test_returns_reroute_excluding_returners_then_escalate(
     await apply(runtime, env)
     first_lead = (await emitted(runtime, env.request_id))[0]["data"]["lead_department"]
     assert first_lead == "market"
-    await apply(runtime, envelope(env.request_id, RequestReturned(department="market", reason="not ours")))
-    rerouted = (await emitted(runtime, env.request_id))[-1]
+    await apply(
+        runtime, envelope(env.request_id, RequestReturned(department="market", reason="不属于本单位职责"))
+    )
+    rerouted, told = (await emitted(runtime, env.request_id))[-2:]
     assert rerouted["type"] == "request.rerouted" and rerouted["data"]["excluded_departments"] == ["market"]
     second = rerouted["data"]["lead_department"]
     assert second != "market"
+    # The first responder owns the request: they hear it was returned, why, and where it went.
+    assert told["type"] == "notification.requested"
+    assert told["data"]["template"] == "request_returned" and told["data"]["audience"] == ["first_responder"]
+    assert told["data"]["params"] == {"from_department": "market", "reason": "不属于本单位职责"}
+    assert told["data"]["department"] == second
 
     await apply(
         runtime, envelope(env.request_id, RequestReturned(department=second, reason="not ours either"))
@@ -112,6 +119,7 @@ async def test_returns_reroute_excluding_returners_then_escalate(
     events = await emitted(runtime, env.request_id)
     assert events[-3]["data"] == {"to_department": "coordination", "reason": "returned 2 times", "returns": 2}
     assert events[-2]["data"]["recipients"] == ["head-coordination"]
+    assert events[-2]["data"]["audience"] == ["department_head", "first_responder"]
     assert events[-1]["data"]["lead_department"] == "coordination"
 
     history = (await client.get(f"/v1/assignments/{env.request_id}", headers=AGENT)).json()
@@ -154,6 +162,11 @@ async def test_urgent_requests_notify_the_head_and_supervisors(
     assert notice["type"] == "notification.requested"
     assert notice["data"]["audience"] == ["department_head", "supervisors"]
     assert notice["data"]["recipients"] == ["head-urban", "supervisor-01", "supervisor-02"]
+    # Who is reached as which audience: each is worded for who they are, reached once.
+    assert notice["data"]["recipients_by_audience"] == {
+        "department_head": ["head-urban"],
+        "supervisors": ["supervisor-01", "supervisor-02"],
+    }
 
 
 async def test_redelivery_of_received_routes_once(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
