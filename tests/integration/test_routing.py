@@ -297,3 +297,39 @@ async def test_the_department_tree_refuses_cycles(routing: tuple[httpx.AsyncClie
     again = await client.post("/v1/departments", json=parent, headers=ADMIN)
     assert again.status_code == 409
     assert (await client.post("/v1/departments", json=parent, headers=AGENT)).status_code == 403
+
+
+async def test_a_chase_reaches_the_lead_departments_head(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestChased
+
+    _, runtime = routing
+    env = received(category="repair")
+    await apply(runtime, env)
+    lead = (await emitted(runtime, env.request_id))[0]["data"]["lead_department"]
+    await apply(
+        runtime,
+        envelope(
+            env.request_id,
+            RequestChased(department=lead, chased_by="agent-001", note="市民再次来电", chase_count=1),
+        ),
+    )
+    notice = (await emitted(runtime, env.request_id))[-1]
+    assert notice["type"] == "notification.requested" and notice["data"]["template"] == "request_chased"
+    assert notice["data"]["recipients_by_audience"] == {"department_head": [f"head-{lead}"]}
+    assert notice["data"]["params"] == {"chased_by": "agent-001", "chase_count": 1, "note": "市民再次来电"}
+
+
+async def test_a_duplicate_handed_back_is_routed_afresh(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestMerged, RequestMergeReleased
+
+    _, runtime = routing
+    env = received(category="repair")
+    await apply(runtime, env)
+    await apply(runtime, envelope(env.request_id, RequestMerged(into_request_id=str(uuid.uuid4()))))
+    await apply(runtime, envelope(env.request_id, RequestMergeReleased(former_primary_id="p")))
+    types = [e["type"] for e in await emitted(runtime, env.request_id)]
+    assert types == ["request.routed", "request.routed"]
