@@ -77,7 +77,12 @@ _TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
     "request.revisited": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED}), S.REVISITED),
     # Withdrawn requests close at once; merged ones close with their primary.
     "request.closed": (frozenset({S.FEEDBACK_GIVEN, S.RATED, S.REVISITED, S.WITHDRAWN, S.MERGED}), S.CLOSED),
-    "request.merged": (OPEN_BEFORE_RESOLUTION, S.MERGED),
+    # A duplicate may be merged again: into the new primary when its primary was withdrawn.
+    "request.merged": (OPEN_BEFORE_RESOLUTION | {S.MERGED}, S.MERGED),
+    # 催办: the first responder chases a request a department has and has not resolved.
+    "request.chased": (HANDLING | {S.RETURNED, S.ESCALATED, S.REOPENED}, None),
+    # Its primary ended unhandled: the earliest duplicate is handled on its own again.
+    "request.merge_released": (frozenset({S.MERGED}), S.RECEIVED),
     "request.withdrawn": (OPEN_BEFORE_RESOLUTION, S.WITHDRAWN),
 }
 

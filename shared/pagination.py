@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from shared.errors import ApiError, field_error
@@ -30,3 +31,28 @@ def decode_cursor(cursor: str | None) -> int | None:
 def page(items: list[dict[str, Any]], limit: int, seq_key: str = "seq") -> dict[str, Any]:
     next_cursor = encode_cursor(items[-1][seq_key]) if len(items) == limit and items else None
     return {"items": items, "next_cursor": next_cursor}
+
+
+def encode_keys(*values: str) -> str:
+    """A cursor over a sort key of several values (e.g. a due time and an id)."""
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_keys(cursor: str | None, count: int) -> list[str] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not (
+            isinstance(values, list) and len(values) == count and all(isinstance(v, str) for v in values)
+        ):
+            raise ValueError("not a key cursor")
+        return values
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(
+            "cursor is not one this API gave out",
+            status=400,
+            code="bad_cursor",
+            fields=[field_error("cursor", "valid_cursor", "unknown cursor")],
+        ) from exc

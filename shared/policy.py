@@ -46,6 +46,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/requests/{request_id}/answer"): rule("agent"),
         ("POST", "/v1/requests/{request_id}/merge"): rule("agent", "supervisor", "admin"),
         ("POST", "/v1/requests/{request_id}/withdraw"): rule("channel", "agent", scope="own_channel"),
+        # 催办: only the request's first responder (checked in the code).
+        ("POST", "/v1/requests/{request_id}/chase"): rule("channel", "agent", scope="own_channel"),
         ("GET", "/v1/requests/{request_id}/requester"): rule("agent", "supervisor", "admin"),
         ("POST", "/v1/notifications/{notification_id}/receipt"): rule(
             "channel", "admin", scope="own_channel"
@@ -113,7 +115,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "followup": {
         ("POST", "/v1/requests/{request_id}/feedback"): rule(*DEPT, "agent", scope="own_department"),
-        ("POST", "/v1/requests/{request_id}/rating"): rule("channel", "agent"),
+        ("POST", "/v1/requests/{request_id}/rating"): rule("channel", "agent", scope="own_channel"),
         ("POST", "/v1/requests/{request_id}/close"): rule("agent", "supervisor", "admin"),
         ("GET", "/v1/revisits"): rule("agent", "supervisor", "admin", "ops"),
         ("POST", "/v1/revisits/{revisit_id}/outcome"): rule("agent", "supervisor"),

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup import service, staff, store
 from services.followup.domain.followup import NotSurveyed
 from services.followup.domain.staff_rating import LEVELS, REASONS
 from shared.auth import Principal
+from shared.clock import organisation_tz
 from shared.errors import Conflict
 from shared.events.catalogue import Channel, Rating, RectificationOutcome, StaffRatingLevel
 from shared.outbox import UnitOfWork
+from shared.pagination import decode_keys, encode_keys
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
@@ -86,22 +89,34 @@ class RevisitOutcome(Strict):
 async def list_revisits(
     _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
-    due_before: AwareDatetime | None = None,
+    due_before: Annotated[
+        AwareDatetime | date | None,
+        Query(
+            description="an instant, or a date (due before that day begins, in the organisation's time zone)"
+        ),
+    ] = None,
     state: Literal["scheduled", "done"] = "scheduled",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Return visits (回访) to make, soonest first."""
+    """Return visits (回访) to make, soonest first, page by page."""
     r = store.revisits.c
-    stmt = select(store.revisits).where(r.state == state).order_by(r.due).limit(limit)
+    stmt = select(store.revisits).where(r.state == state).order_by(r.due, r.id).limit(limit)
     if due_before is not None:
+        if not isinstance(due_before, datetime):
+            due_before = datetime.combine(due_before, time(0, 0), organisation_tz())
         stmt = stmt.where(r.due < due_before)
-    rows = (await session.execute(stmt)).mappings()
+    after = decode_keys(cursor, 2)
+    if after is not None:
+        after_due, after_id = datetime.fromisoformat(after[0]), after[1]
+        stmt = stmt.where(or_(r.due > after_due, and_(r.due == after_due, r.id > after_id)))
+    rows = [dict(row) for row in (await session.execute(stmt)).mappings()]
+    last = rows[-1] if len(rows) == limit else None
     return {
         "items": [
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(row).items()}
-            for row in rows
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()} for row in rows
         ],
-        "next_cursor": None,
+        "next_cursor": encode_keys(last["due"].isoformat(), last["id"]) if last else None,
     }
 
 

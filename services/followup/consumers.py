@@ -23,5 +23,6 @@ HANDLERS: dict[str, Handler] = {
     "request.withdrawn": service.on_withdrawn,
     "request.merged": service.on_merged,
     "request.due_changed": service.due_changed,
+    "request.merge_released": service.on_merge_released,
     **{event_type: service.track_lifecycle for event_type in TRACKED},
 }

@@ -74,7 +74,7 @@ async def track_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> Non
         extra = {"feedback_due": data.due.feedback}
         updated = Followup(**{**updated.__dict__, "lead_department": data.lead_department})
     elif envelope.type == "request.resolved":
-        extra = {"resolved_at": envelope.occurred_at, "outcome": data.outcome}
+        extra = {"resolved_at": envelope.occurred_at, "outcome": data.outcome, "reply": data.reply}
     await store.save(uow.session, updated, **extra)
 
 
@@ -116,7 +116,10 @@ async def _feedback(
     audience: list[Any] = ["first_responder"] if followup.anonymous else ["requester", "first_responder"]
     uow.emit(
         NotificationRequested(
-            template="result_feedback", params={"message": message or ""}, audience=audience
+            template="result_feedback",
+            params={"message": followup.feedback_text(message)},
+            audience=audience,
+            department=followup.lead_department,
         ),
         request_id=followup.request_id,
         actor=actor,
@@ -136,10 +139,17 @@ async def _feedback(
     return updated
 
 
+def _check_channel(principal: Principal, followup: Followup) -> None:
+    """A channel acts only on requests that came in through it (another's does not exist)."""
+    if principal.kind == "channel" and principal.id != followup.channel:
+        raise NotFound(f"no request {followup.request_id}")
+
+
 async def give_feedback(
     uow: UnitOfWork, principal: Principal, request_id: str, message: str | None
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
+    _check_channel(principal, followup)
     if principal.role in ("handler", "dept_head") and principal.department != followup.lead_department:
         raise NotFound(f"no request {request_id} in your department")
     updated = await _feedback(uow, followup, principal.actor, principal.id, message)
@@ -157,6 +167,7 @@ async def rate(
     reason: str | None,
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
+    _check_channel(principal, followup)
     updated, events = followup.rate(rating, score, comment, reason, policy())
     events = [await _with_recipients(e) for e in events]
     await store.save(uow.session, updated, score=score, comment=comment)
@@ -186,14 +197,17 @@ async def _with_recipients(event: Any) -> Any:
 async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | None) -> Followup:
     """A return visit where the policy asks for one; otherwise close when nothing is left."""
     if followup.state == State.RATED and needs_revisit(
-        followup.category, followup.rating, followup.request_id, policy()
+        followup.category, followup.rating, followup.request_id, policy(), owed=followup.revisit_owed
     ):
         reason = (
             "complaint"
             if followup.category == "complaint"
-            else ("unsatisfied" if followup.rating == "unsatisfied" else "sampled")
+            else ("unsatisfied" if followup.rating == "unsatisfied" or followup.revisit_owed else "sampled")
         )
         await _schedule_revisit(uow, followup, reason, cause)
+        if followup.revisit_owed:
+            followup = Followup(**{**followup.__dict__, "revisit_owed": False})
+            await store.save(uow.session, followup)
         return followup
     if followup.can_close_by_itself(
         revisit_pending=await store.revisit_pending(uow.session, followup.request_id)
@@ -219,12 +233,20 @@ async def _schedule_revisit(uow: UnitOfWork, followup: Followup, reason: str, ca
 
 
 async def _close(
-    uow: UnitOfWork, followup: Followup, reason: str, actor: Actor, cause: Envelope | None = None
+    uow: UnitOfWork,
+    followup: Followup,
+    reason: str,
+    actor: Actor,
+    cause: Envelope | None = None,
+    *,
+    with_duplicates: bool = True,
 ) -> Followup:
     updated, event = followup.close(reason)
     await store.save(uow.session, updated, closed_at=now())
     closed = uow.emit(event, request_id=followup.request_id, actor=actor, cause=cause)
-    # Requests merged into this one close with it.
+    if not with_duplicates:
+        return updated
+    # Requests merged into this one close with it (its handling was theirs).
     f = store.followups.c
     duplicates = await uow.session.scalars(
         select(f.request_id).where(f.merged_into == followup.request_id, f.state == State.MERGED.value)
@@ -243,7 +265,18 @@ async def on_withdrawn(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await track_lifecycle(uow, envelope, data)
     followup = await store.find(uow.session, envelope.request_id, for_update=True)
     if followup is not None and followup.state == State.WITHDRAWN:
-        await _close(uow, followup, f"withdrawn: {data.reason}", SYSTEM, envelope)
+        # Only this person's request: those merged into it are handed back by intake.
+        await _close(uow, followup, f"withdrawn: {data.reason}", SYSTEM, envelope, with_duplicates=False)
+
+
+async def on_merge_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """Its primary was withdrawn or answered at intake: followed on its own again."""
+    await track_lifecycle(uow, envelope, data)
+    await uow.session.execute(
+        update(store.followups)
+        .where(store.followups.c.request_id == envelope.request_id)
+        .values(merged_into=None)
+    )
 
 
 async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:

@@ -47,6 +47,11 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
         raise Forbidden("staff members do not record ratings of themselves")
     if principal.kind == "channel" and principal.id != body["channel"]:
         raise Forbidden(f"this API key belongs to channel {principal.id}, not {body['channel']}")
+    if principal.kind == "channel" and body.get("request_id"):
+        # A channel rates the service of requests that came in through it, no others.
+        followed = await store.find(uow.session, body["request_id"])
+        if followed is not None and followed.channel != principal.id:
+            raise NotFound(f"no request {body['request_id']}")
     try:
         member = await staff_member(body["staff_id"])
     except DirectoryUnavailable as exc:

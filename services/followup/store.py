@@ -24,6 +24,7 @@ followups = Table(
     Column("feedback_due", DateTime(timezone=True)),
     Column("resolved_at", DateTime(timezone=True)),
     Column("outcome", String(30)),
+    Column("reply", Text),  # the department's reply at resolution: what the person is told
     Column("feedback_at", DateTime(timezone=True)),
     Column("rating", String(30)),
     Column("score", Integer),
@@ -31,6 +32,8 @@ followups = Table(
     Column("reopen_count", Integer, nullable=False, default=0),
     Column("survey_due", DateTime(timezone=True)),  # no rating by then: no_response
     Column("escalated", Boolean, nullable=False, server_default="false"),
+    # Rated unsatisfied and reopened: the return visit is made once it is handled again.
+    Column("revisit_owed", Boolean, nullable=False, server_default="false"),
     Column("merged_into", String(36), index=True),
     Column("closed_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -72,6 +75,8 @@ async def find(session: AsyncSession, request_id: str, *, for_update: bool = Fal
         reopen_count=row["reopen_count"],
         rating=row["rating"],
         escalated=row["escalated"],
+        reply=row["reply"],
+        revisit_owed=row["revisit_owed"],
     )
 
 
@@ -85,6 +90,7 @@ async def save(session: AsyncSession, followup: Followup, **extra: object) -> No
             lead_department=followup.lead_department,
             rating=followup.rating,
             escalated=followup.escalated,
+            revisit_owed=followup.revisit_owed,
             updated_at=func.now(),
             **extra,
         )

@@ -13,4 +13,5 @@ HANDLERS: dict[str, Handler] = {
     "request.withdrawn": service.close_cases,
     "request.reopened": service.note_reopened,
     "request.due_changed": service.apply_due_changed,
+    "request.merge_released": service.reopen_released,
 }

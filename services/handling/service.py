@@ -138,6 +138,15 @@ async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDu
     await store.set_due(uow.session, envelope.request_id, {k: v for k, v in due.items() if v is not None})
 
 
+async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """A merged duplicate is handed back (its primary was withdrawn): it may be queued again."""
+    await uow.session.execute(
+        store.finished.delete().where(
+            store.finished.c.request_id == envelope.request_id, store.finished.c.state == State.MERGED.value
+        )
+    )
+
+
 async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """The person was not satisfied: the lead's case shows why (routing sends it back to them)."""
     await uow.session.execute(

@@ -192,6 +192,22 @@ async def withdraw(
     return await service.withdraw(uow, principal, request_id, body.reason)
 
 
+class ChaseBody(Strict):
+    note: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+
+
+@router.post("/requests/{request_id}/chase")
+async def chase(
+    request_id: str,
+    body: ChaseBody,
+    uow: Uow,
+    principal: Annotated[Principal, Depends(authorized)],
+) -> dict[str, Any]:
+    """催办: the first responder chases a request they own; the lead department's head is
+    told, and the chase counts in the department's KPIs."""
+    return await service.chase(uow, principal, request_id, body.note)
+
+
 @router.get("/requests/{request_id}/requester")
 async def requester(
     request_id: str,

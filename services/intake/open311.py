@@ -24,6 +24,7 @@ from shared.clock import now
 from shared.errors import ApiError
 from shared.outbox import UnitOfWork
 from shared.runtime import db_session, unit_of_work
+from shared.texts import department_name
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -253,7 +254,9 @@ async def _submission(session: AsyncSession, f: dict[str, str], form: Any) -> di
     content = description or (CATEGORIES[code][0] if entry is None else entry["name"])
     if f.get("media_url"):
         content += f"\n[media] {f['media_url']}"
-    location: dict[str, Any] | None = None
+    # address_string is where the problem is (GeoReport v2), with or without coordinates;
+    # it is never taken for the requester's own address.
+    location: dict[str, Any] | None = {"address": f["address_string"]} if f.get("address_string") else None
     if has_point:
         try:
             location = {"lat": float(f["lat"]), "lon": float(f["long"]), "address": f.get("address_string")}
@@ -266,7 +269,6 @@ async def _submission(session: AsyncSession, f: dict[str, str], form: Any) -> di
             "name": name,
             "email": f.get("email"),
             "phone": f.get("phone"),
-            "address": f.get("address_string"),
             "channel_address": f.get("account_id") or f.get("device_id"),
         }.items()
         if v
@@ -300,7 +302,7 @@ async def get_request(resource: str, session: Annotated[AsyncSession, Depends(db
         row = await store.get_request(session, request_id)
         if row is None or row["channel"] != "open311":
             raise Open311Error(404, f"no service request {request_id}")
-        return render([_view(row)], fmt, "service_requests", "request")
+        return render([_view(row, await _business_names(session))], fmt, "service_requests", "request")
     except Open311Error as exc:
         return errors_response(exc, fmt)
 
@@ -347,10 +349,21 @@ async def _list_requests(session: AsyncSession, request: Request) -> list[dict[s
         elif "status" in q:
             raise Open311Error(400, "status must be open or closed")
     rows = (await session.execute(stmt.order_by(store.requests.c.submitted_at.desc()).limit(1000))).mappings()
-    return [_view(dict(r)) for r in rows]
+    names = await _business_names(session)
+    return [_view(dict(r), names) for r in rows]
 
 
-def _view(row: dict[str, Any]) -> dict[str, Any]:
+async def _business_names(session: AsyncSession) -> dict[str, str]:
+    """The one-window business types by code: their names as the catalog gives them."""
+    rows = await session.execute(
+        select(store.catalog.c.code, store.catalog.c.name).order_by(
+            store.catalog.c.code, store.catalog.c.version
+        )
+    )
+    return {code: name for code, name in rows.all()}
+
+
+def _view(row: dict[str, Any], business_names: dict[str, str] | None = None) -> dict[str, Any]:
     person = row["requester"] or {}
     known = tuple(v for v in (person.get("name"), person.get("address")) if v)
     location = row["location"] or {}
@@ -359,10 +372,12 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
         "service_request_id": row["id"],
         "status": "closed" if row["state"] in CLOSED_STATES else "open",
         "status_notes": row["state"],
-        "service_name": CATEGORIES.get(code, (code, ""))[0],
+        "service_name": (
+            CATEGORIES[code][0] if code in CATEGORIES else (business_names or {}).get(code, code)
+        ),
         "service_code": code,
         "description": mask_contacts_in_text(row["content"], known),
-        "agency_responsible": row["lead_department"],
+        "agency_responsible": department_name(row["lead_department"]) or None,
         "service_notice": None,
         "requested_datetime": row["submitted_at"].isoformat(),
         "updated_datetime": row["updated_at"].isoformat(),

@@ -36,8 +36,10 @@ from shared.events.catalogue import (
     NotificationRequested,
     NotificationSent,
     RequestAnsweredAtIntake,
+    RequestChased,
     RequestIncomplete,
     RequestMerged,
+    RequestMergeReleased,
     RequestReceived,
     RequestSupplemented,
     RequestWithdrawn,
@@ -166,6 +168,7 @@ async def submit_request(
         )
         if existing is None:
             raise Conflict("this submission conflicts with a stored request")
+        _same_submission_or_409(existing, row, idempotency_key)
         return SubmitResult(created=False, request=existing)
     name = submission.requester.name if submission.requester and not anonymous else None
     known = tuple(v for v in ((requester or {}).get("name"), (requester or {}).get("address")) if v)
@@ -208,6 +211,43 @@ async def submit_request(
     return SubmitResult(created=True, request=row)
 
 
+# What makes two submits the same submission (a retry), as stored on the request.
+_SAME_SUBMISSION = (
+    "channel",
+    "content",
+    "title",
+    "topic",
+    "area",
+    "location",
+    "business_type",
+    "requester",
+    "anonymous",
+)
+
+
+def _same_submission_or_409(
+    existing: dict[str, Any], new: dict[str, Any], idempotency_key: str | None
+) -> None:
+    """A retry answers the stored request; the same key with other content is a conflict
+    (409 naming the key, the request and the fields), never silently dropped."""
+    differ = [name for name in _SAME_SUBMISSION if (existing.get(name) or None) != (new.get(name) or None)]
+    if not differ:
+        return
+    if idempotency_key and existing.get("idempotency_key") == idempotency_key:
+        key, field = f"Idempotency-Key {idempotency_key}", "Idempotency-Key"
+    else:
+        key, field = f"external_id {new['external_id']}", "external_id"
+    raise Conflict(
+        f"{key} was already used for request {existing['id']} with a different body "
+        f"({', '.join(differ)} differ); send a new {field} for a new request",
+        code="idempotency_conflict",
+        fields=[
+            field_error(name, "same_as_first_submit", f"differs from request {existing['id']}")
+            for name in differ
+        ],
+    )
+
+
 def _missing_text(problems: Any) -> str:
     reasons = {"missing": "缺少", "wrong_media_type": "格式不符", "too_large": "文件过大"}
     return "；".join(f"{p.name}（{reasons.get(p.reason, p.reason)}）" for p in problems)
@@ -242,6 +282,7 @@ async def supplement(
             materials=materials,
             missing=[p.as_dict() for p in problems],
         )
+        await _tell(uow, row, "materials_still_missing", {"missing": _missing_text(problems)}, ["requester"])
         await uow.commit()
         return {**submit_view({**row, "missing": [p.as_dict() for p in problems]}), "state": "incomplete"}
     until = now()
@@ -258,6 +299,25 @@ async def supplement(
     )
     await uow.commit()
     return {**submit_view({**row, "missing": []}), "state": state.value}
+
+
+async def _tell(
+    uow: UnitOfWork,
+    row: dict[str, Any],
+    template: str,
+    params: dict[str, Any],
+    audience: list[Audience],
+    cause: Envelope | None = None,
+) -> None:
+    """Tell people of a step intake itself took: the request for it goes on the lifecycle
+    (so the timeline shows it) and is delivered at once (the consumer finds it sent)."""
+    requested = uow.emit(
+        NotificationRequested(template=template, params=params, audience=audience),
+        request_id=row["id"],
+        actor=SYSTEM,
+        cause=cause,
+    )
+    await notify(uow, row, template, params, audience, requested)
 
 
 def _check_channel(principal: Principal, row: dict[str, Any]) -> None:
@@ -278,11 +338,12 @@ async def answer(
         )
     row = await _load(uow, request_id)
     state = await _set_state(uow, row, "request.answered_at_intake", answer=text)
-    uow.emit(
+    answered = uow.emit(
         RequestAnsweredAtIntake(answer=text, agent_id=principal.id, article_id=article_id),
         request_id=request_id,
         actor=principal.actor,
     )
+    await _release_duplicates(uow, row, answered, "answered_at_intake")
     await uow.commit()
     return {"id": request_id, "state": state.value}
 
@@ -304,7 +365,8 @@ async def merge_into(
     if primary["state"] in (State.CLOSED, State.MERGED, State.WITHDRAWN):
         raise Conflict(f"request {into} is {primary['state']}; merge into an open request")
     state = await _set_state(uow, row, "request.merged", merged_into=into)
-    uow.emit(RequestMerged(into_request_id=into), request_id=request_id, actor=principal.actor)
+    merged = uow.emit(RequestMerged(into_request_id=into), request_id=request_id, actor=principal.actor)
+    await _tell(uow, row, "request_merged", {"primary_id": into}, ["requester"], merged)
     await uow.commit()
     return {"id": request_id, "state": state.value, "merged_into": into, "reason": reason}
 
@@ -313,9 +375,98 @@ async def withdraw(uow: UnitOfWork, principal: Principal, request_id: str, reaso
     row = await _load(uow, request_id)
     _check_channel(principal, row)
     state = await _set_state(uow, row, "request.withdrawn")
-    uow.emit(RequestWithdrawn(reason=reason), request_id=request_id, actor=principal.actor)
+    withdrawn = uow.emit(RequestWithdrawn(reason=reason), request_id=request_id, actor=principal.actor)
+    await _tell(uow, row, "request_withdrawn", {"reason": reason}, ["requester"], withdrawn)
+    await _release_duplicates(uow, row, withdrawn, "withdrawn")
     await uow.commit()
     return {"id": request_id, "state": state.value}
+
+
+async def _release_duplicates(uow: UnitOfWork, primary: dict[str, Any], cause: Envelope, how: str) -> None:
+    """The primary ended without handling (withdrawn, answered at intake): the requests
+    merged into it are other people's and go back to handling. The earliest becomes the
+    primary (it is routed afresh), the others are merged into it; each person is told."""
+    duplicates = [
+        dict(d)
+        for d in (
+            await uow.session.execute(
+                select(store.requests)
+                .where(
+                    store.requests.c.merged_into == primary["id"],
+                    store.requests.c.state == State.MERGED.value,
+                )
+                .order_by(store.requests.c.received_at, store.requests.c.id)
+                .with_for_update()
+            )
+        ).mappings()
+    ]
+    if not duplicates:
+        return
+    ended = {"withdrawn": ("撤回", "withdrawn"), "answered_at_intake": ("当场答复", "answered at intake")}[
+        how
+    ]
+    params = {"primary_id": primary["id"], "primary_end": ended[0], "primary_end_en": ended[1]}
+    first, *others = duplicates
+    state = await _set_state(uow, first, "request.merge_released", merged_into=None)
+    released = uow.emit(
+        RequestMergeReleased(former_primary_id=primary["id"], new_primary_id=None),
+        request_id=first["id"],
+        actor=SYSTEM,
+        cause=cause,
+    )
+    await _tell(uow, {**first, "state": state.value}, "merge_released", params, ["requester"], released)
+    for duplicate in others:
+        await _set_state(uow, duplicate, "request.merged", merged_into=first["id"])
+        remerged = uow.emit(
+            RequestMerged(into_request_id=first["id"]),
+            request_id=duplicate["id"],
+            actor=SYSTEM,
+            cause=released,
+        )
+        await _tell(uow, duplicate, "merge_released", params, ["requester"], remerged)
+
+
+async def chase(uow: UnitOfWork, principal: Principal, request_id: str, note: str | None) -> dict[str, Any]:
+    """催办 by the first responder: recorded, the lead department's head told (by routing,
+    which knows the heads), counted in the KPIs."""
+    row = await _load(uow, request_id)
+    _check_channel(principal, row)
+    if (principal.kind, principal.id) != (row["first_responder_kind"], row["first_responder_id"]):
+        raise Forbidden(f"only the first responder of request {request_id} chases it")
+    next_state(State(row["state"]), "request.chased")  # 409 naming the state if not with a department
+    count = 1 + len(
+        list(
+            await uow.session.scalars(
+                select(store.chases.c.id).where(store.chases.c.request_id == request_id)
+            )
+        )
+    )
+    chased_at = now()
+    await uow.session.execute(
+        insert(store.chases).values(
+            id=str(uuid.uuid4()),
+            request_id=request_id,
+            department=row["lead_department"],
+            chased_by=principal.id,
+            note=note,
+            chased_at=chased_at,
+        )
+    )
+    emitted = uow.emit(
+        RequestChased(
+            department=row["lead_department"], chased_by=principal.id, note=note, chase_count=count
+        ),
+        request_id=request_id,
+        actor=principal.actor,
+        occurred_at=chased_at,
+    )
+    await uow.commit()
+    return {
+        "id": request_id,
+        "department": row["lead_department"],
+        "chase_count": count,
+        "event_id": str(emitted.id),
+    }
 
 
 async def read_requester(
@@ -332,6 +483,49 @@ async def read_requester(
     return {"request_id": request_id, "anonymous": row["anonymous"], "requester": row["requester"]}
 
 
+def _targets(
+    row: dict[str, Any],
+    audience: list[Audience],
+    department: str | None,
+    recipients: list[str],
+    by_audience: dict[str, list[str]],
+) -> list[tuple[Audience, Any, dict[str, Any], str]]:
+    """(audience, channel, destination, recipient) of each message: one per recipient, a
+    staff member in two audiences (a head who is also a supervisor) reached once, as the
+    first audience named."""
+    internal = [a for a in audience if a not in ("requester", "first_responder")]
+    targets: list[tuple[Audience, Any, dict[str, Any], str]] = []
+    reached: set[str] = set()
+    for who in audience:
+        if who == "requester":
+            found = None if row["anonymous"] else requester_destination(row["channel"], row["requester"])
+            if found is not None:
+                targets.append((who, found[0], found[1], ""))
+        elif who == "first_responder":
+            # A channel first responder learns of it through the person's message.
+            if row["first_responder_kind"] == "staff" and row["first_responder_id"] not in reached:
+                reached.add(row["first_responder_id"])
+                staff_id = row["first_responder_id"]
+                targets.append((who, "internal", {"staff_id": staff_id}, staff_id))
+        else:
+            if by_audience:
+                staff = by_audience.get(who, [])
+            elif who == internal[0]:
+                staff = recipients  # one flat list: all of it for the first internal audience
+            else:
+                continue
+            if not staff:
+                # Nobody known by name: one message to that audience of the department.
+                targets.append((who, "internal", {"audience": who, "department": department}, ""))
+            for staff_id in staff:
+                if staff_id in reached:
+                    continue
+                reached.add(staff_id)
+                destination = {"staff_id": staff_id, "audience": who, "department": department}
+                targets.append((who, "internal", destination, staff_id))
+    return targets
+
+
 async def notify(
     uow: UnitOfWork,
     row: dict[str, Any],
@@ -342,28 +536,17 @@ async def notify(
     *,
     department: str | None = None,
     recipients: list[str] | None = None,
+    recipients_by_audience: dict[str, list[str]] | None = None,
 ) -> int:
     """Join the contact data and the original channel; put one message per recipient on the
-    adapters' topic and say `notification.sent` on the lifecycle. Returns how many."""
+    adapters' topic, worded for its audience, and say `notification.sent` on the lifecycle.
+    Returns how many."""
     settings = get_settings()
-    params = {"request_id": row["id"], "department": department or "", **params}
+    params = {"request_id": row["id"], "department": department or row.get("lead_department") or "", **params}
     sent = 0
-    for who in audience:
-        target: tuple[str, dict[str, Any]] | None
-        if who == "requester":
-            target = None if row["anonymous"] else requester_destination(row["channel"], row["requester"])
-        elif who == "first_responder":
-            target = (
-                ("internal", {"staff_id": row["first_responder_id"]})
-                if row["first_responder_kind"] == "staff"
-                else None  # a channel first responder learns the result through the person's message
-            )
-        else:
-            target = ("internal", {"staff_ids": recipients or [], "audience": who, "department": department})
-        if target is None:
-            continue
-        channel: Any = target[0]
-        destination = target[1]
+    for who, channel, destination, recipient in _targets(
+        row, audience, department, recipients or [], recipients_by_audience or {}
+    ):
         notification_id = str(uuid.uuid4())
         result = await uow.session.execute(
             store.insert_notification(
@@ -375,11 +558,12 @@ async def notify(
                 destination=destination,
                 state="sent",
                 cause_event_id=str(cause.id),
+                recipient=recipient,
             )
         )
         if result.rowcount == 0:  # type: ignore[attr-defined]
             continue  # this message went out already
-        text = render(template, params)
+        text = render(template, params, audience=who)
         uow.emit(
             NotificationOutbound(
                 notification_id=notification_id,
@@ -419,6 +603,7 @@ async def on_notification_requested(uow: UnitOfWork, envelope: Envelope, data: N
         envelope,
         department=data.department,
         recipients=data.recipients,
+        recipients_by_audience=data.recipients_by_audience,
     )
     if data.template == "result_feedback":
         # Requests merged into this one follow its result: their people are told too.

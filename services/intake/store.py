@@ -124,7 +124,23 @@ notifications = Table(
     Column("cause_event_id", String(36), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
-    UniqueConstraint("cause_event_id", "request_id", "audience", "channel", name="uq_notifications_cause"),
+    # The staff member an internal message is for ('' for the person): one message each.
+    Column("recipient", String(200), nullable=False, server_default=""),
+    UniqueConstraint(
+        "cause_event_id", "request_id", "audience", "channel", "recipient", name="uq_notifications_cause"
+    ),
+)
+
+# 催办: the first responder chasing a request they own (recorded, the lead's head told).
+chases = Table(
+    "chases",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(36), nullable=False, index=True),
+    Column("department", String(50)),
+    Column("chased_by", String(200), nullable=False),
+    Column("note", Text),
+    Column("chased_at", DateTime(timezone=True), nullable=False),
 )
 
 # The knowledge base: articles and typical cases (kind), the working copy here, every

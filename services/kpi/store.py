@@ -58,6 +58,7 @@ facts = Table(
     Column("score", Integer),
     Column("returns", Integer, nullable=False, default=0),
     Column("reopens", Integer, nullable=False, default=0),
+    Column("chases", Integer, nullable=False, server_default="0"),  # 催办 by the first responder
     Column("overturned", Boolean, nullable=False, default=False),
     Column("answered_at_intake", Boolean, nullable=False, default=False),
     Column("events", Integer, nullable=False, default=0),

@@ -19,6 +19,8 @@ HANDLERS: dict[str, Handler] = {
     "request.resumed": service.reschedule,
     "request.sla_warning": service.sla_alert,
     "request.sla_breached": service.sla_alert,
+    "request.merge_released": service.route_released,
+    "request.chased": service.tell_head_of_chase,
 }
 
 

@@ -68,18 +68,33 @@ async def _record(uow: UnitOfWork, envelope: Envelope, kind: str, department: st
 
 
 async def _notify_heads(
-    uow: UnitOfWork, cause: Envelope, department: str, template: str, *, supervisors: bool, **params: Any
+    uow: UnitOfWork,
+    cause: Envelope,
+    department: str,
+    template: str,
+    *,
+    supervisors: bool,
+    first_responder: bool = False,
+    **params: Any,
 ) -> None:
-    """Tell a department's head (and, where asked, the supervisors) about a request."""
+    """Tell a department's head (and, where asked, the supervisors and the first responder)
+    about a request; each is worded for who they are."""
     head = await store.head_of(uow.session, department)
-    recipients = [head] if head else []
+    by_audience: dict[str, list[str]] = {"department_head": [head] if head else []}
     audience: list[Any] = ["department_head"]
     if supervisors:
         audience.append("supervisors")
-        recipients += await store.supervisors(uow.session)
+        by_audience["supervisors"] = await store.supervisors(uow.session)
+    if first_responder:
+        audience.append("first_responder")
     uow.emit(
         NotificationRequested(
-            template=template, params=params, audience=audience, department=department, recipients=recipients
+            template=template,
+            params=params,
+            audience=audience,
+            department=department,
+            recipients=[r for staff in by_audience.values() for r in staff],
+            recipients_by_audience=by_audience,
         ),
         request_id=cause.request_id,
         actor=SYSTEM,
@@ -157,6 +172,10 @@ async def _route(
     return emitted
 
 
+def rerouted_lead(emitted: Envelope) -> str:
+    return str(emitted.data["lead_department"])
+
+
 async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
     text = " ".join(t for t in (data.title, data.content) if t) or None
     values = {
@@ -190,6 +209,34 @@ async def route_supplemented(uow: UnitOfWork, envelope: Envelope, data: RequestS
     await _route(uow, envelope, route, frozenset(), first=True)
 
 
+async def route_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """Its primary was withdrawn or answered at intake: the duplicate is routed on its own,
+    its clocks starting now."""
+    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
+    if route is None or route["state"] != State.MERGED.value:
+        return
+    await _set_route_state(uow, envelope.request_id, state=State.RECEIVED.value)
+    await _route(uow, envelope, {**route, "state": State.RECEIVED.value}, frozenset(), first=True)
+
+
+async def tell_head_of_chase(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """催办: the lead department's head hears that the first responder chased the request."""
+    route = await store.get_route(uow.session, envelope.request_id)
+    department = data.department or (route["lead_department"] if route else None)
+    if not department:
+        return
+    await _notify_heads(
+        uow,
+        envelope,
+        department,
+        "request_chased",
+        supervisors=False,
+        chased_by=data.chased_by,
+        chase_count=data.chase_count,
+        note=data.note or "请尽快办理",
+    )
+
+
 async def stop_routing(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """Answered at intake, merged or withdrawn: nothing more to route."""
     await _set_route_state(uow, envelope.request_id, state=envelope.type.removeprefix("request."))
@@ -217,7 +264,19 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
     await _record(uow, envelope, "returned", data.department, reason=data.reason)
     route = {**route, "returns": returns}
     if returns < get_settings().max_returns_before_escalation:
-        await _route(uow, envelope, route, excluded, first=False)
+        rerouted = await _route(uow, envelope, route, excluded, first=False)
+        # The first responder owns the request (首问负责): they hear where it went and why.
+        uow.emit(
+            NotificationRequested(
+                template="request_returned",
+                params={"from_department": data.department, "reason": data.reason},
+                audience=["first_responder"],
+                department=rerouted_lead(rerouted),
+            ),
+            request_id=envelope.request_id,
+            actor=SYSTEM,
+            cause=rerouted,
+        )
         return
     # Too many returns: the coordinating department takes it and its head is told; it may
     # dispatch it to the right department by hand (POST /v1/assignments/{id}).
@@ -232,7 +291,14 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
     await _set_route_state(uow, envelope.request_id, state=State.ESCALATED.value)
     await _record(uow, escalated, "escalated", coordinating, reason=reason)
     await _notify_heads(
-        uow, escalated, coordinating, "request_escalated", supervisors=False, returns=returns, reason=reason
+        uow,
+        escalated,
+        coordinating,
+        "request_escalated",
+        supervisors=False,
+        first_responder=True,
+        returns=returns,
+        reason=reason,
     )
     await _route(uow, escalated, route, excluded, first=False, lead_override=coordinating)
 

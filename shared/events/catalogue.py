@@ -140,6 +140,25 @@ class RequestWithdrawn(EventData):
     reason: str
 
 
+@event_model("request.chased")
+class RequestChased(EventData):
+    """催办: the first responder chased a request they own; the lead department's head is told."""
+
+    department: str | None = None
+    chased_by: str
+    note: str | None = None
+    chase_count: int = Field(ge=1)
+
+
+@event_model("request.merge_released")
+class RequestMergeReleased(EventData):
+    """The primary a request was merged into ended without handling it (withdrawn, answered
+    at intake): the duplicate goes back to handling, the earliest as the new primary."""
+
+    former_primary_id: str
+    new_primary_id: str | None = None
+
+
 NotificationChannel = Literal[
     "hotline", "web", "app", "wechat", "weibo", "email", "window", "letter", "open311", "internal"
 ]
@@ -392,6 +411,9 @@ class NotificationRequested(EventData):
     # Internal audiences: the department concerned and the staff ids to reach, if known.
     department: str | None = None
     recipients: list[str] = Field(default_factory=list)
+    # Who is reached as which audience (each is worded for its audience); one message per
+    # staff member per event even when they belong to two audiences.
+    recipients_by_audience: dict[str, list[str]] = Field(default_factory=dict)
 
 
 # --- staff evaluation (好差评) -------------------------------------------------------

@@ -148,7 +148,11 @@ async def test_complaints_always_get_a_return_visit_and_a_recurrence_reopens(
         f"/v1/revisits/{revisit_id}/outcome", json={"outcome": "recurred", "notes": "又坏了"}, headers=AGENT
     )
     assert outcome.json()["state"] == "reopened"
-    assert [e["type"] for e in await events(runtime, rid)][-2:] == ["request.revisited", "request.reopened"]
+    assert [e["type"] for e in await events(runtime, rid)][-3:] == [
+        "request.revisited",
+        "request.reopened",
+        "notification.requested",
+    ]
     again = await client.post(f"/v1/revisits/{revisit_id}/outcome", json={"outcome": "solved"}, headers=AGENT)
     assert again.status_code == 409
 
@@ -298,3 +302,143 @@ async def test_the_feedback_due_moves_with_an_extended_resolve_due(
             )
         )
     assert feedback_due == t + timedelta(days=14)  # not before the new resolve due
+
+
+async def test_feedback_without_a_text_tells_the_person_the_reply_recorded_at_resolution(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from services.intake.domain.notifications import render
+
+    client, runtime = followup
+    rid = await resolved_request(runtime)  # resolved with the reply "已处理"
+    assert (await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=AGENT)).status_code == 200
+    ask = (await events(runtime, rid))[1]
+    assert ask["data"]["template"] == "result_feedback"
+    assert ask["data"]["params"] == {"message": "已处理"} and ask["data"]["department"] == "urban"
+    params = {"request_id": "R1", "department": "urban", **ask["data"]["params"]}
+    assert (
+        render("result_feedback", params) == "您的诉求（编号 R1）已办理完毕：已处理。请对办理结果进行评价。"
+    )
+    assert render("result_feedback", params, audience="first_responder") == (
+        "您首问受理的诉求 R1 已由城市管理局办结，答复诉求人：已处理。"
+    )
+    # A feedback text of its own wins over the reply.
+    other = await resolved_request(runtime)
+    await client.post(f"/v1/requests/{other}/feedback", json={"message": "路灯已更换新灯泡"}, headers=AGENT)
+    assert (await events(runtime, other))[1]["data"]["params"] == {"message": "路灯已更换新灯泡"}
+
+
+async def test_a_channel_rates_only_requests_that_came_in_through_it(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.auth import Principal
+    from shared.errors import NotFound
+
+    _, runtime = followup
+    rid = await resolved_request(runtime)  # came in by the hotline
+    async with runtime.uow() as uow:
+        await service.give_feedback(uow, Principal(kind="staff", id="agent-001", role="agent"), rid, None)
+    web = Principal(kind="channel", id="web", role="channel")
+    with pytest.raises(NotFound):
+        async with runtime.uow() as uow:
+            await service.rate(uow, web, rid, "unsatisfied", None, None, "web says no")
+    hotline = Principal(kind="channel", id="hotline", role="channel")
+    async with runtime.uow() as uow:
+        rated = await service.rate(uow, hotline, rid, "satisfied", 5, None, None)
+    assert rated["state"] in ("rated", "closed")
+
+
+async def test_withdrawing_a_primary_leaves_the_requests_merged_into_it_open(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestMerged, RequestMergeReleased, RequestWithdrawn
+
+    _, runtime = followup
+    t = now()
+    primary, duplicate = str(uuid.uuid4()), str(uuid.uuid4())
+    for rid in (primary, duplicate):
+        received = RequestReceived(
+            channel="web",
+            category="repair",
+            urgency="normal",
+            submitted_at=t,
+            first_responder=FirstResponder(kind="channel", id="web"),
+        )
+        await feed(runtime, envelope(rid, received))
+    await feed(runtime, envelope(duplicate, RequestMerged(into_request_id=primary)))
+    await feed(runtime, envelope(primary, RequestWithdrawn(reason="不需要了")))
+    assert [e["type"] for e in await events(runtime, primary)] == ["request.closed"]
+    assert await events(runtime, duplicate) == []  # another person's request: not closed with it
+    await feed(runtime, envelope(duplicate, RequestMergeReleased(former_primary_id=primary)))
+    async with runtime.sessions() as session:
+        found = await followup_store.find(session, duplicate)
+    assert found is not None and found.state.value == "received"
+
+
+async def test_an_unsatisfied_rating_owes_a_return_visit_once_it_is_handled_again(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = followup
+    rid = await resolved_request(runtime)
+    await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=AGENT)
+    rated = await client.post(
+        f"/v1/requests/{rid}/rating", json={"rating": "unsatisfied", "reason": "路灯还是不亮"}, headers=AGENT
+    )
+    assert rated.json()["state"] == "reopened"
+    told = (await events(runtime, rid))[-1]
+    assert told["data"]["template"] == "request_reopened"
+    assert (
+        told["data"]["audience"] == ["requester", "first_responder"] and told["data"]["department"] == "urban"
+    )
+    t = now()
+    for data in (
+        RequestRouted(lead_department="urban", due=Due(feedback=t + timedelta(days=9)), category="repair"),
+        RequestAccepted(department="urban", handler_id="h-urban"),
+        RequestResolved(department="urban", handler_id="h-urban", outcome="resolved", reply="已更换灯具"),
+    ):
+        env = envelope(rid, data)
+        await feed(
+            runtime,
+            env.model_copy(update={"type": "request.rerouted"}) if data.TYPE == "request.routed" else env,
+        )
+    await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=AGENT)
+    again = await client.post(f"/v1/requests/{rid}/rating", json={"rating": "satisfied"}, headers=AGENT)
+    assert again.json()["state"] == "rated"  # not closed: the return visit it owes is pending
+    async with runtime.sessions() as session:
+        reasons = list(
+            await session.scalars(
+                select(followup_store.revisits.c.reason).where(followup_store.revisits.c.request_id == rid)
+            )
+        )
+    assert reasons == ["unsatisfied"]
+
+
+async def test_revisits_are_listed_page_by_page_and_due_before_takes_a_date(
+    followup: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = followup
+    ids = []
+    for _ in range(3):
+        rid = await resolved_request(runtime, category="complaint")
+        await client.post(f"/v1/requests/{rid}/feedback", json={}, headers=AGENT)
+        await client.post(f"/v1/requests/{rid}/rating", json={"rating": "satisfied"}, headers=AGENT)
+        ids.append((await events(runtime, rid))[-1]["data"]["revisit_id"])
+    by_date = await client.get("/v1/revisits", params={"due_before": "2099-12-31"}, headers=AGENT)
+    assert by_date.status_code == 200, by_date.text
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {
+            "due_before": "2099-12-31",
+            "limit": 2,
+            **({"cursor": cursor} if cursor else {}),
+        }
+        page = (await client.get("/v1/revisits", params=params, headers=AGENT)).json()
+        assert len(page["items"]) <= 2
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert set(ids) <= set(seen) and len(seen) == len(set(seen))
+    bad = await client.get("/v1/revisits", params={"due_before": "明天"}, headers=AGENT)
+    assert bad.status_code == 422

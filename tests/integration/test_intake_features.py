@@ -292,8 +292,10 @@ async def test_notifications_join_contact_data_once_and_reach_merged_requests_to
     assert to_primary[0]["data"]["destination"] == {"channel_address": "web-user-1"}
     assert "已修复" in to_primary[0]["data"]["text"]
     to_duplicate = await events_of(runtime, duplicate, platform.notifications_topic)
-    assert len(to_duplicate) == 1 and to_duplicate[0]["data"]["template"] == "merged_result"
-    assert to_duplicate[0]["data"]["destination"]["phone"] == "13900000002"
+    # Told of the merge when it happened, then of the result.
+    assert [m["data"]["template"] for m in to_duplicate] == ["request_merged", "merged_result"]
+    assert to_duplicate[-1]["data"]["destination"]["phone"] == "13900000002"
+    assert to_duplicate[-1]["data"]["text"] == f"您反映的问题与诉求 {primary} 相同，已合并办理：已修复。"
 
     notification_id = to_primary[0]["data"]["notification_id"]
     assert (

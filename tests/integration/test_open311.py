@@ -135,3 +135,28 @@ async def test_date_filters_are_checked(client: httpx.AsyncClient) -> None:
     assert bad.status_code == 400
     json_only = await client.post("/open311/v2/requests.json", json={"api_key": KEY})
     assert json_only.status_code in (400, 403)
+
+
+async def test_an_address_without_coordinates_is_where_the_problem_is(client: httpx.AsyncClient) -> None:
+    form = {
+        "api_key": KEY,
+        "service_code": "repair",
+        "address_string": "玄武区珠江路88号门口",
+        "description": "人行道上的井盖不见了，晚上很危险",
+        "phone": "13812340000",
+    }
+    [answer] = (await client.post("/open311/v2/requests.json", data=form)).json()
+    rid = answer["service_request_id"]
+    [shown] = (await client.get(f"/open311/v2/requests/{rid}.json")).json()
+    assert shown["address"] == "玄武区珠江路88号门口" and shown["lat"] is None and shown["long"] is None
+    assert shown["service_name"] != "repair"
+
+
+async def test_a_one_window_service_is_shown_by_its_name(client: httpx.AsyncClient) -> None:
+    form = {"api_key": KEY, "service_code": "residence_permit", "address_string": "鼓楼区", "email": "a@b.cn"}
+    [answer] = (await client.post("/open311/v2/requests.json", data=form)).json()
+    [shown] = (await client.get(f"/open311/v2/requests/{answer['service_request_id']}.json")).json()
+    services = {
+        s["service_code"]: s["service_name"] for s in (await client.get("/open311/v2/services.json")).json()
+    }
+    assert shown["service_name"] == services["residence_permit"] != "residence_permit"

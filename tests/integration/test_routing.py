@@ -101,10 +101,15 @@ async def test_returns_reroute_excluding_returners_then_escalate(
     await apply(
         runtime, envelope(env.request_id, RequestReturned(department="market", reason="不属于我局职责。"))
     )
-    rerouted = (await emitted(runtime, env.request_id))[-1]
+    rerouted, told = (await emitted(runtime, env.request_id))[-2:]
     assert rerouted["type"] == "request.rerouted" and rerouted["data"]["excluded_departments"] == ["market"]
     second = rerouted["data"]["lead_department"]
     assert second != "market"
+    # The first responder owns the request: they hear it was returned, why, and where it went.
+    assert told["type"] == "notification.requested"
+    assert told["data"]["template"] == "request_returned" and told["data"]["audience"] == ["first_responder"]
+    assert told["data"]["params"] == {"from_department": "market", "reason": "不属于我局职责。"}
+    assert told["data"]["department"] == second
 
     await apply(
         runtime, envelope(env.request_id, RequestReturned(department=second, reason="应由街道办处理"))
@@ -120,6 +125,7 @@ async def test_returns_reroute_excluding_returners_then_escalate(
     }
     assert events[-2]["data"]["recipients"] == ["head-coordination"]
     assert events[-2]["data"]["params"]["reason"] == events[-3]["data"]["reason"]
+    assert events[-2]["data"]["audience"] == ["department_head", "first_responder"]
     assert events[-1]["data"]["lead_department"] == "coordination"
 
     history = (await client.get(f"/v1/assignments/{env.request_id}", headers=AGENT)).json()
@@ -162,6 +168,11 @@ async def test_urgent_requests_notify_the_head_and_supervisors(
     assert notice["type"] == "notification.requested"
     assert notice["data"]["audience"] == ["department_head", "supervisors"]
     assert notice["data"]["recipients"] == ["head-urban", "supervisor-01", "supervisor-02"]
+    # Who is reached as which audience: each is worded for who they are, reached once.
+    assert notice["data"]["recipients_by_audience"] == {
+        "department_head": ["head-urban"],
+        "supervisors": ["supervisor-01", "supervisor-02"],
+    }
 
 
 async def test_redelivery_of_received_routes_once(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
@@ -292,3 +303,39 @@ async def test_the_department_tree_refuses_cycles(routing: tuple[httpx.AsyncClie
     again = await client.post("/v1/departments", json=parent, headers=ADMIN)
     assert again.status_code == 409
     assert (await client.post("/v1/departments", json=parent, headers=AGENT)).status_code == 403
+
+
+async def test_a_chase_reaches_the_lead_departments_head(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestChased
+
+    _, runtime = routing
+    env = received(category="repair")
+    await apply(runtime, env)
+    lead = (await emitted(runtime, env.request_id))[0]["data"]["lead_department"]
+    await apply(
+        runtime,
+        envelope(
+            env.request_id,
+            RequestChased(department=lead, chased_by="agent-001", note="市民再次来电", chase_count=1),
+        ),
+    )
+    notice = (await emitted(runtime, env.request_id))[-1]
+    assert notice["type"] == "notification.requested" and notice["data"]["template"] == "request_chased"
+    assert notice["data"]["recipients_by_audience"] == {"department_head": [f"head-{lead}"]}
+    assert notice["data"]["params"] == {"chased_by": "agent-001", "chase_count": 1, "note": "市民再次来电"}
+
+
+async def test_a_duplicate_handed_back_is_routed_afresh(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestMerged, RequestMergeReleased
+
+    _, runtime = routing
+    env = received(category="repair")
+    await apply(runtime, env)
+    await apply(runtime, envelope(env.request_id, RequestMerged(into_request_id=str(uuid.uuid4()))))
+    await apply(runtime, envelope(env.request_id, RequestMergeReleased(former_primary_id="p")))
+    types = [e["type"] for e in await emitted(runtime, env.request_id)]
+    assert types == ["request.routed", "request.routed"]

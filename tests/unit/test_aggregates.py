@@ -188,6 +188,7 @@ def test_a_recurred_revisit_overturns_and_reopens() -> None:
     assert updated.state == State.REOPENED and [e.TYPE for e in events] == [
         "request.revisited",
         "request.reopened",
+        "notification.requested",  # the person and the first responder hear of it
     ]
     solved, _ = rated.revisited("v1", "solved", None)
     assert solved.state == State.REVISITED and solved.can_close_by_itself(False)

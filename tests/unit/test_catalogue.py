@@ -50,6 +50,8 @@ def test_every_event_of_the_design_has_a_model() -> None:
         "request.due_changed",
         "request.supervision_answered",
         "notification.outbound",
+        "request.chased",
+        "request.merge_released",
         "request.personal_data_purged",
         "request.paused",
         "request.resumed",

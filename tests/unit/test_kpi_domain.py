@@ -248,3 +248,26 @@ def test_a_running_period_counts_only_clocks_that_are_done_or_due() -> None:
     assert late["acceptance_timeliness"] == {"numerator": 0, "denominator": 1, "rate": 0.0}
     assert late["counts"]["overdue_open"] == 1
     assert department_figures([open_case], "urban", NOV)["counts"]["overdue_open"] == 1  # a closed period
+
+
+def test_chases_count_against_the_lead_department_as_cuiban() -> None:
+    from shared.events.catalogue import RequestChased
+
+    base = lifecycle(2, 30, rid="c")
+    chased = base
+    for n in (1, 2):
+        env, data = ev(RequestChased(department="urban", chased_by="agent-001", chase_count=n), 3 + n, "c")
+        chased = apply(chased, env, data)
+    assert chased.chases == 2 and chased.state == base.state  # a chase moves no state
+    assert department_figures([chased, lifecycle(2, 30, rid="d")], "urban", NOV)["counts"]["chased"] == 2
+    assert Fact.from_row(chased.to_row()) == chased
+
+
+def test_a_duplicate_handed_back_counts_again() -> None:
+    from shared.events.catalogue import RequestMerged, RequestMergeReleased
+
+    merged = fold([*_events_of(lifecycle(2, 30))[:1], ev(RequestMerged(into_request_id="p"), 1)])
+    assert merged.excluded == "merged"
+    env, data = ev(RequestMergeReleased(former_primary_id="p"), 2)
+    released = apply(merged, env, data)
+    assert released.excluded is None and released.state == "received"

@@ -37,9 +37,12 @@ class FollowupPolicy:
     sample_seed: str = "revisit-2026"
 
 
-def needs_revisit(category: str, rating: str | None, request_id: str, policy: FollowupPolicy) -> bool:
-    """Always for complaints and unsatisfied ratings; otherwise a deterministic sample."""
-    if category == "complaint" or rating == "unsatisfied":
+def needs_revisit(
+    category: str, rating: str | None, request_id: str, policy: FollowupPolicy, owed: bool = False
+) -> bool:
+    """Always for complaints and unsatisfied ratings (also once a request reopened for one is
+    rated again); otherwise a deterministic sample."""
+    if category == "complaint" or rating == "unsatisfied" or owed:
         return True
     digest = hashlib.sha256(f"{policy.sample_seed}:{request_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < policy.revisit_sample_rate
@@ -56,6 +59,13 @@ class Followup:
     reopen_count: int = 0
     rating: str | None = None
     escalated: bool = False
+    reply: str | None = None  # the department's reply at resolution
+    revisit_owed: bool = False  # unsatisfied and reopened: visit once handled again
+
+    def feedback_text(self, message: str | None) -> str:
+        """What the person is told: the feedback's own text, else the reply recorded when
+        the department resolved it."""
+        return (message or "").strip() or (self.reply or "").strip()
 
     def give_feedback(self, by: str) -> tuple[Followup, EventData]:
         state = next_state(self.state, "request.feedback_given")
@@ -98,11 +108,23 @@ class Followup:
             return replace(updated, escalated=True), events
         # Unsatisfied: back to the same lead department with the person's reason.
         reopened = replace(
-            updated, state=next_state(updated.state, "request.reopened"), reopen_count=self.reopen_count + 1
+            updated,
+            state=next_state(updated.state, "request.reopened"),
+            reopen_count=self.reopen_count + 1,
+            revisit_owed=True,  # a return visit is due for every unsatisfied result
         )
         events.append(
             RequestReopened(
                 department=self.lead_department, reason=reason, reopen_count=reopened.reopen_count
+            )
+        )
+        # The person (and the first responder) hear that it is handled again, and by whom.
+        events.append(
+            NotificationRequested(
+                template="request_reopened",
+                params={"reason": reason, "reopen_count": reopened.reopen_count},
+                audience=["first_responder"] if self.anonymous else ["requester", "first_responder"],
+                department=self.lead_department,
             )
         )
         return reopened, events

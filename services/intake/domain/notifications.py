@@ -8,9 +8,14 @@ import string
 from pathlib import Path
 from typing import Any
 
-TEMPLATES: dict[str, dict[str, str]] = json.loads(
+from shared.texts import humanise_params, tidy
+
+# template → audience ("requester", "staff" for every internal audience, or one internal
+# audience by name when it reads differently) → language → text.
+TEMPLATES: dict[str, dict[str, dict[str, str]]] = json.loads(
     Path(__file__).with_name("templates.json").read_text(encoding="utf-8")
 )
+STAFF_AUDIENCES = ("first_responder", "department_head", "supervisors")
 
 
 class _Blank(dict[str, Any]):
@@ -18,13 +23,29 @@ class _Blank(dict[str, Any]):
         return ""
 
 
-def render(template: str, params: dict[str, Any], language: str = "zh") -> str:
-    """The message text; unknown templates fall back to their name, missing params to ''."""
+def wording(template: str, audience: str = "requester") -> dict[str, str] | None:
+    """The texts of a template as this audience reads it (staff are never addressed as the
+    person who asked); None if the template has no wording for them."""
     texts = TEMPLATES.get(template)
+    if texts is None:
+        return None
+    if audience in texts:
+        return texts[audience]
+    if audience in STAFF_AUDIENCES:
+        return texts.get("staff")
+    return None
+
+
+def render(template: str, params: dict[str, Any], language: str = "zh", audience: str = "requester") -> str:
+    """The message text for this audience: times in the organisation's time zone in a human
+    format, department names not codes, no doubled punctuation. Unknown templates fall back
+    to their name, missing params to ''."""
+    texts = wording(template, audience)
     if texts is None:
         return f"[{template}] " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
     text = texts.get(language) or texts["zh"]
-    return string.Formatter().vformat(text, (), _Blank(params))
+    shown = humanise_params(params, language)
+    return tidy(string.Formatter().vformat(text, (), _Blank(shown)))
 
 
 # Channels that answer through their own account (the adapter knows the person there).

@@ -69,9 +69,19 @@ class Strict(BaseModel):
 
 
 class Location(Strict):
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    """Where the problem is: coordinates, an address as people write it, or both."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
     address: Annotated[str, StringConstraints(max_length=500), NO_CONTROL] | None = None
+
+    @model_validator(mode="after")
+    def _point_or_address(self) -> Location:
+        if (self.lat is None) != (self.lon is None):
+            raise PydanticCustomError("lat_and_lon", "give lat and lon together")
+        if self.lat is None and not self.address:
+            raise PydanticCustomError("point_or_address", "give lat and lon, an address, or both")
+        return self
 
 
 class Material(Strict):

@@ -54,6 +54,7 @@ class Fact:
     handler_id: str | None = None
     closed_at: datetime | None = None
     excluded: str | None = None  # merged / withdrawn: left out of every rate, and said so
+    chases: int = 0  # 催办 by the first responder
     last_event_at: datetime | None = None
     events: int = 0
 
@@ -207,6 +208,9 @@ _FOLD = {
     "request.closed": lambda f, e, d: replace(f, closed_at=e.occurred_at),
     "request.merged": lambda f, e, d: replace(f, excluded="merged"),
     "request.withdrawn": lambda f, e, d: replace(f, excluded="withdrawn"),
+    # Its primary was withdrawn: handled on its own again, so it counts again.
+    "request.merge_released": lambda f, e, d: replace(f, excluded=None),
+    "request.chased": lambda f, e, d: replace(f, chases=f.chases + 1),
 }
 
 STATE_OF = {
@@ -229,6 +233,7 @@ STATE_OF = {
     "request.closed": "closed",
     "request.merged": "merged",
     "request.withdrawn": "withdrawn",
+    "request.merge_released": "received",
 }
 
 FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF)))
@@ -285,6 +290,7 @@ _RANK = {
             "request.revisited",
             "request.merged",
             "request.withdrawn",
+            "request.merge_released",
             "request.closed",
         )
     )

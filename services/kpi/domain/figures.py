@@ -153,6 +153,8 @@ def department_figures(
                 1 for f in resolve_due if f.resolved_at is None and f.resolve_due is not None
             ),
             "excluded_merged_or_withdrawn": excluded,
+            # 催办: the first responders' chases of this department's requests of the period.
+            "chased": sum(f.chases for f in counted if period.holds(f.received_at)),
         },
         "acceptance_timeliness": Ratio(
             sum(_on_time(f.accepted_at, f.accept_due) for f in accept_due), len(accept_due)
