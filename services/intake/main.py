@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from services.intake import api, kb_api, open311, store
 from services.intake.channel_keys import ChannelKeys
 from services.intake.consumers import HANDLERS
+from services.intake.domain.knowledge import load_dictionary
 from services.intake.retention import retention_job
 from shared.clock import now
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
@@ -39,6 +40,7 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
         ),
     )
 
+    load_dictionary()  # before the service reports ready, not in the first request
     app.state.api_key_lookup = ChannelKeys(runtime.sessions, runtime.settings.local_api_key_cache_seconds)
 
     @app.get("/console/config.json", include_in_schema=False)

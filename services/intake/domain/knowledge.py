@@ -82,6 +82,12 @@ _STOP = set(
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
 
 
+def load_dictionary() -> None:
+    """Load jieba's dictionary now (about a second of CPU, several under load) rather than
+    in the first caller's request, which would wait for it."""
+    jieba.initialize()
+
+
 def terms(text: str) -> list[str]:
     """Search terms of a text: jieba's search-mode words (long words and their parts), lower
     case, without stop words and punctuation. Used alike for articles and for queries."""
