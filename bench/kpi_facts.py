@@ -141,7 +141,9 @@ def generate(
         excluded = rnd.choice(("merged", "withdrawn")) if rnd.random() < 0.02 else None
         fact = Fact(
             **base,  # type: ignore[arg-type]
-            state="closed" if closed_at else ("resolved" if resolved_at else "accepted" if accepted_at else "routed"),
+            state="closed"
+            if closed_at
+            else ("resolved" if resolved_at else "accepted" if accepted_at else "routed"),
             lead_department=lead,
             routed_at=_at_most(routed, until),
             accept_due=accept_due,
@@ -166,7 +168,9 @@ def generate(
             closed_at=closed_at,
             excluded=excluded,
         )
-        times += [t for t in (fact.routed_at, accepted_at, resolved_at, feedback_at, rated_at, closed_at) if t]
+        times += [
+            t for t in (fact.routed_at, accepted_at, resolved_at, feedback_at, rated_at, closed_at) if t
+        ]
         yield _finish(fact, times, rnd)
 
 

@@ -339,7 +339,8 @@ async def repeated(session: AsyncSession, period: Period, top: int) -> list[dict
         .limit(top)
     )
     return [
-        {"requester_ref": ref, "topic": t, "requests": int(k)} for ref, t, k in (await session.execute(stmt)).all()
+        {"requester_ref": ref, "topic": t, "requests": int(k)}
+        for ref, t, k in (await session.execute(stmt)).all()
     ]
 
 
@@ -352,11 +353,7 @@ async def all_facts(session: AsyncSession) -> dict[str, Fact]:
 async def departments_in(session: AsyncSession) -> list[str]:
     """Every department that leads a request (counted on rollup.LED_DAY)."""
     c = counts.c
-    stmt = (
-        select(c.department)
-        .where(c.day == rollup.LED_DAY, c.measure == rollup.LED, c.n > 0)
-        .distinct()
-    )
+    stmt = select(c.department).where(c.day == rollup.LED_DAY, c.measure == rollup.LED, c.n > 0).distinct()
     return sorted((await session.scalars(stmt)).all())
 
 
@@ -379,11 +376,19 @@ async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[s
         for row in part:
             expected.update(rollup.contributions(Fact.from_row(dict(row)), tz))
     kept: Counter[rollup.Key] = Counter()
-    for d, m, day, n in (await session.execute(select(counts.c.department, counts.c.measure, counts.c.day, counts.c.n))).all():
+    for d, m, day, n in (
+        await session.execute(select(counts.c.department, counts.c.measure, counts.c.day, counts.c.n))
+    ).all():
         if n:
             kept[(d, m, day)] = int(n)
     diff = [
-        {"department": k[0], "measure": k[1], "day": k[2].isoformat(), "kept": kept[k], "recounted": expected[k]}
+        {
+            "department": k[0],
+            "measure": k[1],
+            "day": k[2].isoformat(),
+            "kept": kept[k],
+            "recounted": expected[k],
+        }
         for k in sorted(set(expected) | set(kept))
         if kept[k] != expected[k]
     ]

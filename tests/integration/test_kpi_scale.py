@@ -57,13 +57,22 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
     at = now()
     rnd = random.Random(7)
     sample = list(
-        generate(1500, at - timedelta(days=75), at + timedelta(days=2), until=at, seed=20, prefix=f"eq{rnd.random():.6f}-")
+        generate(
+            1500,
+            at - timedelta(days=75),
+            at + timedelta(days=2),
+            until=at,
+            seed=20,
+            prefix=f"eq{rnd.random():.6f}-",
+        )
     )
     # Edge times: a request exactly at a month's first midnight, one withdrawn with its only
     # time at the next month's midnight, an open clock due right now.
     month = Period.month(f"{at.year}-{at.month:02d}", tz)
     sample[0] = replace(sample[0], received_at=month.start, routed_at=month.start, accept_due=month.start)
-    sample[1] = Fact(request_id=sample[1].request_id, lead_department="water", excluded="withdrawn", received_at=month.end)
+    sample[1] = Fact(
+        request_id=sample[1].request_id, lead_department="water", excluded="withdrawn", received_at=month.end
+    )
     sample[2] = replace(sample[2], lead_department="urban", excluded=None, resolve_due=at, resolved_at=None)
     sessions = session_factory(engine)
     async with sessions() as session:
@@ -86,7 +95,11 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
             want = []
             for d in departments:
                 figures = department_figures(
-                    [f for f in _in_period(everything, period) if f.lead_department == d or d in f.returned_by],
+                    [
+                        f
+                        for f in _in_period(everything, period)
+                        if f.lead_department == d or d in f.returned_by
+                    ],
                     d,
                     period,
                     at=at,
@@ -102,7 +115,9 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
                 everything, period, previous, top=10
             )
         # The month had something in every figure the sample can give.
-        figures = {r["department"]: r for r in await service.department_rows(session, previous_month, None, at=at)}
+        figures = {
+            r["department"]: r for r in await service.department_rows(session, previous_month, None, at=at)
+        }
         urban = figures["urban"]
         assert urban["on_time_resolution"]["denominator"] > 0 and urban["satisfaction"]["denominator"] > 0
         assert sum(r["counts"]["excluded_merged_or_withdrawn"] for r in figures.values()) > 0
@@ -147,7 +162,9 @@ def _in_period(facts: list[Fact], period: Period) -> list[Fact]:
     return [
         f
         for f in facts
-        if any((t := getattr(f, name)) is not None and period.start <= t <= period.end for name in store._TIMES)
+        if any(
+            (t := getattr(f, name)) is not None and period.start <= t <= period.end for name in store._TIMES
+        )
     ]
 
 

@@ -74,7 +74,11 @@ def contributions(fact: Fact, tz: ZoneInfo) -> Counter[Key]:
     add(ORG, "org.received", received)
     if fact.answered_at_intake:
         add(ORG, "org.fcr", received)
-        add(ORG, "org.fcr_with_article" if fact.answer_article is not None else "org.fcr_without_article", received)
+        add(
+            ORG,
+            "org.fcr_with_article" if fact.answer_article is not None else "org.fcr_without_article",
+            received,
+        )
     for dim, value in (("channel", fact.channel), ("category", fact.category), ("area", fact.area)):
         if value:
             add(ORG, f"vol.{dim}:{value}", received)

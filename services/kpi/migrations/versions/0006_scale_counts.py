@@ -52,9 +52,7 @@ def upgrade() -> None:
         sa.Column("n", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("department", "measure", "day", name=op.f("pk_counts")),
     )
-    op.create_index(
-        "ix_counts_day", "counts", ["day", "department", "measure"], postgresql_include=["n"]
-    )
+    op.create_index("ix_counts_day", "counts", ["day", "department", "measure"], postgresql_include=["n"])
     op.create_index(
         "ix_facts_received_requester",
         "facts",
@@ -81,7 +79,9 @@ def _backfill() -> None:
     result = bind.execute(sa.select(store.facts).execution_options(yield_per=5000))
     for part in result.mappings().partitions():
         total.update(store.count_all(dict(r) for r in part))
-    rows = [{"department": d, "measure": m, "day": day, "n": n} for (d, m, day), n in sorted(total.items()) if n]
+    rows = [
+        {"department": d, "measure": m, "day": day, "n": n} for (d, m, day), n in sorted(total.items()) if n
+    ]
     for start in range(0, len(rows), 5000):
         bind.execute(postgresql.insert(store.counts), rows[start : start + 5000])
 
