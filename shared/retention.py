@@ -86,7 +86,7 @@ async def prune_once(runtime: ServiceRuntime) -> dict[str, int]:
     )
 
 
-async def retention_job(runtime: ServiceRuntime) -> None:
+async def delivery_retention_job(runtime: ServiceRuntime) -> None:
     """Background job of every service: prune, then wait RETENTION_SWEEP_SECONDS."""
     while True:
         try:

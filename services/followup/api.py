@@ -16,6 +16,7 @@ from shared.auth import Principal
 from shared.errors import Conflict
 from shared.events.catalogue import Channel, Rating, RectificationOutcome, StaffRatingLevel
 from shared.outbox import UnitOfWork
+from shared.pagination import MAX_PAGE, keyset, keyset_page
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
@@ -88,21 +89,23 @@ async def list_revisits(
     session: Annotated[AsyncSession, Depends(db_session)],
     due_before: AwareDatetime | None = None,
     state: Literal["scheduled", "done"] = "scheduled",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Return visits (回访) to make, soonest first."""
+    """Return visits (回访) to make, soonest first (keyset pages on an index of state, due, id)."""
     r = store.revisits.c
-    stmt = select(store.revisits).where(r.state == state).order_by(r.due).limit(limit)
+    stmt = select(store.revisits).where(r.state == state)
     if due_before is not None:
         stmt = stmt.where(r.due < due_before)
-    rows = (await session.execute(stmt)).mappings()
-    return {
-        "items": [
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in dict(row).items()}
-            for row in rows
-        ],
-        "next_cursor": None,
-    }
+    rows = [
+        dict(row) for row in (await session.execute(keyset(stmt, [r.due, r.id], cursor, limit))).mappings()
+    ]
+    return keyset_page(
+        rows,
+        limit,
+        ("due", "id"),
+        lambda row: {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()},
+    )
 
 
 @router.post("/revisits/{revisit_id}/outcome")
@@ -154,11 +157,15 @@ async def list_rectifications(
     principal: Annotated[Principal, Depends(authorized)],
     open_only: bool = True,
     department: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Rectifications of bad ratings; a department head sees their own department's."""
-    return {
-        "items": await staff.list_rectifications(uow, principal, open_only=open_only, department=department)
-    }
+    """Rectifications of bad ratings, soonest due first (keyset pages); a department head sees
+    their own department's."""
+    rows = await staff.list_rectifications(
+        uow, principal, open_only=open_only, department=department, limit=limit, cursor=cursor
+    )
+    return keyset_page(rows, limit, ("due", "id"))
 
 
 @router.post("/rectifications/{rectification_id}/outcome")
