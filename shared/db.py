@@ -63,6 +63,8 @@ def new_metadata() -> MetaData:
             "id",
             postgresql_where=text("published_at IS NULL AND priority > 0"),
         ),
+        # Retention (shared/retention.py) prunes published rows by age, oldest first.
+        Index("ix_outbox_published", "published_at", postgresql_where=text("published_at IS NOT NULL")),
     )
     Table(
         "inbox",
@@ -71,6 +73,7 @@ def new_metadata() -> MetaData:
         Column("event_id", UUID(as_uuid=True), primary_key=True),
         Column("event_type", String(100), nullable=False),
         Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_inbox_applied_at", "applied_at"),
     )
     return metadata
 

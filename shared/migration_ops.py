@@ -67,3 +67,20 @@ def drop_outbox_priority() -> None:
         postgresql_where=sa.text("published_at IS NULL AND priority > 0"),
     )
     op.drop_column("outbox", "priority")
+
+
+def add_delivery_retention_indexes() -> None:
+    """Version 3 of the outbox and inbox: indexes for pruning them by age (shared/retention.py)."""
+    op.create_index(
+        "ix_outbox_published",
+        "outbox",
+        ["published_at"],
+        unique=False,
+        postgresql_where=sa.text("published_at IS NOT NULL"),
+    )
+    op.create_index("ix_inbox_applied_at", "inbox", ["applied_at"], unique=False)
+
+
+def drop_delivery_retention_indexes() -> None:
+    op.drop_index("ix_inbox_applied_at", table_name="inbox")
+    op.drop_index("ix_outbox_published", table_name="outbox")

@@ -25,6 +25,7 @@ from shared.errors import install_error_handlers
 from shared.events.envelope import Envelope
 from shared.guard import FormRoute, Guard
 from shared.inbox import Handlers, InboxConsumer, InboxProcessor
+from shared.retention import delivery_retention_job
 from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.limits import RateLimiter
 from shared.outbox import RelayThread, UnitOfWork
@@ -116,7 +117,7 @@ class ServiceRuntime:
                 partitions=s.topic_partitions,
             )
             self._tasks.append(asyncio.create_task(lane_consumer.run(), name=f"{self.name}-{lane}"))
-        for job in self.background:
+        for job in [*self.background, delivery_retention_job]:
             self._tasks.append(asyncio.create_task(job(self), name=f"{self.name}-{job.__name__}"))
 
     async def stop(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("intake", "routing", "handling", "followup", "kpi")
@@ -104,7 +104,23 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=6000, ge=0)
     # Intake anonymises the personal data of requests closed longer ago than this.
     personal_data_retention_days: int = Field(default=730, ge=1)
+    # Delivery tables (shared/retention.py): published outbox rows are kept this long (what
+    # `republish --since` can still replay), inbox rows longer (the duplicate check must outlive
+    # any redelivery: a republish from the outbox plus a consumer's lag); pruned in batches.
+    outbox_retention_hours: float = Field(default=7 * 24, gt=0)
+    inbox_retention_hours: float = Field(default=14 * 24, gt=0)
+    retention_sweep_seconds: float = Field(default=600, gt=0)
+    retention_batch_size: int = Field(default=5000, ge=1, le=100_000)
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _inbox_outlives_outbox(self) -> Settings:
+        if self.inbox_retention_hours < self.outbox_retention_hours:
+            raise ValueError(
+                "INBOX_RETENTION_HOURS must be at least OUTBOX_RETENTION_HOURS: an event republished"
+                " from the outbox must still find its inbox row, or it is applied twice"
+            )
+        return self
 
     def database_url(self, service: str) -> str:
         if service not in SERVICES:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup import service, staff, store
@@ -18,7 +18,7 @@ from shared.clock import organisation_tz
 from shared.errors import Conflict
 from shared.events.catalogue import Channel, Rating, RectificationOutcome, StaffRatingLevel
 from shared.outbox import UnitOfWork
-from shared.pagination import decode_keys, encode_keys
+from shared.pagination import MAX_PAGE, keyset, keyset_page
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
@@ -96,28 +96,25 @@ async def list_revisits(
         ),
     ] = None,
     state: Literal["scheduled", "done"] = "scheduled",
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Return visits (回访) to make, soonest first, page by page."""
+    """Return visits (回访) to make, soonest first (keyset pages on an index of state, due, id)."""
     r = store.revisits.c
-    stmt = select(store.revisits).where(r.state == state).order_by(r.due, r.id).limit(limit)
+    stmt = select(store.revisits).where(r.state == state)
     if due_before is not None:
         if not isinstance(due_before, datetime):
             due_before = datetime.combine(due_before, time(0, 0), organisation_tz())
         stmt = stmt.where(r.due < due_before)
-    after = decode_keys(cursor, 2)
-    if after is not None:
-        after_due, after_id = datetime.fromisoformat(after[0]), after[1]
-        stmt = stmt.where(or_(r.due > after_due, and_(r.due == after_due, r.id > after_id)))
-    rows = [dict(row) for row in (await session.execute(stmt)).mappings()]
-    last = rows[-1] if len(rows) == limit else None
-    return {
-        "items": [
-            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()} for row in rows
-        ],
-        "next_cursor": encode_keys(last["due"].isoformat(), last["id"]) if last else None,
-    }
+    rows = [
+        dict(row) for row in (await session.execute(keyset(stmt, [r.due, r.id], cursor, limit))).mappings()
+    ]
+    return keyset_page(
+        rows,
+        limit,
+        ("due", "id"),
+        lambda row: {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()},
+    )
 
 
 @router.post("/revisits/{revisit_id}/outcome")
@@ -169,11 +166,15 @@ async def list_rectifications(
     principal: Annotated[Principal, Depends(authorized)],
     open_only: bool = True,
     department: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Rectifications of bad ratings; a department head sees their own department's."""
-    return {
-        "items": await staff.list_rectifications(uow, principal, open_only=open_only, department=department)
-    }
+    """Rectifications of bad ratings, soonest due first (keyset pages); a department head sees
+    their own department's."""
+    rows = await staff.list_rectifications(
+        uow, principal, open_only=open_only, department=department, limit=limit, cursor=cursor
+    )
+    return keyset_page(rows, limit, ("due", "id"))
 
 
 @router.post("/rectifications/{rectification_id}/outcome")

@@ -26,6 +26,7 @@ from shared.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable
 from shared.events.catalogue import NotificationRequested, StaffRated, StaffRectificationDecided
 from shared.events.envelope import SYSTEM
 from shared.outbox import UnitOfWork
+from shared.pagination import keyset
 from shared.settings import get_settings
 
 
@@ -225,10 +226,16 @@ async def decide_rectification(
 
 
 async def list_rectifications(
-    uow: UnitOfWork, principal: Principal, *, open_only: bool, department: str | None
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    open_only: bool,
+    department: str | None,
+    limit: int = 100,
+    cursor: str | None = None,
 ) -> list[dict[str, Any]]:
     r = store.rectifications.c
-    stmt = select(store.rectifications).order_by(r.due)
+    stmt = select(store.rectifications)
     if principal.role == "dept_head":
         department = principal.department
     if department:
@@ -238,5 +245,5 @@ async def list_rectifications(
     moment = now()
     return [
         {**dict(row), "overdue": row["outcome"] is None and row["due"] < moment}
-        for row in (await uow.session.execute(stmt.limit(500))).mappings()
+        for row in (await uow.session.execute(keyset(stmt, [r.due, r.id], cursor, limit))).mappings()
     ]

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Table, Text, func, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +66,7 @@ revisits = Table(
     Column("visited_by", String(100)),
     Column("visited_at", DateTime(timezone=True)),
     Column("scheduled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_revisits_state_due_key", "state", "due", "id"),
 )
 
 
@@ -128,4 +142,7 @@ rectifications = Table(
     Column("decided_by", String(200)),
     Column("decided_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_rectifications_due_key", "due", "id"),
+    Index("ix_rectifications_open_due_key", "due", "id", postgresql_where=text("outcome IS NULL")),
+    Index("ix_rectifications_department_due_key", "department", "due", "id"),
 )

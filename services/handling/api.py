@@ -16,7 +16,7 @@ from shared.clock import now
 from shared.errors import NotFound
 from shared.events.catalogue import Outcome
 from shared.outbox import UnitOfWork
-from shared.pagination import decode_cursor, page
+from shared.pagination import MAX_PAGE, decode_cursor, keyset, keyset_page, page
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
 
@@ -311,56 +311,85 @@ async def list_supervision_orders(
     principal: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     open_only: bool = True,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
+    """Supervision orders by due time (keyset pages on an index of due time and id)."""
     o = store.supervision_orders.c
-    stmt = select(store.supervision_orders).order_by(o.due)
+    stmt = select(store.supervision_orders)
     if principal.role in ("dept_head", "handler"):
         stmt = stmt.where(o.department == principal.department)
     if open_only:
         stmt = stmt.where(o.answered_at.is_(None))
-    rows = (await session.execute(stmt.limit(500))).mappings()
-    return {"items": [_iso(dict(r)) for r in rows], "next_cursor": None}
+    rows = [dict(r) for r in (await session.execute(keyset(stmt, [o.due, o.id], cursor, limit))).mappings()]
+    return keyset_page(rows, limit, ("due", "id"), _iso)
 
 
 Overseer = Annotated[Principal, Depends(authorized)]
 
 
+_CLOCK_KEY = ("due", "request_id", "department", "clock")
+
+
+def _clock_key() -> list[Any]:
+    c = store.clocks.c
+    return [c.due, c.request_id, c.department, c.clock]
+
+
 @router.get("/overdue")
 async def overdue(
-    principal: Overseer, session: Annotated[AsyncSession, Depends(db_session)]
+    principal: Overseer,
+    session: Annotated[AsyncSession, Depends(db_session)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(description="next page of clocks")] = None,
+    orders_cursor: Annotated[str | None, Query(description="next page of supervision orders")] = None,
 ) -> dict[str, Any]:
     """Clocks past their due time that are still running, and unanswered supervision orders
-    past their deadline; across departments (a head sees their own)."""
+    past their deadline, soonest due first; across departments (a head sees their own).
+    Each list is a keyset page of at most `limit` (`next_cursor`, `supervision_orders_next_cursor`)."""
     moment = now()
     c = store.clocks.c
-    stmt = select(store.clocks).where(c.stopped_at.is_(None), c.due <= moment).order_by(c.due)
+    stmt = select(store.clocks).where(c.stopped_at.is_(None), c.due <= moment)
     o = store.supervision_orders.c
-    orders = select(store.supervision_orders).where(o.answered_at.is_(None), o.due <= moment).order_by(o.due)
+    orders = select(store.supervision_orders).where(o.answered_at.is_(None), o.due <= moment)
     if principal.role == "dept_head":
         stmt, orders = (
             stmt.where(c.department == principal.department),
             orders.where(o.department == principal.department),
         )
-    clocks = [_iso(dict(r)) for r in (await session.execute(stmt.limit(1000))).mappings()]
-    late_orders = [_iso(dict(r)) for r in (await session.execute(orders.limit(1000))).mappings()]
-    return {"clocks": clocks, "supervision_orders": late_orders}
+    clock_rows = [
+        dict(r) for r in (await session.execute(keyset(stmt, _clock_key(), cursor, limit))).mappings()
+    ]
+    order_rows = [
+        dict(r)
+        for r in (await session.execute(keyset(orders, [o.due, o.id], orders_cursor, limit))).mappings()
+    ]
+    clocks = keyset_page(clock_rows, limit, _CLOCK_KEY, _iso)
+    late_orders = keyset_page(order_rows, limit, ("due", "id"), _iso)
+    return {
+        "clocks": clocks["items"],
+        "supervision_orders": late_orders["items"],
+        "next_cursor": clocks["next_cursor"],
+        "supervision_orders_next_cursor": late_orders["next_cursor"],
+    }
 
 
 @router.get("/at-risk")
 async def at_risk(
-    principal: Overseer, session: Annotated[AsyncSession, Depends(db_session)]
+    principal: Overseer,
+    session: Annotated[AsyncSession, Depends(db_session)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """Running clocks past their warning time but not yet due."""
+    """Running clocks past their warning time but not yet due, soonest due first (keyset pages)."""
     moment = now()
     c = store.clocks.c
-    stmt = (
-        select(store.clocks)
-        .where(c.stopped_at.is_(None), c.warn_at <= moment, c.due > moment)
-        .order_by(c.due)
-    )
+    stmt = select(store.clocks).where(c.stopped_at.is_(None), c.warn_at <= moment, c.due > moment)
     if principal.role == "dept_head":
         stmt = stmt.where(c.department == principal.department)
-    return {"clocks": [_iso(dict(r)) for r in (await session.execute(stmt.limit(1000))).mappings()]}
+    rows = [dict(r) for r in (await session.execute(keyset(stmt, _clock_key(), cursor, limit))).mappings()]
+    page_ = keyset_page(rows, limit, _CLOCK_KEY, _iso)
+    return {"clocks": page_["items"], "next_cursor": page_["next_cursor"]}
 
 
 def _iso(row: dict[str, Any]) -> dict[str, Any]:

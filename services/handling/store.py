@@ -75,6 +75,23 @@ clocks = Table(
         "warn_at",
         postgresql_where=text("stopped_at IS NULL AND warned_at IS NULL AND breached_at IS NULL"),
     ),
+    # The overdue and at-risk pages: running clocks in due order (keyset), all departments or one.
+    Index(
+        "ix_clocks_open_due_key",
+        "due",
+        "request_id",
+        "department",
+        "clock",
+        postgresql_where=text("stopped_at IS NULL"),
+    ),
+    Index(
+        "ix_clocks_open_department_due_key",
+        "department",
+        "due",
+        "request_id",
+        "clock",
+        postgresql_where=text("stopped_at IS NULL"),
+    ),
 )
 
 extensions = Table(
@@ -119,6 +136,16 @@ supervision_orders = Table(
     Column("answered_by", String(100)),
     Column("answered_at", DateTime(timezone=True)),
     Column("breached_at", DateTime(timezone=True)),
+    # The supervision and overdue pages: keyset on (due, id), all orders or the open ones.
+    Index("ix_supervision_orders_due_key", "due", "id"),
+    Index("ix_supervision_orders_open_due_key", "due", "id", postgresql_where=text("answered_at IS NULL")),
+    Index(
+        "ix_supervision_orders_department_due_key",
+        "department",
+        "due",
+        "id",
+        postgresql_where=text("answered_at IS NULL"),
+    ),
 )
 
 # Requests that ended before (or while) a department got them: answered at intake, merged,

@@ -70,6 +70,8 @@ requests = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("channel", "external_id", name="uq_requests_channel_external_id"),
     Index("ix_requests_first_responder", "first_responder_kind", "first_responder_id"),
+    # Open311 `requests.json`: a channel's requests by submission time (newest first, bounded).
+    Index("ix_requests_channel_submitted", "channel", "submitted_at"),
 )
 
 # The service catalog (一窗通办): every edit is a new version; a request keeps the version

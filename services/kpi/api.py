@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi import service, staff, store
 from services.kpi.domain.facts import Fact
-from services.kpi.domain.figures import BadPeriod, Period, organisation_figures
-from services.kpi.domain.hotspots import hotspots
+from services.kpi.domain.figures import BadPeriod, Period
 from services.kpi.rebuild import rebuild
 from shared.auth import Principal
 from shared.clock import organisation_tz
@@ -85,7 +84,7 @@ async def kpis(
         return _csv([_flat(r) for r in rows])
     body: dict[str, Any] = {"period": p.label, "items": rows}
     if department is None:
-        body["organisation"] = organisation_figures(await store.facts_for(session, None, p), p)
+        body["organisation"] = await service.organisation(session, p)
     return body
 
 
@@ -111,12 +110,14 @@ async def accountability(_: Reader, session: Session) -> dict[str, Any]:
 
 
 @router.get("/hotspots")
-async def get_hotspots(_: Reader, session: Session, period: PeriodQuery) -> dict[str, Any]:
-    tz = organisation_tz()
+async def get_hotspots(
+    _: Reader,
+    session: Session,
+    period: PeriodQuery,
+    top: Annotated[int, Query(ge=1, le=100, description="how many of each list")] = 10,
+) -> dict[str, Any]:
     p = _period(period)
-    previous = p.previous(tz)
-    span = Period(f"{previous.label}..{p.label}", previous.start, p.end)
-    return hotspots(await store.facts_for(session, None, span), p, previous)
+    return await service.hotspots(session, p, p.previous(organisation_tz()), top)
 
 
 async def _visible_fact(session: AsyncSession, principal: Principal, request_id: str) -> Fact:

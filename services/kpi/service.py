@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +13,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi import directory, store
-from services.kpi.domain.figures import Period, department_figures
+from services.kpi.domain import rollup
+from services.kpi.domain.figures import Period
+from services.kpi.domain.hotspots import ranked_counts
 from services.kpi.domain.scoring import rank, score, under_pass_line_streak
 from shared.clock import now, organisation_tz
 from shared.events.catalogue import KpiDepartmentFlagged, KpiPeriodScored
@@ -25,16 +27,52 @@ log = logging.getLogger(__name__)
 
 
 async def department_rows(
-    session: AsyncSession, period: Period, department: str | None
+    session: AsyncSession, period: Period, department: str | None, at: datetime | None = None
 ) -> list[dict[str, Any]]:
+    """Each department's figures (docs/kpi.md), summed from the kept counts: one query for
+    the counts, one for today's open clocks, one for merged/withdrawn requests."""
     departments = [department] if department else await store.departments_in(session)
     weights = get_settings().kpi_weights
+    at = at or now()
+    counted = await store.period_counts(session, period, at, department)
+    excluded = await store.excluded_counts(session, period, department)
     rows = []
     for code in departments:
-        figures = department_figures(await store.facts_for(session, code, period), code, period, at=now())
+        measures = counted.get(code, {})
+        figures = rollup.department_figures(
+            code,
+            period,
+            measures,
+            excluded=excluded.get(code, 0),
+            open_due_now={m: n for m, n in measures.items() if m in rollup.OPEN_MEASURES},
+        )
         figures["score"] = score(figures, weights)
         rows.append(figures)
     return rows
+
+
+async def organisation(session: AsyncSession, period: Period) -> dict[str, Any]:
+    """First-contact resolution and volumes across departments (summed from the counts)."""
+    counted = await store.period_counts(session, period, None, rollup.ORG)
+    return rollup.organisation_figures(period, counted.get(rollup.ORG, {}))
+
+
+async def hotspots(session: AsyncSession, period: Period, previous: Period, top: int) -> dict[str, Any]:
+    """The `top` topics and areas by count and by growth against the previous period, and
+    the `top` repeat requesters: a bounded answer, whatever the volume."""
+    now_counts = (await store.period_counts(session, period, None, rollup.ORG)).get(rollup.ORG, {})
+    then_counts = (await store.period_counts(session, previous, None, rollup.ORG)).get(rollup.ORG, {})
+    return {
+        "period": period.label,
+        "previous": previous.label,
+        "topics": ranked_counts(
+            rollup.hot_counters(now_counts, "topic"), rollup.hot_counters(then_counts, "topic"), top
+        ),
+        "areas": ranked_counts(
+            rollup.hot_counters(now_counts, "area"), rollup.hot_counters(then_counts, "area"), top
+        ),
+        "repeated": await store.repeated(session, period, top),
+    }
 
 
 async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
@@ -42,7 +80,7 @@ async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]
     rows = {r["department"]: r for r in await department_rows(session, period, None)}
     for code in await directory.active_departments():
         if code not in rows:
-            empty = department_figures([], code, period, at=now())
+            empty = rollup.department_figures(code, period, {}, excluded=0, open_due_now={})
             rows[code] = {**empty, "score": score(empty, get_settings().kpi_weights)}
     return [
         {

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Table, Text, func, or_, select
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.kpi.domain import rollup
 from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import Period
+from shared.clock import organisation_tz
 from shared.db import fetch_row, new_metadata, upsert
 
 metadata = new_metadata()
@@ -62,6 +87,49 @@ facts = Table(
     Column("overturned", Boolean, nullable=False, default=False),
     Column("answered_at_intake", Boolean, nullable=False, default=False),
     Column("events", Integer, nullable=False, default=0),
+    # Hot spots' repeat callers: an index-only scan of a period's received requests.
+    Index(
+        "ix_facts_received_requester",
+        "received_at",
+        postgresql_include=["requester_ref", "topic", "category"],
+    ),
+    # Today's part of a running period: the open clocks due by now (rollup.OPEN_MEASURES).
+    Index(
+        "ix_facts_open_accept",
+        "accept_due",
+        postgresql_include=["lead_department"],
+        postgresql_where=text("accepted_at IS NULL AND excluded IS NULL"),
+    ),
+    Index(
+        "ix_facts_open_resolve",
+        "resolve_due",
+        postgresql_include=["lead_department"],
+        postgresql_where=text("resolved_at IS NULL AND excluded IS NULL"),
+    ),
+    Index(
+        "ix_facts_open_feedback",
+        "feedback_due",
+        postgresql_include=["lead_department"],
+        postgresql_where=text("feedback_at IS NULL AND resolved_at IS NOT NULL AND excluded IS NULL"),
+    ),
+    # Merged and withdrawn requests with any time in a period: a few rows, one small index a
+    # time column, OR-ed in one bitmap scan.
+    *[
+        Index(f"ix_facts_excluded_{name}", name, postgresql_where=text("excluded IS NOT NULL"))
+        for name in _TIMES
+    ],
+)
+
+# Per department ("" = the organisation) x measure x local day: what the period figures sum
+# (services/kpi/domain/rollup.py). Kept in step with `facts` in the same transaction.
+counts = Table(
+    "counts",
+    metadata,
+    Column("department", String(50), primary_key=True),
+    Column("measure", String(250), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_counts_day", "day", "department", "measure", postgresql_include=["n"]),
 )
 
 
@@ -132,21 +200,149 @@ async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool 
     return Fact.from_row(row) if row else None
 
 
-async def save_fact(session: AsyncSession, fact: Fact) -> None:
+_UNSET: Final = object()
+
+
+async def save_fact(session: AsyncSession, fact: Fact, previous: Fact | None | object = _UNSET) -> None:
+    """Write the fact row and move the counts by the difference it makes. `previous` is the
+    row as it was (None: there was none); the caller that already read it passes it on."""
+    if previous is _UNSET:
+        previous = await load_fact(session, fact.request_id, for_update=True)
+    assert previous is None or isinstance(previous, Fact)
     row = fact.to_row()
     await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
+    await add_counts(session, rollup.delta(previous, fact, organisation_tz()))
 
 
-async def facts_for(session: AsyncSession, department: str | None, period: Period) -> list[Fact]:
-    """Facts with any clock or event time in the period: of the department (leading it, or
-    having returned it), or of every department."""
-    in_period = [facts.c[name].between(period.start, period.end) for name in _TIMES]
-    stmt = select(facts).where(or_(*in_period))
+def _add_counts_statement() -> Any:
+    stmt = pg_insert(counts)
+    return stmt.on_conflict_do_update(
+        index_elements=["department", "measure", "day"], set_={"n": counts.c.n + stmt.excluded.n}
+    )
+
+
+_ADD_COUNTS = _add_counts_statement()
+
+
+async def add_counts(session: AsyncSession, change: Counter[rollup.Key]) -> None:
+    """Add to the counts, in key order (two writers lock counters in the same order)."""
+    if not change:
+        return
+    await session.execute(
+        _ADD_COUNTS,
+        [{"department": d, "measure": m, "day": day, "n": n} for (d, m, day), n in sorted(change.items())],
+    )
+
+
+def _local_midnight(moment: datetime) -> datetime:
+    tz = organisation_tz()
+    day = rollup.day_of(moment, tz)
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+async def period_counts(
+    session: AsyncSession, period: Period, at: datetime | None, department: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Each department's (and the organisation's, "") measures summed over the period's days.
+    The `*_open` measures hold only the open clocks due by `at` (None: all of them)."""
+    first, last = rollup.period_days(period)
+    c = counts.c
+    running = at is not None and period.start <= at < period.end
+    before = rollup.day_of(at, organisation_tz()) if running and at is not None else last
+    total = func.sum(c.n)
+    stmt = (
+        select(c.department, c.measure, total.label("n"), total.filter(c.day < before).label("before"))
+        .where(c.day >= first, c.day < last)
+        .group_by(c.department, c.measure)
+    )
     if department is not None:
-        stmt = stmt.where(
-            or_(facts.c.lead_department == department, facts.c.returned_by.contains([department]))
+        stmt = stmt.where(c.department == department)
+    out: dict[str, dict[str, int]] = {}
+    for dept, measure, n, n_before in (await session.execute(stmt)).all():
+        if measure in rollup.OPEN_MEASURES and at is not None and at < period.end:
+            n = n_before or 0 if running else 0
+        out.setdefault(dept, {})[measure] = int(n or 0)
+    if running and at is not None:
+        for (dept, measure), n in (await _open_due_today(session, period, at, department)).items():
+            measures = out.setdefault(dept, {})
+            measures[measure] = measures.get(measure, 0) + n
+    return out
+
+
+async def _open_due_today(
+    session: AsyncSession, period: Period, at: datetime, department: str | None
+) -> dict[tuple[str, str], int]:
+    """Open clocks of the running period due from today's midnight up to `at` (the days
+    before come from the counts), per lead department."""
+    lo = max(period.start, _local_midnight(at))
+    f = facts.c
+    parts = []
+    for name, due_name, done_name in rollup.CLOCKS:
+        due = f[due_name]
+        where = [
+            due >= lo,
+            due <= at,
+            due < period.end,
+            f[done_name].is_(None),
+            f.excluded.is_(None),
+            f.lead_department.is_not(None),
+        ]
+        if name == "feedback":
+            where.append(f.resolved_at.is_not(None))
+        if department is not None:
+            where.append(f.lead_department == department)
+        parts.append(
+            select(
+                f.lead_department, literal_column(f"'{name}_open'").label("measure"), func.count().label("n")
+            )
+            .where(*where)
+            .group_by(f.lead_department)
         )
-    return [Fact.from_row(dict(r)) for r in (await session.execute(stmt)).mappings()]
+    union = parts[0].union_all(*parts[1:])
+    return {(d, m): int(n) for d, m, n in (await session.execute(union)).all()}
+
+
+async def excluded_counts(session: AsyncSession, period: Period, department: str | None) -> dict[str, int]:
+    """Merged or withdrawn requests each department led with any time in the period (the
+    bounds inclusive, as the figures have always counted them)."""
+    f = facts.c
+    stmt = (
+        select(f.lead_department, func.count())
+        .where(
+            f.excluded.is_not(None),
+            f.lead_department.is_not(None),
+            or_(*[f[name].between(period.start, period.end) for name in _TIMES]),
+        )
+        .group_by(f.lead_department)
+    )
+    if department is not None:
+        stmt = stmt.where(f.lead_department == department)
+    return {d: int(n) for d, n in (await session.execute(stmt)).all()}
+
+
+async def repeated(session: AsyncSession, period: Period, top: int) -> list[dict[str, Any]]:
+    """The same person (pseudonymous reference) on the same topic more than once in the
+    period: the `top` with the most requests."""
+    f = facts.c
+    topic = func.coalesce(func.nullif(f.topic, ""), f.category)
+    n = func.count()
+    stmt = (
+        select(f.requester_ref, topic.label("topic"), n.label("requests"))
+        .where(
+            f.received_at >= period.start,
+            f.received_at < period.end,
+            f.requester_ref.is_not(None),
+            f.requester_ref != "",
+        )
+        .group_by(f.requester_ref, topic)
+        .having(n > 1)
+        .order_by(n.desc(), f.requester_ref.collate("C"), func.coalesce(topic, "").collate("C"))
+        .limit(top)
+    )
+    return [
+        {"requester_ref": ref, "topic": t, "requests": int(k)}
+        for ref, t, k in (await session.execute(stmt)).all()
+    ]
 
 
 async def all_facts(session: AsyncSession) -> dict[str, Fact]:
@@ -156,5 +352,48 @@ async def all_facts(session: AsyncSession) -> dict[str, Fact]:
 
 
 async def departments_in(session: AsyncSession) -> list[str]:
-    stmt = select(facts.c.lead_department).where(facts.c.lead_department.is_not(None)).distinct()
+    """Every department that leads a request (counted on rollup.LED_DAY)."""
+    c = counts.c
+    stmt = select(c.department).where(c.day == rollup.LED_DAY, c.measure == rollup.LED, c.n > 0).distinct()
     return sorted((await session.scalars(stmt)).all())
+
+
+def count_all(rows: Iterable[dict[str, Any]]) -> Counter[rollup.Key]:
+    """The counts of a set of fact rows, from scratch (the rebuild and the migration)."""
+    tz = organisation_tz()
+    total: Counter[rollup.Key] = Counter()
+    for row in rows:
+        total.update(rollup.contributions(Fact.from_row(row), tz))
+    return Counter({k: n for k, n in total.items() if n})
+
+
+async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[str, Any]]:
+    """Count every fact row again and compare with the kept counts; each difference is
+    listed (`repair` rewrites the counts to the recount)."""
+    expected: Counter[rollup.Key] = Counter()
+    tz = organisation_tz()
+    result = await session.stream(select(facts).execution_options(yield_per=5000))
+    async for part in result.mappings().partitions():
+        for row in part:
+            expected.update(rollup.contributions(Fact.from_row(dict(row)), tz))
+    kept: Counter[rollup.Key] = Counter()
+    for d, m, day, n in (
+        await session.execute(select(counts.c.department, counts.c.measure, counts.c.day, counts.c.n))
+    ).all():
+        if n:
+            kept[(d, m, day)] = int(n)
+    diff = [
+        {
+            "department": k[0],
+            "measure": k[1],
+            "day": k[2].isoformat(),
+            "kept": kept[k],
+            "recounted": expected[k],
+        }
+        for k in sorted(set(expected) | set(kept))
+        if kept[k] != expected[k]
+    ]
+    if repair and diff:
+        await session.execute(counts.delete())
+        await add_counts(session, Counter({k: n for k, n in expected.items() if n}))
+    return diff

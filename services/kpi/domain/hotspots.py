@@ -26,8 +26,13 @@ def hotspots(facts: Iterable[Fact], period: Period, previous: Period, top: int =
         "areas": _ranked(
             Counter(f.area for f in current if f.area), Counter(f.area for f in before if f.area), top
         ),
-        "repeated": _repeated(current),
+        "repeated": _repeated(current)[:top],
     }
+
+
+def ranked_counts(now: Counter[str], then: Counter[str], top: int) -> dict[str, list[dict[str, Any]]]:
+    """The `top` keys by count and by growth `(now - before) / max(before, 1)`."""
+    return _ranked(now, then, top)
 
 
 def _ranked(now: Counter[str], then: Counter[str], top: int) -> dict[str, list[dict[str, Any]]]:
@@ -53,5 +58,5 @@ def _repeated(current: list[Fact]) -> list[dict[str, Any]]:
             for (ref, topic), n in counts.items()
             if n > 1
         ),
-        key=lambda r: (-r["requests"], r["requester_ref"]),
+        key=lambda r: (-r["requests"], r["requester_ref"], r["topic"] or ""),
     )

@@ -1,0 +1,214 @@
+"""Counts kept per department × measure × day, so a period's figures are a sum over its days
+instead of a pass over every fact (docs/kpi.md, "How the figures are computed").
+
+A fact row *contributes* a set of counts: for each figure's numerator and denominator, one
+count on the local day (organisation time zone) of the time that places it in a period.
+Periods (month, ISO week, quarter, year) are unions of whole local days, so a period's count
+is the sum of its days' counts. When a fact row changes, its old contributions are taken
+away and its new ones added (`delta`); the rebuild recounts them from the fact rows.
+
+Two parts cannot be kept per day and are computed from indexed fact columns instead:
+* a clock that is neither done nor due yet in a running period (`*_open` counts): the days
+  before today come from the counts, today's part from the open clocks due by now;
+* merged/withdrawn requests with any time in the period (each counted once per period).
+
+Pure code: `contributions(fact, tz)` and `figures(...)` over summed counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.kpi.domain.facts import Fact
+from services.kpi.domain.figures import Period, Ratio
+
+Key = tuple[str, str, date]  # department ("" = organisation), measure, local day
+
+ORG = ""
+# Which departments ever led a request: one count per fact on a fixed day outside any period.
+LED = "led"
+LED_DAY = date(1970, 1, 1)
+
+# The clocks whose denominators leave out what is neither done nor due yet.
+CLOCKS = (
+    ("accept", "accept_due", "accepted_at"),
+    ("resolve", "resolve_due", "resolved_at"),
+    ("feedback", "feedback_due", "feedback_at"),
+)
+OPEN_MEASURES = frozenset(f"{name}_open" for name, _, _ in CLOCKS)
+_SATISFIED = ("satisfied", "basically_satisfied")
+
+
+def day_of(moment: datetime, tz: ZoneInfo) -> date:
+    return moment.astimezone(tz).date()
+
+
+def topic_key(fact: Fact) -> str:
+    return fact.topic or fact.category or "?"
+
+
+def contributions(fact: Fact, tz: ZoneInfo) -> Counter[Key]:
+    """Every count the fact row adds to (the definitions are those of
+    `figures.department_figures` and `figures.organisation_figures`, one per line)."""
+    out: Counter[Key] = Counter()
+
+    def add(department: str, measure: str, moment: datetime | None, n: int = 1) -> None:
+        if moment is not None and n:
+            out[(department, measure, day_of(moment, tz))] += n
+
+    lead = fact.lead_department
+    if lead is not None:
+        out[(lead, LED, LED_DAY)] += 1
+    # Hot spots count every request received, whatever became of it.
+    add(ORG, f"hot.topic:{topic_key(fact)}", fact.received_at)
+    if fact.area:
+        add(ORG, f"hot.area:{fact.area}", fact.received_at)
+    if fact.excluded is not None:
+        return out
+
+    received = fact.received_at
+    add(ORG, "org.received", received)
+    if fact.answered_at_intake:
+        add(ORG, "org.fcr", received)
+        add(
+            ORG,
+            "org.fcr_with_article" if fact.answer_article is not None else "org.fcr_without_article",
+            received,
+        )
+    for dim, value in (("channel", fact.channel), ("category", fact.category), ("area", fact.area)):
+        if value:
+            add(ORG, f"vol.{dim}:{value}", received)
+
+    # Returns count against the returning department, in the period the request came in.
+    for department in {d for d in (lead, *fact.returned_by) if d is not None}:
+        add(department, "involved", received)
+        if department in fact.returned_by:
+            add(department, "returned_requests", received)
+            add(department, "returns", received, fact.returned_by.count(department))
+
+    if lead is None:
+        return out
+    add(lead, "routed", fact.routed_at)
+    add(lead, "accepted", fact.accepted_at)
+    add(lead, "feedback_given", fact.feedback_at)
+    add(lead, "closed", fact.closed_at)
+    resolved = fact.resolved_at
+    add(lead, "resolved", resolved)
+    if fact.reopens == 0 and not fact.overturned:
+        add(lead, "accurate", resolved)
+    if fact.reopens > 0:
+        add(lead, "reopened", resolved)
+    if fact.revisit_outcome is not None:
+        add(lead, "revisited", resolved)
+    if fact.rating not in (None, "no_response"):
+        add(lead, "rated", fact.rated_at)
+        if fact.rating in _SATISFIED:
+            add(lead, "satisfied", fact.rated_at)
+        if fact.score is not None:
+            add(lead, "score_n", fact.rated_at)
+            add(lead, "score_sum", fact.rated_at, fact.score)
+    for name, due_name, done_name in CLOCKS:
+        if name == "feedback" and resolved is None:
+            continue  # feedback is due only on what was resolved
+        due, done = getattr(fact, due_name), getattr(fact, done_name)
+        if due is None:
+            continue
+        if done is None:
+            add(lead, f"{name}_open", due)
+        else:
+            add(lead, f"{name}_done", due)
+            if done <= due:
+                add(lead, f"{name}_on_time", due)
+    return out
+
+
+def delta(before: Fact | None, after: Fact | None, tz: ZoneInfo) -> Counter[Key]:
+    """What to add to the counts when a fact row goes from `before` to `after` (negative
+    numbers take away); zero changes are left out."""
+    change: Counter[Key] = Counter()
+    if after is not None:
+        change.update(contributions(after, tz))
+    if before is not None:
+        change.subtract(contributions(before, tz))
+    return Counter({k: n for k, n in change.items() if n})
+
+
+def period_days(period: Period) -> tuple[date, date]:
+    """[first, last) local days of the period."""
+    return period.start.date(), period.end.date()
+
+
+def department_figures(
+    department: str,
+    period: Period,
+    counts: Mapping[str, int],
+    *,
+    excluded: int,
+    open_due_now: Mapping[str, int],
+) -> dict[str, Any]:
+    """The figures of `figures.department_figures` from summed counts. `counts[m]` is the
+    sum of measure m over the period's days, except the `*_open` measures, which hold only the
+    open clocks that are due by `at` (what the caller worked out); `excluded` is the number
+    of merged or withdrawn requests the department led with any time in the period."""
+
+    def c(measure: str) -> int:
+        return int(counts.get(measure, 0))
+
+    def clock(name: str) -> Ratio:
+        return Ratio(c(f"{name}_on_time"), c(f"{name}_done") + int(open_due_now.get(f"{name}_open", 0)))
+
+    resolved = c("resolved")
+    score_n = c("score_n")
+    return {
+        "department": department,
+        "period": period.label,
+        "counts": {
+            "routed": c("routed"),
+            "accepted": c("accepted"),
+            "resolved": resolved,
+            "feedback_given": c("feedback_given"),
+            "rated": c("rated"),
+            "closed": c("closed"),
+            "overdue_open": int(open_due_now.get("resolve_open", 0)),
+            "excluded_merged_or_withdrawn": excluded,
+        },
+        "acceptance_timeliness": clock("accept").as_dict(),
+        "on_time_resolution": clock("resolve").as_dict(),
+        "feedback_timeliness": clock("feedback").as_dict(),
+        "handling_accuracy": Ratio(c("accurate"), resolved).as_dict(),
+        "satisfaction": Ratio(c("satisfied"), c("rated")).as_dict(),
+        "mean_score": round(c("score_sum") / score_n, 2) if score_n else None,
+        "returns": {"count": c("returns"), **Ratio(c("returned_requests"), c("involved")).as_dict()},
+        "reopen_rate": Ratio(c("reopened"), resolved).as_dict(),
+        "revisit_rate": Ratio(c("revisited"), resolved).as_dict(),
+    }
+
+
+def organisation_figures(period: Period, counts: Mapping[str, int]) -> dict[str, Any]:
+    """The figures of `figures.organisation_figures` from the organisation's summed counts."""
+    received = int(counts.get("org.received", 0))
+    volumes: dict[str, dict[str, int]] = {"channel": {}, "category": {}, "area": {}}
+    for measure, n in counts.items():
+        if measure.startswith("vol.") and n:
+            dim, _, value = measure[4:].partition(":")
+            volumes[dim][value] = int(n)
+    return {
+        "period": period.label,
+        "received": received,
+        "first_contact_resolution": Ratio(int(counts.get("org.fcr", 0)), received).as_dict(),
+        "first_contact_resolution_by_article": {
+            "with_article": int(counts.get("org.fcr_with_article", 0)),
+            "without_article": int(counts.get("org.fcr_without_article", 0)),
+        },
+        "volume": {k: dict(sorted(v.items())) for k, v in volumes.items()},
+    }
+
+
+def hot_counters(counts: Mapping[str, int], kind: str) -> Counter[str]:
+    """The organisation's `hot.topic:` or `hot.area:` counts as a Counter of keys."""
+    prefix = f"hot.{kind}:"
+    return Counter({m[len(prefix) :]: int(n) for m, n in counts.items() if m.startswith(prefix) and n})
