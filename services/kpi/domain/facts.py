@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from shared.events.catalogue import CATALOGUE
 from shared.events.envelope import Envelope
 from shared.lifecycle import State, follow
 
@@ -202,7 +203,13 @@ STATE_OF = {
     "request.withdrawn": "withdrawn",
 }
 
-FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF)))
+# Every step of a request's life is kept (the case page's timeline shows them all: pauses,
+# extension requests, co-handlers' opinions, supervision orders), whether or not it changes
+# a figure; the ones without a fold only count as an event.
+TIMELINE_ONLY = frozenset(
+    t for t, _ in CATALOGUE if t.startswith("request.") and t != "request.personal_data_purged"
+)
+FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF) | TIMELINE_ONLY))
 
 
 def apply(fact: Fact, envelope: Envelope, data: Any) -> Fact:

@@ -116,7 +116,7 @@ const VALUES = {
     reopened: ["重新办理", "Reopened"], revisited: ["已回访", "Revisited"], closed: ["已归档", "Closed"],
     merged: ["已合并", "Merged"], withdrawn: ["已撤回", "Withdrawn"], paused: ["暂停中", "Paused"],
     pending: ["待审批", "Pending"], approved: ["已同意", "Approved"], rejected: ["已驳回", "Rejected"],
-    draft: ["草稿", "Draft"], submitted: ["待审核", "Submitted"], published: ["已发布", "Published"], retired: ["已下线", "Retired"],
+    draft: ["草稿", "Draft"], published: ["已发布", "Published"], retired: ["已下线", "Retired"],
   },
   category: {
     consultation: ["咨询", "Consultation"], suggestion: ["建议", "Suggestion"], complaint: ["投诉", "Complaint"],
@@ -195,14 +195,19 @@ export function label(group, value) {
 
 export const values = (group) => Object.keys(VALUES[group] || {});
 
-// Departments come from routing's /v1/departments: "城市管理局 (urban management)".
+// Names configured in both languages, "城市管理局 (urban management)": the one for the page.
+const split = (name) => {
+  const match = /^(.*?)\s*[(（](.*)[)）]\s*$/.exec(name || "");
+  return match ? [match[1], match[2]] : [name || "", name || ""];
+};
+
+export const bilingual = (name) => split(name)[i18n.lang === "zh" ? 0 : 1];
+
+// Departments come from routing's /v1/departments.
 const departments = new Map();
 
 export function learnDepartments(items) {
-  for (const d of items) {
-    const match = /^(.*?)\s*[(（](.*)[)）]\s*$/.exec(d.name || "");
-    departments.set(d.code, match ? [match[1], match[2]] : [d.name || d.code, d.name || d.code]);
-  }
+  for (const d of items) departments.set(d.code, d.name ? split(d.name) : [d.code, d.code]);
 }
 
 export function departmentName(code) {

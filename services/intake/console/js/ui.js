@@ -67,6 +67,8 @@ function eventDetail(d) {
   if (d.how) bits.push(label("how", d.how));
   if (d.step) bits.push(label("step", d.step));
   if (d.outcome) bits.push(label("outcome", d.outcome));
+  if (d.rating) bits.push(html`<span class="rating">${label("rating", d.rating)}</span>`);
+  if (d.handler_id) bits.push(d.handler_id);
   if (d.clock) bits.push(label("clock", d.clock));
   if (d.requested_due) bits.push(html`${t("requestedDue")} ${time(d.requested_due)}`);
   if (d.approved !== undefined) bits.push(d.approved ? t("approve") : t("reject"));

@@ -1,7 +1,7 @@
 // Administration: departments, the dispatch rules, SLA policies, the calendar, the business
 // catalogue, channel keys; and the knowledge base's approvals.
 import { html, render, $, on, formValues } from "../dom.js";
-import { t, label } from "../i18n.js";
+import { t, label, bilingual } from "../i18n.js";
 import { call } from "../api.js";
 import { months, now } from "../format.js";
 import { toast, card, dept, time, table, field, options } from "../ui.js";
@@ -59,7 +59,7 @@ export async function adminPage(main) {
       [t("actions"), (k) => (k.active ? html`<button type="button" class="act revoke" data-id="${k.key_id}">${t("revoke")}</button>` : "")],
     ], keys.items));
     render("#catalog", table([
-      [t("code"), (c) => c.code], [t("businessType"), (c) => c.name], [t("version"), (c) => c.version],
+      [t("code"), (c) => c.code], [t("businessType"), (c) => bilingual(c.name)], [t("version"), (c) => c.version],
       [t("deadlineClass"), (c) => c.deadline_class || ""], [t("materials"), (c) => c.materials.map((m) => m.name).join("、")],
     ], catalog.items));
   };
@@ -91,7 +91,7 @@ export async function adminPage(main) {
 export async function kbPage(main, { me }) {
   render(main, html`<h2>${t("kb")}</h2>${card(t("kb"), html`<div id="articles"></div>`)}`);
   const show = async () => {
-    const submitted = await call("intake", "GET", "/v1/kb/articles", { query: { status: "submitted", limit: 100 } });
+    const submitted = await call("intake", "GET", "/v1/kb/articles", { query: { status: "pending", limit: 100 } });
     render("#articles", table([
       [t("id"), (a) => a.id], [t("kind"), (a) => a.kind], [t("question"), (a) => a.question],
       [t("answer"), (a) => html`<span class="snippet">${a.answer}</span>`], [t("department"), (a) => dept(a.department)],

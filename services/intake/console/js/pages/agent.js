@@ -1,6 +1,6 @@
 // 坐席: register a call keyboard first — caller lookup, the form, KB answers beside it.
 import { html, render, $, on, formValues, debounce } from "../dom.js";
-import { t, label } from "../i18n.js";
+import { t, label, bilingual } from "../i18n.js";
 import { call } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList } from "../ui.js";
 
@@ -28,11 +28,15 @@ function form(catalog) {
       ${field(t("urgency"), html`<select name="urgency">${options("urgency", "", { blank: t("autoDetect") })}</select>`)}
       ${field(t("area"), html`<input name="area" placeholder="例：鼓楼区">`)}
     </div>
-    ${field(t("address"), html`<input name="address">`)}
+    <div class="row">
+      ${field(t("topic"), html`<input name="topic" list="topics" placeholder="例：噪音、供水、物业">`)}
+      ${field(t("address"), html`<input name="address">`)}
+    </div>
+    <datalist id="topics">${["噪音", "供水", "排水", "交通", "公交", "物业", "住房", "污染"].map((x) => html`<option value="${x}">`)}</datalist>
     <div class="row">
       ${field(t("businessType"), html`<select name="business_type" id="business-type">
         <option value="">${t("none")}</option>
-        ${catalog.map((c) => html`<option value="${c.code}">${c.name}</option>`)}</select>`)}
+        ${catalog.map((c) => html`<option value="${c.code}">${bilingual(c.name)}</option>`)}</select>`)}
       <label class="check"><input type="checkbox" name="anonymous"> ${t("anonymous")}</label>
     </div>
     <div id="materials"></div>
@@ -52,7 +56,7 @@ function materialsChecklist(entry) {
 
 function submission(values, catalog, category) {
   const body = { channel: values.channel, content: values.content };
-  for (const key of ["category", "urgency", "area", "business_type"]) if (values[key]) body[key] = values[key];
+  for (const key of ["category", "urgency", "topic", "area", "business_type"]) if (values[key]) body[key] = values[key];
   if (category) body.category = category;
   if (values.anonymous) body.anonymous = true;
   else {

@@ -65,6 +65,9 @@ function departmentActions(kase, me, paused, pending) {
       ${field(t("reason"), html`<input name="reason">`)}
       ${field(t("overrideReason"), html`<input name="override_reason">`)}`));
   }
+  if (lead && kase.state === "resolved") {
+    forms.push(actionForm("feedback", t("feedback"), field(t("message"), html`<textarea name="message"></textarea>`), { open: true }));
+  }
   if (!lead && LEAD_WORKING.concat(["routed"]).includes(kase.state)) {
     forms.push(actionForm("opinion", t("opinion"), field(t("opinion"), html`<textarea name="opinion" required></textarea>`), { open: true }));
   }
@@ -177,6 +180,12 @@ export async function casePage(main, { me, arg: id }) {
           body: { request_id: id, instructions: v.instructions, due: fromLocalInput(v.due) },
         });
         return await done(t("issued"));
+      }
+      if (name === "feedback") {
+        await call("followup", "POST", "/v1/requests/{request_id}/feedback", {
+          path: { request_id: id }, body: v.message ? { message: v.message } : {},
+        });
+        return await done(t("feedback"));
       }
       if (name === "rating") {
         await call("followup", "POST", "/v1/requests/{request_id}/rating", {

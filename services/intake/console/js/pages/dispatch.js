@@ -16,13 +16,19 @@ function dispatchForm(id, suggested) {
 
 const suggestionList = (items = []) => html`${items.slice(0, 3).map((s) => html`<div>${dept(s.department || s.lead_department)} <span class="muted">${t("confidence")} ${Math.round((s.confidence ?? 0) * 100)}%</span></div>`)}`;
 
-export async function dispatchPage(main) {
+export async function dispatchPage(main, { me }) {
   render(main, html`<h2>${t("dispatchQueue")}</h2><div id="notice"></div>${card(t("dispatchQueue"), html`<div id="waiting"></div>`)}`);
   let fromQueue = null;
   const list = pagedList($("#waiting"), async (cursor) => {
     const queue = await optional("routing", "GET", "/v1/dispatch-queue", { query: { limit: 20, cursor } });
     fromQueue = queue !== null;
     if (fromQueue) return queue;
+    if (me.department === "coordination") {
+      // The coordinating department's own queue is what waits for a dispatch by hand.
+      const queue = await call("handling", "GET", "/v1/cases", { query: { state: "routed", limit: 20, cursor } });
+      const requests = await Promise.all(queue.items.map((c) => call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: c.request_id } }).catch(() => null)));
+      return { items: queue.items.map((c, i) => ({ ...c, request: requests[i] })), next_cursor: queue.next_cursor };
+    }
     const [escalated, returned] = await Promise.all([
       call("intake", "GET", "/v1/requests", { query: { state: "escalated", limit: 50 } }),
       call("intake", "GET", "/v1/requests", { query: { state: "returned", limit: 50 } }),
