@@ -140,7 +140,9 @@ def submit_request(http: httpx.Client, base: str, **body: Any) -> str:
     return str(answer.json()["id"])
 
 
-def until(probe: Callable[[], httpx.Response], ok: Callable[[httpx.Response], bool], timeout: float = 60) -> Any:
+def until(
+    probe: Callable[[], httpx.Response], ok: Callable[[httpx.Response], bool], timeout: float = 60
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         response = probe()
@@ -206,7 +208,10 @@ def test_an_agent_registers_a_repeat_callers_request_and_answers_another_on_the_
 ) -> None:
     phone = "13800138123"
     earlier = submit_request(
-        http, base, content="小区门口路灯坏了三天了，晚上黑乎乎的", requester={"name": "陈先生", "phone": phone}
+        http,
+        base,
+        content="小区门口路灯坏了三天了，晚上黑乎乎的",
+        requester={"name": "陈先生", "phone": phone},
     )
     open_as(browser, base, AGENT, "agent")
     form = wait_for(browser, lambda d: d.find_element(By.ID, "new-request"))
@@ -259,7 +264,10 @@ def test_a_department_handles_a_co_handled_case_to_the_persons_rating(
         topic="噪音",
         requester={"name": "刘女士", "phone": "13700137000"},
     )
-    until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=bearer(ENV_HANDLER)), lambda r: r.is_success)
+    until(
+        lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=bearer(ENV_HANDLER)),
+        lambda r: r.is_success,
+    )
 
     # The lead department's queue: the new case with the time left on its clocks.
     open_as(browser, base, ENV_HANDLER, "queue")
@@ -325,7 +333,9 @@ def test_a_department_handles_a_co_handled_case_to_the_persons_rating(
     # The person rates through the hotline's channel; the case page shows it.
     until(
         lambda: http.post(
-            f"{u['followup']}/v1/requests/{rid}/rating", headers=HOTLINE, json={"rating": "satisfied", "score": 5}
+            f"{u['followup']}/v1/requests/{rid}/rating",
+            headers=HOTLINE,
+            json={"rating": "satisfied", "score": 5},
         ),
         lambda r: r.is_success,
     )
@@ -348,7 +358,11 @@ def test_the_coordinating_office_dispatches_a_twice_returned_request(
 ) -> None:
     u = services.urls
     rid = submit_request(
-        http, base, content="单元楼里的电梯老是卡在三楼，物业不管", topic="物业", requester={"phone": "13600136000"}
+        http,
+        base,
+        content="单元楼里的电梯老是卡在三楼，物业不管",
+        topic="物业",
+        requester={"phone": "13600136000"},
     )
     first = until(
         lambda: http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)),
@@ -409,10 +423,17 @@ def test_a_supervisor_supervises_sees_the_answer_and_the_figures_move(
     before = counted(browser, "water", "resolved")
 
     rid = submit_request(
-        http, base, content="家里自来水发黄有异味，烧开了也有味道", topic="供水", requester={"phone": "13500135000"}
+        http,
+        base,
+        content="家里自来水发黄有异味，烧开了也有味道",
+        topic="供水",
+        requester={"phone": "13500135000"},
     )
     water = bearer(issue_staff_token("handler-water-01", "handler", "water"))
-    until(lambda: http.post(f"{u['handling']}/v1/cases/{rid}/accept", headers=water, json={}), lambda r: r.is_success)
+    until(
+        lambda: http.post(f"{u['handling']}/v1/cases/{rid}/accept", headers=water, json={}),
+        lambda r: r.is_success,
+    )
 
     # The supervisor issues a supervision order from the case page.
     open_as(browser, base, SUPERVISOR, f"case/{rid}")
@@ -461,7 +482,9 @@ def test_a_supervisor_supervises_sees_the_answer_and_the_figures_move(
     no_errors(browser)
 
 
-def test_an_administrator_sees_the_organisation_and_creates_a_channel_key(base: str, browser: WebDriver) -> None:
+def test_an_administrator_sees_the_organisation_and_creates_a_channel_key(
+    base: str, browser: WebDriver
+) -> None:
     open_as(browser, base, ADMIN, "admin")
     wait_for(browser, shows("#departments", "城市管理局", "12345 热线协调办"))
     wait_for(browser, shows("#policies", "签收"))

@@ -21,7 +21,7 @@ function fill(template, path = {}) {
 }
 
 function queryString(query = {}) {
-  const pairs = Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== "" && v !== false);
+  const pairs = Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== "");
   return pairs.length ? "?" + new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])).toString() : "";
 }
 
