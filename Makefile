@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: run stop test test-instants test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
+.PHONY: console-deps run stop test test-instants test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,13 +14,26 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# The console needs no build step; its one third-party library (Apache ECharts) comes from
+# the npm registry at the version package-lock.json pins, copied into console/vendor/
+# (not committed).
+CONSOLE        := services/intake/console
+CONSOLE_VENDOR := $(CONSOLE)/vendor/echarts.esm.min.mjs
+$(CONSOLE_VENDOR): $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
+	npm ci --prefix $(CONSOLE) --no-audit --no-fund --silent
+	mkdir -p $(CONSOLE)/vendor
+	cp $(CONSOLE)/node_modules/echarts/dist/echarts.esm.min.mjs $@
+	cp $(CONSOLE)/node_modules/echarts/LICENSE $(CONSOLE)/vendor/ECHARTS-LICENSE
+
+console-deps: $(CONSOLE_VENDOR)
+
+run: $(STAMP) console-deps
 	$(BIN)/python scripts/devctl.py up
 
 stop:
 	@$(BIN)/python scripts/devctl.py stop 2>/dev/null || true
 
-test: $(STAMP) browser-deps lint typecheck
+test: $(STAMP) browser-deps console-deps lint typecheck
 	$(BIN)/python -m pytest
 
 # The console's browser tests drive Debian's Chromium (and a CJK font for the screenshots).
@@ -31,7 +44,7 @@ browser-deps:
 	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(BROWSER_PKGS))
 
 # Screenshots of each console page, taken by the browser test, into docs/screenshots/.
-screenshots: $(STAMP) browser-deps
+screenshots: $(STAMP) browser-deps console-deps
 	SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_console.py
 
 test-unit: $(STAMP)
@@ -74,7 +87,7 @@ test-faults: $(STAMP)
 # The suite again under pinned instants where time-dependent defects hide (shared.clock):
 # a Saturday night, the evening before a holiday, a month's last minute, New Year's Eve.
 TEST_INSTANTS ?= 2026-12-05T22:30:00+08:00 2026-09-30T20:00:00+08:00 2026-11-30T23:59:00+08:00 2026-12-31T23:00:00+08:00
-test-instants: $(STAMP) browser-deps
+test-instants: $(STAMP) browser-deps console-deps
 	@set -e; for at in $(TEST_INSTANTS); do \
 	  echo "== the suite at $$at"; \
 	  TEST_CLOCK_AT=$$at $(BIN)/python -m pytest -q -p no:cacheprovider; \

@@ -104,6 +104,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/cases/{request_id}/pause"): rule(*DEPT, scope="own_department"),
         ("POST", "/v1/cases/{request_id}/resume"): rule(*DEPT, scope="own_department"),
         ("POST", "/v1/cases/{request_id}/extensions"): rule(*DEPT, scope="own_department"),
+        ("GET", "/v1/extensions"): rule(*DEPT, "supervisor", scope="own_department"),
         ("POST", "/v1/extensions/{extension_id}/decision"): rule(
             "dept_head", "supervisor", scope="own_department"
         ),

@@ -290,6 +290,28 @@ async def decide_extension(
     return await service.decide_extension(uow, principal, extension_id, body.approve, body.note)
 
 
+@router.get("/extensions")
+async def list_extensions(
+    principal: Annotated[Principal, Depends(authorized)],
+    session: Annotated[AsyncSession, Depends(db_session)],
+    state: Literal["pending", "approved", "rejected"] | None = None,
+    request_id: Annotated[str | None, Query(max_length=36)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Extension requests, oldest first: what a head (their department's) or a supervisor
+    has to decide."""
+    x = store.extensions.c
+    stmt = select(store.extensions).order_by(x.requested_at, x.id).limit(limit)
+    if principal.role in ("dept_head", "handler"):
+        stmt = stmt.where(x.department == principal.department)
+    if state is not None:
+        stmt = stmt.where(x.state == state)
+    if request_id is not None:
+        stmt = stmt.where(x.request_id == request_id)
+    rows = (await session.execute(stmt)).mappings()
+    return {"items": [_iso(dict(r)) for r in rows], "next_cursor": None}
+
+
 @router.post("/supervision-orders", status_code=201)
 async def issue_supervision_order(
     body: SupervisionBody, uow: Uow, principal: Annotated[Principal, Depends(authorized)]

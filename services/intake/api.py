@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake import knowledge, retention, service, store
 from services.intake.channel_keys import ChannelKeys
 from shared.auth import Principal, hash_api_key
-from shared.errors import ApiError, NotFound, Unprocessable, field_error
+from shared.errors import ApiError, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import Channel
 from shared.outbox import UnitOfWork
 from shared.pagination import decode_cursor, page
@@ -26,6 +26,7 @@ from shared.runtime import db_session, runtime_of, unit_of_work
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 STAFF_READERS = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
+PHONE_LOOKUP = ("agent", "supervisor", "admin")  # who may find a person's requests by phone
 
 
 @router.post("/requests", status_code=201)
@@ -78,7 +79,16 @@ async def list_requests(
     channel: str | None = None,
     category: str | None = None,
     first_responder: Annotated[str | None, Query(description="a staff id, or `me`")] = None,
+    phone: Annotated[
+        str | None,
+        Query(max_length=20, description="the caller's phone: their earlier requests (agents, supervisors)"),
+    ] = None,
 ) -> dict[str, Any]:
+    caller = None
+    if phone is not None:
+        if principal.role not in PHONE_LOOKUP:
+            raise Forbidden(f"role {principal.role} may not look requests up by phone")
+        caller = service.caller_phone(phone)
     if first_responder == "me":
         first_responder = principal.id  # 首问责任制: what I received, and where each stands
     rows = await store.list_requests(
@@ -92,6 +102,7 @@ async def list_requests(
             "category": category,
             "first_responder_id": first_responder,
         },
+        phone=caller,
     )
     result = page(rows, limit)
     result["items"] = [service.public_view(r) for r in rows]

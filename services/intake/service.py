@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import insert, select
 
 from services.intake import knowledge, store
@@ -21,6 +22,7 @@ from services.intake.domain.submission import (
     contact_masked,
     mask_contacts_in_text,
     mask_name,
+    normalise_phone,
     requester_identity,
 )
 from shared.auth import Principal
@@ -64,6 +66,18 @@ def requester_ref(identity: str | None) -> str | None:
         return None
     digest = hmac.new(get_settings().jwt_secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
     return "rq_" + digest[:24]
+
+
+def caller_phone(phone: str) -> tuple[str, str]:
+    """A phone typed by an agent, compacted and checked (422 naming `phone`), with the
+    pseudonym it gives when it is the person's identifying value."""
+    try:
+        compact = normalise_phone(phone)
+    except PydanticCustomError as exc:
+        raise Unprocessable(
+            "invalid fields: phone", fields=[field_error("phone", exc.type, exc.message())]
+        ) from exc
+    return compact, requester_ref(compact) or ""
 
 
 def submit_view(row: dict[str, Any]) -> dict[str, Any]:

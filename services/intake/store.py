@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
@@ -72,6 +73,8 @@ requests = Table(
     Index("ix_requests_first_responder", "first_responder_kind", "first_responder_id"),
     # Open311 `requests.json`: a channel's requests by submission time (newest first, bounded).
     Index("ix_requests_channel_submitted", "channel", "submitted_at"),
+    Index("ix_requests_requester_ref", "requester_ref"),
+    Index("ix_requests_requester_phone", text("(requester ->> 'phone')")),
 )
 
 # The service catalog (一窗通办): every edit is a new version; a request keeps the version
@@ -251,8 +254,13 @@ async def list_requests(
     after_seq: int | None,
     filters: dict[str, Any],
     department: str | None = None,
+    phone: tuple[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     stmt = select(requests).order_by(requests.c.seq).limit(limit)
+    if phone is not None:  # the caller's earlier requests: by the number given, or its pseudonym
+        number, ref = phone
+        by_number = requests.c.requester["phone"].astext == number
+        stmt = stmt.where(by_number | (requests.c.requester_ref == ref))
     if after_seq is not None:
         stmt = stmt.where(requests.c.seq > after_seq)
     for column, value in filters.items():

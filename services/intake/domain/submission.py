@@ -53,6 +53,11 @@ def _phone(value: str) -> str:
     return compact
 
 
+def normalise_phone(value: str) -> str:
+    """A phone number as stored (spaces removed), or PydanticCustomError `phone_format`."""
+    return _phone(value)
+
+
 def _email(value: str) -> str:
     if not EMAIL.match(value):
         raise PydanticCustomError("email_format", "email is not a valid address")

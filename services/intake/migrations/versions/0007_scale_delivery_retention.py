@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from shared.migration_ops import add_delivery_retention_indexes, drop_delivery_retention_indexes
 
 revision: str = "0007_scale_intake_retention"
-down_revision: str | None = "intake_outbox_priority"
+down_revision: str | None = "0007_console_requester_lookup"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

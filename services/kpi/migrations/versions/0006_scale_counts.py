@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0006_scale_counts"
-down_revision: str | None = "kpi_outbox_priority"
+down_revision: str | None = "0006_person_chases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,71 @@
+// The services' own APIs, called from the browser with the staff token. Every call names
+// its operation as the OpenAPI documents do — service, method and path template — so a
+// unit test (tests/unit/test_console_contract.py) checks each one against docs/openapi/.
+import { t } from "./i18n.js";
+
+export const session = { token: localStorage.getItem("console.token"), urls: {} };
+
+export class ApiError extends Error {
+  constructor(status, message, fields = []) {
+    super(message);
+    this.status = status;
+    this.fields = fields;
+  }
+}
+
+function fill(template, path = {}) {
+  return template.replace(/\{(\w+)\}/g, (_, name) => {
+    if (path[name] === undefined) throw new Error(`missing path parameter ${name}`);
+    return encodeURIComponent(path[name]);
+  });
+}
+
+function queryString(query = {}) {
+  const pairs = Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  return pairs.length ? "?" + new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])).toString() : "";
+}
+
+/** call("handling", "POST", "/v1/cases/{request_id}/accept", {path: {request_id}, body: {}}) */
+export async function call(service, method, template, { path, query, body, accept } = {}) {
+  const response = await fetch(session.urls[service] + fill(template, path) + queryString(query), {
+    method,
+    headers: {
+      Authorization: `Bearer ${session.token}`,
+      ...(accept ? { Accept: accept } : {}),
+      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+    },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const isJson = response.headers.get("content-type")?.includes("json");
+  const data = isJson ? await response.json() : await response.text();
+  if (!response.ok) {
+    const error = data?.error;
+    const fields = error?.fields || [];
+    const detail = fields.map((f) => `${f.field}: ${f.message}`).join("; ");
+    throw new ApiError(
+      response.status,
+      `${t("failed")} (${response.status})：${error?.message || data}${detail ? " — " + detail : ""}`,
+      fields,
+    );
+  }
+  return data;
+}
+
+/** An operation another release may not have yet: null when the service answers 404. */
+export async function optional(service, method, template, options) {
+  try {
+    return await call(service, method, template, options);
+  } catch (e) {
+    if (e.status === 404 || e.status === 405) return null;
+    throw e;
+  }
+}
+
+export function claims() {
+  try {
+    const part = session.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (c) => c.charCodeAt(0))));
+  } catch (e) {
+    return null;
+  }
+}

@@ -1,0 +1,78 @@
+// Times in the organisation's zone, in the words people use: 2026年12月11日 18:00.
+import { i18n, t } from "./i18n.js";
+
+export const clock = { zone: "Asia/Shanghai", offsetMs: 0 };
+
+/** The platform's "now" (its clock may be pinned; config.json tells it at start). */
+export const now = () => Date.now() + clock.offsetMs;
+
+export function syncClock(serverNowIso, zone) {
+  if (zone) clock.zone = zone;
+  if (serverNowIso) clock.offsetMs = Date.parse(serverNowIso) - Date.now();
+}
+
+function parts(iso) {
+  const format = new Intl.DateTimeFormat("en-GB", {
+    timeZone: clock.zone, year: "numeric", month: "numeric", day: "numeric",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  return Object.fromEntries(format.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** 2026年12月11日 18:00 (zh) or 11 Dec 2026, 18:00 (en); "" for no time. */
+export function when(iso) {
+  if (!iso) return "";
+  const p = parts(iso);
+  return i18n.lang === "zh"
+    ? `${p.year}年${Number(p.month)}月${Number(p.day)}日 ${p.hour}:${p.minute}`
+    : `${Number(p.day)} ${MONTHS[Number(p.month) - 1]} ${p.year}, ${p.hour}:${p.minute}`;
+}
+
+/** The local date (YYYY-MM-DD) and time (HH:MM) of an instant, for date/time inputs. */
+export function localInput(ms) {
+  const p = parts(new Date(ms).toISOString());
+  return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}T${p.hour}:${p.minute}`;
+}
+
+/** A datetime-local value read in the organisation's zone (+08:00) as an ISO instant. */
+export function fromLocalInput(value) {
+  return `${value}:00+08:00`;
+}
+
+/** 2天3小时 / 3小时20分 / 12分 — or 2d 3h / 3h 20m / 12m. */
+export function duration(ms) {
+  const minutes = Math.max(0, Math.round(Math.abs(ms) / 60000));
+  const d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
+  const zh = i18n.lang === "zh";
+  const unit = (n, zhUnit, enUnit) => (zh ? `${n}${zhUnit}` : `${n}${enUnit}`);
+  const bits = d ? [unit(d, "天", "d"), h && unit(h, "小时", "h")] : h ? [unit(h, "小时", "h"), m && unit(m, "分", "m")] : [unit(m, "分", "m")];
+  return bits.filter(Boolean).join(zh ? "" : " ");
+}
+
+/** How far a clock has run: level ok / half / low / overdue, and the words for it. */
+export function countdown(dueIso, startIso, { atRisk = false, stopped = false } = {}) {
+  if (!dueIso) return null;
+  const due = Date.parse(dueIso), current = now();
+  const left = due - current;
+  if (stopped) return { level: "stopped", text: t("stopped"), left };
+  if (left <= 0) return { level: "overdue", text: t("overdueBy", { d: duration(left) }), left };
+  const total = startIso ? due - Date.parse(startIso) : 0;
+  const share = total > 0 ? left / total : 1;
+  const level = atRisk || share < 0.25 ? "low" : share < 0.5 ? "half" : "ok";
+  return { level, text: t("left", { d: duration(left) }), left };
+}
+
+export const pct = (rate) => (rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)}%`);
+
+/** The current month as YYYY-MM in the organisation's zone, and the n months before it. */
+export function months(n = 6) {
+  const p = parts(new Date(now()).toISOString());
+  const out = [];
+  for (let i = n - 1; i >= 0; i -= 1) {
+    const date = new Date(Date.UTC(Number(p.year), Number(p.month) - 1 - i, 1));
+    out.push(`${date.getUTCFullYear()}-${String(date.getUTCMonth() + 1).padStart(2, "0")}`);
+  }
+  return out;
+}

@@ -1,0 +1,219 @@
+// Every word the console shows, in Chinese first and English second. Values the APIs send
+// (states, categories, channels, clocks, event types, …) are looked up as "group.value".
+
+const ZH = {
+  app: "12345 诉求工作台", signout: "退出", signin: "登录", token: "员工令牌（make run 打印的令牌）",
+  langToggle: "EN", updated: "已更新", failed: "操作失败", noRows: "暂无记录", loading: "加载中…",
+  prev: "上一页", next: "下一页", page: "第 {n} 页", yes: "是", no: "否", all: "全部", show: "查询",
+  "nav.agent": "登记受理", "nav.mine": "我的首问", "nav.queue": "部门待办", "nav.extensions": "延期审批",
+  "nav.dispatch": "派单", "nav.board": "超期督办", "nav.kpi": "考核排名", "nav.trends": "趋势热点",
+  "nav.admin": "系统管理", "nav.kb": "知识库审核", "nav.case": "诉求详情",
+  // agent
+  newRequest: "登记诉求", callerLookup: "来电人查询", phone: "来电号码", name: "姓名", channel: "渠道",
+  content: "诉求内容", title: "标题", category: "类别", urgency: "紧急程度", area: "区域", address: "详细地址",
+  businessType: "业务类型", none: "（无）", materials: "申请材料", materialsMissing: "缺少材料：{list}",
+  materialsComplete: "材料齐全", anonymous: "匿名反映", autoDetect: "自动识别", submit: "提交（Ctrl+Enter）",
+  earlier: "历史诉求 {n} 件", openOnes: "其中未办结 {n} 件", repeatCaller: "重复来电", newCaller: "新来电人，无历史诉求",
+  kbBeside: "知识库参考", kbHint: "输入诉求内容后自动检索", answerOnSpot: "当场答复并引用此条",
+  answeredOnSpot: "已当场答复，引用知识条目 {id}", received: "已受理，编号 {id}", incomplete: "已受理，待补充材料",
+  mine: "我首问的诉求", chase: "催办", chased: "已发催办督办单", receivedAt: "受理时间", lead: "主办单位",
+  state: "状态", id: "编号", actions: "操作", dueAt: "办结期限", submittedOk: "提交成功",
+  // handling
+  queue: "部门待办", timeLeft: "剩余时间", clockAccept: "签收", clockResolve: "办结", routedAt: "派单时间",
+  handler: "承办人", filters: "筛选", onlyUrgent: "仅紧急", onlyOverdue: "仅超期", onlyAtRisk: "仅临期",
+  mineOnly: "仅我承办", overdueBy: "已超期 {d}", left: "剩 {d}", stopped: "已停止", paused: "暂停中",
+  caseTitle: "诉求 {id}", facts: "诉求信息", contactMasked: "联系方式（已脱敏）", timeline: "办理过程",
+  clocks: "时限", caseActions: "办理操作", accept: "签收", contact: "联系诉求人", how: "联系方式",
+  summary: "沟通情况", progress: "进展记录", step: "环节", note: "说明", notify: "同时告知诉求人",
+  pause: "暂停计时（等待诉求人）", resume: "恢复计时", reason: "原因", extension: "申请延期", clockName: "时限",
+  requestedDue: "申请延至", returnCase: "退单", returnHint: "退单原因（写明应由哪个单位办理）",
+  opinion: "协办意见", resolve: "办结答复", outcome: "办理结果", reply: "答复诉求人的内容",
+  overrideReason: "未收齐协办意见仍办结的理由", save: "提交", done: "已完成：{what}", roleLead: "主办", roleCo: "协办",
+  notYours: "本单位不是此诉求的承办单位", noActions: "当前状态下无可用操作",
+  feedback: "反馈诉求人", message: "反馈内容", rate: "录入满意度评价", rating: "评价", comment: "诉求人意见",
+  requestFacts: "诉求信息", topic: "事项", submittedAt: "提交时间", anonymousYes: "匿名",
+  // extensions
+  extensions: "待审批的延期申请", approve: "同意", reject: "不同意", requestedBy: "申请人", decided: "已审批",
+  // supervisor
+  board: "超期与临期", overdueClocks: "已超期", atRiskClocks: "临近超期", lateOrders: "逾期未答复的督办单",
+  supervise: "督办", instructions: "督办要求", orderDue: "答复期限", issued: "督办单已发出", orders: "督办单",
+  answered: "已答复", answer: "答复", department: "单位", due: "到期", warnAt: "预警",
+  kpi: "考核排名", period: "考核月份", ranking: "单位排名", rank: "名次", score: "得分", passed: "达标",
+  rates: "各项指标", volumes: "办理量", exportCsv: "导出 CSV", accountability: "问责清单", flags: "问题",
+  trends: "得分走势（近六个月）", hotspots: "热点问题与区域", topics: "热点问题", areas: "热点区域",
+  count: "数量", growth: "环比增长", chartTrend: "各单位月度得分", chartTopics: "热点问题", chartAreas: "热点区域",
+  // dispatch
+  dispatchQueue: "待派单", dispatchMissing: "派单队列接口尚未上线（/v1/dispatch-queue），请在部门待办中处理退单。",
+  suggestions: "推荐单位", confidence: "置信度", coHandlers: "协办单位", dispatch: "派单", dispatched: "已派单",
+  // admin
+  departments: "单位", code: "代码", head: "负责人", coordinating: "协调单位", rules: "派单规则",
+  priority: "优先级", match: "匹配条件", slaPolicies: "时限标准", calendar: "工作日历", day: "日期",
+  workday: "工作日", holiday: "节假日", provisional: "（暂定）", channelKeys: "渠道密钥", label: "说明",
+  createKey: "新建密钥", revoke: "吊销", keyCreated: "新密钥（只显示一次）：{key}", active: "有效",
+  kb: "知识库审核", question: "问题", kind: "类型", status: "状态", catalog: "业务目录", deadlineClass: "时限类别",
+  working: "工作时间", version: "版本",
+  // roles
+  "role.agent": "坐席", "role.handler": "承办人", "role.dept_head": "单位负责人", "role.supervisor": "督办员",
+  "role.admin": "管理员", "role.ops": "运维",
+};
+
+const EN = {
+  app: "12345 Service requests", signout: "Sign out", signin: "Sign in", token: "Staff token (make run prints them)",
+  langToggle: "中文", updated: "Updated", failed: "Failed", noRows: "Nothing here", loading: "Loading…",
+  prev: "Previous", next: "Next", page: "Page {n}", yes: "yes", no: "no", all: "All", show: "Show",
+  "nav.agent": "Register", "nav.mine": "My requests", "nav.queue": "Queue", "nav.extensions": "Extensions",
+  "nav.dispatch": "Dispatch", "nav.board": "Overdue", "nav.kpi": "Rankings", "nav.trends": "Trends",
+  "nav.admin": "Administration", "nav.kb": "KB approvals", "nav.case": "Case",
+  newRequest: "New request", callerLookup: "Caller lookup", phone: "Caller's phone", name: "Name", channel: "Channel",
+  content: "What the person says", title: "Title", category: "Category", urgency: "Urgency", area: "Area", address: "Address",
+  businessType: "Business type", none: "(none)", materials: "Materials", materialsMissing: "Missing: {list}",
+  materialsComplete: "All materials present", anonymous: "Anonymous", autoDetect: "Detect", submit: "Submit (Ctrl+Enter)",
+  earlier: "{n} earlier requests", openOnes: "{n} still open", repeatCaller: "Repeat caller", newCaller: "New caller, no earlier requests",
+  kbBeside: "Knowledge base", kbHint: "Type the content to search", answerOnSpot: "Answer now citing this",
+  answeredOnSpot: "Answered on the spot citing {id}", received: "Received, id {id}", incomplete: "Received, materials missing",
+  mine: "My first-responder requests", chase: "Chase", chased: "Chase sent", receivedAt: "Received", lead: "Lead department",
+  state: "State", id: "ID", actions: "Actions", dueAt: "Resolve by", submittedOk: "Submitted",
+  queue: "Department queue", timeLeft: "Time left", clockAccept: "Accept", clockResolve: "Resolve", routedAt: "Routed",
+  handler: "Handler", filters: "Filters", onlyUrgent: "Urgent only", onlyOverdue: "Overdue only", onlyAtRisk: "At risk only",
+  mineOnly: "Mine only", overdueBy: "{d} overdue", left: "{d} left", stopped: "stopped", paused: "paused",
+  caseTitle: "Request {id}", facts: "Request", contactMasked: "Contact (masked)", timeline: "Timeline",
+  clocks: "Clocks", caseActions: "Actions", accept: "Sign for it", contact: "Contact the person", how: "How",
+  summary: "What was said", progress: "Progress note", step: "Step", note: "Note", notify: "Tell the person too",
+  pause: "Pause (waiting on the person)", resume: "Resume", reason: "Reason", extension: "Ask for an extension", clockName: "Clock",
+  requestedDue: "New due time", returnCase: "Return", returnHint: "Reason (name the department it belongs to)",
+  opinion: "Co-handler opinion", resolve: "Resolve with reply", outcome: "Outcome", reply: "Reply the person will read",
+  overrideReason: "Reason to resolve without every co-opinion", save: "Submit", done: "Done: {what}", roleLead: "lead", roleCo: "co-handler",
+  notYours: "Your department does not handle this request", noActions: "No action in this state",
+  feedback: "Feedback to the person", message: "Message", rate: "Record the person's rating", rating: "Rating", comment: "Comment",
+  requestFacts: "Request", topic: "Matter", submittedAt: "Submitted", anonymousYes: "anonymous",
+  extensions: "Pending extension requests", approve: "Approve", reject: "Reject", requestedBy: "Requested by", decided: "Decided",
+  board: "Overdue and at risk", overdueClocks: "Overdue", atRiskClocks: "At risk", lateOrders: "Supervision orders past due",
+  supervise: "Supervise", instructions: "Instructions", orderDue: "Answer by", issued: "Supervision order issued", orders: "Supervision orders",
+  answered: "Answered", answer: "Answer", department: "Department", due: "Due", warnAt: "Warning",
+  kpi: "Rankings", period: "Month", ranking: "Ranking", rank: "Rank", score: "Score", passed: "Passed",
+  rates: "Rates", volumes: "Volumes", exportCsv: "Export CSV", accountability: "Accountability", flags: "Flags",
+  trends: "Score trend (six months)", hotspots: "Hot spots", topics: "Topics", areas: "Areas",
+  count: "Count", growth: "Growth", chartTrend: "Monthly score per department", chartTopics: "Topics", chartAreas: "Areas",
+  dispatchQueue: "Waiting for dispatch", dispatchMissing: "The dispatch queue API (/v1/dispatch-queue) is not available yet.",
+  suggestions: "Suggestions", confidence: "Confidence", coHandlers: "Co-handlers", dispatch: "Dispatch", dispatched: "Dispatched",
+  departments: "Departments", code: "Code", head: "Head", coordinating: "Coordinating", rules: "Dispatch rules",
+  priority: "Priority", match: "Match", slaPolicies: "SLA policies", calendar: "Calendar", day: "Day",
+  workday: "Working day", holiday: "Holiday", provisional: "(provisional)", channelKeys: "Channel keys", label: "Label",
+  createKey: "New key", revoke: "Revoke", keyCreated: "New key (shown once): {key}", active: "Active",
+  kb: "KB approvals", question: "Question", kind: "Kind", status: "Status", catalog: "Business catalogue", deadlineClass: "Deadline class",
+  working: "Working time", version: "Version",
+  "role.agent": "Agent", "role.handler": "Handler", "role.dept_head": "Head", "role.supervisor": "Supervisor",
+  "role.admin": "Admin", "role.ops": "Ops",
+};
+
+// Values the APIs send, by group: [Chinese, English].
+const VALUES = {
+  state: {
+    received: ["已受理", "Received"], incomplete: ["待补材料", "Materials missing"], supplemented: ["已补材料", "Supplemented"],
+    answered_at_intake: ["当场答复", "Answered at intake"], routed: ["已派单", "Routed"], returned: ["已退单", "Returned"],
+    escalated: ["待协调", "Escalated"], accepted: ["已签收", "Accepted"], in_progress: ["办理中", "In progress"],
+    resolved: ["已办结", "Resolved"], feedback_given: ["已反馈", "Feedback given"], rated: ["已评价", "Rated"],
+    reopened: ["重新办理", "Reopened"], revisited: ["已回访", "Revisited"], closed: ["已归档", "Closed"],
+    merged: ["已合并", "Merged"], withdrawn: ["已撤回", "Withdrawn"], paused: ["暂停中", "Paused"],
+    pending: ["待审批", "Pending"], approved: ["已同意", "Approved"], rejected: ["已驳回", "Rejected"],
+    draft: ["草稿", "Draft"], published: ["已发布", "Published"], retired: ["已下线", "Retired"],
+  },
+  category: {
+    consultation: ["咨询", "Consultation"], suggestion: ["建议", "Suggestion"], complaint: ["投诉", "Complaint"],
+    help: ["求助", "Help"], repair: ["报修", "Repair"], business: ["业务办理", "Business"],
+  },
+  urgency: { normal: ["一般", "Normal"], urgent: ["紧急", "Urgent"] },
+  channel: {
+    hotline: ["12345 热线", "Hotline"], web: ["网站", "Web"], app: ["手机 App", "App"], wechat: ["微信", "WeChat"],
+    weibo: ["微博", "Weibo"], email: ["电子邮件", "Email"], window: ["窗口", "Window"], letter: ["信件", "Letter"],
+    open311: ["Open311", "Open311"],
+  },
+  clock: {
+    accept: ["签收", "Accept"], first_contact: ["首次联系", "First contact"], resolve: ["办结", "Resolve"],
+    feedback: ["反馈", "Feedback"], revisit: ["回访", "Revisit"], supervision: ["督办答复", "Supervision"],
+  },
+  outcome: {
+    resolved: ["已解决", "Resolved"], partially_resolved: ["部分解决", "Partly resolved"],
+    explained: ["已解释说明", "Explained"], cannot_resolve: ["无法解决", "Cannot be resolved"],
+  },
+  how: {
+    phone: ["电话", "Phone"], sms: ["短信", "SMS"], email: ["邮件", "Email"], visit: ["上门", "Visit"],
+    channel: ["原渠道", "Channel"], other: ["其他", "Other"],
+  },
+  step: { investigate: ["调查核实", "Investigate"], plan: ["制定方案", "Plan"], implement: ["组织实施", "Implement"], other: ["其他", "Other"] },
+  role: { lead: ["主办", "Lead"], co: ["协办", "Co-handler"] },
+  rating: {
+    satisfied: ["满意", "Satisfied"], basically_satisfied: ["基本满意", "Basically satisfied"],
+    unsatisfied: ["不满意", "Unsatisfied"], no_response: ["未评价", "No response"],
+  },
+  event: {
+    "request.received": ["受理登记", "Received"], "request.incomplete": ["待补材料", "Materials missing"],
+    "request.supplemented": ["补充材料", "Supplemented"], "request.answered_at_intake": ["当场答复", "Answered at intake"],
+    "request.routed": ["派单", "Routed"], "request.rerouted": ["改派", "Re-routed"], "request.returned": ["退单", "Returned"],
+    "request.escalated": ["提交协调", "Escalated"], "request.accepted": ["签收", "Accepted"], "request.contacted": ["联系诉求人", "Contacted"],
+    "request.progressed": ["办理进展", "Progress"], "request.paused": ["暂停计时", "Paused"], "request.resumed": ["恢复计时", "Resumed"],
+    "request.extension_requested": ["申请延期", "Extension requested"], "request.extension_decided": ["延期审批", "Extension decided"],
+    "request.co_opinion_added": ["协办意见", "Co-handler opinion"], "request.resolved": ["办结答复", "Resolved"],
+    "request.feedback_given": ["反馈诉求人", "Feedback given"], "request.rated": ["满意度评价", "Rated"],
+    "request.reopened": ["重新办理", "Reopened"], "request.revisit_scheduled": ["安排回访", "Revisit scheduled"],
+    "request.revisited": ["回访", "Revisited"], "request.closed": ["归档", "Closed"], "request.merged": ["合并", "Merged"],
+    "request.withdrawn": ["撤回", "Withdrawn"], "request.supervised": ["督办", "Supervised"],
+    "request.sla_warning": ["临期预警", "SLA warning"], "request.sla_breached": ["超期", "SLA breached"],
+    "request.personal_data_purged": ["个人信息清除", "Personal data purged"],
+  },
+  rate: {
+    acceptance_timeliness: ["签收及时率", "Accepted in time"], on_time_resolution: ["按时办结率", "Resolved on time"],
+    feedback_timeliness: ["反馈及时率", "Feedback in time"], handling_accuracy: ["办理准确率", "Accuracy"],
+    satisfaction: ["满意率", "Satisfaction"], first_contact_timeliness: ["首次联系及时率", "First contact in time"],
+  },
+  volume: {
+    received: ["受理", "Received"], routed: ["派单", "Routed"], accepted: ["签收", "Accepted"], resolved: ["办结", "Resolved"],
+    feedback_given: ["已反馈", "Feedback given"], rated: ["已评价", "Rated"], overdue_open: ["超期未结", "Overdue, open"],
+  },
+};
+
+export const i18n = { lang: localStorage.getItem("console.lang") === "en" ? "en" : "zh" };
+
+export function setLang(lang) {
+  i18n.lang = lang;
+  localStorage.setItem("console.lang", lang);
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+}
+
+/** t("left", {d: "3小时"}): a label with its {placeholders} filled in (the caller escapes). */
+export function t(key, params = {}) {
+  const text = (i18n.lang === "zh" ? ZH : EN)[key] ?? ZH[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
+}
+
+/** label("state", "resolved") → 已办结 / Resolved; an unknown value is shown as it came. */
+export function label(group, value) {
+  if (value === null || value === undefined || value === "") return "";
+  const pair = VALUES[group]?.[value];
+  return pair ? pair[i18n.lang === "zh" ? 0 : 1] : String(value);
+}
+
+export const values = (group) => Object.keys(VALUES[group] || {});
+
+// Names configured in both languages, "城市管理局 (urban management)": the one for the page.
+const split = (name) => {
+  const match = /^(.*?)\s*[(（](.*)[)）]\s*$/.exec(name || "");
+  return match ? [match[1], match[2]] : [name || "", name || ""];
+};
+
+export const bilingual = (name) => split(name)[i18n.lang === "zh" ? 0 : 1];
+
+// Departments come from routing's /v1/departments.
+const departments = new Map();
+
+export function learnDepartments(items) {
+  for (const d of items) departments.set(d.code, d.name ? split(d.name) : [d.code, d.code]);
+}
+
+export function departmentName(code) {
+  if (!code) return "";
+  const pair = departments.get(code);
+  return pair ? pair[i18n.lang === "zh" ? 0 : 1] : code;
+}
+
+export const knownDepartments = () => [...departments.keys()];

@@ -1,0 +1,178 @@
+// 坐席: register a call keyboard first — caller lookup, the form, KB answers beside it.
+import { html, render, $, on, formValues, debounce } from "../dom.js";
+import { t, label, bilingual } from "../i18n.js";
+import { call } from "../api.js";
+import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList } from "../ui.js";
+
+const OPEN = new Set(["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"]);
+
+const requestColumns = () => [
+  [t("id"), (r) => caseLink(r.id)],
+  [t("receivedAt"), (r) => time(r.received_at)],
+  [t("category"), (r) => label("category", r.category)],
+  [t("state"), (r) => badge("state", r.state)],
+  [t("lead"), (r) => dept(r.lead_department)],
+  [t("content"), (r) => html`<span class="snippet">${(r.content || "").slice(0, 40)}</span>`],
+];
+
+function form(catalog) {
+  return html`<form id="new-request" autocomplete="off">
+    <div class="row">
+      ${field(t("phone"), html`<input name="phone" id="phone" inputmode="tel" autofocus>`)}
+      ${field(t("name"), html`<input name="name">`)}
+      ${field(t("channel"), html`<select name="channel">${options("channel", "hotline")}</select>`)}
+    </div>
+    ${field(t("content"), html`<textarea name="content" id="content" required rows="5"></textarea>`)}
+    <div class="row">
+      ${field(t("category"), html`<select name="category">${options("category", "", { blank: t("autoDetect") })}</select>`)}
+      ${field(t("urgency"), html`<select name="urgency">${options("urgency", "", { blank: t("autoDetect") })}</select>`)}
+      ${field(t("area"), html`<input name="area" placeholder="例：鼓楼区">`)}
+    </div>
+    <div class="row">
+      ${field(t("topic"), html`<input name="topic" list="topics" placeholder="例：噪音、供水、物业">`)}
+      ${field(t("address"), html`<input name="address">`)}
+    </div>
+    <datalist id="topics">${["噪音", "供水", "排水", "交通", "公交", "物业", "住房", "污染"].map((x) => html`<option value="${x}">`)}</datalist>
+    <div class="row">
+      ${field(t("businessType"), html`<select name="business_type" id="business-type">
+        <option value="">${t("none")}</option>
+        ${catalog.map((c) => html`<option value="${c.code}">${bilingual(c.name)}</option>`)}</select>`)}
+      <label class="check"><input type="checkbox" name="anonymous"> ${t("anonymous")}</label>
+    </div>
+    <div id="materials"></div>
+    <button class="primary" type="submit">${t("submit")}</button>
+  </form>`;
+}
+
+function materialsChecklist(entry) {
+  if (!entry) return html``;
+  const missing = entry.materials.filter((m) => m.mandatory && !m.present).map((m) => m.name);
+  return html`<fieldset class="materials"><legend>${t("materials")}</legend>
+    ${entry.materials.map((m) => html`<label class="check"><input type="checkbox" class="material" data-group="materials"
+      name="material" value="${m.code}" ${m.present ? "checked" : ""}> ${m.name}${m.mandatory ? html` <span class="req">*</span>` : ""}</label>`)}
+    <p id="materials-status" class="${missing.length ? "warn" : "ok"}">${missing.length ? t("materialsMissing", { list: missing.join("、") }) : t("materialsComplete")}</p>
+  </fieldset>`;
+}
+
+function submission(values, catalog, category) {
+  const body = { channel: values.channel, content: values.content };
+  for (const key of ["category", "urgency", "topic", "area", "business_type"]) if (values[key]) body[key] = values[key];
+  if (category) body.category = category;
+  if (values.anonymous) body.anonymous = true;
+  else {
+    const requester = {};
+    if (values.name) requester.name = values.name;
+    if (values.phone) requester.phone = values.phone;
+    if (values.address) requester.address = values.address;
+    body.requester = requester;
+  }
+  const entry = catalog.find((c) => c.code === values.business_type);
+  if (entry) body.materials = entry.materials.filter((m) => (values.materials || []).includes(m.code)).map((m) => ({ code: m.code, name: m.name }));
+  return body;
+}
+
+export async function agentPage(main, { me }) {
+  const catalog = (await call("intake", "GET", "/v1/catalog")).items;
+  render(main, html`<h2>${t("newRequest")}</h2>
+    <div class="workbench">
+      <div class="col-main">${card(t("newRequest"), form(catalog))}<div id="result"></div></div>
+      <aside class="col-side">
+        ${card(t("callerLookup"), html`<div id="caller"><p class="muted">${t("phone")}…</p></div>`)}
+        ${card(t("kbBeside"), html`<div id="kb"><p class="muted">${t("kbHint")}</p></div>`)}
+      </aside>
+    </div>`);
+  const formEl = $("#new-request");
+  let articles = [];
+
+  const lookup = debounce(async (phone) => {
+    if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(phone)) return render("#caller", html`<p class="muted">${t("phone")}…</p>`);
+    const found = (await call("intake", "GET", "/v1/requests", { query: { phone, limit: 50 } })).items.reverse();
+    const open = found.filter((r) => OPEN.has(r.state));
+    render("#caller", found.length
+      ? html`<p><span class="badge repeat">${t("repeatCaller")}</span> ${t("earlier", { n: found.length })} · <strong class="${open.length ? "warn" : ""}">${t("openOnes", { n: open.length })}</strong></p>
+        ${table(requestColumns(), found.slice(0, 10), { rowClass: (r) => (OPEN.has(r.state) ? "open" : "") })}`
+      : html`<p class="muted">${t("newCaller")}</p>`);
+  }, 250);
+
+  const searchKb = debounce(async (text) => {
+    if (text.trim().length < 2) return render("#kb", html`<p class="muted">${t("kbHint")}</p>`);
+    articles = (await call("intake", "GET", "/v1/kb/search", { query: { q: text, limit: 5 } })).items;
+    render("#kb", articles.length
+      ? html`<ol class="kb-list">${articles.map((a) => html`<li data-article="${a.id}">
+          <strong>${a.question}</strong><p class="kb-answer">${a.answer}</p>
+          <p class="muted">${a.id} · ${dept(a.department)}</p>
+          <button type="button" class="act answer-spot" data-article="${a.id}">${t("answerOnSpot")}</button></li>`)}</ol>`
+      : html`<p class="muted">${t("noRows")}</p>`);
+  }, 300);
+
+  const showMaterials = () => {
+    const entry = catalog.find((c) => c.code === $("#business-type").value);
+    const checked = new Set([...formEl.querySelectorAll("input.material:checked")].map((el) => el.value));
+    render("#materials", materialsChecklist(entry && { ...entry, materials: entry.materials.map((m) => ({ ...m, present: checked.has(m.code) })) }));
+  };
+
+  formEl.addEventListener("input", (event) => {
+    if (event.target.name === "phone") lookup(event.target.value.replace(/\s/g, ""));
+    if (event.target.name === "content") searchKb(event.target.value);
+  });
+  formEl.addEventListener("change", (event) => {
+    if (event.target.id === "business-type" || event.target.classList.contains("material")) showMaterials();
+    if (event.target.name === "anonymous") for (const n of ["name", "phone", "address"]) formEl.elements[n].disabled = event.target.checked;
+  });
+  formEl.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) formEl.requestSubmit();
+  });
+
+  const submit = async (category) => {
+    const made = await call("intake", "POST", "/v1/requests", { body: submission(formValues(formEl), catalog, category) });
+    return made;
+  };
+  const done = (markup) => {
+    render("#result", markup);
+    formEl.reset();
+    render("#materials", html``);
+    render("#kb", html`<p class="muted">${t("kbHint")}</p>`);
+    render("#caller", html`<p class="muted">${t("phone")}…</p>`);
+    $("#phone").focus();
+  };
+
+  formEl.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const made = await submit();
+      const missing = made.missing_materials || [];
+      done(card(t("submittedOk"), html`<p id="made">${t("received", { id: "" })}<strong class="made-id">${made.id}</strong>
+        · ${label("category", made.category)} · ${badge("urgency", made.urgency)} · ${badge("state", made.state)}</p>
+        ${missing.length ? html`<p class="warn" id="made-missing">${t("incomplete")}：${missing.map((m) => m.name || m.code || m).join("、")}</p>` : ""}
+        <p><a href="#/case/${made.id}">${t("nav.case")}</a></p>`));
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+
+  on(main, "click", "button.answer-spot", async (event, button) => {
+    const article = articles.find((a) => a.id === button.dataset.article);
+    if (!formEl.reportValidity()) return;
+    try {
+      const made = await submit("consultation");
+      await call("intake", "POST", "/v1/requests/{request_id}/answer", {
+        path: { request_id: made.id }, body: { answer: article.answer, article_id: article.id },
+      });
+      done(card(t("submittedOk"), html`<p id="made">${t("answeredOnSpot", { id: article.id })} · <strong class="made-id">${made.id}</strong></p>
+        <blockquote>${article.answer}</blockquote>`));
+      toast(t("answeredOnSpot", { id: article.id }));
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  return null;
+}
+
+export async function minePage(main, { me }) {
+  render(main, html`<h2>${t("mine")}</h2>${card(t("mine"), html`<div id="mine"></div>`)}`);
+  const list = pagedList($("#mine"),
+    (cursor) => call("intake", "GET", "/v1/requests", { query: { first_responder: "me", limit: 20, cursor } }),
+    (items) => table(requestColumns(), items, { rowClass: (r) => (r.urgency === "urgent" ? "urgent" : "") }));
+  await list.refresh();
+  return list;
+}

@@ -1,0 +1,204 @@
+// 诉求详情: the (masked) request, its clocks, the whole timeline, and every action at hand.
+import { html, render, $, on, formValues } from "../dom.js";
+import { t, label } from "../i18n.js";
+import { call } from "../api.js";
+import { now, localInput, fromLocalInput } from "../format.js";
+import { toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, table } from "../ui.js";
+
+const LEAD_WORKING = ["accepted", "in_progress", "reopened"];
+
+function facts(request, kase, paused) {
+  const rows = [
+    [t("state"), html`<span id="case-state">${badge("state", request?.state || kase?.state)}</span>${paused ? html` ${badge("state", "paused")}` : ""}`],
+    [t("channel"), label("channel", request?.channel)],
+    [t("category"), label("category", request?.category || kase?.category)],
+    [t("urgency"), badge("urgency", request?.urgency || kase?.urgency)],
+    [t("lead"), html`<span id="case-lead">${dept(request?.lead_department || kase?.department)}</span>`],
+    [t("area"), request?.area || ""],
+    [t("businessType"), request?.business_type || ""],
+    [t("contactMasked"), request?.anonymous ? t("anonymousYes") : request?.contact_masked || ""],
+    [t("receivedAt"), time(request?.received_at)],
+  ];
+  const materials = request?.materials || [];
+  const missing = request?.missing_materials || [];
+  return html`<dl class="facts">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
+    ${request ? html`<h4>${t("content")}</h4><blockquote id="case-content">${request.content}</blockquote>` : ""}
+    ${materials.length || missing.length ? html`<h4>${t("materials")}</h4><ul class="materials-list">
+      ${materials.map((m) => html`<li class="ok">✓ ${m.name || m.code}</li>`)}
+      ${missing.map((m) => html`<li class="warn">✗ ${m.name || m.code}</li>`)}</ul>` : ""}
+    ${request?.answer ? html`<h4>${t("answer")}</h4><blockquote>${request.answer}</blockquote>` : ""}`;
+}
+
+function clocks(kase, paused) {
+  const due = kase?.due || {};
+  const names = Object.keys(due).filter((k) => due[k]);
+  if (!names.length) return html`<p class="muted">${t("noRows")}</p>`;
+  return html`<ul class="clocks">${names.map((name) => html`<li data-clock="${name}"><span>${label("clock", name)}</span>
+    ${clockLeft(due[name], kase.routed_at, { stopped: paused })} <span class="muted">${time(due[name])}</span></li>`)}</ul>`;
+}
+
+function departmentActions(kase, me, paused, pending) {
+  const forms = [];
+  const lead = kase.role === "lead";
+  if (kase.state === "routed") {
+    forms.push(html`<button class="primary act-accept" type="button">${t("accept")}</button>`);
+  }
+  if (lead && ["routed", "accepted"].includes(kase.state)) {
+    forms.push(actionForm("return", t("returnCase"), field(t("reason"), html`<textarea name="reason" required placeholder="${t("returnHint")}"></textarea>`)));
+  }
+  if (lead && LEAD_WORKING.includes(kase.state)) {
+    forms.push(actionForm("contact", t("contact"), html`${field(t("how"), html`<select name="how">${options("how", "phone")}</select>`)}
+      ${field(t("summary"), html`<textarea name="summary" required></textarea>`)}`));
+    forms.push(actionForm("progress", t("progress"), html`${field(t("step"), html`<select name="step">${options("step", "investigate")}</select>`)}
+      ${field(t("note"), html`<textarea name="note" required></textarea>`)}
+      <label class="check"><input type="checkbox" name="notify_requester"> ${t("notify")}</label>`));
+    forms.push(paused
+      ? html`<button class="primary act-resume" type="button">${t("resume")}</button>`
+      : actionForm("pause", t("pause"), field(t("reason"), html`<textarea name="reason" required></textarea>`)));
+    const proposed = localInput(Date.parse(kase.due?.resolve || new Date(now()).toISOString()) + 5 * 86400000);
+    forms.push(actionForm("extension", t("extension"), html`${field(t("clockName"), html`<select name="clock">
+        ${["resolve", "first_contact"].map((c) => html`<option value="${c}">${label("clock", c)}</option>`)}</select>`)}
+      ${field(t("requestedDue"), html`<input type="datetime-local" name="requested_due" required value="${proposed}">`)}
+      ${field(t("reason"), html`<textarea name="reason" required></textarea>`)}`));
+    forms.push(actionForm("resolve", t("resolve"), html`${field(t("outcome"), html`<select name="outcome">${options("outcome", "resolved")}</select>`)}
+      ${field(t("reply"), html`<textarea name="reply" required></textarea>`)}
+      ${field(t("reason"), html`<input name="reason">`)}
+      ${field(t("overrideReason"), html`<input name="override_reason">`)}`));
+  }
+  if (lead && kase.state === "resolved") {
+    forms.push(actionForm("feedback", t("feedback"), field(t("message"), html`<textarea name="message"></textarea>`), { open: true }));
+  }
+  if (!lead && LEAD_WORKING.concat(["routed"]).includes(kase.state)) {
+    forms.push(actionForm("opinion", t("opinion"), field(t("opinion"), html`<textarea name="opinion" required></textarea>`), { open: true }));
+  }
+  if (me.role === "dept_head" && pending.length) {
+    forms.push(html`<div class="pending-extensions"><h4>${t("extensions")}</h4>${pending.map((x) => html`
+      <form class="decide" data-id="${x.id}"><p>${label("clock", x.clock)} → ${time(x.requested_due)} · ${x.reason}</p>
+        <input name="note" placeholder="${t("note")}" aria-label="${t("note")}">
+        <button class="act approve" value="1">${t("approve")}</button><button class="act reject" value="0">${t("reject")}</button></form>`)}</div>`);
+  }
+  return forms.length ? html`${forms}` : html`<p class="muted">${t("noActions")}</p>`;
+}
+
+function oversightActions(me, request) {
+  const forms = [];
+  if (me.role === "supervisor") {
+    forms.push(actionForm("supervise", t("supervise"), html`${field(t("instructions"), html`<textarea name="instructions" required></textarea>`)}
+      ${field(t("orderDue"), html`<input type="datetime-local" name="due" required value="${localInput(now() + 2 * 86400000)}">`)}`));
+  }
+  if (me.role === "agent" && request && ["resolved", "feedback_given"].includes(request.state)) {
+    forms.push(actionForm("rating", t("rate"), html`${field(t("rating"), html`<select name="rating">${options("rating", "satisfied")}</select>`)}
+      ${field(t("comment"), html`<input name="comment">`)}`));
+  }
+  return forms;
+}
+
+const BODIES = {
+  contact: (v) => ({ how: v.how, summary: v.summary }),
+  progress: (v) => ({ step: v.step, note: v.note, notify_requester: Boolean(v.notify_requester) }),
+  pause: (v) => ({ reason: v.reason }),
+  return: (v) => ({ reason: v.reason }),
+  opinion: (v) => ({ opinion: v.opinion }),
+  extension: (v) => ({ clock: v.clock, requested_due: fromLocalInput(v.requested_due), reason: v.reason }),
+  resolve: (v) => ({ outcome: v.outcome, reply: v.reply, ...(v.reason ? { reason: v.reason } : {}), ...(v.override_reason ? { override_reason: v.override_reason } : {}) }),
+};
+const ROUTES = {
+  contact: "/v1/cases/{request_id}/contact", progress: "/v1/cases/{request_id}/progress", pause: "/v1/cases/{request_id}/pause",
+  return: "/v1/cases/{request_id}/return", opinion: "/v1/cases/{request_id}/opinions", extension: "/v1/cases/{request_id}/extensions",
+  resolve: "/v1/cases/{request_id}/resolve",
+};
+
+export async function casePage(main, { me, arg: id }) {
+  render(main, html`<h2>${t("caseTitle", { id })}</h2>
+    <div class="case-grid">
+      <div>${card(t("requestFacts"), html`<div id="facts"></div>`)}${card(t("clocks"), html`<div id="clocks"></div>`)}
+        ${card(t("caseActions"), html`<div id="actions"></div>`)}</div>
+      ${card(t("timeline"), html`<div id="timeline"></div>`)}
+    </div>`);
+  const dept_staff = ["handler", "dept_head"].includes(me.role);
+  let openForm = null;
+  const show = async () => {
+    const [request, kase, events, pending] = await Promise.all([
+      call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: id } }).catch(() => null),
+      dept_staff ? call("handling", "GET", "/v1/cases/{request_id}", { path: { request_id: id } }).catch(() => null) : null,
+      call("kpi", "GET", "/v1/requests/{request_id}/timeline", { path: { request_id: id } }).then((r) => r.events).catch(() => []),
+      me.role === "dept_head" ? call("handling", "GET", "/v1/extensions", { query: { request_id: id, state: "pending" } }).then((r) => r.items) : [],
+    ]);
+    const pauses = events.filter((e) => ["request.paused", "request.resumed"].includes(e.type));
+    const paused = pauses.length > 0 && pauses[pauses.length - 1].type === "request.paused";
+    render("#facts", facts(request, kase, paused));
+    render("#clocks", clocks(kase, paused));
+    render("#timeline", timeline(events));
+    // Keep a form the user is typing in: re-render the actions only when none is open.
+    if (!openForm || !document.body.contains(openForm)) {
+      const actions = [];
+      if (dept_staff) actions.push(kase ? departmentActions(kase, me, paused, pending) : html`<p class="muted">${t("notYours")}</p>`);
+      actions.push(...oversightActions(me, request));
+      render("#actions", actions.length ? html`${actions}` : html`<p class="muted">${t("noActions")}</p>`);
+    }
+  };
+  const done = async (what) => {
+    toast(t("done", { what }));
+    openForm = null;
+    await show();
+  };
+  const actions = $("#actions");
+  actions.addEventListener("toggle", (event) => (openForm = event.target.open ? event.target : null), true);
+  actions.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) event.target.form?.requestSubmit();
+  });
+  on(actions, "click", "button.act-accept", async () => {
+    try {
+      await call("handling", "POST", "/v1/cases/{request_id}/accept", { path: { request_id: id }, body: {} });
+      await done(t("accept"));
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  on(actions, "click", "button.act-resume", async () => {
+    try {
+      await call("handling", "POST", "/v1/cases/{request_id}/resume", { path: { request_id: id } });
+      await done(t("resume"));
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  on(actions, "submit", "form", async (event, form) => {
+    event.preventDefault();
+    const name = form.dataset.action;
+    const v = formValues(form);
+    try {
+      if (form.classList.contains("decide")) {
+        const approve = event.submitter?.value === "1";
+        await call("handling", "POST", "/v1/extensions/{extension_id}/decision", {
+          path: { extension_id: form.dataset.id }, body: { approve, ...(v.note ? { note: v.note } : {}) },
+        });
+        return await done(approve ? t("approve") : t("reject"));
+      }
+      if (name === "supervise") {
+        await call("handling", "POST", "/v1/supervision-orders", {
+          body: { request_id: id, instructions: v.instructions, due: fromLocalInput(v.due) },
+        });
+        return await done(t("issued"));
+      }
+      if (name === "feedback") {
+        await call("followup", "POST", "/v1/requests/{request_id}/feedback", {
+          path: { request_id: id }, body: v.message ? { message: v.message } : {},
+        });
+        return await done(t("feedback"));
+      }
+      if (name === "rating") {
+        await call("followup", "POST", "/v1/requests/{request_id}/rating", {
+          path: { request_id: id }, body: { rating: v.rating, ...(v.comment ? { comment: v.comment } : {}) },
+        });
+        return await done(t("rate"));
+      }
+      await call("handling", "POST", ROUTES[name], { path: { request_id: id }, body: BODIES[name](v) });
+      await done(form.closest("details")?.querySelector("summary")?.textContent || name);
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  await show();
+  return { refresh: show };
+}

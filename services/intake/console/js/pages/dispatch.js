@@ -1,0 +1,65 @@
+// 派单: requests waiting for a department — from the dispatch queue where routing offers one,
+// else the escalated and returned requests — dispatched in one step with lead and co-handlers.
+import { html, render, $, on, formValues } from "../dom.js";
+import { t, label, knownDepartments, departmentName } from "../i18n.js";
+import { call, optional } from "../api.js";
+import { toast, card, badge, dept, caseLink, time, table, field, pagedList } from "../ui.js";
+
+function dispatchForm(id, suggested) {
+  const codes = knownDepartments();
+  return html`<form class="dispatch inline-grid" data-id="${id}">
+    <select name="lead_department" aria-label="${t("lead")}">${codes.map((c) => html`<option value="${c}" ${c === suggested ? "selected" : ""}>${departmentName(c)}</option>`)}</select>
+    <details><summary>${t("coHandlers")}</summary>${codes.map((c) => html`<label class="check"><input type="checkbox" data-group="co_departments" name="co" value="${c}"> ${departmentName(c)}</label>`)}</details>
+    <input name="reason" required placeholder="${t("reason")}" aria-label="${t("reason")}">
+    <button class="act">${t("dispatch")}</button></form>`;
+}
+
+const suggestionList = (items = []) => html`${items.slice(0, 3).map((s) => html`<div>${dept(s.department || s.lead_department)} <span class="muted">${t("confidence")} ${Math.round((s.confidence ?? 0) * 100)}%</span></div>`)}`;
+
+export async function dispatchPage(main, { me }) {
+  render(main, html`<h2>${t("dispatchQueue")}</h2><div id="notice"></div>${card(t("dispatchQueue"), html`<div id="waiting"></div>`)}`);
+  let fromQueue = null;
+  const list = pagedList($("#waiting"), async (cursor) => {
+    const queue = await optional("routing", "GET", "/v1/dispatch-queue", { query: { limit: 20, cursor } });
+    fromQueue = queue !== null;
+    if (fromQueue) return queue;
+    if (me.department === "coordination") {
+      // The coordinating department's own queue is what waits for a dispatch by hand.
+      const queue = await call("handling", "GET", "/v1/cases", { query: { state: "routed", limit: 20, cursor } });
+      const requests = await Promise.all(queue.items.map((c) => call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: c.request_id } }).catch(() => null)));
+      return { items: queue.items.map((c, i) => ({ ...c, request: requests[i] })), next_cursor: queue.next_cursor };
+    }
+    const [escalated, returned] = await Promise.all([
+      call("intake", "GET", "/v1/requests", { query: { state: "escalated", limit: 50 } }),
+      call("intake", "GET", "/v1/requests", { query: { state: "returned", limit: 50 } }),
+    ]);
+    return { items: [...escalated.items, ...returned.items].map((r) => ({ request_id: r.id, request: r })), next_cursor: null };
+  }, (items) => {
+    render("#notice", fromQueue ? html`` : html`<p class="muted notice">${t("dispatchMissing")}</p>`);
+    return table([
+      [t("id"), (x) => caseLink(x.request_id)],
+      [t("state"), (x) => badge("state", x.state || x.request?.state)],
+      [t("category"), (x) => label("category", x.category || x.request?.category)],
+      [t("content"), (x) => html`<span class="snippet">${(x.content || x.request?.content || "").slice(0, 60)}</span>`],
+      [t("receivedAt"), (x) => time(x.received_at || x.request?.received_at)],
+      [t("suggestions"), (x) => suggestionList(x.suggestions)],
+      [t("dispatch"), (x) => dispatchForm(x.request_id, x.suggestions?.[0]?.department)],
+    ], items, { rowClass: (x) => ((x.urgency || x.request?.urgency) === "urgent" ? "urgent" : "") });
+  });
+  on(main, "submit", "form.dispatch", async (event, form) => {
+    event.preventDefault();
+    const v = formValues(form);
+    try {
+      await call("routing", "POST", "/v1/assignments/{request_id}", {
+        path: { request_id: form.dataset.id },
+        body: { lead_department: v.lead_department, co_departments: (v.co_departments || []).filter((c) => c !== v.lead_department), reason: v.reason },
+      });
+      toast(t("dispatched"));
+      await list.refresh();
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  await list.refresh();
+  return list;
+}

@@ -1,0 +1,156 @@
+// 督办: the overdue and at-risk board, supervision orders, rankings, rates, trends, hot spots.
+import { html, render, $, on, formValues } from "../dom.js";
+import { t, label, departmentName } from "../i18n.js";
+import { call } from "../api.js";
+import { months, pct, now, localInput, fromLocalInput } from "../format.js";
+import { toast, card, dept, caseLink, time, table, field, clockLeft } from "../ui.js";
+
+const RATES = ["acceptance_timeliness", "on_time_resolution", "feedback_timeliness", "handling_accuracy", "satisfaction"];
+const COUNTS = ["received", "routed", "accepted", "resolved", "feedback_given", "rated", "overdue_open"];
+
+const clockRows = (rows, overdue) => table([
+  [t("id"), (c) => caseLink(c.request_id)],
+  [t("department"), (c) => dept(c.department)],
+  [t("clockName"), (c) => label("clock", c.clock)],
+  [t("due"), (c) => time(c.due)],
+  [t("timeLeft"), (c) => clockLeft(c.due, c.started_at || c.created_at, { atRisk: !overdue })],
+  [t("actions"), (c) => html`<button class="act supervise" data-id="${c.request_id}" data-department="${c.department}">${t("supervise")}</button>`],
+], rows, { rowClass: () => (overdue ? "overdue" : "at-risk"), rowAttrs: (c) => html`data-id="${c.request_id}"` });
+
+export async function boardPage(main, { me }) {
+  render(main, html`<h2>${t("board")}</h2>
+    <div class="case-grid">
+      ${card(t("overdueClocks"), html`<div id="board"></div>`)}
+      ${card(t("atRiskClocks"), html`<div id="risk"></div>`)}
+    </div>
+    <div id="supervise-box"></div>
+    ${card(t("orders"), html`<div id="orders"></div>`)}`);
+  const show = async () => {
+    const [overdue, risky, orders] = await Promise.all([
+      call("handling", "GET", "/v1/overdue"),
+      call("handling", "GET", "/v1/at-risk"),
+      call("handling", "GET", "/v1/supervision-orders", { query: { open_only: false } }),
+    ]);
+    render("#board", clockRows(overdue.clocks, true));
+    render("#risk", clockRows(risky.clocks, false));
+    render("#orders", table([
+      [t("id"), (o) => caseLink(o.request_id)],
+      [t("department"), (o) => dept(o.department)],
+      [t("instructions"), (o) => o.instructions],
+      [t("orderDue"), (o) => (o.answered_at ? time(o.due) : clockLeft(o.due, o.issued_at))],
+      [t("answer"), (o) => (o.answered_at ? html`${o.answer} <span class="muted">${time(o.answered_at)}</span>` : html`<span class="muted">—</span>`)],
+    ], orders.items.slice().reverse(), { rowClass: (o) => (o.answered_at ? "" : "open") }));
+  };
+  on(main, "click", "button.supervise", (event, button) => {
+    if (me.role !== "supervisor") return toast(t("failed"), true);
+    render("#supervise-box", card(t("supervise"), html`<form id="supervise" data-id="${button.dataset.id}" data-department="${button.dataset.department}">
+      <p>${caseLink(button.dataset.id)} · ${dept(button.dataset.department)}</p>
+      ${field(t("instructions"), html`<textarea name="instructions" required>请于两个工作日内办结并报告办理情况</textarea>`)}
+      ${field(t("orderDue"), html`<input type="datetime-local" name="due" required value="${localInput(now() + 2 * 86400000)}">`)}
+      <button class="primary" type="submit">${t("supervise")}</button></form>`));
+    $("#supervise textarea").focus();
+  });
+  on(main, "submit", "#supervise", async (event, form) => {
+    event.preventDefault();
+    const v = formValues(form);
+    try {
+      await call("handling", "POST", "/v1/supervision-orders", {
+        body: { request_id: form.dataset.id, department: form.dataset.department, instructions: v.instructions, due: fromLocalInput(v.due) },
+      });
+      toast(t("issued"));
+      render("#supervise-box", html``);
+      await show();
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  await show();
+  return { refresh: show };
+}
+
+function periodForm(current) {
+  return html`<form id="period-form" class="filters">
+    ${field(t("period"), html`<select name="period">${months(12).reverse().map((m) => html`<option value="${m}" ${m === current ? "selected" : ""}>${m}</option>`)}</select>`)}
+    <button type="button" class="act" id="csv-ranking">${t("exportCsv")} · ${t("ranking")}</button>
+    <button type="button" class="act" id="csv-kpis">${t("exportCsv")} · ${t("rates")}</button>
+  </form>`;
+}
+
+async function download(path, period, name) {
+  const text = await call("kpi", "GET", path, { query: { period }, accept: "text/csv" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob(["\ufeff" + text], { type: "text/csv;charset=utf-8" }));
+  link.download = `${name}-${period}.csv`;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+export async function kpiPage(main) {
+  const period = months(1)[0];
+  render(main, html`<h2>${t("kpi")}</h2>${card(t("period"), periodForm(period))}
+    ${card(t("ranking"), html`<div id="ranking"></div>`)}
+    ${card(t("volumes"), html`<div id="volumes"></div>`)}
+    ${card(t("accountability"), html`<div id="accountability"></div>`)}`);
+  const chosen = () => $("#period-form").elements.period.value;
+  const show = async () => {
+    const p = chosen();
+    const [ranking, figures, flags] = await Promise.all([
+      call("kpi", "GET", "/v1/rankings", { query: { period: p } }),
+      call("kpi", "GET", "/v1/kpis", { query: { period: p } }),
+      call("kpi", "GET", "/v1/accountability"),
+    ]);
+    render("#ranking", table([
+      [t("rank"), (r) => r.rank ?? "–"],
+      [t("department"), (r) => dept(r.department)],
+      [t("score"), (r) => html`<span data-score="${r.department}">${r.score ?? "–"}</span>`],
+      [t("passed"), (r) => (r.passed === null || r.passed === undefined ? "–" : r.passed ? t("yes") : t("no"))],
+      ...RATES.map((k) => [label("rate", k), (r) => pct(r[k])]),
+    ], ranking.items, { rowClass: (r) => (r.passed === false ? "overdue" : "") }));
+    render("#volumes", table([
+      [t("department"), (r) => dept(r.department)],
+      ...COUNTS.map((k) => [label("volume", k), (r) => html`<span data-count="${r.department}.${k}">${r.counts?.[k] ?? 0}</span>`]),
+    ], figures.items));
+    render("#accountability", table([
+      [t("department"), (f) => dept(f.department)],
+      [t("flags"), (f) => f.reason || f.kind || ""],
+      [t("period"), (f) => f.period || ""],
+      [t("receivedAt"), (f) => time(f.flagged_at)],
+    ], flags.items));
+  };
+  $("#period-form").addEventListener("change", () => show().catch((e) => toast(e.message, true)));
+  on(main, "click", "#csv-ranking", () => download("/v1/rankings", chosen(), "rankings").catch((e) => toast(e.message, true)));
+  on(main, "click", "#csv-kpis", () => download("/v1/kpis", chosen(), "kpis").catch((e) => toast(e.message, true)));
+  await show();
+  return { refresh: show };
+}
+
+export async function trendsPage(main) {
+  const { scoreTrend, hotspotBars } = await import("../charts.js");
+  const period = months(1)[0];
+  render(main, html`<h2>${t("nav.trends")}</h2>
+    ${card(t("chartTrend"), html`<div id="trend-chart" class="chart"></div>`)}
+    <div class="case-grid">
+      ${card(t("chartTopics"), html`<div id="topics-chart" class="chart"></div><div id="topics"></div>`)}
+      ${card(t("chartAreas"), html`<div id="areas-chart" class="chart"></div><div id="areas"></div>`)}
+    </div>`);
+  const show = async () => {
+    const span = months(6);
+    const [history, spots] = await Promise.all([
+      Promise.all(span.map((m) => call("kpi", "GET", "/v1/rankings", { query: { period: m } }))),
+      call("kpi", "GET", "/v1/hotspots", { query: { period } }),
+    ]);
+    scoreTrend($("#trend-chart"), span, history);
+    const name = (key) => label("category", key) || departmentName(key);
+    const labels = { current: spots.period, previous: spots.previous, name };
+    const most = (x) => x.most || x;
+    hotspotBars($("#topics-chart"), most(spots.topics), labels);
+    hotspotBars($("#areas-chart"), most(spots.areas), { ...labels, name: (k) => k });
+    const rows = (items, named) => table([
+      [t("topics"), (r) => named(r.key)], [t("count"), (r) => r.count], [t("growth"), (r) => pct(r.growth)],
+    ], items.slice(0, 8));
+    render("#topics", rows(most(spots.topics), name));
+    render("#areas", rows(most(spots.areas), (k) => k));
+  };
+  await show();
+  return { refresh: show };
+}

@@ -1,0 +1,118 @@
+// Components: small functions from data to html`…`, shared by every page.
+import { html, render, on, $ } from "./dom.js";
+import { t, label, departmentName, values } from "./i18n.js";
+import { when, countdown } from "./format.js";
+
+export function toast(message, error = false) {
+  const el = $("#toast");
+  el.textContent = message;
+  el.className = error ? "show error" : "show";
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (el.className = ""), error ? 8000 : 4000);
+}
+
+export const card = (title, body, { id, extra } = {}) =>
+  html`<section class="card" ${id ? html`id="${id}"` : ""}><header class="card-head"><h3>${title}</h3>${extra || ""}</header>${body}</section>`;
+
+export const badge = (group, value, cls = "") =>
+  value ? html`<span class="badge ${group}-${value} ${cls}">${label(group, value)}</span>` : "";
+
+export const dept = (code) => (code ? html`<span class="dept" data-dept="${code}">${departmentName(code)}</span>` : "");
+
+export const caseLink = (id) => html`<a class="case-link" href="#/case/${id}" title="${id}">${id.slice(0, 8)}</a>`;
+
+export const time = (iso) => (iso ? html`<time datetime="${iso}">${when(iso)}</time>` : "");
+
+/** A clock's time left, coloured as it runs out (green → amber → red). */
+export function clockLeft(dueIso, startIso, options = {}) {
+  const c = countdown(dueIso, startIso, options);
+  if (!c) return "";
+  return html`<span class="countdown ${c.level}" title="${when(dueIso)}">${c.text}</span>`;
+}
+
+/** A table: columns are [label, row => cell] pairs. */
+export function table(columns, rows, { rowClass = () => "", rowAttrs = () => "" } = {}) {
+  if (!rows.length) return html`<p class="muted empty">${t("noRows")}</p>`;
+  return html`<table>
+    <thead><tr>${columns.map(([head]) => html`<th>${head}</th>`)}</tr></thead>
+    <tbody>${rows.map(
+      (row) => html`<tr class="${rowClass(row)}" ${rowAttrs(row)}>${columns.map(([, cell]) => html`<td>${cell(row)}</td>`)}</tr>`,
+    )}</tbody></table>`;
+}
+
+export const options = (group, selected, { blank } = {}) => html`
+  ${blank !== undefined ? html`<option value="">${blank}</option>` : ""}
+  ${values(group).map((v) => html`<option value="${v}" ${v === selected ? "selected" : ""}>${label(group, v)}</option>`)}`;
+
+export const field = (text, control, cls = "") => html`<label class="field ${cls}"><span>${text}</span>${control}</label>`;
+
+/** A timeline of lifecycle events (the KPI service's /timeline), newest last. */
+export function timeline(events) {
+  if (!events.length) return html`<p class="muted">${t("noRows")}</p>`;
+  return html`<ol class="timeline">${events.map(
+    (e) => html`<li class="event ${e.type.replace(/\./g, "-")}" data-type="${e.type}">
+      <div class="event-head"><strong>${label("event", e.type)}</strong>
+        <span class="muted">${time(e.occurred_at)} · ${e.actor?.id || ""}</span></div>
+      ${eventDetail(e.data || {})}</li>`,
+  )}</ol>`;
+}
+
+function eventDetail(d) {
+  const bits = [];
+  if (d.lead_department) bits.push(html`${t("lead")}：${dept(d.lead_department)}`);
+  if (d.co_departments?.length) bits.push(html`${t("coHandlers")}：${d.co_departments.map((c) => dept(c))}`);
+  if (d.department && !d.lead_department) bits.push(dept(d.department));
+  if (d.category) bits.push(label("category", d.category));
+  if (d.urgency === "urgent") bits.push(badge("urgency", "urgent"));
+  if (d.how) bits.push(label("how", d.how));
+  if (d.step) bits.push(label("step", d.step));
+  if (d.outcome) bits.push(label("outcome", d.outcome));
+  if (d.rating) bits.push(html`<span class="rating">${label("rating", d.rating)}</span>`);
+  if (d.handler_id) bits.push(d.handler_id);
+  if (d.clock) bits.push(label("clock", d.clock));
+  if (d.requested_due) bits.push(html`${t("requestedDue")} ${time(d.requested_due)}`);
+  if (d.approved !== undefined) bits.push(d.approved ? t("approve") : t("reject"));
+  if (d.missing?.length) bits.push(t("materialsMissing", { list: d.missing.join("、") }));
+  if (d.due && typeof d.due === "string") bits.push(html`${t("due")} ${time(d.due)}`);
+  const texts = ["content", "reason", "note", "opinion", "reply", "answer", "instructions"]
+    .filter((k) => typeof d[k] === "string" && d[k])
+    .map((k) => html`<blockquote class="event-text ${k}">${d[k]}</blockquote>`);
+  return html`${bits.length ? html`<div class="muted">${bits.map((b, i) => html`${i ? " · " : ""}${b}`)}</div>` : ""}${texts}`;
+}
+
+/**
+ * A paginated list: load(cursor) → {items, next_cursor}; draw(items) → html. refresh()
+ * reloads the current page (polling), next/prev move along the cursors the API returns.
+ */
+export function pagedList(el, load, draw) {
+  const stack = [null];
+  let index = 0, next = null;
+  const paint = async () => {
+    const data = await load(stack[index]);
+    next = data.next_cursor || null;
+    render(el, html`<div class="list-body">${draw(data.items)}</div>
+      <nav class="pager">
+        <button type="button" class="prev" ${index === 0 ? "disabled" : ""}>${t("prev")}</button>
+        <span class="page-no">${t("page", { n: index + 1 })}</span>
+        <button type="button" class="next" ${next ? "" : "disabled"}>${t("next")}</button>
+      </nav>`);
+    return data;
+  };
+  on(el, "click", ".pager button", async (event, button) => {
+    if (button.classList.contains("next") && next) {
+      stack.splice(index + 1, stack.length, next);
+      index += 1;
+    } else if (button.classList.contains("prev") && index > 0) index -= 1;
+    await paint();
+  });
+  return { refresh: paint, first: () => ((index = 0), paint()) };
+}
+
+/** A small form inside a <details>: opened with a click or Enter, submitted with Ctrl+Enter. */
+export const actionForm = (name, title, body, { open = false, primary } = {}) => html`
+  <details class="action" data-action="${name}" ${open ? "open" : ""}>
+    <summary>${title}</summary>
+    <form class="action-form" data-action="${name}">${body}
+      <button class="primary" type="submit">${primary || t("save")}</button>
+    </form>
+  </details>`;
