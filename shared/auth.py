@@ -146,6 +146,10 @@ class RemoteApiKeyLookup:
             principal = None
         else:
             raise Unauthorized(f"cannot check the API key now (intake answered {response.status_code})")
+        if len(self._cache) > 10_000:  # distinct unknown keys must not grow it without end
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > clock}
+            if len(self._cache) > 10_000:
+                self._cache.clear()
         self._cache[digest] = (clock + self._ttl, principal)
         return principal
 

@@ -96,6 +96,9 @@ def create_engine(url: str) -> AsyncEngine:
         pool_recycle=settings.database_pool_recycle_seconds,
         pool_size=10,
         max_overflow=10,
+        # A database error never carries the statement's parameters into its text (and so
+        # into a log line or a traceback): they are the person's name, phone, ID number.
+        hide_parameters=True,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.lifecycle import IllegalTransition
@@ -107,6 +107,21 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = validation_fields(exc.errors())
         names = ", ".join(sorted({f["field"] for f in fields}))
         return JSONResponse(error_body("validation_failed", f"invalid fields: {names}", fields), 422)
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # The last line of defence (the API types refuse out-of-range values first): a
+        # value the database cannot hold is the caller's error, not ours. No parameter and
+        # no database text goes back: they may quote the person's data.
+        return JSONResponse(
+            error_body("value_out_of_range", "a value is out of range or not valid for its field"), 422
+        )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return JSONResponse(
+            error_body("value_out_of_range", "a date or number is too far out to compute with"), 422
+        )
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:

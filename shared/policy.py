@@ -47,6 +47,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/requests/{request_id}/merge"): rule("agent", "supervisor", "admin"),
         ("POST", "/v1/requests/{request_id}/withdraw"): rule("channel", "agent", scope="own_channel"),
         ("GET", "/v1/requests/{request_id}/requester"): rule("agent", "supervisor", "admin"),
+        ("GET", "/v1/requests/{request_id}/text"): rule("agent", "supervisor", "admin"),
+        ("GET", "/v1/personal-data-reads"): rule("supervisor", "admin"),
         ("POST", "/v1/notifications/{notification_id}/receipt"): rule(
             "channel", "admin", scope="own_channel"
         ),

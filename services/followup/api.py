@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from shared.events.catalogue import Channel, Rating, RectificationOutcome, Staff
 from shared.outbox import UnitOfWork
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
+from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["followup"])
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
@@ -86,7 +87,7 @@ class RevisitOutcome(Strict):
 async def list_revisits(
     _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
-    due_before: AwareDatetime | None = None,
+    due_before: Instant | None = None,
     state: Literal["scheduled", "done"] = "scheduled",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
