@@ -16,7 +16,7 @@ import jwt
 from fastapi import Request
 
 from shared.clock import now, timestamp
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import ApiError, Forbidden, Unauthorized
 from shared.events.envelope import Actor
 from shared.settings import Settings, get_settings
 
@@ -136,8 +136,16 @@ class RemoteApiKeyLookup:
         cached = self._cache.get(digest)
         if cached and cached[0] > clock:
             return cached[1]
-        async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(self._url, headers={"X-API-Key": key})
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self._url, headers={"X-API-Key": key})
+        except httpx.HTTPError as exc:
+            raise ApiError(
+                "cannot check the API key now (intake is not reachable); try again",
+                status=503,
+                code="key_check_unavailable",
+                headers={"Retry-After": "1"},
+            ) from exc
         if response.status_code == 200:
             principal: Principal | None = Principal(
                 kind="channel", id=response.json()["channel"], role="channel"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup import service, staff, store
-from services.followup.domain.followup import NotSurveyed
+from services.followup.domain.followup import NotSurveyed, score_contradiction
 from services.followup.domain.staff_rating import LEVELS, REASONS
 from shared.auth import Principal
 from shared.errors import Conflict
@@ -34,9 +35,20 @@ class FeedbackBody(Strict):
 
 class RatingBody(Strict):
     rating: Rating
-    score: int | None = Field(default=None, ge=1, le=5)
+    score: int | None = Field(
+        default=None, ge=1, le=5, description="satisfied 4–5, basically_satisfied 3–4, unsatisfied 1–2"
+    )
     comment: Annotated[str, Field(max_length=2000)] | None = None
     reason: Annotated[str, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _score_goes_with_rating(self) -> RatingBody:
+        problem = score_contradiction(self.rating, self.score)
+        if problem:
+            raise PydanticCustomError(
+                "score_matches_rating", problem, {"field": "score", "rule": "score_matches_rating"}
+            )
+        return self
 
 
 class CloseBody(Strict):
