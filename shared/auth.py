@@ -17,7 +17,7 @@ from fastapi import Request
 from jwt.types import Options
 
 from shared.clock import now, timestamp
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import ApiError, Forbidden, Unauthorized
 from shared.events.envelope import Actor
 from shared.settings import Settings, get_settings
 
@@ -137,8 +137,16 @@ class RemoteApiKeyLookup:
         cached = self._cache.get(digest)
         if cached and cached[0] > clock:
             return cached[1]
-        async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(self._url, headers={"X-API-Key": key})
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self._url, headers={"X-API-Key": key})
+        except httpx.HTTPError as exc:
+            raise ApiError(
+                "cannot check the API key now (intake is not reachable); try again",
+                status=503,
+                code="key_check_unavailable",
+                headers={"Retry-After": "1"},
+            ) from exc
         if response.status_code == 200:
             principal: Principal | None = Principal(
                 kind="channel", id=response.json()["channel"], role="channel"
@@ -147,6 +155,10 @@ class RemoteApiKeyLookup:
             principal = None
         else:
             raise Unauthorized(f"cannot check the API key now (intake answered {response.status_code})")
+        if len(self._cache) > 10_000:  # distinct unknown keys must not grow it without end
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > clock}
+            if len(self._cache) > 10_000:
+                self._cache.clear()
         self._cache[digest] = (clock + self._ttl, principal)
         return principal
 

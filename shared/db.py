@@ -4,6 +4,7 @@ inbox (events already applied, per consumer)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    event,
     func,
     select,
     text,
@@ -93,13 +95,34 @@ def create_engine(url: str) -> AsyncEngine:
     retry the event and HTTP callers get a 503 to retry (shared.errors). Set
     DATABASE_PRE_PING=true where a proxy drops idle connections often."""
     settings = get_settings()
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_pre_ping=settings.database_pre_ping,
         pool_recycle=settings.database_pool_recycle_seconds,
         pool_size=10,
         max_overflow=10,
+        # A database error never carries the statement's parameters into its text (and so
+        # into a log line or a traceback): they are the person's name, phone, ID number.
+        hide_parameters=True,
     )
+    event.listen(engine.sync_engine, "handle_error", _hide_quoted_arguments)
+    return engine
+
+
+# asyncpg quotes a value it could not encode: "invalid input for query argument $1: '林小红…'".
+_QUOTED_ARGUMENT = re.compile(r"(query argument \$\d+): .*?(?= \(|$)", re.S)
+
+
+def _hide_quoted_arguments(context: Any) -> None:
+    """What hide_parameters does for SQLAlchemy's text, for the driver's own message (and
+    the exceptions chained to it, which a traceback prints too)."""
+    seen: set[int] = set()
+    exc: BaseException | None = context.original_exception
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if exc.args and isinstance(exc.args[0], str) and "query argument" in exc.args[0]:
+            exc.args = (_QUOTED_ARGUMENT.sub(r"\1: (hidden)", exc.args[0]), *exc.args[1:])
+        exc = exc.__cause__ or exc.__context__
 
 
 @lru_cache(maxsize=512)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from asyncpg import exceptions as asyncpg_exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.lifecycle import IllegalTransition
@@ -88,6 +89,24 @@ def validation_fields(errors: Any) -> list[dict[str, str]]:
     return fields
 
 
+def _is_data_error(exc: DBAPIError) -> bool:
+    """A value the database (or the driver) cannot hold: SQLSTATE class 22, or asyncpg's
+    own refusal to encode an argument (an int over int64, a string for an integer)."""
+    cause = getattr(exc.orig, "__cause__", None)
+    return isinstance(cause, asyncpg_exceptions.DataError) or str(getattr(cause, "sqlstate", "")).startswith(
+        "22"
+    )
+
+
+def _out_of_range() -> JSONResponse:
+    # The last line of defence (the API types refuse out-of-range values first): a value
+    # the database cannot hold is the caller's error, not ours. No parameter and no database
+    # text goes back: they may quote the person's data.
+    return JSONResponse(
+        error_body("value_out_of_range", "a value is out of range or not valid for its field"), 422
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -108,8 +127,20 @@ def install_error_handlers(app: FastAPI) -> None:
         names = ", ".join(sorted({f["field"] for f in fields}))
         return JSONResponse(error_body("validation_failed", f"invalid fields: {names}", fields), 422)
 
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        return _out_of_range()
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        return JSONResponse(
+            error_body("value_out_of_range", "a date or number is too far out to compute with"), 422
+        )
+
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        if _is_data_error(exc):
+            return _out_of_range()
         # The database cut this connection (restart, failover, terminated backend): nothing
         # was committed, the pool has dropped its old connections, and trying again works.
         if not exc.connection_invalidated:

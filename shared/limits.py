@@ -52,6 +52,8 @@ class RateLimiter:
             return None
         moment = time.monotonic() if now is None else now
         rate = self.per_minute / 60.0
+        if len(self._buckets) > 100_000:
+            self._prune(moment, rate)
         tokens, last = self._buckets.get(key, (float(self.per_minute), moment))
         tokens = min(float(self.per_minute), tokens + (moment - last) * rate)
         if tokens < 1:
@@ -59,3 +61,12 @@ class RateLimiter:
             return (1 - tokens) / rate
         self._buckets[key] = (tokens - 1, moment)
         return None
+
+    def _prune(self, moment: float, rate: float) -> None:
+        """Forget the callers whose bucket has filled up again (a flood of distinct keys or
+        addresses must not grow this dict without end)."""
+        full = [k for k, (t, last) in self._buckets.items() if t + (moment - last) * rate >= self.per_minute]
+        for k in full:
+            del self._buckets[k]
+        if len(self._buckets) > 100_000:
+            self._buckets.clear()

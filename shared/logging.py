@@ -4,7 +4,8 @@
 consumers, the event's own id, its causation id and its request id). A filter copies them
 onto every record, so each log line of a consumer says which event it was working on without
 every call passing them. Log messages never carry personal data: events hold masked contact
-data only, and the vault's contents are never logged.
+data only, database errors carry no parameters (shared.db), and every line is passed through
+shared.masking before it is written, in case an exception's text quotes what it was given.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from shared.masking import mask_text
 
 CONTEXT_KEYS = ("correlation_id", "causation_id", "event_id", "request_id")
 _context: ContextVar[dict[str, str]] = ContextVar("log_context", default={})  # noqa: B039 - never mutated
@@ -56,14 +59,14 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask_text(record.getMessage()),
         }
         for key in CONTEXT_KEYS:
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = str(value)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = mask_text(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -22,7 +22,10 @@ def decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return int(base64.urlsafe_b64decode(padded.encode()).decode())
+        seq = int(base64.urlsafe_b64decode(padded.encode()).decode())
+        if not 0 <= seq < 2**63:  # a BIGINT sequence; anything else was not given out
+            raise ValueError(seq)
+        return seq
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(
             "cursor is not one this API gave out",

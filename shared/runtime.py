@@ -178,6 +178,7 @@ def create_app(
         max_body_bytes=runtime.settings.max_body_bytes,
         max_json_depth=runtime.settings.max_json_depth,
         limiter=RateLimiter(runtime.settings.rate_limit_per_minute),
+        address_limiter=RateLimiter(runtime.settings.rate_limit_per_address_per_minute),
         form_routes=form_routes,
     )
 

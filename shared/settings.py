@@ -6,12 +6,23 @@ Every service has its own database URL; the broker and topics are shared.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("intake", "routing", "handling", "followup", "kpi")
 DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "handling": 8003, "followup": 8004, "kpi": 8005}
+
+
+# The secrets in this repository: fine on a developer's machine, refused anywhere else.
+DEFAULT_JWT_SECRET = "dev-secret-change-me-please-32bytes!"
+DEFAULT_PSEUDONYM_KEY = "dev-pseudonym-key-change-me-32bytes!"
+Environment = Literal["development", "test", "staging", "production"]
+
+
+class DefaultSecret(ValueError):
+    """A service outside development was given a secret from the repository."""
 
 
 def _default_url(db: str) -> str:
@@ -20,6 +31,9 @@ def _default_url(db: str) -> str:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    # development and test may run on the repository's secrets; staging and production not.
+    environment: Environment = "development"
 
     intake_database_url: str = _default_url("intake")
     routing_database_url: str = _default_url("routing")
@@ -44,10 +58,12 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=100, ge=1, le=5000)
 
     # Development signs staff tokens with a local secret (HS256); production sets a JWKS URL (RS256).
-    jwt_secret: str = "dev-secret-change-me-please-32bytes!"
+    jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_jwks_url: str | None = None
     jwt_audience: str = "service-requests"
     jwt_issuer: str = "service-requests-dev"
+    # Keys the requester pseudonym (requester_ref, an HMAC): its own key, never the JWT one.
+    pseudonym_key: SecretStr = SecretStr(DEFAULT_PSEUDONYM_KEY)
 
     # Services other than intake check channel API keys by asking intake (cached briefly).
     intake_url: str = "http://127.0.0.1:8001"
@@ -102,6 +118,8 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=20, ge=2)
     # Per API key and per staff member, per service process; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=6000, ge=0)
+    # Requests without a credential header (Open311's POST and public reads): per client address.
+    rate_limit_per_address_per_minute: int = Field(default=600, ge=0)
     # Intake anonymises the personal data of requests closed longer ago than this.
     personal_data_retention_days: int = Field(default=730, ge=1)
     # Delivery tables (shared/retention.py): published outbox rows are kept this long (what
@@ -119,6 +137,24 @@ class Settings(BaseSettings):
             raise ValueError(
                 "INBOX_RETENTION_HOURS must be at least OUTBOX_RETENTION_HOURS: an event republished"
                 " from the outbox must still find its inbox row, or it is applied twice"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Settings:
+        """Outside development every service refuses to start on a secret from the repository
+        (or one too short to be a key), naming the setting to set."""
+        if self.environment in ("development", "test"):
+            return self
+        problems = []
+        if self.jwt_jwks_url is None and (self.jwt_secret == DEFAULT_JWT_SECRET or len(self.jwt_secret) < 32):
+            problems.append("JWT_SECRET (or set JWT_JWKS_URL)")
+        key = self.pseudonym_key.get_secret_value()
+        if key in (DEFAULT_PSEUDONYM_KEY, self.jwt_secret) or len(key) < 32:
+            problems.append("PSEUDONYM_KEY (32+ characters, not the JWT secret)")
+        if problems:
+            raise DefaultSecret(
+                f"ENVIRONMENT={self.environment} needs its own secrets: set {', '.join(problems)}"
             )
         return self
 

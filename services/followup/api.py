@@ -6,12 +6,13 @@ from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup import service, staff, store
-from services.followup.domain.followup import NotSurveyed
+from services.followup.domain.followup import NotSurveyed, score_contradiction
 from services.followup.domain.staff_rating import LEVELS, REASONS
 from shared.auth import Principal
 from shared.clock import organisation_tz
@@ -21,6 +22,7 @@ from shared.outbox import UnitOfWork
 from shared.pagination import MAX_PAGE, keyset, keyset_page
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
+from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["followup"])
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
@@ -36,9 +38,20 @@ class FeedbackBody(Strict):
 
 class RatingBody(Strict):
     rating: Rating
-    score: int | None = Field(default=None, ge=1, le=5)
+    score: int | None = Field(
+        default=None, ge=1, le=5, description="satisfied 4–5, basically_satisfied 3–4, unsatisfied 1–2"
+    )
     comment: Annotated[str, Field(max_length=2000)] | None = None
     reason: Annotated[str, Field(max_length=2000)] | None = None
+
+    @model_validator(mode="after")
+    def _score_goes_with_rating(self) -> RatingBody:
+        problem = score_contradiction(self.rating, self.score)
+        if problem:
+            raise PydanticCustomError(
+                "score_matches_rating", problem, {"field": "score", "rule": "score_matches_rating"}
+            )
+        return self
 
 
 class CloseBody(Strict):
@@ -90,7 +103,7 @@ async def list_revisits(
     _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     due_before: Annotated[
-        AwareDatetime | date | None,
+        Instant | date | None,
         Query(
             description="an instant, or a date (due before that day begins, in the organisation's time zone)"
         ),

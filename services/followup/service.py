@@ -27,6 +27,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, follow
+from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
@@ -152,6 +153,7 @@ async def give_feedback(
     _check_channel(principal, followup)
     if principal.role in ("handler", "dept_head") and principal.department != followup.lead_department:
         raise NotFound(f"no request {request_id} in your department")
+    message = mask_text(message) if message else message  # free text: masked (shared.masking)
     updated = await _feedback(uow, followup, principal.actor, principal.id, message)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value}
@@ -168,6 +170,7 @@ async def rate(
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
     _check_channel(principal, followup)
+    comment, reason = (mask_text(t) if t else t for t in (comment, reason))
     updated, events = followup.rate(rating, score, comment, reason, policy())
     events = [await _with_recipients(e) for e in events]
     await store.save(uow.session, updated, score=score, comment=comment)
@@ -294,6 +297,7 @@ async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
 async def record_revisit(
     uow: UnitOfWork, principal: Principal, revisit_id: str, outcome: str, notes: str | None
 ) -> dict[str, Any]:
+    notes = mask_text(notes) if notes else notes
     r = store.revisits.c
     row = (
         (await uow.session.execute(select(store.revisits).where(r.id == revisit_id).with_for_update()))
@@ -330,7 +334,7 @@ async def record_revisit(
 
 async def close(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
     followup = await _load(uow, request_id)
-    updated = await _close(uow, followup, reason, principal.actor)
+    updated = await _close(uow, followup, mask_text(reason), principal.actor)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value}
 

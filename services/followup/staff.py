@@ -25,6 +25,7 @@ from shared.clock import now
 from shared.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import NotificationRequested, StaffRated, StaffRectificationDecided
 from shared.events.envelope import SYSTEM
+from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.pagination import keyset
 from shared.settings import get_settings
@@ -87,7 +88,7 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
         "channel": body["channel"],
         "level": body["level"],
         "reasons": body["reasons"],
-        "comment": body.get("comment"),
+        "comment": mask_text(body["comment"]) if body.get("comment") else None,
         "anonymous": body["anonymous"],
         "request_id": body.get("request_id"),
         "rated_by": principal.id,
@@ -160,6 +161,7 @@ def _rating_view(row: Any) -> dict[str, Any]:
 async def decide_rectification(
     uow: UnitOfWork, principal: Principal, rectification_id: str, outcome: str, note: str
 ) -> dict[str, Any]:
+    note = mask_text(note)
     r = store.rectifications.c
     task = (
         (

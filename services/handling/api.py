@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from shared.outbox import UnitOfWork
 from shared.pagination import MAX_PAGE, decode_cursor, keyset, keyset_page, page
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
+from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["handling"])
 DeptStaff = Annotated[Principal, Depends(authorized)]
@@ -72,7 +73,7 @@ class OpinionBody(Strict):
 
 class ExtensionBody(Strict):
     clock: Literal["accept", "first_contact", "resolve"] = "resolve"
-    requested_due: AwareDatetime
+    requested_due: Instant
     reason: Text
 
 
@@ -85,7 +86,7 @@ class SupervisionBody(Strict):
     request_id: Annotated[str, Field(min_length=1, max_length=36)]
     department: Annotated[str, Field(max_length=50)] | None = None
     instructions: Text
-    due: AwareDatetime
+    due: Instant
 
 
 class SupervisionAnswer(Strict):

@@ -45,6 +45,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import Envelope
 from shared.lifecycle import State, next_state
+from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
@@ -232,6 +233,8 @@ async def resolve(
     override_reason: str | None,
 ) -> dict[str, Any]:
     """Resolve, once every co-handler has given its opinion (or with a recorded reason)."""
+    # Free text is masked before it is stored or becomes an event (shared.masking).
+    reply, override_reason = mask_text(reply), mask_text(override_reason) if override_reason else None
     cases = await store.cases_of_request(uow.session, request_id)
     co = frozenset(c.department for c in cases if c.role == "co" and c.state != State.RETURNED)
     given = frozenset(
@@ -277,6 +280,7 @@ async def resolve(
 
 
 async def return_case(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
+    reason = mask_text(reason)
     window = timedelta(hours=get_settings().return_window_hours)
     try:
         return await act(
@@ -294,6 +298,7 @@ async def return_case(uow: UnitOfWork, principal: Principal, request_id: str, re
 
 
 async def add_opinion(uow: UnitOfWork, principal: Principal, request_id: str, opinion: str) -> dict[str, Any]:
+    opinion = mask_text(opinion)
     case = await _case_or_404(uow, principal, request_id)
     lead = next((c for c in await store.cases_of_request(uow.session, request_id) if c.role == "lead"), None)
     try:
@@ -333,6 +338,7 @@ async def progress(
     uow: UnitOfWork, principal: Principal, request_id: str, step: Step, note: str, notify_requester: bool
 ) -> dict[str, Any]:
     """A handling step; the first responder (and, if chosen, the person) hears of it."""
+    note = mask_text(note)
     result = await act(
         uow,
         principal,
@@ -357,6 +363,7 @@ async def request_extension(
     requested_due: datetime,
     reason: str,
 ) -> dict[str, Any]:
+    reason = mask_text(reason)
     case = await _case_or_404(uow, principal, request_id)
     if case.role != "lead":
         raise Forbidden("only the lead department asks for more time")
@@ -420,6 +427,7 @@ def _check_extension(clock: Clock, requested_due: datetime) -> None:
 async def decide_extension(
     uow: UnitOfWork, principal: Principal, extension_id: str, approve: bool, note: str | None
 ) -> dict[str, Any]:
+    note = mask_text(note) if note else note
     row = (
         (
             await uow.session.execute(
@@ -493,6 +501,7 @@ async def issue_supervision_order(
     due: datetime,
 ) -> dict[str, Any]:
     """督办: a supervisor orders a department to act on a request by a deadline."""
+    instructions = mask_text(instructions)
     cases = await store.cases_of_request(uow.session, request_id, for_update=True)
     lead = next((c for c in cases if c.role == "lead" and c.state != State.RETURNED), None)
     target = department or (lead.department if lead else None)
@@ -527,6 +536,7 @@ async def issue_supervision_order(
 async def answer_supervision_order(
     uow: UnitOfWork, principal: Principal, order_id: str, answer: str
 ) -> dict[str, Any]:
+    answer = mask_text(answer)
     o = store.supervision_orders.c
     row = (
         (
@@ -574,6 +584,7 @@ async def answer_supervision_order(
 
 async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
     """Waiting on the person: the lead department's clocks stop until it resumes."""
+    reason = mask_text(reason)
     case = await _case_or_404(uow, principal, request_id)
     if case.role != "lead":
         raise Forbidden("only the lead department pauses its clocks")

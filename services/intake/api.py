@@ -22,8 +22,10 @@ from shared.outbox import UnitOfWork
 from shared.pagination import decode_cursor, page
 from shared.policy import authorized
 from shared.runtime import db_session, runtime_of, unit_of_work
+from shared.types import Instant, PositiveInt32
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+AuditInstant = Annotated[Instant, Query(description="ISO 8601 with offset")]
 
 STAFF_READERS = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
 PHONE_LOOKUP = ("agent", "supervisor", "admin")  # who may find a person's requests by phone
@@ -230,6 +232,54 @@ async def requester(
     return await service.read_requester(uow, principal, request_id, purpose)
 
 
+@router.get("/requests/{request_id}/text")
+async def full_text(
+    request_id: str,
+    uow: Uow,
+    principal: Annotated[Principal, Depends(authorized)],
+    purpose: Annotated[str, Query(min_length=3, max_length=500, description="why the full text is read")],
+) -> dict[str, Any]:
+    """The request's title, content, topic and area as the person wrote them (views and
+    lists show them masked); every read is written to the audit log."""
+    return await service.read_full_text(uow, principal, request_id, purpose)
+
+
+@router.get("/personal-data-reads")
+async def personal_data_reads(
+    principal: Annotated[Principal, Depends(authorized)],
+    session: Annotated[AsyncSession, Depends(db_session)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+    request_id: Annotated[str | None, Query(max_length=36)] = None,
+    reader_id: Annotated[str | None, Query(max_length=200)] = None,
+    since: AuditInstant | None = None,
+    until: AuditInstant | None = None,
+) -> dict[str, Any]:
+    """Who read which request's personal data, when, and for what purpose (the audit log)."""
+    rows = await store.list_personal_data_reads(
+        session,
+        limit=limit,
+        after_seq=decode_cursor(cursor),
+        request_id=request_id,
+        reader_id=reader_id,
+        since=since,
+        until=until,
+    )
+    result = page(rows, limit)
+    result["items"] = [
+        {
+            "request_id": r["request_id"],
+            "reader_id": r["reader_id"],
+            "reader_role": r["reader_role"],
+            "what": r["what"],
+            "purpose": r["purpose"],
+            "at": r["at"].isoformat(),
+        }
+        for r in rows
+    ]
+    return result
+
+
 @router.post("/notifications/{notification_id}/receipt")
 async def receipt(
     notification_id: str,
@@ -259,7 +309,7 @@ async def get_catalog(
     code: str,
     _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
-    version: int | None = None,
+    version: PositiveInt32 | None = None,
 ) -> dict[str, Any]:
     entry = (
         await store.catalog_entry(session, code, version)

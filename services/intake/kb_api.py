@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge
@@ -13,6 +13,7 @@ from shared.auth import Principal
 from shared.events.catalogue import Category
 from shared.policy import authorized
 from shared.runtime import db_session
+from shared.types import Instant
 
 router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
 Session = Annotated[AsyncSession, Depends(db_session)]
@@ -33,8 +34,8 @@ class NewArticle(Strict):
         default_factory=list, max_length=30
     )
     department: Annotated[str, Field(min_length=1, max_length=50)]
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_to: Instant | None = None
 
 
 class ArticleEdit(Strict):
@@ -45,8 +46,8 @@ class ArticleEdit(Strict):
         default=None, max_length=30
     )
     department: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: Instant | None = None
+    valid_to: Instant | None = None
 
 
 class Review(Strict):

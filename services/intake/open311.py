@@ -18,13 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import service, store
-from services.intake.domain.submission import mask_contacts_in_text
 from shared.auth import Principal, hash_api_key
 from shared.clock import now
 from shared.errors import ApiError
+from shared.masking import Person, mask_text, street_level
 from shared.outbox import UnitOfWork
 from shared.runtime import db_session, unit_of_work
 from shared.texts import department_name
+from shared.types import MAX_YEAR, MIN_YEAR, instant_in_range
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -335,6 +336,8 @@ async def _list_requests(session: AsyncSession, request: Request) -> list[dict[s
             raise Open311Error(400, "start_date and end_date must be ISO 8601") from exc
         if start.tzinfo is None or end.tzinfo is None:
             raise Open311Error(400, "start_date and end_date need a time zone")
+        if not (instant_in_range(start) and instant_in_range(end)):
+            raise Open311Error(400, f"start_date and end_date must lie between {MIN_YEAR} and {MAX_YEAR}")
         if end - start > timedelta(days=90) or end < start:
             raise Open311Error(400, "start_date and end_date must be at most 90 days apart, in order")
         stmt = stmt.where(store.requests.c.submitted_at >= start, store.requests.c.submitted_at <= end)
@@ -364,9 +367,12 @@ async def _business_names(session: AsyncSession) -> dict[str, str]:
 
 
 def _view(row: dict[str, Any], business_names: dict[str, str] | None = None) -> dict[str, Any]:
-    person = row["requester"] or {}
-    known = tuple(v for v in (person.get("name"), person.get("address")) if v)
+    # The public view: nothing that identifies a person. The description masked, the
+    # address only down to the street (never the house, the building or the flat).
+    person = Person.of(row["requester"])
     location = row["location"] or {}
+    written = location.get("address") or (row["requester"] or {}).get("address")
+    address = street_level(written) if written else None
     code = row["business_type"] or row["category"]
     return {
         "service_request_id": row["id"],
@@ -376,16 +382,17 @@ def _view(row: dict[str, Any], business_names: dict[str, str] | None = None) -> 
             CATEGORIES[code][0] if code in CATEGORIES else (business_names or {}).get(code, code)
         ),
         "service_code": code,
-        "description": mask_contacts_in_text(row["content"], known),
+        "description": mask_text(row["content"], person),
         "agency_responsible": department_name(row["lead_department"]) or None,
         "service_notice": None,
         "requested_datetime": row["submitted_at"].isoformat(),
         "updated_datetime": row["updated_at"].isoformat(),
         "expected_datetime": None,
-        "address": location.get("address"),
-        "address_id": row["area"],
+        "address": (mask_text(address, person) or None) if address else None,
+        "address_id": mask_text(row["area"], person) if row["area"] else None,
         "zipcode": None,
-        "lat": location.get("lat"),
-        "long": location.get("lon"),
+        # ~100 m: the neighbourhood, not the door.
+        "lat": round(location["lat"], 3) if location.get("lat") is not None else None,
+        "long": round(location["lon"], 3) if location.get("lon") is not None else None,
         "media_url": None,
     }

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from services.intake import store
-from services.intake.domain.submission import mask_contacts_in_text
 from shared.clock import now
 from shared.events.catalogue import RequestPersonalDataPurged
 from shared.events.envelope import SYSTEM
+from shared.masking import Person, mask_text
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ async def purge(new_uow: Any, at: datetime | None = None) -> int:
             .all()
         )
         for row in rows:
-            person = row["requester"] or {}
-            known = tuple(v for v in (person.get("name"), person.get("address")) if v)
+            person = Person.of(row["requester"])
             location = dict(row["location"] or {})
             location.pop("address", None)
             hashes = [m["sha256"] for m in row["materials"] or [] if m.get("sha256")]
@@ -59,8 +58,10 @@ async def purge(new_uow: Any, at: datetime | None = None) -> int:
                 .values(
                     requester=None,
                     contact_masked=None,
-                    title=mask_contacts_in_text(row["title"], known) if row["title"] else None,
-                    content=mask_contacts_in_text(row["content"], known),
+                    title=mask_text(row["title"], person) if row["title"] else None,
+                    content=mask_text(row["content"], person),
+                    topic=mask_text(row["topic"], person) if row["topic"] else None,
+                    area=mask_text(row["area"], person) if row["area"] else None,
                     location=location or None,
                     materials=[{"code": m["code"]} for m in row["materials"] or []],
                     purged_at=now(),

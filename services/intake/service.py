@@ -20,8 +20,6 @@ from services.intake.domain.submission import (
     Material,
     Submission,
     contact_masked,
-    mask_contacts_in_text,
-    mask_name,
     normalise_phone,
     requester_identity,
 )
@@ -48,6 +46,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import SYSTEM, Envelope
 from shared.lifecycle import State, next_state
+from shared.masking import Person, mask_name, mask_text, mask_value
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
@@ -64,7 +63,10 @@ def requester_ref(identity: str | None) -> str | None:
     """A stable pseudonym for the person: lets others count repeats without personal data."""
     if identity is None:
         return None
-    digest = hmac.new(get_settings().jwt_secret.encode(), identity.encode(), hashlib.sha256).hexdigest()
+    # Keyed with its own secret (never the token-signing one): whoever can sign tokens
+    # cannot also turn a phone number into the person's pseudonym, and the other way round.
+    key = get_settings().pseudonym_key.get_secret_value().encode()
+    digest = hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()
     return "rq_" + digest[:24]
 
 
@@ -185,14 +187,15 @@ async def submit_request(
         _same_submission_or_409(existing, row, idempotency_key)
         return SubmitResult(created=False, request=existing)
     name = submission.requester.name if submission.requester and not anonymous else None
-    known = tuple(v for v in ((requester or {}).get("name"), (requester or {}).get("address")) if v)
+    # Every free text of the request masked once, with what is known of the person.
+    masked = masked_texts({**row, "requester": requester})
     received = uow.emit(
         RequestReceived(
             channel=submission.channel,
             category=classification.category,  # type: ignore[arg-type]
             urgency=classification.urgency,  # type: ignore[arg-type]
-            topic=submission.topic,
-            area=submission.area,
+            topic=masked["topic"],
+            area=masked["area"],
             business_type=submission.business_type,
             requester_ref=row["requester_ref"],
             contact_masked=row["contact_masked"],
@@ -200,8 +203,8 @@ async def submit_request(
             submitted_at=row["submitted_at"],
             anonymous=anonymous,
             classification_rule=",".join(classification.rules) or None,
-            title=mask_contacts_in_text(submission.title, known) if submission.title else None,
-            content=mask_contacts_in_text(submission.content, known),
+            title=masked["title"],
+            content=masked["content"],
             name_masked=mask_name(name) if name else None,
             awaiting_materials=bool(problems),
         ),
@@ -351,6 +354,7 @@ async def answer(
             ],
         )
     row = await _load(uow, request_id)
+    text = mask_text(text, Person.of(row["requester"]))
     state = await _set_state(uow, row, "request.answered_at_intake", answer=text)
     answered = uow.emit(
         RequestAnsweredAtIntake(answer=text, agent_id=principal.id, article_id=article_id),
@@ -389,6 +393,7 @@ async def withdraw(uow: UnitOfWork, principal: Principal, request_id: str, reaso
     row = await _load(uow, request_id)
     _check_channel(principal, row)
     state = await _set_state(uow, row, "request.withdrawn")
+    reason = mask_text(reason, Person.of(row["requester"]))
     withdrawn = uow.emit(RequestWithdrawn(reason=reason), request_id=request_id, actor=principal.actor)
     await _tell(uow, row, "request_withdrawn", {"reason": reason}, ["requester"], withdrawn)
     await _release_duplicates(uow, row, withdrawn, "withdrawn")
@@ -483,17 +488,31 @@ async def chase(uow: UnitOfWork, principal: Principal, request_id: str, note: st
     }
 
 
+async def _audited_read(
+    uow: UnitOfWork, principal: Principal, request_id: str, purpose: str, what: str
+) -> dict[str, Any]:
+    row = await store.get_request(uow.session, request_id)
+    if row is None or not may_see(principal, row):
+        raise NotFound(f"no request {request_id}")
+    await uow.session.execute(
+        insert(store.personal_data_reads).values(
+            request_id=request_id,
+            reader_id=principal.id,
+            reader_role=principal.role,
+            purpose=purpose,
+            what=what,
+            at=now(),
+        )
+    )
+    await uow.commit()
+    return row
+
+
 async def read_requester(
     uow: UnitOfWork, principal: Principal, request_id: str, purpose: str
 ) -> dict[str, Any]:
     """The full personal data, for roles that need it; every read is audited."""
-    row = await _load(uow, request_id)
-    await uow.session.execute(
-        insert(store.personal_data_reads).values(
-            request_id=request_id, reader_id=principal.id, reader_role=principal.role, purpose=purpose
-        )
-    )
-    await uow.commit()
+    row = await _audited_read(uow, principal, request_id, purpose, "requester")
     return {"request_id": request_id, "anonymous": row["anonymous"], "requester": row["requester"]}
 
 
@@ -540,6 +559,30 @@ def _targets(
     return targets
 
 
+async def read_full_text(
+    uow: UnitOfWork, principal: Principal, request_id: str, purpose: str
+) -> dict[str, Any]:
+    """The request's text as the person wrote it (names, numbers and all); audited."""
+    row = await _audited_read(uow, principal, request_id, purpose, "text")
+    return {
+        "request_id": request_id,
+        "title": row["title"],
+        "content": row["content"],
+        "topic": row["topic"],
+        "area": row["area"],
+        "address": (row["location"] or {}).get("address"),
+    }
+
+
+def masked_texts(row: dict[str, Any]) -> dict[str, str | None]:
+    """The request's free texts as staff, events and lists see them (shared.masking)."""
+    person = Person.of(row.get("requester"))
+    return {
+        k: mask_text(row[k], person) if row.get(k) else row.get(k)
+        for k in ("title", "content", "topic", "area")
+    }
+
+
 async def notify(
     uow: UnitOfWork,
     row: dict[str, Any],
@@ -557,6 +600,7 @@ async def notify(
     Returns how many."""
     settings = get_settings()
     params = {"request_id": row["id"], "department": department or row.get("lead_department") or "", **params}
+    params = mask_value(params, Person.of(row["requester"]))
     sent = 0
     for who, channel, destination, recipient in _targets(
         row, audience, department, recipients or [], recipients_by_audience or {}
@@ -669,19 +713,21 @@ def may_see(principal: Principal, row: dict[str, Any]) -> bool:
 
 
 def public_view(row: dict[str, Any]) -> dict[str, Any]:
-    """A request as staff see it: contact data masked, no personal data."""
+    """A request as staff see it: contact data and free text masked, no personal data (the
+    text as written is the audited `GET /v1/requests/{id}/text`)."""
+    masked = masked_texts(row)
     return {
         "id": row["id"],
         "state": row["state"],
         "channel": row["channel"],
         "external_id": row["external_id"],
-        "title": row["title"],
-        "content": row["content"],
+        "title": masked["title"],
+        "content": masked["content"],
         "category": row["category"],
         "urgency": row["urgency"],
         "classification_rules": row["classification_rules"],
-        "topic": row["topic"],
-        "area": row["area"],
+        "topic": masked["topic"],
+        "area": masked["area"],
         "business_type": row["business_type"],
         "materials": row["materials"],
         "missing_materials": row["missing"],

@@ -110,10 +110,11 @@ personal_data_reads = Table(
     metadata,
     Column("seq", BigInteger, Identity(), primary_key=True),
     Column("request_id", String(36), nullable=False, index=True),
-    Column("reader_id", String(200), nullable=False),
+    Column("reader_id", String(200), nullable=False, index=True),
     Column("reader_role", String(20), nullable=False),
     Column("purpose", String(500), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("what", String(20), nullable=False, server_default="requester"),  # requester | text
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
 )
 
 notifications = Table(
@@ -331,3 +332,29 @@ async def set_notification_state(session: AsyncSession, notification_id: str, st
         .where(notifications.c.id == notification_id)
         .values(state=state, delivered_at=func.now() if state == "delivered" else None)
     )
+
+
+async def list_personal_data_reads(
+    session: AsyncSession,
+    *,
+    limit: int,
+    after_seq: int | None,
+    request_id: str | None = None,
+    reader_id: str | None = None,
+    since: Any = None,
+    until: Any = None,
+) -> list[dict[str, Any]]:
+    """The audit log of personal-data reads, oldest first."""
+    t = personal_data_reads
+    stmt = select(t).order_by(t.c.seq).limit(limit)
+    if after_seq is not None:
+        stmt = stmt.where(t.c.seq > after_seq)
+    if request_id is not None:
+        stmt = stmt.where(t.c.request_id == request_id)
+    if reader_id is not None:
+        stmt = stmt.where(t.c.reader_id == reader_id)
+    if since is not None:
+        stmt = stmt.where(t.c.at >= since)
+    if until is not None:
+        stmt = stmt.where(t.c.at < until)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]

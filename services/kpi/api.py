@@ -23,6 +23,7 @@ from shared.errors import ApiError, NotFound, field_error
 from shared.outbox import UnitOfWork
 from shared.policy import authorized
 from shared.runtime import db_session, runtime_of, unit_of_work
+from shared.types import MAX_YEAR, MIN_YEAR, year_in_range
 
 router = APIRouter(prefix="/v1", tags=["kpi"])
 Session = Annotated[AsyncSession, Depends(db_session)]
@@ -33,6 +34,11 @@ PeriodQuery = Annotated[str, Query(description="2026-11, 2026-W48, 2026-Q4 or 20
 
 def _period(label: str) -> Period:
     try:
+        # ASCII digits only (１２３４-01 is not a period) and a year the platform can hold.
+        if not label.isascii():
+            raise BadPeriod("period must be written in ASCII digits: YYYY-MM, YYYY-Www, YYYY-Qn or YYYY")
+        if label[:4].isdigit() and not year_in_range(int(label[:4])):
+            raise BadPeriod(f"the period's year must lie between {MIN_YEAR} and {MAX_YEAR}")
         return Period.parse(label, organisation_tz())
     except BadPeriod as exc:
         raise ApiError(

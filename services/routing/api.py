@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +20,7 @@ from shared.events.catalogue import Category, Urgency
 from shared.outbox import UnitOfWork
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
+from shared.types import Day, Instant
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 STAFF = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
@@ -105,12 +105,12 @@ class CalendarDay(Strict):
 
 
 class PauseInterval(Strict):
-    paused_from: AwareDatetime
-    paused_until: AwareDatetime
+    paused_from: Instant
+    paused_until: Instant
 
 
 class DueQuery(Strict):
-    start: AwareDatetime
+    start: Instant
     amount: float = Field(ge=0, le=1000)
     unit: Unit
     pauses: list[PauseInterval] = Field(default_factory=list, max_length=100)
@@ -238,14 +238,14 @@ async def put_policy(body: SlaPolicy, _: Admin, session: Session) -> dict[str, A
 
 
 @router.get("/calendar/days/{day}")
-async def get_day(day: date, _: Reader, session: Session) -> dict[str, Any]:
+async def get_day(day: Day, _: Reader, session: Session) -> dict[str, Any]:
     calendar = await store.load_calendar(session)
     edited = day in calendar.overrides
     return {"day": day.isoformat(), "workday": calendar.is_workday(day), "edited": edited}
 
 
 @router.put("/calendar/days/{day}")
-async def put_day(day: date, body: CalendarDay, _: Admin, session: Session) -> dict[str, Any]:
+async def put_day(day: Day, body: CalendarDay, _: Admin, session: Session) -> dict[str, Any]:
     values = {"day": day, "workday": body.workday, "note": body.note}
     await session.execute(
         pg_insert(store.calendar_days)

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.events.envelope import Envelope
+from shared.masking import mask_text, mask_value
+
+# Free text people or staff wrote: whatever service builds the event, phone numbers, ID
+# numbers, e-mail addresses and introduced names are masked before it is written (the
+# receiving service masks the person's own name and address with shared.masking first).
+FreeText = Annotated[str, AfterValidator(mask_text)]
+FreeParams = Annotated[dict[str, Any], AfterValidator(mask_value)]
 
 Channel = Literal["hotline", "web", "app", "wechat", "weibo", "email", "window", "letter", "open311"]
 Category = Literal["consultation", "suggestion", "complaint", "help", "repair", "business"]
@@ -93,8 +100,8 @@ class RequestReceived(EventData):
     channel: Channel
     category: Category
     urgency: Urgency
-    topic: str | None = None
-    area: str | None = None
+    topic: FreeText | None = None
+    area: FreeText | None = None
     business_type: str | None = None
     requester_ref: str | None = None
     contact_masked: str | None = None
@@ -103,8 +110,8 @@ class RequestReceived(EventData):
     anonymous: bool = False
     classification_rule: str | None = None
     # What the request says, with phone numbers, e-mail addresses and ID numbers masked.
-    title: str | None = None
-    content: str | None = None
+    title: FreeText | None = None
+    content: FreeText | None = None
     name_masked: str | None = None
     # One-window business with missing materials: not to be routed before it is supplemented.
     awaiting_materials: bool = False
@@ -125,7 +132,7 @@ class RequestSupplemented(EventData):
 
 @event_model("request.answered_at_intake")
 class RequestAnsweredAtIntake(EventData):
-    answer: str = Field(min_length=1)
+    answer: FreeText = Field(min_length=1)
     agent_id: str
     article_id: str | None = None
 
@@ -137,7 +144,7 @@ class RequestMerged(EventData):
 
 @event_model("request.withdrawn")
 class RequestWithdrawn(EventData):
-    reason: str
+    reason: FreeText
 
 
 @event_model("request.chased")
@@ -224,7 +231,7 @@ class RequestRerouted(RequestRouted):
 @event_model("request.escalated")
 class RequestEscalated(EventData):
     to_department: str
-    reason: str
+    reason: FreeText
     returns: int = Field(ge=0)
 
 
@@ -249,13 +256,13 @@ class RequestProgressed(EventData):
     department: str
     handler_id: str
     step: Step
-    note: str
+    note: FreeText
 
 
 @event_model("request.returned")
 class RequestReturned(EventData):
     department: str
-    reason: str = Field(min_length=1)
+    reason: FreeText = Field(min_length=1)
 
 
 @event_model("request.extension_requested")
@@ -263,7 +270,7 @@ class RequestExtensionRequested(EventData):
     department: str
     clock: ClockName
     requested_due: AwareDatetime
-    reason: str
+    reason: FreeText
     extension_id: str | None = None  # what the head decides on (POST /v1/extensions/{id}/decision)
 
 
@@ -283,7 +290,7 @@ class RequestPaused(EventData):
     """The department waits on the person (e.g. for information): its clocks stop running."""
 
     department: str
-    reason: str
+    reason: FreeText
 
 
 @event_model("request.resumed")
@@ -311,7 +318,7 @@ class RequestDueChanged(EventData):
 @event_model("request.co_opinion_added")
 class RequestCoOpinionAdded(EventData):
     department: str
-    opinion: str
+    opinion: FreeText
 
 
 @event_model("request.resolved")
@@ -319,9 +326,9 @@ class RequestResolved(EventData):
     department: str
     handler_id: str
     outcome: Outcome
-    reply: str = Field(min_length=1)
+    reply: FreeText = Field(min_length=1)
     # Resolved without every co-handler's opinion: the lead's recorded reason, and whose were missing.
-    override_reason: str | None = None
+    override_reason: FreeText | None = None
     missing_opinions: list[str] = Field(default_factory=list)
 
 
@@ -347,7 +354,7 @@ class RequestSlaBreached(EventData):
 class RequestSupervised(EventData):
     order_id: str
     department: str
-    instructions: str
+    instructions: FreeText
     due: AwareDatetime
 
 
@@ -376,13 +383,13 @@ class RequestFeedbackGiven(EventData):
 class RequestRated(EventData):
     rating: Rating
     score: int | None = Field(default=None, ge=1, le=5)
-    comment: str | None = None
+    comment: FreeText | None = None
 
 
 @event_model("request.reopened")
 class RequestReopened(EventData):
     department: str
-    reason: str
+    reason: FreeText
     reopen_count: int = Field(ge=1)
 
 
@@ -400,13 +407,13 @@ class RequestRevisited(EventData):
 
 @event_model("request.closed")
 class RequestClosed(EventData):
-    reason: str
+    reason: FreeText
 
 
 @event_model("notification.requested")
 class NotificationRequested(EventData):
     template: str
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: FreeParams = Field(default_factory=dict)
     audience: list[Audience] = Field(min_length=1)
     # Internal audiences: the department concerned and the staff ids to reach, if known.
     department: str | None = None

@@ -76,12 +76,14 @@ async def test_post_then_read_back(client: httpx.AsyncClient) -> None:
 
     [shown] = (await client.get(f"/open311/v2/requests/{rid}.json")).json()
     assert shown["status"] == "open" and shown["service_code"] == "repair"
-    assert shown["lat"] == 32.0603 and shown["long"] == 118.7969 and shown["address"] == "鼓楼区中山路1号"
+    # The public view identifies no one: the street, not the house; the point to ~100 m.
+    assert shown["lat"] == 32.06 and shown["long"] == 118.797 and shown["address"] == "鼓楼区中山路"
     assert "13912345678" not in shown["description"] and "139****5678" in shown["description"]
     assert shown["requested_datetime"].endswith("+00:00") or "+" in shown["requested_datetime"]
 
     listed = (await client.get("/open311/v2/requests.json", params={"service_request_id": rid})).json()
     assert [r["service_request_id"] for r in listed] == [rid]
+    assert listed[0]["address"] == "鼓楼区中山路" and "1号" not in str(listed)
     open_repairs = (await client.get("/open311/v2/requests.json?service_code=repair&status=open")).json()
     assert rid in [r["service_request_id"] for r in open_repairs]
     closed = (await client.get("/open311/v2/requests.json?status=closed")).json()
@@ -148,7 +150,8 @@ async def test_an_address_without_coordinates_is_where_the_problem_is(client: ht
     [answer] = (await client.post("/open311/v2/requests.json", data=form)).json()
     rid = answer["service_request_id"]
     [shown] = (await client.get(f"/open311/v2/requests/{rid}.json")).json()
-    assert shown["address"] == "玄武区珠江路88号门口" and shown["lat"] is None and shown["long"] is None
+    # Where the problem is (not the requester's own address), to the street: no house number.
+    assert shown["address"] == "玄武区珠江路" and shown["lat"] is None and shown["long"] is None
     assert shown["service_name"] != "repair"
 
 
@@ -160,3 +163,45 @@ async def test_a_one_window_service_is_shown_by_its_name(client: httpx.AsyncClie
         s["service_code"]: s["service_name"] for s in (await client.get("/open311/v2/services.json")).json()
     }
     assert shown["service_name"] == services["residence_permit"] != "residence_permit"
+
+
+async def test_the_public_view_shows_nothing_that_identifies_the_person(client: httpx.AsyncClient) -> None:
+    """Open311 keeps a Western-order name as "林 小红"; the person writes 我是林小红 and their
+    flat into the description: the public view and list show neither, nor the phone."""
+    form = {
+        "api_key": KEY,
+        "service_code": "repair",
+        "address_string": "杭州市西湖区文三路478号华星时代广场A座1201室",
+        "description": "我是林小红，住华星时代广场A座1201室，楼道灯坏了一个礼拜，电话１３９ ００００ １１１１",  # noqa: E501
+        "first_name": "小红",
+        "last_name": "林",
+        "phone": "13900001111",
+    }
+    posted = await client.post("/open311/v2/requests.json", data=form)
+    assert posted.status_code == 201, posted.text
+    rid = posted.json()[0]["service_request_id"]
+    [shown] = (await client.get(f"/open311/v2/requests/{rid}.json")).json()
+    listed = (await client.get("/open311/v2/requests.json", params={"service_request_id": rid})).json()
+    for view in (shown, listed[0]):
+        text = str(view)
+        for secret in ("小红", "1201", "478号", "13900001111", "１３９"):
+            assert secret not in text, (secret, view)
+        assert view["address"] == "杭州市西湖区文三路"
+        assert "我是林**" in view["description"] and "139****1111" in view["description"]
+        assert "楼道灯坏了一个礼拜" in view["description"]  # what happened stays readable
+
+
+async def test_credential_less_calls_are_limited_by_client_address(platform: Settings) -> None:
+    """Open311 POSTs carry their key in the form, public reads none: the guard limits them
+    by the caller's address (here 20 a minute), with the contract's error and Retry-After."""
+    settings = platform.model_copy(update={"rate_limit_per_address_per_minute": 20})
+    runtime = ServiceRuntime(
+        name="intake", metadata=intake_store.metadata, handlers=HANDLERS, settings=settings
+    )
+    async for c in asgi_client(build_app(runtime)):
+        statuses = [(await c.get("/open311/v2/services.json")).status_code for _ in range(20)]
+        assert statuses == [200] * 20
+        refused = await c.post("/open311/v2/requests.json", data={"api_key": KEY, "service_code": "repair"})
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1

@@ -91,14 +91,14 @@ def test_future_timestamps_are_refused_but_small_skew_is_tolerated() -> None:
 
 
 def test_contacts_and_known_names_in_free_text_are_masked() -> None:
-    from services.intake.domain.submission import mask_contacts_in_text
+    from shared.masking import Person, mask_text
 
     text = "我是王小明，住幸福路8号，电话13812345678，邮箱wang@example.com，身份证11010519491231002X"
-    masked = mask_contacts_in_text(text, ("王小明", "幸福路8号"))
+    masked = mask_text(text, Person(names=("王小明",), addresses=("幸福路8号",)))
     for secret in ("王小明", "幸福路8号", "13812345678", "wang@example.com", "11010519491231002X"):
         assert secret not in masked
     assert "138****5678" in masked and "王**" in masked and "1101**********002X" in masked
-    assert mask_contacts_in_text("门牌号12号，共3人") == "门牌号12号，共3人"
+    assert mask_text("门牌号12号，共3人") == "门牌号12号，共3人"
 
 
 def test_unicode_is_kept_normalised_and_invisible_characters_cannot_hide_urgent_words() -> None:

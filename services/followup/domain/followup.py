@@ -22,6 +22,27 @@ from shared.events.catalogue import (
 from shared.lifecycle import State, next_state
 
 SATISFIED = frozenset({"satisfied", "basically_satisfied"})
+# Which 1–5 scores go with which rating (docs/followup.md): a `satisfied` with a 1 is a
+# contradiction and is refused, not guessed at. `no_response` carries no score.
+SCORES_FOR_RATING: dict[str, frozenset[int]] = {
+    "satisfied": frozenset({4, 5}),
+    "basically_satisfied": frozenset({3, 4}),
+    "unsatisfied": frozenset({1, 2}),
+    "no_response": frozenset(),
+}
+
+
+def score_contradiction(rating: str, score: int | None) -> str | None:
+    """Why the score does not go with the rating, or None if it does (or is not given)."""
+    if score is None:
+        return None
+    allowed = SCORES_FOR_RATING.get(rating, frozenset())
+    if score in allowed:
+        return None
+    if not allowed:
+        return f"a {rating} rating carries no score"
+    scores = " or ".join(map(str, sorted(allowed)))
+    return f"score {score} does not go with a {rating} rating (it goes with {scores})"
 
 
 class NotSurveyed(Exception):

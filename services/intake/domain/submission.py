@@ -9,7 +9,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,6 +21,8 @@ from pydantic_core import PydanticCustomError
 
 from shared.clock import now
 from shared.events.catalogue import Category, Channel, Urgency
+from shared.masking import id_check_digit, mask_email, normalise_number
+from shared.types import Instant
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -45,10 +46,28 @@ def _no_control_chars(value: str) -> str:
 
 
 def _phone(value: str) -> str:
-    compact = value.replace(" ", "")
+    # １３９ ００００ １１１１, ١٣٩…, 一三九… and 139-0000-1111 are all the same number.
+    compact = normalise_number(value)
     if not (MOBILE.match(compact) or LANDLINE.match(compact) or E164.match(compact)):
         raise PydanticCustomError(
             "phone_format", "phone must be a mainland mobile, a landline with area code, or E.164"
+        )
+    if compact.startswith("0") and "-" in value:
+        # A landline written with its area code set apart keeps it so: 010-12345678.
+        area = 3 if compact[:3] == "010" or compact[:2] == "02" else 4
+        return f"{compact[:area]}-{compact[area:]}"
+    return compact
+
+
+def _id_number(value: str) -> str:
+    compact = normalise_number(value)
+    if not re.fullmatch(r"\d{17}[\dX]", compact):
+        raise PydanticCustomError(
+            "id_number_format", "id_number must be 17 digits and a check digit (0-9 or X)"
+        )
+    if id_check_digit(compact[:17]) != compact[17]:
+        raise PydanticCustomError(
+            "id_number_check_digit", "id_number's check digit does not match its digits"
         )
     return compact
 
@@ -59,6 +78,7 @@ def normalise_phone(value: str) -> str:
 
 
 def _email(value: str) -> str:
+    value = unicodedata.normalize("NFKC", value)
     if not EMAIL.match(value):
         raise PydanticCustomError("email_format", "email is not a valid address")
     return value.lower()
@@ -99,10 +119,10 @@ class Material(Strict):
 
 class Requester(Strict):
     name: Annotated[str, StringConstraints(max_length=100), NO_CONTROL] | None = None
-    phone: Annotated[str, Field(max_length=20), AfterValidator(_phone)] | None = None
+    phone: Annotated[str, Field(max_length=40), AfterValidator(_phone)] | None = None
     email: Annotated[str, Field(max_length=254), AfterValidator(_email)] | None = None
     address: Annotated[str, StringConstraints(max_length=500), NO_CONTROL] | None = None
-    id_number: Annotated[str, Field(pattern=r"^\d{17}[\dXx]$")] | None = None
+    id_number: Annotated[str, Field(max_length=40), AfterValidator(_id_number)] | None = None
     # The channel's own way back to the person (a WeChat openid, an app user id, …).
     channel_address: Annotated[str, StringConstraints(min_length=1, max_length=200), NO_CONTROL] | None = None
 
@@ -124,7 +144,7 @@ class Submission(Strict):
     materials: list[Material] = Field(default_factory=list, max_length=50)
     requester: Requester | None = None
     anonymous: bool = False
-    submitted_at: AwareDatetime | None = None
+    submitted_at: Instant | None = None
 
     @model_validator(mode="after")
     def _reachable_unless_anonymous(self) -> Submission:
@@ -153,11 +173,6 @@ def mask_phone(phone: str) -> str:
     return phone[:keep_head] + "*" * (len(phone) - keep_head - 4) + phone[-4:]
 
 
-def mask_email(email: str) -> str:
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
 def contact_masked(requester: Requester | None) -> str | None:
     if requester is None:
         return None
@@ -176,22 +191,6 @@ _LANDLINE_IN_TEXT = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _EMAIL_IN_TEXT = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Contact data people write into free text (id number first: it contains digit runs).
 CONTACT_PATTERNS = (_ID_NUMBER_IN_TEXT, _MOBILE_IN_TEXT, _LANDLINE_IN_TEXT, _EMAIL_IN_TEXT)
-
-
-def mask_contacts_in_text(text: str, known: tuple[str, ...] = ()) -> str:
-    """People write their phone number (and name, address …) into the content; events get
-    them masked. `known` are the person's own strings (name, address) to mask wherever seen."""
-    for value in sorted((k for k in known if k and len(k) >= 2), key=len, reverse=True):
-        text = text.replace(value, mask_name(value))
-    text = _ID_NUMBER_IN_TEXT.sub(lambda m: m.group()[:4] + "*" * 10 + m.group()[-4:], text)
-    text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
-    text = _LANDLINE_IN_TEXT.sub(lambda m: mask_phone(m.group()), text)
-    return _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text)
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, Alice Smith → A****"""
-    return name[:1] + "*" * max(len(name) - 1, 1)
 
 
 def requester_identity(requester: Requester | None) -> str | None:

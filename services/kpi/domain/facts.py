@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from shared.events.catalogue import CATALOGUE
 from shared.events.envelope import Envelope
 from shared.lifecycle import State, follow
 
