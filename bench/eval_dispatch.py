@@ -94,9 +94,7 @@ def measure(model: DispatchModel, safety: SafetyNet, items: list[dict[str, Any]]
         "urgent_precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "urgent_in_set": tp + fn,
         "cpu_ms_per_classification": round(cpu / n * 1000, 3),
-        "misroutes": [
-            {"expected": e, "predicted": p, "count": c} for (e, p), c in confusion.most_common()
-        ],
+        "misroutes": [{"expected": e, "predicted": p, "count": c} for (e, p), c in confusion.most_common()],
     }
 
 
@@ -130,8 +128,8 @@ def print_report(r: dict[str, Any]) -> None:
 
     line("catalogue only", r["catalogue_only"])
     s = r["simulated_learning"]
-    line(f"half as history: before", s["before"])
-    line(f"half as history: after", s["after"])
+    line("half as history: before", s["before"])
+    line("half as history: after", s["after"])
     print("\nconfusion (expected → predicted: count), catalogue only:")
     for m in r["catalogue_only"]["misroutes"]:
         print(f"  {m['expected']:>16} → {m['predicted']:<16} {m['count']}")

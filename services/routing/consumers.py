@@ -14,10 +14,18 @@ HANDLERS: dict[str, Handler] = {
     "request.answered_at_intake": service.stop_routing,
     "request.merged": service.stop_routing,
     "request.withdrawn": service.stop_routing,
+    # The department that resolved it kept it: a training label for the dispatch model.
+    "request.resolved": service.label_resolved,
 }
 
 
 def is_urgent_arrival(envelope: Envelope) -> bool:
     """The urgent lane (green channel): new urgent requests are routed by a consumer group of
-    their own, which skips everything else and so never waits behind the main backlog."""
-    return envelope.type == "request.received" and envelope.data.get("urgency") == "urgent"
+    their own, which skips everything else and so never waits behind the main backlog.
+    Urgent as intake saw it, or as routing's safety net reads the text."""
+    if envelope.type != "request.received":
+        return False
+    if envelope.data.get("urgency") == "urgent":
+        return True
+    text = " ".join(str(envelope.data.get(k) or "") for k in ("title", "content"))
+    return service.SAFETY.check(text) is not None

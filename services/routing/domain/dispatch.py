@@ -251,7 +251,6 @@ class DispatchModel:
         version: int = 0,
     ) -> DispatchModel:
         p = params or TrainingParams()
-        known = {m.code: m for m in matters}
         threshold = calibrated_threshold(matters, history, p) if p.calibrate else None
         model = cls._fit(matters, history, p, version)
         model.threshold = threshold
