@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: console-deps run stop test test-instants test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
+.PHONY: console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -65,6 +65,14 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python scripts/gen_docs.py
+
+# Content-based dispatch: train a model now (routing's database), or measure it on the
+# labelled evaluation set bench/eval/dispatch.jsonl (trained on the catalogue only).
+train-dispatch: $(STAMP)
+	$(BIN)/python -m services.routing.learning
+
+eval-dispatch: $(STAMP)
+	$(BIN)/python bench/eval_dispatch.py
 
 kpi-rebuild: $(STAMP)
 	$(BIN)/python -m services.kpi.rebuild

@@ -21,8 +21,8 @@ from shared.errors import ApiError, Forbidden, Unauthorized
 from shared.events.envelope import Actor
 from shared.settings import Settings, get_settings
 
-Role = Literal["channel", "agent", "handler", "dept_head", "supervisor", "admin", "ops"]
-STAFF_ROLES: tuple[Role, ...] = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
+Role = Literal["channel", "agent", "handler", "dept_head", "supervisor", "admin", "ops", "dispatcher"]
+STAFF_ROLES: tuple[Role, ...] = ("agent", "handler", "dept_head", "supervisor", "admin", "ops", "dispatcher")
 
 
 @dataclass(frozen=True)

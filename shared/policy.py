@@ -33,7 +33,7 @@ def rule(*roles: Role, scope: Scope = "any") -> Rule:
     return Rule(frozenset(roles), scope)
 
 
-STAFF: tuple[Role, ...] = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
+STAFF: tuple[Role, ...] = ("agent", "handler", "dept_head", "supervisor", "admin", "ops", "dispatcher")
 DEPT: tuple[Role, ...] = ("handler", "dept_head")
 OVERSIGHT: tuple[Role, ...] = ("dept_head", "supervisor", "admin", "ops")
 
@@ -93,6 +93,18 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/staff"): rule(*STAFF),
         ("GET", "/v1/staff/{staff_id}"): rule(*STAFF),
         ("PUT", "/v1/staff/{staff_id}"): rule("admin"),
+        # The dispatch catalogue: everyone on staff reads it, admins edit (every change audited).
+        ("GET", "/v1/matters"): rule(*STAFF),
+        ("GET", "/v1/matters/{code}"): rule(*STAFF),
+        ("GET", "/v1/matters/{code}/versions"): rule(*STAFF),
+        ("POST", "/v1/matters"): rule("admin"),
+        ("PUT", "/v1/matters/{code}"): rule("admin"),
+        ("POST", "/v1/matters/{code}/retire"): rule("admin"),
+        # The dispatcher's queue (待派单): dispatchers of the coordination office, supervisors.
+        ("GET", "/v1/dispatch-queue"): rule("dispatcher", "supervisor", "admin"),
+        ("POST", "/v1/dispatch-queue/{request_id}/dispatch"): rule("dispatcher", "supervisor", "admin"),
+        ("GET", "/v1/dispatch-models"): rule("dispatcher", "supervisor", "admin", "ops"),
+        ("POST", "/v1/dispatch-models"): rule("admin", "ops"),
     },
     "handling": {
         ("GET", "/v1/cases"): rule(*DEPT, scope="own_department"),

@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     kpi_flag_after_periods: int = Field(default=3, ge=1)
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)
+    # Content-based dispatch: below this confidence (the top department's probability) a
+    # request waits in the dispatcher's queue (待派单), unless it is urgent; unset, each
+    # model's own threshold (calibrated on the catalogue when it is trained). The model is
+    # retrained from the centre's history every `dispatch_retrain_seconds` when there are
+    # new labels (0: never on a schedule; `make train-dispatch` still does).
+    dispatch_confidence_threshold: float | None = Field(default=None, ge=0, le=1)
+    dispatch_urgent_matter_threshold: float = Field(default=0.5, ge=0, le=1)
+    dispatch_retrain_seconds: float = Field(default=3600, ge=0)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_json_depth: int = Field(default=20, ge=2)
     # Per API key and per staff member, per service process; 0 turns the limit off.

@@ -95,6 +95,11 @@ class SupervisionAnswer(Strict):
 
 class ReturnBody(Strict):
     reason: Text
+    # Where it belongs, in the department's view (department code); routing sends it there
+    # and learns from it.
+    belongs_to_department: (
+        Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")] | None
+    ) = None
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
@@ -252,7 +257,7 @@ async def resolve(request_id: str, body: ResolveBody, principal: DeptStaff, uow:
 @router.post("/cases/{request_id}/return")
 async def return_case(request_id: str, body: ReturnBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     """退单: not this department's request. Before acceptance, or within the return window."""
-    return await service.return_case(uow, principal, request_id, body.reason)
+    return await service.return_case(uow, principal, request_id, body.reason, body.belongs_to_department)
 
 
 @router.post("/cases/{request_id}/pause")

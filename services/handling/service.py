@@ -279,7 +279,9 @@ async def resolve(
         ) from exc
 
 
-async def return_case(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
+async def return_case(
+    uow: UnitOfWork, principal: Principal, request_id: str, reason: str, belongs_to: str | None = None
+) -> dict[str, Any]:
     reason = mask_text(reason)
     window = timedelta(hours=get_settings().return_window_hours)
     try:
@@ -287,9 +289,11 @@ async def return_case(uow: UnitOfWork, principal: Principal, request_id: str, re
             uow,
             principal,
             request_id,
-            lambda c: c.return_(principal.department, reason, now=now(), window=window),
+            lambda c: c.return_(
+                principal.department, reason, now=now(), window=window, belongs_to=belongs_to
+            ),
             "return",
-            {"reason": reason},
+            {"reason": reason, **({"belongs_to_department": belongs_to} if belongs_to else {})},
         )
     except ReturnWindowClosed as exc:
         raise Conflict(

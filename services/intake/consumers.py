@@ -29,6 +29,11 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> No
     if envelope.type in ("request.routed", "request.rerouted"):
         extra["lead_department"] = data.lead_department
         extra["co_departments"] = list(data.co_departments)
+        # Routing read the text: an urgent request, or the category of its matter.
+        if data.urgency == "urgent":
+            extra["urgency"] = "urgent"
+        if data.category:
+            extra["category"] = data.category
     if state == State.CLOSED:
         extra["closed_at"] = envelope.occurred_at  # the retention period counts from here
     await store.set_state(uow.session, envelope.request_id, state.value, **extra)

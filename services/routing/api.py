@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing import service, store
+from services.routing import learning, matters, service, store
 from services.routing.domain.calendar import CalendarError, Unit
 from services.routing.domain.sla import CLOCKS
 from shared.auth import Principal
@@ -89,7 +89,7 @@ class SlaPolicy(Strict):
 class StaffMember(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     department: Code | None = None
-    role: Literal["agent", "handler", "dept_head", "supervisor", "admin", "ops"]
+    role: Literal["agent", "handler", "dept_head", "supervisor", "admin", "ops", "dispatcher"]
     active: bool = True
 
 
@@ -97,6 +97,36 @@ class Dispatch(Strict):
     lead_department: Code
     co_departments: list[Code] = Field(default_factory=list, max_length=20)
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+MatterCode = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")]
+Phrase = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class MatterBody(Strict):
+    """A matter (事项) of the dispatch catalogue."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    lead_department: Code
+    co_departments: list[Code] = Field(default_factory=list, max_length=20)
+    category: Category
+    urgent: bool = False
+    keywords: list[Phrase] = Field(default_factory=list, max_length=200)
+    examples: list[Annotated[str, Field(min_length=2, max_length=1000)]] = Field(
+        default_factory=list, max_length=200
+    )
+
+
+class NewMatter(MatterBody):
+    code: MatterCode
+
+
+class QueueDispatch(Strict):
+    lead_department: Code
+    co_departments: list[Code] = Field(default_factory=list, max_length=20)
+    matter: MatterCode | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
 
 class CalendarDay(Strict):
@@ -335,3 +365,86 @@ async def put_staff(staff_id: str, body: StaffMember, _: Admin, session: Session
     await session.commit()
     store.CONFIG.invalidate()
     return values
+
+
+@router.get("/matters")
+async def list_matters(
+    _: Reader, session: Session, include_retired: bool = False, department: str | None = None
+) -> dict[str, Any]:
+    """The dispatch catalogue (派单目录): matters with their lead and co-handling departments."""
+    return {"items": await matters.list_matters(session, include_retired, department), "next_cursor": None}
+
+
+@router.get("/matters/{code}")
+async def get_matter(code: str, _: Reader, session: Session) -> dict[str, Any]:
+    return await matters.get_matter(session, code)
+
+
+@router.get("/matters/{code}/versions")
+async def matter_versions(code: str, _: Reader, session: Session) -> dict[str, Any]:
+    """Every version of a matter, who made it and when (the audit trail)."""
+    return {"items": await matters.versions(session, code), "next_cursor": None}
+
+
+@router.post("/matters", status_code=201)
+async def create_matter(body: NewMatter, principal: Admin, session: Session) -> dict[str, Any]:
+    return await matters.create(session, principal, body.model_dump())
+
+
+@router.put("/matters/{code}")
+async def put_matter(code: str, body: MatterBody, principal: Admin, session: Session) -> dict[str, Any]:
+    """A new version of the matter; the next model learns it."""
+    return await matters.update(session, principal, code, body.model_dump())
+
+
+@router.post("/matters/{code}/retire")
+async def retire_matter(code: str, principal: Admin, session: Session) -> dict[str, Any]:
+    return await matters.retire(session, principal, code)
+
+
+@router.get("/dispatch-queue")
+async def dispatch_queue(
+    _: Annotated[Principal, Depends(authorized)],
+    session: Session,
+    state: Literal["waiting", "review", "dispatched", "confirmed"] | None = None,
+) -> dict[str, Any]:
+    """待派单: requests the model was not sure about (waiting), and urgent ones it sent at
+    once on its best guess (review), urgent first, oldest first, with the top 3 suggestions."""
+    return {"items": await matters.dispatch_queue(session, state), "next_cursor": None}
+
+
+@router.post("/dispatch-queue/{request_id}/dispatch")
+async def dispatch_queued(
+    request_id: str,
+    body: QueueDispatch,
+    principal: Annotated[Principal, Depends(authorized)],
+    uow: Annotated[UnitOfWork, Depends(unit_of_work)],
+) -> dict[str, Any]:
+    """The dispatcher's pick: one of the suggestions or another department."""
+    return await service.dispatch_from_queue(
+        uow, principal, request_id, body.lead_department, body.co_departments, body.matter, body.reason
+    )
+
+
+@router.get("/dispatch-models")
+async def dispatch_models(_: Annotated[Principal, Depends(authorized)], session: Session) -> dict[str, Any]:
+    """The trained dispatch models, newest (the one in use) first."""
+    return {"items": await matters.models(session), "next_cursor": None}
+
+
+@router.post("/dispatch-models", status_code=201)
+async def train_dispatch_model(
+    principal: Annotated[Principal, Depends(authorized)], session: Session
+) -> dict[str, Any]:
+    """Train a model now from the catalogue and the centre's history."""
+    try:
+        trained = await learning.train(session, principal.id)
+    except ValueError as exc:
+        raise Conflict(str(exc), code="empty_catalogue") from exc
+    return {
+        "version": trained.version,
+        "matters": trained.matters,
+        "history_labels": trained.history,
+        "threshold": trained.threshold,
+        "cpu_seconds": trained.cpu_seconds,
+    }

@@ -21,10 +21,18 @@ HANDLERS: dict[str, Handler] = {
     "request.sla_breached": service.sla_alert,
     "request.merge_released": service.route_released,
     "request.chased": service.tell_head_of_chase,
+    # The department that resolved it kept it: a training label for the dispatch model.
+    "request.resolved": service.label_resolved,
 }
 
 
 def is_urgent_arrival(envelope: Envelope) -> bool:
     """The urgent lane (green channel): new urgent requests are routed by a consumer group of
-    their own, which skips everything else and so never waits behind the main backlog."""
-    return envelope.type == "request.received" and envelope.data.get("urgency") == "urgent"
+    their own, which skips everything else and so never waits behind the main backlog.
+    Urgent as intake saw it, or as routing's safety net reads the text."""
+    if envelope.type != "request.received":
+        return False
+    if envelope.data.get("urgency") == "urgent":
+        return True
+    text = " ".join(str(envelope.data.get(k) or "") for k in ("title", "content"))
+    return service.SAFETY.check(text) is not None

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing import store
+from services.routing import learning, store
 from services.routing.domain.calendar import chinese_calendar_overrides
+from services.routing.domain.dispatch import shipped_catalogue
 from services.routing.domain.sla import DEFAULT_POLICIES
+from shared.clock import now
 
 DEPARTMENTS: list[dict[str, str | bool]] = [
     {
@@ -28,6 +30,8 @@ DEPARTMENTS: list[dict[str, str | bool]] = [
     {"code": "market", "name": "市场监管局 (market regulation)", "head": "head-market"},
     {"code": "environment", "name": "生态环境局 (environment)", "head": "head-environment"},
     {"code": "housing", "name": "住房和城乡建设局 (housing)", "head": "head-housing"},
+    # The departments the dispatch catalogue adds (utilities, police, emergency, ...).
+    *shipped_catalogue()["departments"],
 ]
 
 RULES: list[dict[str, Any]] = [
@@ -98,6 +102,8 @@ STAFF: list[dict[str, str | None]] = [
     {"id": "window-01", "name": "窗口 01号", "department": "service_center", "role": "agent"},
     {"id": "handler-urban-01", "name": "城管 处理人01", "department": "urban", "role": "handler"},
     {"id": "handler-service-01", "name": "政务 处理人01", "department": "service_center", "role": "handler"},
+    # The coordination office's dispatchers work the queue of uncertain requests (待派单).
+    {"id": "dispatcher-01", "name": "派单员 赵派单", "department": "coordination", "role": "dispatcher"},
     *HEADS,
 ]
 
@@ -134,6 +140,7 @@ async def seed(session: AsyncSession, years: tuple[int, ...] = (2024, 2025, 2026
             )
             .on_conflict_do_nothing()
         )
+    await seed_matters(session)
     for year in years:
         for day, workday in calendar_seed(year).items():
             await session.execute(
@@ -142,6 +149,45 @@ async def seed(session: AsyncSession, years: tuple[int, ...] = (2024, 2025, 2026
                 .on_conflict_do_nothing()
             )
     await session.commit()
+    if await learning.stale(session) and not await _has_model(session):
+        await learning.train(session, "seed")
+
+
+async def _has_model(session: AsyncSession) -> bool:
+    from sqlalchemy import select
+
+    return await session.scalar(select(store.dispatch_models.c.version).limit(1)) is not None
+
+
+async def seed_matters(session: AsyncSession) -> None:
+    """The shipped dispatch catalogue, version 1 of each matter (an edited one is kept)."""
+    at = now()
+    for m in shipped_catalogue()["matters"]:
+        row = {
+            "code": m["code"],
+            "version": 1,
+            "name": m["name"],
+            "description": m.get("description", ""),
+            "lead_department": m["lead"],
+            "co_departments": m.get("co", []),
+            "category": m["category"],
+            "urgent": bool(m.get("urgent")),
+            "keywords": m.get("keywords", []),
+            "examples": m.get("examples", []),
+            "active": True,
+            "updated_at": at,
+            "updated_by": "seed",
+        }
+        created = await session.execute(
+            pg_insert(store.matters).values(**row).on_conflict_do_nothing().returning(store.matters.c.code)
+        )
+        if created.first() is not None:
+            snapshot = {k: v for k, v in row.items() if k not in ("updated_at", "updated_by", "version")}
+            await session.execute(
+                pg_insert(store.matter_versions)
+                .values(code=m["code"], version=1, action="seeded", actor="seed", at=at, snapshot=snapshot)
+                .on_conflict_do_nothing()
+            )
 
 
 def calendar_seed(year: int) -> dict[date, bool]:

@@ -5,19 +5,28 @@ the coordinating department dispatch by hand."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.routing import store
-from services.routing.domain.rules import choose
-from services.routing.domain.sla import due_times, moved_due, warnings_for
+from services.routing import learning, store
+from services.routing.domain.dispatch import SafetyNet, decide, threshold_for
+from services.routing.domain.rules import Rule, choose
+from services.routing.domain.sla import (
+    due_times,
+    moved_due,
+    warnings_for,
+)
 from shared.auth import Principal
 from shared.clock import now, organisation_tz
-from shared.errors import ApiError, NotFound, field_error
+from shared.db import fetch_row
+from shared.errors import ApiError, Conflict, NotFound, field_error
 from shared.events.catalogue import (
     Audience,
+    DispatchAlternative,
     Due,
     NotificationRequested,
     RequestDueChanged,
@@ -27,6 +36,7 @@ from shared.events.catalogue import (
     RequestReceived,
     RequestReopened,
     RequestRerouted,
+    RequestResolved,
     RequestResumed,
     RequestReturned,
     RequestRouted,
@@ -40,8 +50,98 @@ from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
 FACTS = ("category", "urgency", "topic", "area", "business_type", "text")
+SAFETY = SafetyNet.default()
 
 log = logging.getLogger(__name__)
+
+
+def is_explicit(rule: Rule) -> bool:
+    """An admin's explicit rule (a channel topic, keywords, a business type, an area) wins
+    over the model; a rule on the category alone is only the fallback where the text
+    cannot decide (no text, no model)."""
+    return any(rule.match.get(name) for name in ("topic", "keywords", "business_type", "area"))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Where a request goes and why."""
+
+    lead: str
+    co: tuple[str, ...]
+    decided_by: str
+    rule_id: str | None = None
+    matter: str | None = None
+    category: str | None = None  # None: the route's category stands
+    urgent_rule: str | None = None
+    model_version: int | None = None
+    confidence: float | None = None
+    alternatives: list[DispatchAlternative] = field(default_factory=list)
+    to_queue: bool = False
+    review: bool = False
+
+
+async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[str]) -> Choice:
+    """Explicit rules first, then the model from the text (the dispatcher's queue below its
+    threshold unless urgent), then the category rules, then the coordinating department."""
+    session = uow.session
+    config = await store.CONFIG.get(session)
+    facts = {k: route[k] for k in FACTS}
+    text = route["text"] or ""
+    urgent_rule = SAFETY.check(text) if text else None
+    kw: dict[str, Any] = {
+        "coordinating_department": config.coordinating_department,
+        "excluded": excluded,
+        "active_departments": config.active_departments,
+    }
+    explicit = choose([r for r in config.rules if is_explicit(r)], facts, **kw)
+    if explicit.rule_id is not None:
+        return Choice(
+            explicit.lead_department,
+            explicit.co_departments,
+            "rule",
+            rule_id=explicit.rule_id,
+            urgent_rule=urgent_rule,
+        )
+    model = await learning.MODELS.get(session) if text and not route["business_type"] else None
+    if model is not None:
+        unusable = excluded | frozenset(d for d in model.departments if d not in config.active_departments)
+        settings = get_settings()
+        d = decide(
+            model,
+            SAFETY,
+            text,
+            urgent_already=route["urgency"] == "urgent",
+            threshold=threshold_for(model, settings.dispatch_confidence_threshold),
+            urgent_matter_threshold=settings.dispatch_urgent_matter_threshold,
+            excluded=unusable,
+        )
+        p = d.prediction
+        if p is not None and p.department not in unusable and p.confidence > 0:
+            matter = model.matters.get(p.matter) if p.matter else None
+            return Choice(
+                p.department,
+                tuple(c for c in p.co_departments if c in config.active_departments and c != p.department),
+                "model",
+                matter=p.matter,
+                category=matter.category if matter else None,
+                urgent_rule=d.urgent_rule,
+                model_version=model.version,
+                confidence=p.confidence,
+                alternatives=[
+                    DispatchAlternative(department=a.department, matter=a.matter, confidence=a.confidence)
+                    for a in p.alternatives
+                ],
+                to_queue=d.to_queue,
+                review=d.review,
+            )
+    fallback = choose([r for r in config.rules if not is_explicit(r)], facts, **kw)
+    return Choice(
+        fallback.lead_department,
+        fallback.co_departments,
+        "rule" if fallback.rule_id else "fallback",
+        rule_id=fallback.rule_id,
+        urgent_rule=urgent_rule,
+    )
 
 
 async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple[Due, Due]:
@@ -113,20 +213,25 @@ async def _route(
     co_override: list[str] | None = None,
     actor: Actor = SYSTEM,
     kind: str | None = None,
-) -> Envelope:
+    choice: Choice | None = None,
+    decided_by: str = "manual",
+    category_derived: bool = False,
+) -> Envelope | None:
+    """Route (or re-route) a request; None when it went to the dispatcher's queue instead."""
     session = uow.session
     if lead_override is not None:
-        lead, co, rule_id = lead_override, tuple(co_override or ()), None
-    else:
-        config = await store.CONFIG.get(session)
-        decision = choose(
-            config.rules,
-            {k: route[k] for k in FACTS},
-            coordinating_department=config.coordinating_department,
-            excluded=excluded,
-            active_departments=config.active_departments,
-        )
-        lead, co, rule_id = decision.lead_department, decision.co_departments, decision.rule_id
+        choice = Choice(lead_override, tuple(co_override or ()), decided_by, matter=route.get("matter"))
+    elif choice is None:
+        choice = await _choose(uow, route, excluded)
+    if choice.urgent_rule and route["urgency"] != "urgent":
+        route = {**route, "urgency": "urgent"}
+    if choice.category and category_derived:
+        # Intake guessed the category from words; the matter knows better.
+        route = {**route, "category": choice.category}
+    if choice.to_queue:
+        await _queue(uow, route, choice, "waiting")
+        return None
+    lead, co, rule_id = choice.lead, choice.co, choice.rule_id
     # Clocks start when the routing decision is taken: at the causing event, or now.
     due, warn = await _due(uow, route, cause.occurred_at if cause else now())
     event_type = RequestRouted if first else RequestRerouted
@@ -139,12 +244,28 @@ async def _route(
         excluded_departments=sorted(excluded),
         urgency=route["urgency"],
         category=route["category"],
+        matter=choice.matter,
+        decided_by=choice.decided_by,  # type: ignore[arg-type]
+        model_version=choice.model_version,
+        confidence=choice.confidence,
+        alternatives=choice.alternatives,
+        dispatch_review=choice.review,
+        urgent_rule=choice.urgent_rule,
     )
     due_json = due.model_dump(mode="json")
     await session.execute(
         update(store.routes)
         .where(store.routes.c.request_id == route["request_id"])
-        .values(lead_department=lead, co_departments=list(co), state=State.ROUTED.value, due=due_json)
+        .values(
+            lead_department=lead,
+            co_departments=list(co),
+            state=State.ROUTED.value,
+            due=due_json,
+            urgency=route["urgency"],
+            category=route["category"],
+            matter=choice.matter,
+            decided_by=choice.decided_by,
+        )
     )
     emitted = uow.emit(data, request_id=route["request_id"], actor=actor, cause=cause)
     await _record(
@@ -155,13 +276,16 @@ async def _route(
         co_departments=list(co),
         rule_id=rule_id,
         due=due_json,
+        matter=choice.matter,
+        decided_by=choice.decided_by,
     )
     log.info(
-        "%s to %s (co: %s) by rule %s; resolve due %s",
+        "%s to %s (co: %s) by %s %s; resolve due %s",
         emitted.type,
         lead,
         ",".join(co) or "-",
-        rule_id or "manual",
+        choice.decided_by,
+        rule_id or choice.matter or "-",
         due_json.get("resolve"),
     )
     if route["urgency"] == "urgent":
@@ -169,11 +293,85 @@ async def _route(
         await _notify_heads(
             uow, emitted, lead, "urgent_request_routed", supervisors=True, due_accept=due_json["accept"]
         )
+    if choice.review:
+        # Urgent but uncertain: it went out at once; the dispatcher looks at it now.
+        await _queue(uow, route, choice, "review")
+        coordinating = (await store.CONFIG.get(session)).coordinating_department
+        await _notify_heads(
+            uow,
+            emitted,
+            coordinating,
+            "urgent_dispatch_review",
+            supervisors=False,
+            lead=await session.scalar(
+                select(store.departments.c.name).where(store.departments.c.code == lead)
+            )
+            or lead,
+            confidence=f"{choice.confidence or 0:.0%}",
+        )
     return emitted
 
 
 def rerouted_lead(emitted: Envelope) -> str:
     return str(emitted.data["lead_department"])
+
+
+async def _queue(uow: UnitOfWork, route: dict[str, Any], choice: Choice, state: str) -> None:
+    values = {
+        "request_id": route["request_id"],
+        "state": state,
+        "urgent": route["urgency"] == "urgent",
+        "text": route["text"] or "",
+        "suggestions": [a.model_dump() for a in choice.alternatives],
+        "model_version": choice.model_version,
+        "confidence": choice.confidence,
+        "queued_at": now(),
+        "lead_department": choice.lead if state == "review" else None,
+        "co_departments": list(choice.co) if state == "review" else [],
+        "matter": choice.matter if state == "review" else None,
+        "decided_by": None,
+        "decided_at": None,
+    }
+    await uow.session.execute(
+        pg_insert(store.dispatch_queue)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["request_id"], set_=values)
+    )
+    await uow.session.execute(
+        update(store.routes)
+        .where(store.routes.c.request_id == route["request_id"])
+        .values(urgency=route["urgency"], category=route["category"])
+    )
+    log.info(
+        "request %s waits for a dispatcher (%s, confidence %s)", route["request_id"], state, choice.confidence
+    )
+
+
+async def record_label(
+    uow: UnitOfWork, request_id: str, department: str, source: str, matter: str | None = None
+) -> None:
+    """What the centre decided about a request's department: a training label."""
+    route = await store.get_route(uow.session, request_id)
+    if route is None or not route["text"]:
+        return
+    values = {
+        "request_id": request_id,
+        "text": route["text"],
+        "matter": matter,
+        "department": department,
+        "source": source,
+        "at": now(),
+    }
+    await uow.session.execute(
+        pg_insert(store.dispatch_labels)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["request_id"], set_=values)
+    )
+
+
+def _category_derived(data: RequestReceived) -> bool:
+    """Intake derived the category from keywords (the channel gave none)."""
+    return any(r.startswith("category.") for r in (data.classification_rule or "").split(","))
 
 
 async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
@@ -197,7 +395,7 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
     assert route is not None
     if route["state"] != State.RECEIVED.value:
         return
-    await _route(uow, envelope, route, frozenset(), first=True)
+    await _route(uow, envelope, route, frozenset(), first=True, category_derived=_category_derived(data))
 
 
 async def route_supplemented(uow: UnitOfWork, envelope: Envelope, data: RequestSupplemented) -> None:
@@ -263,6 +461,15 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
     )
     await _record(uow, envelope, "returned", data.department, reason=data.reason)
     route = {**route, "returns": returns}
+    belongs = data.belongs_to_department
+    config = await store.CONFIG.get(uow.session)
+    if belongs and belongs in config.active_departments and belongs not in excluded:
+        # The returning department named the right one: that is a label, and where it goes.
+        await record_label(uow, envelope.request_id, belongs, "returned")
+        await _route(
+            uow, envelope, route, excluded, first=False, lead_override=belongs, decided_by="returned"
+        )
+        return
     if returns < get_settings().max_returns_before_escalation:
         rerouted = await _route(uow, envelope, route, excluded, first=False)
         # The first responder owns the request (首问负责): they hear where it went and why.
@@ -271,11 +478,12 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
                 template="request_returned",
                 params={"from_department": data.department, "reason": data.reason},
                 audience=["first_responder"],
-                department=rerouted_lead(rerouted),
+                # Gone to the dispatcher's queue (None): no department yet.
+                department=rerouted_lead(rerouted) if rerouted else None,
             ),
             request_id=envelope.request_id,
             actor=SYSTEM,
-            cause=rerouted,
+            cause=rerouted or envelope,
         )
         return
     # Too many returns: the coordinating department takes it and its head is told; it may
@@ -300,7 +508,9 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         returns=returns,
         reason=reason,
     )
-    await _route(uow, escalated, route, excluded, first=False, lead_override=coordinating)
+    await _route(
+        uow, escalated, route, excluded, first=False, lead_override=coordinating, decided_by="escalated"
+    )
 
 
 async def _return_reasons(uow: UnitOfWork, request_id: str, returns: int) -> str:
@@ -473,6 +683,7 @@ async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopen
         first=False,
         lead_override=data.department,
         co_override=list(route["co_departments"]),
+        decided_by="reopened",
     )
 
 
@@ -503,9 +714,12 @@ async def dispatch(
         actor=principal.actor,
         kind="dispatched",
     )
+    assert emitted is not None
     await uow.session.execute(
         update(store.assignments).where(store.assignments.c.event_id == str(emitted.id)).values(reason=reason)
     )
+    await record_label(uow, request_id, lead, "manual")
+    await _close_queue_item(uow, request_id, principal.id, lead, co, None, "dispatched")
     await uow.commit()
     return {
         "request_id": request_id,
@@ -513,3 +727,116 @@ async def dispatch(
         "co_departments": co,
         "event_id": str(emitted.id),
     }
+
+
+async def _close_queue_item(
+    uow: UnitOfWork, request_id: str, by: str, lead: str, co: list[str], matter: str | None, state: str
+) -> None:
+    await uow.session.execute(
+        update(store.dispatch_queue)
+        .where(
+            store.dispatch_queue.c.request_id == request_id,
+            store.dispatch_queue.c.state.in_(("waiting", "review")),
+        )
+        .values(
+            state=state,
+            decided_by=by,
+            decided_at=now(),
+            lead_department=lead,
+            co_departments=co,
+            matter=matter,
+        )
+    )
+
+
+async def dispatch_from_queue(
+    uow: UnitOfWork,
+    principal: Principal,
+    request_id: str,
+    lead: str,
+    co: list[str],
+    matter: str | None,
+    reason: str | None,
+) -> dict[str, Any]:
+    """The dispatcher's decision on a queued request: a waiting one goes out now; an
+    urgent one already sent is confirmed or re-dispatched. Either way it is a label."""
+    session = uow.session
+    item = await fetch_row(
+        session, store.dispatch_queue, store.dispatch_queue.c.request_id == request_id, for_update=True
+    )
+    if item is None:
+        raise NotFound(f"request {request_id} is not in the dispatcher's queue")
+    if item["state"] not in ("waiting", "review"):
+        raise Conflict(
+            f"request {request_id} was already dispatched by {item['decided_by']}", code="already_dispatched"
+        )
+    config = await store.CONFIG.get(session)
+    unknown = [
+        field_error(name, "known_department", f"no active department {code}")
+        for name, code in [("lead_department", lead), *[(f"co_departments.{i}", c) for i, c in enumerate(co)]]
+        if code not in config.active_departments
+    ]
+    if (
+        matter is not None
+        and await session.scalar(
+            select(store.matters.c.code).where(store.matters.c.code == matter, store.matters.c.active)
+        )
+        is None
+    ):
+        unknown.append(field_error("matter", "known_matter", f"no active matter {matter}"))
+    if unknown:
+        raise ApiError("unknown departments or matter", status=422, code="validation_failed", fields=unknown)
+    route = await store.get_route(session, request_id, for_update=True)
+    assert route is not None
+    event_id: str | None = None
+    state = "dispatched"
+    co = [c for c in co if c != lead]
+    if item["state"] == "review" and lead == item["lead_department"] and co == list(item["co_departments"]):
+        state = "confirmed"
+    else:
+        first = item["state"] == "waiting" and route["state"] in (
+            State.RECEIVED.value,
+            State.SUPPLEMENTED.value,
+        )
+        if not first:
+            next_state(State(route["state"]), "request.rerouted")  # 409 naming the state if not allowed
+        choice = Choice(lead, tuple(co), "dispatcher", matter=matter)
+        emitted = await _route(
+            uow,
+            None,
+            {**route, "matter": matter},
+            frozenset(route["excluded_departments"]),
+            first=first,
+            choice=choice,
+            actor=principal.actor,
+            kind="dispatched",
+        )
+        assert emitted is not None
+        event_id = str(emitted.id)
+        if reason:
+            await session.execute(
+                update(store.assignments)
+                .where(store.assignments.c.event_id == event_id)
+                .values(reason=reason)
+            )
+    await record_label(uow, request_id, lead, "dispatcher", matter)
+    await _close_queue_item(uow, request_id, principal.id, lead, co, matter, state)
+    await uow.commit()
+    return {
+        "request_id": request_id,
+        "state": state,
+        "lead_department": lead,
+        "co_departments": co,
+        "matter": matter,
+        "event_id": event_id,
+    }
+
+
+async def label_resolved(uow: UnitOfWork, envelope: Envelope, data: RequestResolved) -> None:
+    """The department that resolved a request kept it: the final label (after returns,
+    re-routes and manual dispatch)."""
+    route = await store.get_route(uow.session, envelope.request_id)
+    if route is None:
+        return
+    matter = route["matter"] if route["lead_department"] == data.department else None
+    await record_label(uow, envelope.request_id, data.department, "resolved", matter)

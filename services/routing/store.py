@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Integer,
+    LargeBinary,
     String,
     Table,
     func,
@@ -104,6 +105,8 @@ routes = Table(
     Column("returns", Integer, nullable=False, default=0),
     Column("state", String(20), nullable=False),
     Column("due", JSONB),
+    Column("matter", String(100)),  # the matter (事项) it was dispatched under
+    Column("decided_by", String(20)),  # rule, model, dispatcher, manual, fallback
 )
 
 assignments = Table(
@@ -119,6 +122,84 @@ assignments = Table(
     Column("due", JSONB),
     Column("event_id", String(36)),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("matter", String(100)),
+    Column("decided_by", String(20)),
+)
+
+# The dispatch catalogue (派单目录): one row per matter at its current version; every
+# version, and who made it, in matter_versions (the audit trail). Retired matters stay.
+matters = Table(
+    "matters",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(2000), nullable=False, server_default=""),
+    Column("lead_department", String(50), ForeignKey("departments.code"), nullable=False),
+    Column("co_departments", JSONB, nullable=False, server_default="[]"),
+    Column("category", String(20), nullable=False),
+    Column("urgent", Boolean, nullable=False, server_default="false"),
+    Column("keywords", JSONB, nullable=False, server_default="[]"),
+    Column("examples", JSONB, nullable=False, server_default="[]"),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(100), nullable=False),
+)
+
+matter_versions = Table(
+    "matter_versions",
+    metadata,
+    Column("code", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("action", String(20), nullable=False),  # seeded, created, updated, retired
+    Column("actor", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+)
+
+# Trained dispatch models, newest in use; the blob is the joblib dump of the pipeline.
+dispatch_models = Table(
+    "dispatch_models",
+    metadata,
+    Column("version", Integer, Identity(), primary_key=True),
+    Column("trained_at", DateTime(timezone=True), nullable=False),
+    Column("trained_by", String(100), nullable=False),
+    Column("catalogue_matters", Integer, nullable=False),
+    Column("history_labels", Integer, nullable=False),
+    Column("threshold", Float),
+    Column("blob", LargeBinary, nullable=False),
+)
+
+# What the centre finally decided about a request's department: the training labels.
+dispatch_labels = Table(
+    "dispatch_labels",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("text", String(6000), nullable=False),
+    Column("matter", String(100)),
+    Column("department", String(50), nullable=False),
+    Column("source", String(20), nullable=False),  # dispatcher, manual, returned, resolved
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# The dispatcher's queue (待派单): uncertain requests wait (waiting); uncertain urgent ones
+# went out at once and wait for the dispatcher's look (review).
+dispatch_queue = Table(
+    "dispatch_queue",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("state", String(20), nullable=False),  # waiting, review, dispatched, confirmed
+    Column("urgent", Boolean, nullable=False),
+    Column("text", String(6000), nullable=False),
+    Column("suggestions", JSONB, nullable=False),
+    Column("model_version", Integer),
+    Column("confidence", Float),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(100)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("lead_department", String(50)),
+    Column("co_departments", JSONB, nullable=False, server_default="[]"),
+    Column("matter", String(100)),
 )
 
 

@@ -210,6 +210,17 @@ class NotificationOutbound(EventData):
 # --- routing ------------------------------------------------------------------------
 
 
+DecidedBy = Literal["rule", "model", "dispatcher", "manual", "returned", "fallback", "reopened", "escalated"]
+
+
+class DispatchAlternative(BaseModel):
+    """One of the model's top departments for a request, with its best matter."""
+
+    department: str
+    matter: str | None = None
+    confidence: float = Field(ge=0, le=1)
+
+
 @event_model("request.routed")
 class RequestRouted(EventData):
     lead_department: str
@@ -221,6 +232,17 @@ class RequestRouted(EventData):
     category: Category | None = None
     # When each clock's warning falls due (the policy's warning fraction of its time).
     warn_at: Due | None = None
+    # Content-based dispatch: the matter (事项) it went under, what decided (an admin's
+    # rule, the model, a dispatcher, ...), and for the model its version, confidence and
+    # top-3 alternatives; `dispatch_review`: urgent and uncertain, sent at once and shown
+    # to the dispatcher. `urgent_rule`: what made it urgent, where routing did.
+    matter: str | None = None
+    decided_by: DecidedBy | None = None
+    model_version: int | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    alternatives: list[DispatchAlternative] = Field(default_factory=list)
+    dispatch_review: bool = False
+    urgent_rule: str | None = None
 
 
 @event_model("request.rerouted")
@@ -263,6 +285,8 @@ class RequestProgressed(EventData):
 class RequestReturned(EventData):
     department: str
     reason: FreeText = Field(min_length=1)
+    # The returning department's word on where it belongs (a training label for dispatch).
+    belongs_to_department: str | None = None
 
 
 @event_model("request.extension_requested")

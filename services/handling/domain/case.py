@@ -146,10 +146,14 @@ class Case:
         *,
         now: datetime | None = None,
         window: timedelta = timedelta(hours=24),
+        belongs_to: str | None = None,
     ) -> tuple[Case, EventData]:
-        """退单: the department is not responsible; routing sends it elsewhere."""
+        """退单: the department is not responsible; routing sends it elsewhere (to the one it
+        names as responsible, when it names one)."""
         self._check(actor_department)
         if self.state == State.ACCEPTED and self.accepted_at and now and now > self.accepted_at + window:
             raise ReturnWindowClosed(self.request_id)
         state = next_state(self.state, "request.returned")
-        return replace(self, state=state), RequestReturned(department=self.department, reason=reason)
+        return replace(self, state=state), RequestReturned(
+            department=self.department, reason=reason, belongs_to_department=belongs_to
+        )

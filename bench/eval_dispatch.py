@@ -1,0 +1,158 @@
+"""`make eval-dispatch`: content-based dispatch measured on bench/eval/dispatch.jsonl, a
+labelled set of requests written the way citizens write (never used for training).
+
+1. The model trained on the shipped catalogue only: top-1 / top-3 department accuracy,
+   matter accuracy, accuracy of the confident ones, the share sent to the dispatcher's
+   queue, urgent recall and precision (safety net + model), a confusion table and the CPU
+   time of one classification.
+2. Simulated learning: half of the set (fixed seed) goes through as history — the
+   department that finally kept each request is its label, as routing learns it — the
+   model is retrained, and the other half is measured before and after.
+
+The figures are printed and merged into bench/results.json under "dispatch"."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from services.routing.domain.dispatch import (  # noqa: E402
+    DispatchModel,
+    Example,
+    SafetyNet,
+    decide,
+    history_example,
+    shipped_matters,
+    threshold_for,
+)
+from shared.settings import get_settings  # noqa: E402
+
+EVAL = ROOT / "bench" / "eval" / "dispatch.jsonl"
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def load(path: Path = EVAL) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def measure(model: DispatchModel, safety: SafetyNet, items: list[dict[str, Any]]) -> dict[str, Any]:
+    settings = get_settings()
+    threshold = threshold_for(model, settings.dispatch_confidence_threshold)
+    top1 = top3 = matter_ok = confident = confident_ok = queued = 0
+    tp = fp = fn = 0
+    confusion: Counter[tuple[str, str]] = Counter()
+    cpu = 0.0
+    for item in items:
+        started = time.process_time()
+        d = decide(
+            model,
+            safety,
+            item["text"],
+            urgent_already=False,
+            threshold=threshold,
+            urgent_matter_threshold=settings.dispatch_urgent_matter_threshold,
+        )
+        cpu += time.process_time() - started
+        assert d.prediction is not None
+        p = d.prediction
+        ok = p.department == item["department"]
+        top1 += ok
+        top3 += item["department"] in [a.department for a in p.alternatives]
+        matter_ok += p.matter == item["matter"]
+        if p.confidence >= threshold:
+            confident += 1
+            confident_ok += ok
+        queued += d.to_queue
+        if not ok:
+            confusion[(item["department"], p.department)] += 1
+        if d.urgent and item["urgent"]:
+            tp += 1
+        elif d.urgent:
+            fp += 1
+        elif item["urgent"]:
+            fn += 1
+    n = len(items)
+    return {
+        "requests": n,
+        "threshold": threshold,
+        "top1_department_accuracy": round(top1 / n, 4),
+        "top3_department_accuracy": round(top3 / n, 4),
+        "matter_accuracy": round(matter_ok / n, 4),
+        "confident_share": round(confident / n, 4),
+        "confident_top1_accuracy": round(confident_ok / confident, 4) if confident else None,
+        "queued_share": round(queued / n, 4),
+        "urgent_recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "urgent_precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "urgent_in_set": tp + fn,
+        "cpu_ms_per_classification": round(cpu / n * 1000, 3),
+        "misroutes": [{"expected": e, "predicted": p, "count": c} for (e, p), c in confusion.most_common()],
+    }
+
+
+def simulated_learning(safety: SafetyNet, items: list[dict[str, Any]], seed: int = 17) -> dict[str, Any]:
+    shuffled = items[:]
+    random.Random(seed).shuffle(shuffled)
+    half = len(shuffled) // 2
+    history_items, rest = shuffled[:half], shuffled[half:]
+    matters = shipped_matters()
+    base = DispatchModel.train(matters)
+    # As routing learns: the department that kept the request, turned into its best matter.
+    history: list[Example] = [history_example(base, i["text"], None, i["department"]) for i in history_items]
+    learned = DispatchModel.train(matters, history)
+    return {
+        "history_requests": half,
+        "measured_on": len(rest),
+        "before": {k: v for k, v in measure(base, safety, rest).items() if k != "misroutes"},
+        "after": {k: v for k, v in measure(learned, safety, rest).items() if k != "misroutes"},
+    }
+
+
+def print_report(r: dict[str, Any]) -> None:
+    def line(name: str, m: dict[str, Any]) -> None:
+        print(
+            f"{name:<26} n={m['requests']:<4} top1 {m['top1_department_accuracy']:.1%}  "
+            f"top3 {m['top3_department_accuracy']:.1%}  matter {m['matter_accuracy']:.1%}  "
+            f"confident {m['confident_share']:.1%} → {m['confident_top1_accuracy'] or 0:.1%}  "
+            f"queued {m['queued_share']:.1%}  urgent recall {m['urgent_recall'] or 0:.1%} "
+            f"precision {m['urgent_precision'] or 0:.1%}  cpu {m['cpu_ms_per_classification']} ms"
+        )
+
+    line("catalogue only", r["catalogue_only"])
+    s = r["simulated_learning"]
+    line("half as history: before", s["before"])
+    line("half as history: after", s["after"])
+    print("\nconfusion (expected → predicted: count), catalogue only:")
+    for m in r["catalogue_only"]["misroutes"]:
+        print(f"  {m['expected']:>16} → {m['predicted']:<16} {m['count']}")
+
+
+def main() -> None:
+    safety = SafetyNet.default()
+    items = load()
+    started = time.process_time()
+    model = DispatchModel.train(shipped_matters())
+    train_cpu = time.process_time() - started
+    result = {
+        "eval_set": str(EVAL.relative_to(ROOT)),
+        "train_cpu_seconds": round(train_cpu, 2),
+        "catalogue_only": measure(model, safety, items),
+        "simulated_learning": simulated_learning(safety, items),
+    }
+    print_report(result)
+    existing = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    existing["dispatch"] = result
+    RESULTS.write_text(json.dumps(existing, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwritten to {RESULTS} (key: dispatch)")
+
+
+if __name__ == "__main__":
+    main()

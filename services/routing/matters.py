@@ -1,0 +1,166 @@
+"""The dispatch catalogue's commands and reads: every change makes a new version of the
+matter and a row in matter_versions naming who made it (the audit trail); a retired
+matter stops being predicted but keeps its history (requests dispatched under it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import store
+from shared.auth import Principal
+from shared.clock import now
+from shared.db import fetch_row
+from shared.errors import ApiError, Conflict, NotFound, field_error
+
+EDITABLE = (
+    "name",
+    "description",
+    "lead_department",
+    "co_departments",
+    "category",
+    "urgent",
+    "keywords",
+    "examples",
+)
+
+
+def view(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    out["updated_at"] = out["updated_at"].isoformat()
+    return out
+
+
+async def list_matters(
+    session: AsyncSession, include_retired: bool, department: str | None
+) -> list[dict[str, Any]]:
+    stmt = select(store.matters).order_by(store.matters.c.code)
+    if not include_retired:
+        stmt = stmt.where(store.matters.c.active)
+    if department:
+        stmt = stmt.where(store.matters.c.lead_department == department)
+    return [view(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def get_matter(session: AsyncSession, code: str) -> dict[str, Any]:
+    row = await fetch_row(session, store.matters, store.matters.c.code == code)
+    if row is None:
+        raise NotFound(f"no matter {code}")
+    return view(row)
+
+
+async def versions(session: AsyncSession, code: str) -> list[dict[str, Any]]:
+    await get_matter(session, code)
+    stmt = (
+        select(store.matter_versions)
+        .where(store.matter_versions.c.code == code)
+        .order_by(store.matter_versions.c.version)
+    )
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    for r in rows:
+        r["at"] = r["at"].isoformat()
+    return rows
+
+
+async def _check_departments(session: AsyncSession, values: dict[str, Any]) -> None:
+    active = await store.active_departments(session)
+    wrong = [
+        field_error(name, "known_department", f"no active department {code}")
+        for name, code in [
+            ("lead_department", values["lead_department"]),
+            *[(f"co_departments.{i}", c) for i, c in enumerate(values["co_departments"])],
+        ]
+        if code not in active
+    ]
+    if values["lead_department"] in values["co_departments"]:
+        wrong.append(
+            field_error("co_departments", "not_lead", "the lead department is not its own co-handler")
+        )
+    if wrong:
+        raise ApiError("invalid departments", status=422, code="validation_failed", fields=wrong)
+
+
+async def _save(
+    session: AsyncSession, principal: Principal, values: dict[str, Any], action: str
+) -> dict[str, Any]:
+    at = now()
+    row = {**values, "updated_at": at, "updated_by": principal.id}
+    await session.execute(
+        pg_insert(store.matters).values(**row).on_conflict_do_update(index_elements=["code"], set_=row)
+    )
+    snapshot = {k: values[k] for k in (*EDITABLE, "active")}
+    await session.execute(
+        pg_insert(store.matter_versions).values(
+            code=values["code"],
+            version=values["version"],
+            action=action,
+            actor=principal.id,
+            at=at,
+            snapshot=snapshot,
+        )
+    )
+    await session.commit()
+    return view(row)
+
+
+async def create(session: AsyncSession, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    if await fetch_row(session, store.matters, store.matters.c.code == body["code"]) is not None:
+        raise Conflict(f"matter {body['code']} already exists (retired ones too: edit it instead)")
+    values = {**body, "version": 1, "active": True}
+    await _check_departments(session, values)
+    return await _save(session, principal, values, "created")
+
+
+async def update(
+    session: AsyncSession, principal: Principal, code: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    current = await fetch_row(session, store.matters, store.matters.c.code == code, for_update=True)
+    if current is None:
+        raise NotFound(f"no matter {code}")
+    values = {**dict(current), **body, "code": code, "version": current["version"] + 1}
+    values.pop("updated_at", None)
+    values.pop("updated_by", None)
+    await _check_departments(session, values)
+    return await _save(session, principal, values, "updated" if values["active"] else "retired")
+
+
+async def retire(session: AsyncSession, principal: Principal, code: str) -> dict[str, Any]:
+    current = await fetch_row(session, store.matters, store.matters.c.code == code, for_update=True)
+    if current is None:
+        raise NotFound(f"no matter {code}")
+    if not current["active"]:
+        raise Conflict(f"matter {code} is already retired", code="already_retired")
+    values = {**dict(current), "version": current["version"] + 1, "active": False}
+    values.pop("updated_at", None)
+    values.pop("updated_by", None)
+    return await _save(session, principal, values, "retired")
+
+
+async def dispatch_queue(session: AsyncSession, state: str | None) -> list[dict[str, Any]]:
+    stmt = select(store.dispatch_queue).order_by(
+        store.dispatch_queue.c.urgent.desc(), store.dispatch_queue.c.queued_at
+    )
+    stmt = stmt.where(store.dispatch_queue.c.state.in_((state,) if state else ("waiting", "review")))
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    names = {
+        r["code"]: r["name"]
+        for r in (await session.execute(select(store.matters.c.code, store.matters.c.name))).mappings()
+    }
+    for r in rows:
+        for key in ("queued_at", "decided_at"):
+            r[key] = r[key].isoformat() if r[key] else None
+        for s in r["suggestions"]:
+            s["matter_name"] = names.get(s.get("matter") or "")
+    return rows
+
+
+async def models(session: AsyncSession) -> list[dict[str, Any]]:
+    cols = [c for c in store.dispatch_models.c if c.name != "blob"]
+    stmt = select(*cols).order_by(store.dispatch_models.c.version.desc()).limit(20)
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    for r in rows:
+        r["trained_at"] = r["trained_at"].isoformat()
+    return rows
