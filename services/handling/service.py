@@ -85,7 +85,8 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
 
 
 async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-    """Answered at intake, merged or withdrawn: the case leaves every queue, clocks stop."""
+    """Answered at intake, merged, withdrawn or closed: the case leaves every queue (unless
+    asked for by state), clocks stop."""
     state = State(envelope.type.removeprefix("request."))
     await uow.session.execute(
         pg_insert(store.finished)

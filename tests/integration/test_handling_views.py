@@ -17,7 +17,7 @@ from services.handling import service
 from services.handling import store as handling_store
 from services.handling.main import build_app
 from shared.clock import now
-from shared.events.catalogue import Due, RequestDueChanged, RequestMerged, RequestWithdrawn
+from shared.events.catalogue import Due, RequestClosed, RequestDueChanged, RequestMerged, RequestWithdrawn
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from tests.integration.conftest import asgi_client
@@ -230,10 +230,11 @@ async def test_sla_alerts_name_the_handler_and_supervision_answers_are_published
 
 async def test_the_queue_leaves_out_merged_withdrawn_and_closed_cases(handling: Handling) -> None:
     client, runtime = handling
-    kept, merged, withdrawn = [await route(runtime) for _ in range(3)]
+    kept, merged, withdrawn, closed = [await route(runtime) for _ in range(4)]
     for rid, data in (
         (merged, RequestMerged(into_request_id=kept)),
         (withdrawn, RequestWithdrawn(reason="问题已自行解决")),
+        (closed, RequestClosed(reason="rated satisfied")),
     ):
         env = envelope(rid, data)
         async with runtime.uow() as uow:
@@ -251,6 +252,6 @@ async def test_the_queue_leaves_out_merged_withdrawn_and_closed_cases(handling: 
         cursor = page.get("next_cursor")
         if not cursor:
             break
-    assert kept in ids and merged not in ids and withdrawn not in ids
+    assert kept in ids and merged not in ids and withdrawn not in ids and closed not in ids
     asked = (await client.get("/v1/cases", headers=URBAN, params={"state": "merged", "limit": 200})).json()
     assert merged in {c["request_id"] for c in asked["items"]}
