@@ -333,7 +333,9 @@ async def overdue(
     past their deadline; across departments (a head sees their own)."""
     moment = now()
     c = store.clocks.c
-    stmt = select(store.clocks).where(c.stopped_at.is_(None), c.due <= moment).order_by(c.due)
+    stmt = (
+        select(store.clocks).where(c.stopped_at.is_(None), c.due <= store.clock_time(moment)).order_by(c.due)
+    )
     o = store.supervision_orders.c
     orders = select(store.supervision_orders).where(o.answered_at.is_(None), o.due <= moment).order_by(o.due)
     if principal.role == "dept_head":
@@ -355,7 +357,11 @@ async def at_risk(
     c = store.clocks.c
     stmt = (
         select(store.clocks)
-        .where(c.stopped_at.is_(None), c.warn_at <= moment, c.due > moment)
+        .where(
+            c.stopped_at.is_(None),
+            c.warn_at <= store.clock_time(moment),
+            c.due > store.clock_time(moment),
+        )
         .order_by(c.due)
     )
     if principal.role == "dept_head":

@@ -43,6 +43,19 @@ async def handling(platform: Settings) -> AsyncIterator[Handling]:
         yield client, runtime
 
 
+async def _queue_ids(client: httpx.AsyncClient, params: dict[str, str] | None = None) -> set[str]:
+    """Every case of urban's queue (all pages) for these filters."""
+    ids: set[str] = set()
+    cursor = None
+    while True:
+        query = {"limit": "200", **(params or {}), **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/cases", headers=URBAN, params=query)).json()
+        ids |= {c["request_id"] for c in page["items"]}
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return ids
+
+
 async def _case(client: httpx.AsyncClient, rid: str, headers: dict[str, str] = URBAN) -> dict[str, Any]:
     response = await client.get(f"/v1/cases/{rid}", headers=headers)
     assert response.status_code == 200, response.text
@@ -240,18 +253,34 @@ async def test_the_queue_leaves_out_merged_withdrawn_and_closed_cases(handling: 
         async with runtime.uow() as uow:
             await service.close_cases(uow, env, data)
             await uow.commit()
-    ids = set()
-    cursor = None
-    while True:
-        page = (
-            await client.get(
-                "/v1/cases", headers=URBAN, params={"limit": 200, **({"cursor": cursor} if cursor else {})}
-            )
-        ).json()
-        ids |= {c["request_id"] for c in page["items"]}
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
+    ids = await _queue_ids(client)
     assert kept in ids and merged not in ids and withdrawn not in ids and closed not in ids
     asked = (await client.get("/v1/cases", headers=URBAN, params={"state": "merged", "limit": 200})).json()
     assert merged in {c["request_id"] for c in asked["items"]}
+
+
+async def test_a_paused_clock_stands_still_in_the_overdue_and_at_risk_views(handling: Handling) -> None:
+    client, runtime = handling
+    waiting, late = await route(runtime), await route(runtime)
+    for rid in (waiting, late):
+        await client.post(f"/v1/cases/{rid}/pause", headers=URBAN, json={"reason": "等市民约定上门时间"})
+    k = handling_store.clocks.c
+    async with runtime.uow() as uow:
+        # Paused two hours ago; one fell due during the pause, the other was late before it.
+        for rid, due in ((waiting, now() - timedelta(hours=1)), (late, now() - timedelta(hours=3))):
+            await uow.session.execute(
+                handling_store.clocks.update()
+                .where(k.request_id == rid, k.clock == "resolve")
+                .values(paused_at=now() - timedelta(hours=2), due=due, warn_at=due - timedelta(hours=4))
+            )
+        await uow.commit()
+    overdue = {
+        c["request_id"] for c in (await client.get("/v1/overdue", headers=URBAN_HEAD)).json()["clocks"]
+    }
+    assert late in overdue and waiting not in overdue
+    at_risk = {
+        c["request_id"] for c in (await client.get("/v1/at-risk", headers=URBAN_HEAD)).json()["clocks"]
+    }
+    assert waiting in at_risk and late not in at_risk  # it stands where the pause found it
+    queue = await _queue_ids(client, {"overdue": "true"})
+    assert late in queue and waiting not in queue
