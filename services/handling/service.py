@@ -546,6 +546,7 @@ async def answer_supervision_order(
             answer=answer,
             answered_by=principal.id,
             on_time=moment <= row["due"],
+            issued_by=row["issued_by"],
         ),
         request_id=row["request_id"],
         actor=principal.actor,

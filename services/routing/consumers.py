@@ -19,6 +19,8 @@ HANDLERS: dict[str, Handler] = {
     "request.resumed": service.reschedule,
     "request.sla_warning": service.sla_alert,
     "request.sla_breached": service.sla_alert,
+    "request.supervised": service.supervision_ordered,
+    "request.supervision_answered": service.supervision_answered,
 }
 
 
