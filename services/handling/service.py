@@ -24,7 +24,7 @@ from services.handling.domain.case import (
 )
 from services.handling.domain.clocks import Clock, ExtensionRefused
 from shared.auth import Principal
-from shared.clock import now
+from shared.clock import now, organisation_tz
 from shared.db import upsert
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import (
@@ -462,7 +462,7 @@ async def decide_extension(
             NotificationRequested(
                 template="extension_notice",
                 audience=["requester", "first_responder"],
-                params={"reason": row["reason"], "new_due": new_due.isoformat() if new_due else ""},
+                params={"reason": row["reason"], "new_due": _local(new_due) if new_due else ""},
             ),
             request_id=row["request_id"],
             actor=principal.actor,
@@ -474,6 +474,11 @@ async def decide_extension(
         "state": "approved" if approve else "rejected",
         "new_due": new_due.isoformat() if new_due else None,
     }
+
+
+def _local(moment: datetime) -> str:
+    """A time as people read it: the organisation's time zone, 2026年12月11日 18:00."""
+    return moment.astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
 
 
 async def issue_supervision_order(
