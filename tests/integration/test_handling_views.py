@@ -238,6 +238,7 @@ async def test_sla_alerts_name_the_handler_and_supervision_answers_are_published
         "answer": "已派人现场处置",
         "answered_by": "head-urban",
         "on_time": True,
+        "issued_by": "supervisor-01",  # told of the answer
     }
 
 
