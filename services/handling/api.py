@@ -377,7 +377,9 @@ async def overdue(
     Each list is a keyset page of at most `limit` (`next_cursor`, `supervision_orders_next_cursor`)."""
     moment = now()
     c = store.clocks.c
-    stmt = select(store.clocks).where(c.stopped_at.is_(None), c.due <= moment)
+    stmt = (
+        select(store.clocks).where(c.stopped_at.is_(None), c.due <= store.clock_time(moment)).order_by(c.due)
+    )
     o = store.supervision_orders.c
     orders = select(store.supervision_orders).where(o.answered_at.is_(None), o.due <= moment)
     if principal.role == "dept_head":
@@ -412,7 +414,15 @@ async def at_risk(
     """Running clocks past their warning time but not yet due, soonest due first (keyset pages)."""
     moment = now()
     c = store.clocks.c
-    stmt = select(store.clocks).where(c.stopped_at.is_(None), c.warn_at <= moment, c.due > moment)
+    stmt = (
+        select(store.clocks)
+        .where(
+            c.stopped_at.is_(None),
+            c.warn_at <= store.clock_time(moment),
+            c.due > store.clock_time(moment),
+        )
+        .order_by(c.due)
+    )
     if principal.role == "dept_head":
         stmt = stmt.where(c.department == principal.department)
     rows = [dict(r) for r in (await session.execute(keyset(stmt, _clock_key(), cursor, limit))).mappings()]

@@ -228,7 +228,7 @@ async def refresh_case_gauges(new_uow: Any, at: datetime | None = None) -> None:
         )
         overdue_rows = await uow.session.execute(
             select(c.department, func.count(func.distinct(c.request_id)))
-            .where(c.stopped_at.is_(None), c.due <= moment)
+            .where(c.stopped_at.is_(None), c.due <= store.clock_time(moment))
             .group_by(c.department)
         )
         OPEN_CASES.clear()

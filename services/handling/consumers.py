@@ -11,6 +11,7 @@ HANDLERS: dict[str, Handler] = {
     "request.answered_at_intake": service.close_cases,
     "request.merged": service.close_cases,
     "request.withdrawn": service.close_cases,
+    "request.closed": service.close_cases,
     "request.reopened": service.note_reopened,
     "request.due_changed": service.apply_due_changed,
     "request.merge_released": service.reopen_released,

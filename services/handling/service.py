@@ -24,7 +24,7 @@ from services.handling.domain.case import (
 )
 from services.handling.domain.clocks import Clock, ExtensionRefused
 from shared.auth import Principal
-from shared.clock import now
+from shared.clock import now, organisation_tz
 from shared.db import upsert
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import (
@@ -86,7 +86,8 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
 
 
 async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-    """Answered at intake, merged or withdrawn: the case leaves every queue, clocks stop."""
+    """Answered at intake, merged, withdrawn or closed: the case leaves every queue (unless
+    asked for by state), clocks stop."""
     state = State(envelope.type.removeprefix("request."))
     await uow.session.execute(
         pg_insert(store.finished)
@@ -482,7 +483,7 @@ async def decide_extension(
             NotificationRequested(
                 template="extension_notice",
                 audience=["requester", "first_responder"],
-                params={"reason": row["reason"], "new_due": new_due.isoformat() if new_due else ""},
+                params={"reason": row["reason"], "new_due": _local(new_due) if new_due else ""},
             ),
             request_id=row["request_id"],
             actor=principal.actor,
@@ -494,6 +495,11 @@ async def decide_extension(
         "state": "approved" if approve else "rejected",
         "new_due": new_due.isoformat() if new_due else None,
     }
+
+
+def _local(moment: datetime) -> str:
+    """A time as people read it: the organisation's time zone, 2026年12月11日 18:00."""
+    return moment.astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
 
 
 async def issue_supervision_order(
@@ -568,6 +574,7 @@ async def answer_supervision_order(
             answer=answer,
             answered_by=principal.id,
             on_time=moment <= row["due"],
+            issued_by=row["issued_by"],
         ),
         request_id=row["request_id"],
         actor=principal.actor,

@@ -229,6 +229,12 @@ async def set_due(session: AsyncSession, request_id: str, due: dict[str, Any]) -
     )
 
 
+def clock_time(moment: datetime | None) -> Any:
+    """Where a clock stands: now, or for a paused clock the moment it was paused (its time
+    stands still while the department waits on the person), for overdue and at-risk views."""
+    return func.coalesce(clocks.c.paused_at, moment)
+
+
 # Cases that left the department's work: not in the queue unless asked for by state.
 ENDED_STATES = ("merged", "withdrawn", "closed", "answered_at_intake")
 
@@ -269,7 +275,8 @@ async def queue(
             & (k.department == cases.c.department)
             & k.stopped_at.is_(None)
         )
-        condition = (k.due <= now) if overdue else ((k.warn_at <= now) & (k.due > now))
+        moment = clock_time(now)
+        condition = (k.due <= moment) if overdue else ((k.warn_at <= moment) & (k.due > moment))
         stmt = stmt.where(exists().where(running & condition))
     if after is not None:
         stmt = stmt.where(position > after)

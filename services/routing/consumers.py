@@ -23,6 +23,8 @@ HANDLERS: dict[str, Handler] = {
     "request.chased": service.tell_head_of_chase,
     # The department that resolved it kept it: a training label for the dispatch model.
     "request.resolved": service.label_resolved,
+    "request.supervised": service.supervision_ordered,
+    "request.supervision_answered": service.supervision_answered,
 }
 
 

@@ -42,6 +42,8 @@ from shared.events.catalogue import (
     RequestRouted,
     RequestSlaBreached,
     RequestSlaWarning,
+    RequestSupervised,
+    RequestSupervisionAnswered,
     RequestSupplemented,
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
@@ -668,6 +670,43 @@ async def sla_alert(
             await store.supervisors(uow.session),
             **params,
         )
+
+
+async def _department_name(uow: UnitOfWork, code: str) -> str:
+    name = await uow.session.scalar(select(store.departments.c.name).where(store.departments.c.code == code))
+    return str(name or code).split(" (")[0]
+
+
+async def supervision_ordered(uow: UnitOfWork, envelope: Envelope, data: RequestSupervised) -> None:
+    """督办: the department's head is told what is ordered and by when."""
+    head = await store.head_of(uow.session, data.department)
+    await _tell(
+        uow,
+        envelope,
+        "supervision_ordered",
+        "department_head",
+        data.department,
+        [head] if head else [],
+        order_id=data.order_id,
+        instructions=data.instructions,
+        due=_local(data.due),
+    )
+
+
+async def supervision_answered(uow: UnitOfWork, envelope: Envelope, data: RequestSupervisionAnswered) -> None:
+    """The supervisor who issued the order is told the department's answer."""
+    await _tell(
+        uow,
+        envelope,
+        "supervision_answered",
+        "supervisors",
+        data.department,
+        [data.issued_by] if data.issued_by else await store.supervisors(uow.session),
+        order_id=data.order_id,
+        answer=data.answer,
+        department_name=await _department_name(uow, data.department),
+        on_time="按时" if data.on_time else "逾期",
+    )
 
 
 async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopened) -> None:

@@ -391,6 +391,7 @@ class RequestSupervisionAnswered(EventData):
     answer: str
     answered_by: str
     on_time: bool
+    issued_by: str | None = None  # the supervisor who issued the order (told of the answer)
 
 
 # --- followup -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from services.handling import service
 from services.handling import store as handling_store
 from services.handling.main import build_app
 from shared.auth import issue_staff_token
-from shared.clock import now
+from shared.clock import now, organisation_tz
 from shared.db import outbox_table
 from shared.events.catalogue import Due, RequestRouted
 from shared.runtime import ServiceRuntime
@@ -168,6 +168,9 @@ async def test_an_approved_extension_moves_the_clock_and_tells_the_person(
     ]
     notice = (await events(runtime, rid))[-1]["data"]
     assert notice["template"] == "extension_notice" and notice["params"]["reason"] == "需要协调施工单位"
+    # The person reads the new due time in the organisation's time zone, in words.
+    expected = datetime.fromisoformat(new_due).astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
+    assert notice["params"]["new_due"] == expected
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from services.handling import service
 from services.handling import store as handling_store
 from services.handling.main import build_app
 from shared.clock import now
-from shared.events.catalogue import Due, RequestDueChanged, RequestMerged, RequestWithdrawn
+from shared.events.catalogue import Due, RequestClosed, RequestDueChanged, RequestMerged, RequestWithdrawn
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings
 from tests.integration.conftest import asgi_client
@@ -41,6 +41,19 @@ async def handling(platform: Settings) -> AsyncIterator[Handling]:
     )
     async for client in asgi_client(build_app(runtime)):
         yield client, runtime
+
+
+async def _queue_ids(client: httpx.AsyncClient, params: dict[str, str] | None = None) -> set[str]:
+    """Every case of urban's queue (all pages) for these filters."""
+    ids: set[str] = set()
+    cursor = None
+    while True:
+        query = {"limit": "200", **(params or {}), **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/cases", headers=URBAN, params=query)).json()
+        ids |= {c["request_id"] for c in page["items"]}
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return ids
 
 
 async def _case(client: httpx.AsyncClient, rid: str, headers: dict[str, str] = URBAN) -> dict[str, Any]:
@@ -225,32 +238,50 @@ async def test_sla_alerts_name_the_handler_and_supervision_answers_are_published
         "answer": "已派人现场处置",
         "answered_by": "head-urban",
         "on_time": True,
+        "issued_by": "supervisor-01",  # told of the answer
     }
 
 
 async def test_the_queue_leaves_out_merged_withdrawn_and_closed_cases(handling: Handling) -> None:
     client, runtime = handling
-    kept, merged, withdrawn = [await route(runtime) for _ in range(3)]
+    kept, merged, withdrawn, closed = [await route(runtime) for _ in range(4)]
     for rid, data in (
         (merged, RequestMerged(into_request_id=kept)),
         (withdrawn, RequestWithdrawn(reason="问题已自行解决")),
+        (closed, RequestClosed(reason="rated satisfied")),
     ):
         env = envelope(rid, data)
         async with runtime.uow() as uow:
             await service.close_cases(uow, env, data)
             await uow.commit()
-    ids = set()
-    cursor = None
-    while True:
-        page = (
-            await client.get(
-                "/v1/cases", headers=URBAN, params={"limit": 200, **({"cursor": cursor} if cursor else {})}
-            )
-        ).json()
-        ids |= {c["request_id"] for c in page["items"]}
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
-    assert kept in ids and merged not in ids and withdrawn not in ids
+    ids = await _queue_ids(client)
+    assert kept in ids and merged not in ids and withdrawn not in ids and closed not in ids
     asked = (await client.get("/v1/cases", headers=URBAN, params={"state": "merged", "limit": 200})).json()
     assert merged in {c["request_id"] for c in asked["items"]}
+
+
+async def test_a_paused_clock_stands_still_in_the_overdue_and_at_risk_views(handling: Handling) -> None:
+    client, runtime = handling
+    waiting, late = await route(runtime), await route(runtime)
+    for rid in (waiting, late):
+        await client.post(f"/v1/cases/{rid}/pause", headers=URBAN, json={"reason": "等市民约定上门时间"})
+    k = handling_store.clocks.c
+    async with runtime.uow() as uow:
+        # Paused two hours ago; one fell due during the pause, the other was late before it.
+        for rid, due in ((waiting, now() - timedelta(hours=1)), (late, now() - timedelta(hours=3))):
+            await uow.session.execute(
+                handling_store.clocks.update()
+                .where(k.request_id == rid, k.clock == "resolve")
+                .values(paused_at=now() - timedelta(hours=2), due=due, warn_at=due - timedelta(hours=4))
+            )
+        await uow.commit()
+    overdue = {
+        c["request_id"] for c in (await client.get("/v1/overdue", headers=URBAN_HEAD)).json()["clocks"]
+    }
+    assert late in overdue and waiting not in overdue
+    at_risk = {
+        c["request_id"] for c in (await client.get("/v1/at-risk", headers=URBAN_HEAD)).json()["clocks"]
+    }
+    assert waiting in at_risk and late not in at_risk  # it stands where the pause found it
+    queue = await _queue_ids(client, {"overdue": "true"})
+    assert late in queue and waiting not in queue

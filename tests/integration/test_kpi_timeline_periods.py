@@ -15,6 +15,7 @@ from sqlalchemy import select
 from services.kpi import store as kpi_store
 from services.kpi.consumers import HANDLERS
 from services.kpi.main import build_app
+from shared.clock import now
 from shared.db import outbox_table
 from shared.events.catalogue import (
     Due,
@@ -156,7 +157,10 @@ async def test_moved_due_times_count_in_the_facts(kpi: Kpi) -> None:
 
 async def test_a_period_closes_once_and_only_when_it_is_over(kpi: Kpi) -> None:
     client, _ = kpi
-    for label in ("2027-01", "2026-12", "2026-Q4", "2026"):  # the suite's clock is in December 2026
+    today = now().astimezone(TZ)
+    next_month = (today.replace(day=1) + timedelta(days=32)).strftime("%Y-%m")
+    this_quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    for label in (next_month, today.strftime("%Y-%m"), this_quarter, str(today.year)):  # not over yet
         refused = await client.post(f"/v1/periods/{label}/close", headers=SUPERVISOR)
         assert refused.status_code == 409, label
         error = refused.json()["error"]

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.intake.domain.notifications import render
 from services.routing import store as routing_store
 from services.routing.consumers import HANDLERS
 from services.routing.main import build_app
@@ -26,6 +27,8 @@ from shared.events.catalogue import (
     RequestResumed,
     RequestSlaBreached,
     RequestSlaWarning,
+    RequestSupervised,
+    RequestSupervisionAnswered,
 )
 from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
@@ -144,6 +147,9 @@ async def test_sla_alerts_reach_the_handler_the_head_and_for_a_breach_the_superv
         (["department_head"], ["head-urban"], "sla_warning"),
     ]
     assert told[0]["params"]["due"] == "2026年12月03日 18:00" and told[0]["params"]["clock_name"] == "办结"
+    assert render("sla_warning", {"request_id": rid, **told[0]["params"]}) == (
+        f"诉求 {rid} 的办结时限将于 2026年12月03日 18:00 到期，请抓紧办理。"
+    )
 
     await apply(
         runtime,
@@ -177,3 +183,40 @@ async def test_the_head_is_told_an_extension_decision_is_waiting(
     assert told[0]["params"]["extension_id"] == ext_id
     assert told[0]["params"]["requested_due"] == "2026年12月18日 17:30"
     assert told[0]["params"]["reason"] == "需要协调施工队封路抢修"
+    assert render("extension_decision_waiting", {"request_id": rid, **told[0]["params"]}) == (
+        f"诉求 {rid} 申请将办结时限延至 2026年12月18日 17:30，理由：需要协调施工队封路抢修。请您审批。"
+    )
+
+
+async def test_a_supervision_order_is_told_to_the_head_and_its_answer_to_the_supervisor(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    _, runtime = routing
+    rid = str(uuid.uuid4())
+    ordered = RequestSupervised(
+        order_id="o-7",
+        department="water",
+        instructions="今天下班前恢复供水",
+        due=datetime(2026, 12, 3, 17, tzinfo=TZ),
+    )
+    await apply(runtime, envelope(rid, ordered))
+    answered = RequestSupervisionAnswered(
+        order_id="o-7",
+        department="water",
+        answer="抢修完毕，已恢复供水",
+        answered_by="head-water",
+        on_time=True,
+        issued_by="supervisor-02",
+    )
+    await apply(runtime, envelope(rid, answered))
+    told = [e["data"] for e in await emitted(runtime, rid) if e["type"] == "notification.requested"]
+    assert [(n["template"], n["audience"], n["recipients"]) for n in told] == [
+        ("supervision_ordered", ["department_head"], ["head-water"]),
+        ("supervision_answered", ["supervisors"], ["supervisor-02"]),
+    ]
+    assert render("supervision_ordered", {"request_id": rid, **told[0]["params"]}) == (
+        f"督办通知：诉求 {rid} 请于 2026年12月03日 17:00 前办理并回复。督办要求：今天下班前恢复供水"
+    )
+    assert render("supervision_answered", {"request_id": rid, **told[1]["params"]}) == (
+        f"诉求 {rid} 的督办已由水务集团按时回复：抢修完毕，已恢复供水"
+    )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.routing.domain.calendar import BusinessCalendar
@@ -124,3 +124,15 @@ def test_only_new_urgent_requests_take_the_urgent_lane() -> None:
     urgent = normal.model_copy(update={"data": {**normal.data, "urgency": "urgent"}})
     assert is_urgent_arrival(urgent) and not is_urgent_arrival(normal)
     assert not is_urgent_arrival(urgent.model_copy(update={"type": "request.routed"}))
+
+
+def test_a_working_time_clock_warns_in_working_time() -> None:
+    # Routed on a Saturday morning, due Monday 18:00: 80 % of the working time between them
+    # is Monday 16:30 (the plain-time fraction would be Monday 06:48, before anyone works).
+    calendar = BusinessCalendar(tz=TZ, periods=((time(9), time(12)), (time(13, 30), time(18))))
+    start = datetime(2026, 12, 5, 10, tzinfo=TZ)
+    due = datetime(2026, 12, 7, 18, tzinfo=TZ)
+    warned = warning_at(start, due, 0.8, "working_days", calendar)
+    assert warned == datetime(2026, 12, 7, 16, 30, tzinfo=TZ)
+    assert calendar.is_working_time(warned)
+    assert warning_at(start, due, 0.8, "hours", calendar) == datetime(2026, 12, 7, 6, 48, tzinfo=TZ)

@@ -15,7 +15,7 @@ from shared.texts import humanise_params, tidy
 TEMPLATES: dict[str, dict[str, dict[str, str]]] = json.loads(
     Path(__file__).with_name("templates.json").read_text(encoding="utf-8")
 )
-STAFF_AUDIENCES = ("first_responder", "department_head", "supervisors")
+STAFF_AUDIENCES = ("first_responder", "handler", "department_head", "supervisors")
 
 
 class _Blank(dict[str, Any]):
