@@ -232,6 +232,16 @@ def test_an_agent_registers_a_repeat_callers_request_and_answers_another_on_the_
     assert "业务办理" in text_of(browser, "#result")
     assert browser.find_element(By.ID, "phone").get_attribute("value") == ""  # ready for the next call
 
+    # The same caller again about the street lamp: a duplicate, merged in one step.
+    form = browser.find_element(By.ID, "new-request")
+    form.find_element(By.NAME, "phone").send_keys(phone)
+    wait_for(browser, shows("#caller", "历史诉求 2 件"))
+    form.find_element(By.NAME, "content").send_keys("还是那个路灯，小区门口的，到现在也没人来修")
+    form.find_element(By.NAME, "content").send_keys(Keys.CONTROL, Keys.ENTER)
+    wait_for(browser, shows("#duplicates", "疑似重复", earlier[:8]))
+    browser.find_element(By.CSS_SELECTOR, f'#duplicates button.merge[data-into="{earlier}"]').click()
+    wait_for(browser, shows("#merged", f"已合并到 {earlier[:8]}"))
+
     # The next caller asks what the knowledge base answers: the agent answers at once.
     form = browser.find_element(By.ID, "new-request")
     form.find_element(By.NAME, "phone").send_keys("13912340000")
@@ -245,6 +255,7 @@ def test_an_agent_registers_a_repeat_callers_request_and_answers_another_on_the_
     # My requests as first responder: both, with their states in Chinese and human times.
     browser.get(f"{base}/console/#/mine")
     wait_for(browser, lambda d: made[:8] in text_of(d, "#mine") and spot[:8] in text_of(d, "#mine"))
+    wait_for(browser, shows("#mine", "已合并"))  # the duplicate, merged into the earlier one
     mine = text_of(browser, "#mine")
     assert "当场答复" in mine and HUMAN_TIME.search(mine), mine
     assert "第 1 页" in mine

@@ -5,7 +5,7 @@ const ZH = {
   app: "12345 诉求工作台", signout: "退出", signin: "登录", token: "员工令牌（make run 打印的令牌）",
   langToggle: "EN", updated: "已更新", failed: "操作失败", noRows: "暂无记录", loading: "加载中…",
   prev: "上一页", next: "下一页", page: "第 {n} 页", yes: "是", no: "否", all: "全部", show: "查询",
-  "nav.agent": "登记受理", "nav.mine": "我的首问", "nav.queue": "部门待办", "nav.extensions": "延期审批",
+  "nav.agent": "登记受理", "nav.mine": "我的首问", "nav.queue": "部门待办", "nav.extensions": "负责人审批",
   "nav.dispatch": "派单", "nav.board": "超期督办", "nav.kpi": "考核排名", "nav.trends": "趋势热点",
   "nav.admin": "系统管理", "nav.kb": "知识库审核", "nav.case": "诉求详情",
   // agent
@@ -30,9 +30,11 @@ const ZH = {
   opinion: "协办意见", resolve: "办结答复", outcome: "办理结果", reply: "答复诉求人的内容",
   overrideReason: "未收齐协办意见仍办结的理由", save: "提交", done: "已完成：{what}", roleLead: "主办", roleCo: "协办",
   notYours: "本单位不是此诉求的承办单位", noActions: "当前状态下无可用操作",
-  feedback: "反馈诉求人", message: "反馈内容", rate: "录入满意度评价", rating: "评价", comment: "诉求人意见",
+  met: "按时完成", metLate: "超期完成", feedback: "反馈诉求人", message: "反馈内容", rate: "录入满意度评价", rating: "评价", comment: "诉求人意见",
   requestFacts: "诉求信息", topic: "事项", submittedAt: "提交时间", anonymousYes: "匿名",
   // extensions
+  rectifications: "差评整改", teamKpis: "本单位人员考核（本月）", casesHandled: "承办件数", serviceRatings: "服务评价数",
+  duplicates: "疑似重复：来电人仍有未办结诉求", mergeInto: "合并到此件", merged: "已合并到 {id}",
   extensions: "待审批的延期申请", approve: "同意", reject: "不同意", requestedBy: "申请人", decided: "已审批",
   // supervisor
   board: "超期与临期", overdueClocks: "已超期", atRiskClocks: "临近超期", lateOrders: "逾期未答复的督办单",
@@ -43,7 +45,8 @@ const ZH = {
   trends: "得分走势（近六个月）", hotspots: "热点问题与区域", topics: "热点问题", areas: "热点区域",
   count: "数量", growth: "环比增长", chartTrend: "各单位月度得分", chartTopics: "热点问题", chartAreas: "热点区域",
   // dispatch
-  dispatchQueue: "待派单", dispatchMissing: "派单队列接口尚未上线（/v1/dispatch-queue），请在部门待办中处理退单。",
+  dispatchQueue: "待派单", dispatchMissing: "派单队列接口（/v1/dispatch-queue）尚未上线：", dispatchOwnQueue: "以下为协调办待办（多次退单升级、未匹配规则的诉求）。",
+  dispatchStates: "以下为已退单、待协调的诉求。", chooseLead: "选择主办单位",
   suggestions: "推荐单位", confidence: "置信度", coHandlers: "协办单位", dispatch: "派单", dispatched: "已派单",
   // admin
   departments: "单位", code: "代码", head: "负责人", coordinating: "协调单位", rules: "派单规则",
@@ -61,7 +64,7 @@ const EN = {
   app: "12345 Service requests", signout: "Sign out", signin: "Sign in", token: "Staff token (make run prints them)",
   langToggle: "中文", updated: "Updated", failed: "Failed", noRows: "Nothing here", loading: "Loading…",
   prev: "Previous", next: "Next", page: "Page {n}", yes: "yes", no: "no", all: "All", show: "Show",
-  "nav.agent": "Register", "nav.mine": "My requests", "nav.queue": "Queue", "nav.extensions": "Extensions",
+  "nav.agent": "Register", "nav.mine": "My requests", "nav.queue": "Queue", "nav.extensions": "Head's decisions",
   "nav.dispatch": "Dispatch", "nav.board": "Overdue", "nav.kpi": "Rankings", "nav.trends": "Trends",
   "nav.admin": "Administration", "nav.kb": "KB approvals", "nav.case": "Case",
   newRequest: "New request", callerLookup: "Caller lookup", phone: "Caller's phone", name: "Name", channel: "Channel",
@@ -84,8 +87,10 @@ const EN = {
   opinion: "Co-handler opinion", resolve: "Resolve with reply", outcome: "Outcome", reply: "Reply the person will read",
   overrideReason: "Reason to resolve without every co-opinion", save: "Submit", done: "Done: {what}", roleLead: "lead", roleCo: "co-handler",
   notYours: "Your department does not handle this request", noActions: "No action in this state",
-  feedback: "Feedback to the person", message: "Message", rate: "Record the person's rating", rating: "Rating", comment: "Comment",
+  met: "met", metLate: "met late", feedback: "Feedback to the person", message: "Message", rate: "Record the person's rating", rating: "Rating", comment: "Comment",
   requestFacts: "Request", topic: "Matter", submittedAt: "Submitted", anonymousYes: "anonymous",
+  rectifications: "Rectifications of bad ratings", teamKpis: "Team figures (this month)", casesHandled: "Cases handled", serviceRatings: "Service ratings",
+  duplicates: "Likely duplicates: the caller's open requests", mergeInto: "Merge into this", merged: "Merged into {id}",
   extensions: "Pending extension requests", approve: "Approve", reject: "Reject", requestedBy: "Requested by", decided: "Decided",
   board: "Overdue and at risk", overdueClocks: "Overdue", atRiskClocks: "At risk", lateOrders: "Supervision orders past due",
   supervise: "Supervise", instructions: "Instructions", orderDue: "Answer by", issued: "Supervision order issued", orders: "Supervision orders",
@@ -94,7 +99,8 @@ const EN = {
   rates: "Rates", volumes: "Volumes", exportCsv: "Export CSV", accountability: "Accountability", flags: "Flags",
   trends: "Score trend (six months)", hotspots: "Hot spots", topics: "Topics", areas: "Areas",
   count: "Count", growth: "Growth", chartTrend: "Monthly score per department", chartTopics: "Topics", chartAreas: "Areas",
-  dispatchQueue: "Waiting for dispatch", dispatchMissing: "The dispatch queue API (/v1/dispatch-queue) is not available yet.",
+  dispatchQueue: "Waiting for dispatch", dispatchMissing: "The dispatch queue API (/v1/dispatch-queue) is not available yet: ", dispatchOwnQueue: "showing the coordinating office's queue (escalated and unmatched requests).",
+  dispatchStates: "showing returned and escalated requests.", chooseLead: "Choose the lead",
   suggestions: "Suggestions", confidence: "Confidence", coHandlers: "Co-handlers", dispatch: "Dispatch", dispatched: "Dispatched",
   departments: "Departments", code: "Code", head: "Head", coordinating: "Coordinating", rules: "Dispatch rules",
   priority: "Priority", match: "Match", slaPolicies: "SLA policies", calendar: "Calendar", day: "Day",
@@ -142,6 +148,7 @@ const VALUES = {
   },
   step: { investigate: ["调查核实", "Investigate"], plan: ["制定方案", "Plan"], implement: ["组织实施", "Implement"], other: ["其他", "Other"] },
   role: { lead: ["主办", "Lead"], co: ["协办", "Co-handler"] },
+  rectification: { rectified: ["已整改", "Rectified"], explained: ["已说明", "Explained"], disputed: ["有异议", "Disputed"] },
   rating: {
     satisfied: ["满意", "Satisfied"], basically_satisfied: ["基本满意", "Basically satisfied"],
     unsatisfied: ["不满意", "Unsatisfied"], no_response: ["未评价", "No response"],
@@ -168,7 +175,7 @@ const VALUES = {
   },
   volume: {
     received: ["受理", "Received"], routed: ["派单", "Routed"], accepted: ["签收", "Accepted"], resolved: ["办结", "Resolved"],
-    feedback_given: ["已反馈", "Feedback given"], rated: ["已评价", "Rated"], overdue_open: ["超期未结", "Overdue, open"],
+    feedback_given: ["已反馈", "Feedback given"], rated: ["已评价", "Rated"], closed: ["已归档", "Closed"], overdue_open: ["超期未结", "Overdue, open"],
   },
 };
 

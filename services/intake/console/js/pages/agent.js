@@ -83,11 +83,13 @@ export async function agentPage(main, { me }) {
     </div>`);
   const formEl = $("#new-request");
   let articles = [];
+  let openEarlier = []; // the caller's requests still open, for a one-step merge
 
   const lookup = debounce(async (phone) => {
     if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(phone)) return render("#caller", html`<p class="muted">${t("phone")}…</p>`);
     const found = (await call("intake", "GET", "/v1/requests", { query: { phone, limit: 50 } })).items.reverse();
     const open = found.filter((r) => OPEN.has(r.state));
+    openEarlier = open;
     render("#caller", found.length
       ? html`<p><span class="badge repeat">${t("repeatCaller")}</span> ${t("earlier", { n: found.length })} · <strong class="${open.length ? "warn" : ""}">${t("openOnes", { n: open.length })}</strong></p>
         ${table(requestColumns(), found.slice(0, 10), { rowClass: (r) => (OPEN.has(r.state) ? "open" : "") })}`
@@ -141,10 +143,28 @@ export async function agentPage(main, { me }) {
     try {
       const made = await submit();
       const missing = made.missing_materials || [];
+      const duplicates = openEarlier.filter((r) => r.id !== made.id);
       done(card(t("submittedOk"), html`<p id="made">${t("received", { id: "" })}<strong class="made-id">${made.id}</strong>
         · ${label("category", made.category)} · ${badge("urgency", made.urgency)} · ${badge("state", made.state)}</p>
         ${missing.length ? html`<p class="warn" id="made-missing">${t("incomplete")}：${missing.map((m) => m.name || m.code || m).join("、")}</p>` : ""}
-        <p><a href="#/case/${made.id}">${t("nav.case")}</a></p>`));
+        <p><a href="#/case/${made.id}">${t("nav.case")}</a></p>
+        ${duplicates.length ? html`<div id="duplicates"><h4>${t("duplicates")}</h4>${table([
+          ...requestColumns(),
+          [t("actions"), (r) => html`<button type="button" class="act merge" data-from="${made.id}" data-into="${r.id}">${t("mergeInto")}</button>`],
+        ], duplicates)}</div>` : ""}`));
+      openEarlier = [];
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+
+  on(main, "click", "button.merge", async (event, button) => {
+    try {
+      await call("intake", "POST", "/v1/requests/{request_id}/merge", {
+        path: { request_id: button.dataset.from }, body: { into_request_id: button.dataset.into, reason: "重复来电" },
+      });
+      render("#duplicates", html`<p class="ok" id="merged">${t("merged", { id: button.dataset.into.slice(0, 8) })}</p>`);
+      toast(t("merged", { id: button.dataset.into.slice(0, 8) }));
     } catch (e) {
       toast(e.message, true);
     }

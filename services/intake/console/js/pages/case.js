@@ -29,15 +29,28 @@ function facts(request, kase, paused) {
     ${request?.answer ? html`<h4>${t("answer")}</h4><blockquote>${request.answer}</blockquote>` : ""}`;
 }
 
-function clocks(kase, paused) {
+// The event that stops each clock: once it has happened the clock shows when it was met.
+const STOPPED_BY = {
+  accept: ["request.accepted"], first_contact: ["request.contacted"], resolve: ["request.resolved"],
+  feedback: ["request.feedback_given"], revisit: ["request.revisited", "request.closed"],
+};
+
+function clocks(kase, paused, events) {
   const due = kase?.due || {};
   const names = Object.keys(due).filter((k) => due[k]);
   if (!names.length) return html`<p class="muted">${t("noRows")}</p>`;
-  return html`<ul class="clocks">${names.map((name) => html`<li data-clock="${name}"><span>${label("clock", name)}</span>
-    ${clockLeft(due[name], kase.routed_at, { stopped: paused })} <span class="muted">${time(due[name])}</span></li>`)}</ul>`;
+  const met = (name) => events.find((e) => (STOPPED_BY[name] || []).includes(e.type));
+  return html`<ul class="clocks">${names.map((name) => {
+    const stop = met(name);
+    const late = stop && Date.parse(stop.occurred_at) > Date.parse(due[name]);
+    return html`<li data-clock="${name}"><span>${label("clock", name)}</span>
+      ${stop
+        ? html`<span class="countdown ${late ? "overdue" : "done"}">${late ? t("metLate") : t("met")}</span> <span class="muted">${time(stop.occurred_at)}</span>`
+        : html`${clockLeft(due[name], kase.routed_at, { stopped: paused })} <span class="muted">${t("due")} ${time(due[name])}</span>`}</li>`;
+  })}</ul>`;
 }
 
-function departmentActions(kase, me, paused, pending) {
+function departmentActions(kase, me, paused, pending, request) {
   const forms = [];
   const lead = kase.role === "lead";
   if (kase.state === "routed") {
@@ -65,7 +78,7 @@ function departmentActions(kase, me, paused, pending) {
       ${field(t("reason"), html`<input name="reason">`)}
       ${field(t("overrideReason"), html`<input name="override_reason">`)}`));
   }
-  if (lead && kase.state === "resolved") {
+  if (lead && kase.state === "resolved" && (!request || request.state === "resolved")) {
     forms.push(actionForm("feedback", t("feedback"), field(t("message"), html`<textarea name="message"></textarea>`), { open: true }));
   }
   if (!lead && LEAD_WORKING.concat(["routed"]).includes(kase.state)) {
@@ -127,12 +140,12 @@ export async function casePage(main, { me, arg: id }) {
     const pauses = events.filter((e) => ["request.paused", "request.resumed"].includes(e.type));
     const paused = pauses.length > 0 && pauses[pauses.length - 1].type === "request.paused";
     render("#facts", facts(request, kase, paused));
-    render("#clocks", clocks(kase, paused));
+    render("#clocks", clocks(kase, paused, events));
     render("#timeline", timeline(events));
     // Keep a form the user is typing in: re-render the actions only when none is open.
     if (!openForm || !document.body.contains(openForm)) {
       const actions = [];
-      if (dept_staff) actions.push(kase ? departmentActions(kase, me, paused, pending) : html`<p class="muted">${t("notYours")}</p>`);
+      if (dept_staff) actions.push(kase ? departmentActions(kase, me, paused, pending, request) : html`<p class="muted">${t("notYours")}</p>`);
       actions.push(...oversightActions(me, request));
       render("#actions", actions.length ? html`${actions}` : html`<p class="muted">${t("noActions")}</p>`);
     }

@@ -8,7 +8,7 @@ import { toast, card, badge, dept, caseLink, time, table, field, pagedList } fro
 function dispatchForm(id, suggested) {
   const codes = knownDepartments();
   return html`<form class="dispatch inline-grid" data-id="${id}">
-    <select name="lead_department" aria-label="${t("lead")}">${codes.map((c) => html`<option value="${c}" ${c === suggested ? "selected" : ""}>${departmentName(c)}</option>`)}</select>
+    <select name="lead_department" required aria-label="${t("lead")}"><option value="">${t("chooseLead")}</option>${codes.filter((c) => c !== "coordination").map((c) => html`<option value="${c}" ${c === suggested ? "selected" : ""}>${departmentName(c)}</option>`)}</select>
     <details><summary>${t("coHandlers")}</summary>${codes.map((c) => html`<label class="check"><input type="checkbox" data-group="co_departments" name="co" value="${c}"> ${departmentName(c)}</label>`)}</details>
     <input name="reason" required placeholder="${t("reason")}" aria-label="${t("reason")}">
     <button class="act">${t("dispatch")}</button></form>`;
@@ -35,7 +35,7 @@ export async function dispatchPage(main, { me }) {
     ]);
     return { items: [...escalated.items, ...returned.items].map((r) => ({ request_id: r.id, request: r })), next_cursor: null };
   }, (items) => {
-    render("#notice", fromQueue ? html`` : html`<p class="muted notice">${t("dispatchMissing")}</p>`);
+    render("#notice", fromQueue ? html`` : html`<p class="muted notice">${t("dispatchMissing")}${me.department === "coordination" ? t("dispatchOwnQueue") : t("dispatchStates")}</p>`);
     return table([
       [t("id"), (x) => caseLink(x.request_id)],
       [t("state"), (x) => badge("state", x.state || x.request?.state)],

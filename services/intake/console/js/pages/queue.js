@@ -1,6 +1,7 @@
 // 承办单位: the department's queue with every clock's time left, filters, orders, extensions.
 import { html, render, $, on, formValues } from "../dom.js";
 import { t, label } from "../i18n.js";
+import { months, pct } from "../format.js";
 import { call } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
 
@@ -89,8 +90,13 @@ export async function queuePage(main, { me }) {
   return { refresh: () => Promise.all([list.refresh(), showOrders()]) };
 }
 
+const RECTIFY = ["rectified", "explained", "disputed"];
+
 export async function extensionsPage(main, { me }) {
-  render(main, html`<h2>${t("nav.extensions")} · ${dept(me.department)}</h2>${card(t("extensions"), html`<div id="extensions"></div>`)}`);
+  render(main, html`<h2>${t("nav.extensions")} · ${dept(me.department)}</h2>
+    ${card(t("extensions"), html`<div id="extensions"></div>`)}
+    ${card(t("rectifications"), html`<div id="rectifications"></div>`)}
+    ${card(t("teamKpis"), html`<div id="team"></div>`)}`);
   const list = pagedList($("#extensions"),
     (cursor) => call("handling", "GET", "/v1/extensions", { query: { state: "pending", limit: 20, cursor } }),
     (items) => table([
@@ -102,6 +108,28 @@ export async function extensionsPage(main, { me }) {
       [t("actions"), (x) => html`<form class="decide inline" data-id="${x.id}"><input name="note" placeholder="${t("note")}" aria-label="${t("note")}">
         <button class="act approve" name="approve" value="1">${t("approve")}</button><button class="act reject" name="approve" value="0">${t("reject")}</button></form>`],
     ], items, { rowAttrs: (x) => html`data-id="${x.request_id}"` }));
+  const showRectifications = async () => {
+    const items = (await call("followup", "GET", "/v1/rectifications", { query: { open_only: true } })).items;
+    render("#rectifications", table([
+      [t("handler"), (r) => r.staff_id],
+      [t("orderDue"), (r) => clockLeft(r.due, r.created_at)],
+      [t("actions"), (r) => html`<form class="rectify inline" data-id="${r.id}">
+        <select name="outcome" aria-label="${t("outcome")}">${RECTIFY.map((o) => html`<option value="${o}">${label("rectification", o)}</option>`)}</select>
+        <input name="note" required placeholder="${t("note")}" aria-label="${t("note")}"><button class="act">${t("save")}</button></form>`],
+    ], items));
+  };
+  const showTeam = async () => {
+    const period = months(1)[0];
+    const staff = (await call("routing", "GET", "/v1/staff", { query: { department: me.department } })).items;
+    const figures = await Promise.all(staff.map((s) => call("kpi", "GET", "/v1/staff/{staff_id}/kpis", { path: { staff_id: s.id }, query: { period } }).catch(() => null)));
+    render("#team", table([
+      [t("handler"), (row) => html`${row.s.name} <span class="muted">${row.s.id}</span>`],
+      [t("casesHandled"), (row) => row.f?.cases_handled ?? "–"],
+      [label("rate", "on_time_resolution"), (row) => pct(row.f?.on_time?.rate)],
+      [label("rate", "satisfaction"), (row) => pct(row.f?.request_satisfaction?.rate)],
+      [t("serviceRatings"), (row) => row.f?.service_ratings?.total ?? "–"],
+    ], staff.map((s, i) => ({ s, f: figures[i] }))));
+  };
   on($("#extensions"), "submit", "form.decide", async (event, form) => {
     event.preventDefault();
     const approve = event.submitter?.value === "1";
@@ -115,6 +143,17 @@ export async function extensionsPage(main, { me }) {
       toast(e.message, true);
     }
   });
-  await list.refresh();
-  return list;
+  on($("#rectifications"), "submit", "form.rectify", async (event, form) => {
+    event.preventDefault();
+    try {
+      await call("followup", "POST", "/v1/rectifications/{rectification_id}/outcome", { path: { rectification_id: form.dataset.id }, body: formValues(form) });
+      toast(t("decided"));
+      await showRectifications();
+    } catch (e) {
+      toast(e.message, true);
+    }
+  });
+  const refresh = () => Promise.all([list.refresh(), showRectifications(), showTeam()]);
+  await refresh();
+  return { refresh: () => Promise.all([list.refresh(), showRectifications()]) };
 }

@@ -6,7 +6,7 @@ import { months, pct, now, localInput, fromLocalInput } from "../format.js";
 import { toast, card, dept, caseLink, time, table, field, clockLeft } from "../ui.js";
 
 const RATES = ["acceptance_timeliness", "on_time_resolution", "feedback_timeliness", "handling_accuracy", "satisfaction"];
-const COUNTS = ["received", "routed", "accepted", "resolved", "feedback_given", "rated", "overdue_open"];
+const COUNTS = ["routed", "accepted", "resolved", "feedback_given", "rated", "closed", "overdue_open"];
 
 const clockRows = (rows, overdue) => table([
   [t("id"), (c) => caseLink(c.request_id)],
