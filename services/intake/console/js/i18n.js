@@ -167,6 +167,12 @@ const VALUES = {
     "request.withdrawn": ["撤回", "Withdrawn"], "request.supervised": ["督办", "Supervised"],
     "request.sla_warning": ["临期预警", "SLA warning"], "request.sla_breached": ["超期", "SLA breached"],
     "request.personal_data_purged": ["个人信息清除", "Personal data purged"],
+    "request.chased": ["催办", "Chased"], "request.due_changed": ["时限调整", "Due time moved"],
+    "request.due_recomputed": ["节假日调整时限", "Due time recomputed (calendar)"],
+    "request.merge_released": ["解除合并", "Merge released"], "request.supervision_answered": ["督办回复", "Supervision answered"],
+    "request.dispatched": ["人工派单", "Dispatched"],
+    "notification.requested": ["发送通知", "Notification"], "notification.sent": ["通知已发出", "Notification sent"],
+    "notification.delivered": ["通知已送达", "Notification delivered"],
   },
   rate: {
     acceptance_timeliness: ["签收及时率", "Accepted in time"], on_time_resolution: ["按时办结率", "Resolved on time"],
