@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup.domain.followup import Followup
+from shared.clock import now
 from shared.db import fetch_row, new_metadata
 from shared.lifecycle import State
 
@@ -49,7 +50,7 @@ followups = Table(
     Column("revisit_owed", Boolean, nullable=False, server_default="false"),
     Column("merged_into", String(36), index=True),
     Column("closed_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 
@@ -65,7 +66,7 @@ revisits = Table(
     Column("notes", Text),
     Column("visited_by", String(100)),
     Column("visited_at", DateTime(timezone=True)),
-    Column("scheduled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("scheduled_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Index("ix_revisits_state_due_key", "state", "due", "id"),
 )
 
@@ -126,7 +127,7 @@ staff_ratings = Table(
     Column("anonymous", Boolean, nullable=False),
     Column("request_id", String(36), index=True),
     Column("rated_by", String(200), nullable=False),  # the adapter or agent that recorded it
-    Column("rated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("rated_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 rectifications = Table(
@@ -141,7 +142,7 @@ rectifications = Table(
     Column("note", Text),
     Column("decided_by", String(200)),
     Column("decided_at", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Index("ix_rectifications_due_key", "due", "id"),
     Index("ix_rectifications_open_due_key", "due", "id", postgresql_where=text("outcome IS NULL")),
     Index("ix_rectifications_department_due_key", "department", "due", "id"),

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.handling.domain.case import Case
+from shared.clock import now
 from shared.db import fetch_row, new_metadata
 from shared.lifecycle import State
 
@@ -47,7 +48,7 @@ cases = Table(
     Column("handler_id", String(100)),
     Column("routed_at", DateTime(timezone=True)),
     Column("accepted_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Index("ix_cases_queue", "department", "state"),
 )
 
@@ -107,7 +108,7 @@ extensions = Table(
     Column("state", String(10), nullable=False),  # pending, approved, rejected
     Column("decided_by", String(100)),
     Column("note", Text),
-    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("requested_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Column("decided_at", DateTime(timezone=True)),
 )
 
@@ -119,7 +120,7 @@ opinions = Table(
     Column("department", String(50), nullable=False),
     Column("author", String(100), nullable=False),
     Column("opinion", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 supervision_orders = Table(
@@ -131,7 +132,7 @@ supervision_orders = Table(
     Column("instructions", Text, nullable=False),
     Column("due", DateTime(timezone=True), nullable=False),
     Column("issued_by", String(100), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("issued_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Column("answer", Text),
     Column("answered_by", String(100)),
     Column("answered_at", DateTime(timezone=True)),
@@ -155,7 +156,7 @@ finished = Table(
     metadata,
     Column("request_id", String(36), primary_key=True),
     Column("state", String(20), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 steps = Table(
@@ -168,7 +169,7 @@ steps = Table(
     Column("actor_id", String(100), nullable=False),
     Column("detail", JSONB, nullable=False),
     Column("event_id", String(36)),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import now
 from shared.db import fetch_row, new_metadata
 
 metadata = new_metadata()
@@ -67,8 +68,8 @@ requests = Table(
     Column("purged_at", DateTime(timezone=True)),
     Column("answer", Text),
     Column("submitted_at", DateTime(timezone=True), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("received_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     UniqueConstraint("channel", "external_id", name="uq_requests_channel_external_id"),
     Index("ix_requests_first_responder", "first_responder_kind", "first_responder_id"),
     # Open311 `requests.json`: a channel's requests by submission time (newest first, bounded).
@@ -90,7 +91,7 @@ catalog = Table(
     Column("deadline_class", String(100)),
     Column("materials", JSONB, nullable=False),  # [{code, name, mandatory, media_types, max_size}]
     Column("active", Boolean, nullable=False, server_default="true"),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 material_blobs = Table(
@@ -101,7 +102,7 @@ material_blobs = Table(
     Column("media_type", String(100), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("uploaded_by", String(200), nullable=False),
-    Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 # Every full read of a requester's personal data: who, when, which request, why.
@@ -114,7 +115,7 @@ personal_data_reads = Table(
     Column("reader_role", String(20), nullable=False),
     Column("purpose", String(500), nullable=False),
     Column("what", String(20), nullable=False, server_default="requester"),  # requester | text
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+    Column("at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now(), index=True),
 )
 
 notifications = Table(
@@ -128,7 +129,7 @@ notifications = Table(
     Column("destination", JSONB, nullable=False),  # personal data: stays here and on the adapters' topic
     Column("state", String(20), nullable=False),  # sent, delivered, failed
     Column("cause_event_id", String(36), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
     # The staff member an internal message is for ('' for the person): one message each.
     Column("recipient", String(200), nullable=False, server_default=""),
@@ -183,8 +184,8 @@ kb_articles = Table(
     Column("note", Text),  # the last reviewer's note
     Column("created_by", String(200), nullable=False),
     Column("approved_by", String(200)),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Index("ix_kb_articles_search", "search", postgresql_using="gin"),
 )
 
@@ -199,7 +200,7 @@ kb_versions = Table(
     Column("snapshot", JSONB, nullable=False),  # question, answer, category, keywords, validity
     Column("by", String(200), nullable=False),
     Column("note", Text),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 channel_keys = Table(
@@ -210,7 +211,7 @@ channel_keys = Table(
     Column("channel", String(20), nullable=False),
     Column("label", String(100)),
     Column("active", Boolean, nullable=False, default=True),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kpi.domain import rollup
 from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import Period
-from shared.clock import organisation_tz
+from shared.clock import now, organisation_tz
 from shared.db import fetch_row, new_metadata, upsert
 
 metadata = new_metadata()
@@ -151,7 +151,7 @@ scores = Table(
     Column("score", Float),
     Column("rank", Integer),
     Column("figures", JSONB, nullable=False),
-    Column("scored_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("scored_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 flags = Table(
@@ -161,7 +161,7 @@ flags = Table(
     Column("period", String(10), primary_key=True),  # the last period of the streak
     Column("periods", JSONB, nullable=False),
     Column("pass_line", Float, nullable=False),
-    Column("flagged_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("flagged_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 
@@ -191,7 +191,7 @@ staff_evaluations = Table(
     Column("score", Float, nullable=False),
     Column("text", Text, nullable=False),
     Column("by", String(200), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
 )
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing.domain.calendar import BusinessCalendar, parse_working_hours
 from services.routing.domain.rules import Rule
 from services.routing.domain.sla import ClockPolicy
-from shared.clock import organisation_tz
+from shared.clock import now, organisation_tz
 from shared.db import fetch_row, new_metadata
 from shared.settings import get_settings
 
@@ -121,7 +121,7 @@ assignments = Table(
     Column("reason", String(2000)),
     Column("due", JSONB),
     Column("event_id", String(36)),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Column("matter", String(100)),
     Column("decided_by", String(20)),
 )
