@@ -23,5 +23,6 @@ HANDLERS: dict[str, Handler] = {
     "request.withdrawn": service.on_withdrawn,
     "request.merged": service.on_merged,
     "request.merge_released": service.on_merge_released,
+    "request.due_recomputed": service.on_due_recomputed,
     **{event_type: service.track_lifecycle for event_type in TRACKED},
 }

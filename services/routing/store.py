@@ -88,6 +88,18 @@ calendar_days = Table(
     Column("note", String(200)),
 )
 
+# Each year's calendar: where its days came from and whether it is only provisional
+# (statutory days from a library, no 调休) until an admin enters the State Council notice.
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(30), nullable=False),
+    Column("provisional", Boolean, nullable=False),
+    Column("notice", String(500)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 routes = Table(
     "routes",
     metadata,
@@ -104,6 +116,7 @@ routes = Table(
     Column("returns", Integer, nullable=False, default=0),
     Column("state", String(20), nullable=False),
     Column("due", JSONB),
+    Column("clocks_started_at", DateTime(timezone=True)),  # where the due times count from
 )
 
 assignments = Table(
