@@ -49,6 +49,22 @@ def event_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+def _rooted(node: Any) -> Any:
+    """A schema whose `#/$defs/X` references point at `#/components/schemas/X` instead."""
+    if isinstance(node, dict):
+        return {
+            k: (
+                v.replace("#/$defs/", "#/components/schemas/")
+                if k == "$ref" and isinstance(v, str)
+                else _rooted(v)
+            )
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rooted(v) for v in node]
+    return node
+
+
 def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     messages: dict[str, Any] = {}
     for name in schemas:
@@ -104,8 +120,15 @@ def asyncapi(schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         },
         "payload": {"description": "the original message value, unchanged (it may not be valid JSON)"},
     }
-    schema_components = {k.replace(".", "_"): v for k, v in schemas.items()}
-    schema_components["Envelope"] = Envelope.model_json_schema()
+    # The models' shared parts (Due, Actor, FirstResponder, …) become components of their
+    # own, referred to from the document root: a `#/$defs/…` inside a component would not
+    # resolve there.
+    schema_components: dict[str, Any] = {}
+    for key, schema in [*schemas.items(), ("Envelope", Envelope.model_json_schema())]:
+        hoisted = _rooted(schema)
+        for name, definition in hoisted.pop("$defs", {}).items():
+            schema_components.setdefault(name, definition)
+        schema_components[key.replace(".", "_")] = hoisted
     return {
         "asyncapi": "3.0.0",
         "info": {
