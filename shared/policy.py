@@ -49,6 +49,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         # 催办: only the request's first responder (checked in the code).
         ("POST", "/v1/requests/{request_id}/chase"): rule("channel", "agent", scope="own_channel"),
         ("GET", "/v1/requests/{request_id}/requester"): rule("agent", "supervisor", "admin"),
+        # The audit log of those reads: who, when, which request, why.
+        ("GET", "/v1/audit/personal-data-reads"): rule("supervisor", "admin"),
         ("POST", "/v1/notifications/{notification_id}/receipt"): rule(
             "channel", "admin", scope="own_channel"
         ),

@@ -122,7 +122,9 @@ async def list_cases(
     overdue: bool = False,
     at_risk: bool = False,
 ) -> dict[str, Any]:
-    """The department's queue: urgent cases first (the green channel), then oldest first."""
+    """The department's queue: urgent cases first (the green channel), then oldest first.
+    By default the work still to do; `state=all` shows merged, withdrawn, returned and
+    closed cases too."""
     rows = await store.queue(
         session,
         principal.department,

@@ -197,6 +197,9 @@ async def save_case(session: AsyncSession, case: Case) -> None:
 _RANK_SPAN = 10**15
 
 
+OUT_OF_QUEUE = ("merged", "withdrawn", "answered_at_intake", "returned", "closed")
+
+
 def queue_position(row: dict[str, Any]) -> int:
     return (0 if row["urgency"] == "urgent" else 1) * _RANK_SPAN + int(row["seq"])
 
@@ -217,6 +220,12 @@ async def queue(
     rank = case((cases.c.urgency == "urgent", 0), else_=1)
     position = rank * literal(_RANK_SPAN, BigInteger) + cases.c.seq
     stmt = select(cases).where(cases.c.department == department)
+    if state is None:
+        # The default view is the work to do: not what was merged, withdrawn, answered at
+        # intake, returned to routing or closed (ask for state=all, or one state, to see it).
+        stmt = stmt.where(cases.c.state.not_in(OUT_OF_QUEUE))
+    elif state == "all":
+        state = None
     for column, value in (("state", state), ("urgency", urgency), ("handler_id", handler_id)):
         if value is not None:
             stmt = stmt.where(cases.c[column] == value)

@@ -219,6 +219,34 @@ async def requester(
     return await service.read_requester(uow, principal, request_id, purpose)
 
 
+@router.get("/audit/personal-data-reads")
+async def personal_data_reads(
+    _: Annotated[Principal, Depends(authorized)],
+    session: Annotated[AsyncSession, Depends(db_session)],
+    request_id: str | None = None,
+    reader_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Who read which request's full personal data, when and why (newest first):
+    for supervisors and admins."""
+    rows = await store.personal_data_reads_page(
+        session, request_id=request_id, reader_id=reader_id, after=decode_cursor(cursor), limit=limit
+    )
+    result = page(rows, limit)
+    result["items"] = [
+        {
+            "request_id": r["request_id"],
+            "reader_id": r["reader_id"],
+            "reader_role": r["reader_role"],
+            "purpose": r["purpose"],
+            "at": r["at"].isoformat(),
+        }
+        for r in rows
+    ]
+    return result
+
+
 @router.post("/notifications/{notification_id}/receipt")
 async def receipt(
     notification_id: str,

@@ -476,7 +476,11 @@ async def read_requester(
     row = await _load(uow, request_id)
     await uow.session.execute(
         insert(store.personal_data_reads).values(
-            request_id=request_id, reader_id=principal.id, reader_role=principal.role, purpose=purpose
+            request_id=request_id,
+            reader_id=principal.id,
+            reader_role=principal.role,
+            purpose=purpose,
+            at=now(),
         )
     )
     await uow.commit()

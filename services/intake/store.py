@@ -321,3 +321,23 @@ async def set_notification_state(session: AsyncSession, notification_id: str, st
         .where(notifications.c.id == notification_id)
         .values(state=state, delivered_at=func.now() if state == "delivered" else None)
     )
+
+
+async def personal_data_reads_page(
+    session: AsyncSession,
+    *,
+    request_id: str | None,
+    reader_id: str | None,
+    after: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The audit log of full personal-data reads, newest first."""
+    a = personal_data_reads.c
+    stmt = select(personal_data_reads).order_by(a.seq.desc()).limit(limit)
+    if request_id:
+        stmt = stmt.where(a.request_id == request_id)
+    if reader_id:
+        stmt = stmt.where(a.reader_id == reader_id)
+    if after is not None:
+        stmt = stmt.where(a.seq < after)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]

@@ -397,3 +397,41 @@ async def test_a_recomputed_calendar_moves_the_running_clocks_not_yet_due(
     assert after["resolve"]["warn_at"] == rows["resolve"]["warn_at"] + timedelta(days=2)
     assert after["accept"]["due"] == rows["accept"]["due"]
     assert datetime.fromisoformat(case_due["resolve"]) == after["resolve"]["due"]
+
+
+async def test_the_default_queue_leaves_out_merged_and_withdrawn_cases(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestMerged, RequestWithdrawn
+
+    client, runtime = handling
+    # A department of its own, so other tests' cases do not fill the page.
+    department = f"dept-{uuid.uuid4().hex[:6]}"
+    head = bearer(f"h-{department}", "handler", department)
+    ids = []
+    for _ in range(3):
+        env = envelope(
+            str(uuid.uuid4()),
+            RequestRouted(
+                lead_department=department, due=Due(resolve=now() + timedelta(days=5)), category="repair"
+            ),
+        )
+        async with runtime.uow() as uow:
+            await service.open_cases(uow, env, RequestRouted.model_validate(env.data))
+            await uow.commit()
+        ids.append(env.request_id)
+    merged, withdrawn, open_ = ids
+    for rid, data in (
+        (merged, RequestMerged(into_request_id=open_)),
+        (withdrawn, RequestWithdrawn(reason="不需要了")),
+    ):
+        env = envelope(rid, data)
+        async with runtime.uow() as uow:
+            await service.close_cases(uow, env, data)
+            await uow.commit()
+    default = (await client.get("/v1/cases", headers=head)).json()["items"]
+    assert [c["request_id"] for c in default] == [open_]
+    everything = (await client.get("/v1/cases", params={"state": "all"}, headers=head)).json()["items"]
+    assert {c["request_id"] for c in everything} == set(ids)
+    only_merged = (await client.get("/v1/cases", params={"state": "merged"}, headers=head)).json()["items"]
+    assert [c["request_id"] for c in only_merged] == [merged]
