@@ -49,6 +49,7 @@ def test_every_event_of_the_design_has_a_model() -> None:
     extra = {
         "notification.outbound",
         "request.chased",
+        "request.due_recomputed",
         "request.merge_released",
         "request.personal_data_purged",
         "request.paused",
