@@ -16,6 +16,8 @@ HANDLERS: dict[str, Handler] = {
     "request.withdrawn": service.stop_routing,
     "request.merge_released": service.route_released,
     "request.chased": service.tell_head_of_chase,
+    "request.sla_warning": service.tell_of_sla_alert,
+    "request.sla_breached": service.tell_of_sla_alert,
 }
 
 

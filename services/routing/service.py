@@ -246,6 +246,21 @@ async def tell_head_of_chase(uow: UnitOfWork, envelope: Envelope, data: Any) -> 
     )
 
 
+async def tell_of_sla_alert(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """A clock is about to fall due (warning) or has (breach): the department's head hears
+    of it, and of a breach the supervisors too; each once (one event, one message each)."""
+    breached = envelope.type == "request.sla_breached"
+    await _notify_heads(
+        uow,
+        envelope,
+        data.department,
+        "sla_breached" if breached else "sla_warning",
+        supervisors=breached,
+        clock=data.clock,
+        due=data.due.isoformat(),
+    )
+
+
 async def stop_routing(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """Answered at intake, merged or withdrawn: nothing more to route."""
     await _set_route_state(uow, envelope.request_id, state=envelope.type.removeprefix("request."))
