@@ -351,6 +351,8 @@ async def test_next_year_is_seeded_provisional_and_admins_are_warned_from_novemb
         assert status["warning"].startswith("2027 年的节假日安排尚未录入国务院办公厅通知")
     elif today.year == 2026:
         assert status["warning"] is None
+    ready = (await client.get("/readyz")).json()
+    assert ready.get("detail") == ({"calendar": {"warning": status["warning"]}} if status["warning"] else {})
     metrics = (await client.get("/metrics")).text
     assert (
         f'calendar_next_year_provisional{{service="routing"}} {1.0 if status["warning"] else 0.0}' in metrics
