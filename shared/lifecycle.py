@@ -67,6 +67,7 @@ _TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
     "request.paused": (HANDLING, None),
     "request.resumed": (HANDLING, None),
     "request.sla_warning": (frozenset(State) - TERMINAL, None),
+    "request.due_recomputed": (frozenset(State) - TERMINAL, None),
     "request.sla_breached": (frozenset(State) - TERMINAL, None),
     "request.supervised": (HANDLING | {S.RETURNED, S.ESCALATED, S.REOPENED}, None),
     "request.resolved": (frozenset({S.ACCEPTED, S.IN_PROGRESS}), S.RESOLVED),

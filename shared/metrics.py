@@ -18,4 +18,9 @@ CONSUMER_LAG = Gauge(
 OPEN_CASES = Gauge("open_cases", "Cases open in handling, by department", ["department", "urgency"])
 OVERDUE_CASES = Gauge("overdue_cases", "Open cases past a due time, by department", ["department"])
 SLA_BREACHES = Counter("sla_breaches_total", "SLA breaches marked by the scheduler", ["department", "clock"])
+CALENDAR_PROVISIONAL = Gauge(
+    "calendar_next_year_provisional",
+    "1 from 1 November while next year's holidays are provisional (the State Council notice not entered)",
+    ["service"],
+)
 SLA_WARNINGS = Counter("sla_warnings_total", "SLA warnings marked by the scheduler", ["department", "clock"])

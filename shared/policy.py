@@ -87,6 +87,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/calendar/days/{day}"): rule(*STAFF),
         ("PUT", "/v1/calendar/days/{day}"): rule("admin"),
         ("POST", "/v1/calendar/due"): rule(*STAFF),
+        ("GET", "/v1/calendar/years"): rule(*STAFF),
+        ("GET", "/v1/calendar/years/{year}"): rule(*STAFF),
+        ("PUT", "/v1/calendar/years/{year}"): rule("admin"),
         ("GET", "/v1/assignments/{request_id}"): rule(*STAFF),
         # The coordinating department's staff, or supervisors (checked in the route).
         ("POST", "/v1/assignments/{request_id}"): rule(*DEPT, "supervisor", "admin", scope="own_department"),

@@ -46,6 +46,9 @@ class ServiceRuntime:
     # Extra consumer groups that act only on the events their predicate picks (e.g. urgent
     # requests), so those do not wait behind the main consumer's backlog.
     fast_lanes: dict[str, Callable[[Envelope], bool]] = field(default_factory=dict)
+    # What readiness reports besides its checks: warnings for operators that do not make
+    # the service unready (e.g. next year's calendar still provisional).
+    readiness_detail: Callable[[ServiceRuntime], Coroutine[Any, Any, dict[str, Any]]] | None = None
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     relay: RelayThread | None = field(init=False, default=None)
@@ -210,7 +213,13 @@ def create_app(
         if runtime.consumer is not None:
             checks["consumer"] = "ok" if runtime.consumer.ready.is_set() else "joining"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
+        body: dict[str, Any] = {"ready": ready, "checks": checks}
+        if runtime.readiness_detail is not None and checks.get("database") == "ok":
+            try:
+                body["detail"] = await runtime.readiness_detail(runtime)
+            except Exception as exc:  # a detail never makes a ready service unready
+                body["detail"] = {"error": type(exc).__name__}
+        return JSONResponse(body, 200 if ready else 503)
 
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:

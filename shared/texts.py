@@ -72,6 +72,14 @@ def tidy(text: str) -> str:
 
 # Coded values people may read, by parameter.
 CODED: dict[str, dict[str, str]] = {
+    "clock": {
+        "accept": "签收",
+        "first_contact": "首次联系",
+        "resolve": "办结",
+        "feedback": "反馈",
+        "revisit": "回访",
+        "supervision": "督办",
+    },
     "level": {
         "very_satisfied": "非常满意",
         "satisfied": "满意",

@@ -24,5 +24,6 @@ HANDLERS: dict[str, Handler] = {
     "request.merged": service.on_merged,
     "request.due_changed": service.due_changed,
     "request.merge_released": service.on_merge_released,
+    "request.due_recomputed": service.on_due_recomputed,
     **{event_type: service.track_lifecycle for event_type in TRACKED},
 }

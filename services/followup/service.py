@@ -272,6 +272,18 @@ async def on_withdrawn(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         await _close(uow, followup, f"withdrawn: {data.reason}", SYSTEM, envelope, with_duplicates=False)
 
 
+async def on_due_recomputed(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """The calendar changed: the feedback due time is the recomputed one."""
+    if data.due.feedback is not None:
+        await uow.session.execute(
+            update(store.followups)
+            .where(
+                store.followups.c.request_id == envelope.request_id, store.followups.c.feedback_at.is_(None)
+            )
+            .values(feedback_due=data.due.feedback)
+        )
+
+
 async def on_merge_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """Its primary was withdrawn or answered at intake: followed on its own again."""
     await track_lifecycle(uow, envelope, data)

@@ -129,8 +129,8 @@ async def list_cases(
     at_risk: bool = False,
 ) -> dict[str, Any]:
     """The department's queue: urgent cases first (the green channel), then oldest first.
-    Merged, withdrawn, closed and answered-at-intake cases are left out unless `state` asks
-    for them."""
+    By default the work still to do; `state=all` shows merged, withdrawn, returned and
+    closed cases too."""
     rows = await store.queue(
         session,
         principal.department,

@@ -13,7 +13,13 @@ from typing import Any, cast
 from sqlalchemy import and_, func, or_, select, update
 
 from services.handling import store
-from services.handling.domain.clocks import STOPPED_BY, Clock, ExtensionPolicy, clocks_from_routing
+from services.handling.domain.clocks import (
+    HANDLING_CLOCKS,
+    STOPPED_BY,
+    Clock,
+    ExtensionPolicy,
+    clocks_from_routing,
+)
 from shared.clock import now
 from shared.db import upsert
 from shared.events.catalogue import ClockName, RequestSlaBreached, RequestSlaWarning
@@ -108,6 +114,49 @@ async def load_clock(uow: UnitOfWork, request_id: str, department: str, name: st
     stmt = select(store.clocks).where(c.request_id == request_id, c.department == department, c.clock == name)
     row = (await uow.session.execute(stmt.with_for_update())).mappings().first()
     return to_clock(row) if row else None
+
+
+async def apply_recomputed_due(uow: UnitOfWork, envelope: Any, data: Any) -> None:
+    """The calendar changed and routing counted the due times again: each running clock not
+    yet due moves by as much as its due time moved (so a pause or an extension it had is
+    kept); its warning moves with it unless it was given already."""
+    c = store.clocks.c
+    for name in HANDLING_CLOCKS:
+        new, old = getattr(data.due, name, None), getattr(data.previous, name, None)
+        if new is None or old is None or new == old:
+            continue
+        shift = new - old
+        rows = (
+            await uow.session.execute(
+                select(store.clocks)
+                .where(
+                    c.request_id == envelope.request_id,
+                    c.clock == name,
+                    c.stopped_at.is_(None),
+                    c.due > envelope.occurred_at,
+                )
+                .with_for_update()
+            )
+        ).mappings()
+        for row in list(rows):
+            values: dict[str, Any] = {"due": row["due"] + shift, "original_due": row["original_due"] + shift}
+            if row["warn_at"] is not None and row["warned_at"] is None:
+                values["warn_at"] = row["warn_at"] + shift
+            await uow.session.execute(
+                update(store.clocks)
+                .where(c.request_id == row["request_id"], c.department == row["department"], c.clock == name)
+                .values(**values)
+            )
+            await uow.session.execute(
+                update(store.cases)
+                .where(
+                    store.cases.c.request_id == row["request_id"],
+                    store.cases.c.department == row["department"],
+                )
+                .values(
+                    due=store.cases.c.due.op("||")(func.jsonb_build_object(name, values["due"].isoformat()))
+                )
+            )
 
 
 async def save_clock(uow: UnitOfWork, clock: Clock) -> None:

@@ -237,11 +237,13 @@ def clock_time(moment: datetime | None) -> Any:
 
 
 # Cases that left the department's work: not in the queue unless asked for by state.
-ENDED_STATES = ("merged", "withdrawn", "closed", "answered_at_intake")
 
 # The queue order: urgent first (the green channel), then oldest first. The cursor is the
 # position in that order, rank and sequence folded into one number.
 _RANK_SPAN = 10**15
+
+
+OUT_OF_QUEUE = ("merged", "withdrawn", "answered_at_intake", "returned", "closed")
 
 
 def queue_position(row: dict[str, Any]) -> int:
@@ -265,7 +267,11 @@ async def queue(
     position = rank * literal(_RANK_SPAN, BigInteger) + cases.c.seq
     stmt = select(cases).where(cases.c.department == department)
     if state is None:
-        stmt = stmt.where(cases.c.state.not_in(ENDED_STATES))
+        # The default view is the work to do: not what was merged, withdrawn, answered at
+        # intake, returned to routing or closed (ask for state=all, or one state, to see it).
+        stmt = stmt.where(cases.c.state.not_in(OUT_OF_QUEUE))
+    elif state == "all":
+        state = None
     for column, value in (("state", state), ("urgency", urgency), ("handler_id", handler_id)):
         if value is not None:
             stmt = stmt.where(cases.c[column] == value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
@@ -132,6 +133,18 @@ class QueueDispatch(Strict):
 class CalendarDay(Strict):
     workday: bool
     note: Annotated[str, Field(max_length=200)] | None = None
+
+
+class CalendarNotice(Strict):
+    """The State Council's notice for a year (国务院办公厅关于某年部分节假日安排的通知)."""
+
+    notice: Annotated[str, Field(min_length=1, max_length=500, description="the notice's title and number")]
+    holidays: list[date] = Field(
+        min_length=1, max_length=60, description="every day off, bridging days included"
+    )
+    workdays: list[date] = Field(
+        default_factory=list, max_length=30, description="make-up working days (调休)"
+    )
 
 
 class PauseInterval(Strict):
@@ -285,6 +298,40 @@ async def put_day(day: Day, body: CalendarDay, _: Admin, session: Session) -> di
     await session.commit()
     store.CONFIG.invalidate()
     return {"day": day.isoformat(), "workday": body.workday, "note": body.note}
+
+
+@router.get("/calendar/years")
+async def list_calendar_years(_: Reader, session: Session) -> dict[str, Any]:
+    """Each year's calendar: its source, whether it is provisional, and the admins' warning
+    (from 1 November while next year is provisional)."""
+    return await service.calendar_status(session)
+
+
+@router.get("/calendar/years/{year}")
+async def get_calendar_year(year: int, _: Reader, session: Session) -> dict[str, Any]:
+    status = await service.calendar_status(session)
+    found = next((y for y in status["items"] if y["year"] == year), None)
+    if found is None:
+        raise NotFound(f"the calendar has no year {year}")
+    return found
+
+
+@router.put("/calendar/years/{year}")
+async def put_calendar_year(
+    year: int, body: CalendarNotice, _: Admin, uow: Annotated[UnitOfWork, Depends(unit_of_work)]
+) -> dict[str, Any]:
+    """Enter the State Council's notice for a year in one call: its days off and make-up
+    working days replace the year's days; the year is no longer provisional; the due times
+    of clocks not yet due are recomputed (`request.due_recomputed`)."""
+    try:
+        return await service.enter_notice(uow, year, body.notice, body.holidays, body.workdays)
+    except CalendarError as exc:
+        raise ApiError(
+            str(exc),
+            status=422,
+            code="validation_failed",
+            fields=[field_error("holidays", "in_year", str(exc))],
+        ) from exc
 
 
 @router.post("/calendar/due")

@@ -4,14 +4,17 @@ Idempotent: existing rows are left as an administrator edited them."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import learning, store
-from services.routing.domain.calendar import chinese_calendar_overrides
+from services.routing.domain.calendar import YearSeed, notice_overrides, year_seed
 from services.routing.domain.dispatch import shipped_catalogue
 from services.routing.domain.sla import DEFAULT_POLICIES
 from shared.clock import now
@@ -108,7 +111,22 @@ STAFF: list[dict[str, str | None]] = [
 ]
 
 
-async def seed(session: AsyncSession, years: tuple[int, ...] = (2024, 2025, 2026, 2027)) -> None:
+NOTICES = Path(__file__).with_name("calendar_notices")
+
+
+def notice_file(year: int) -> dict[str, Any] | None:
+    """A State Council notice entered as a data file (calendar_notices/<year>.json, the same
+    shape as PUT /v1/calendar/years/{year}), if there is one."""
+    path = NOTICES / f"{year}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def seed_years() -> tuple[int, ...]:
+    """The years seeded: from 2024 to next year, whatever year it is now."""
+    return tuple(range(2024, max(2027, now().year + 1) + 1))
+
+
+async def seed(session: AsyncSession, years: tuple[int, ...] | None = None) -> None:
     for dept in DEPARTMENTS:
         await session.execute(
             pg_insert(store.departments)
@@ -141,13 +159,38 @@ async def seed(session: AsyncSession, years: tuple[int, ...] = (2024, 2025, 2026
             .on_conflict_do_nothing()
         )
     await seed_matters(session)
-    for year in years:
-        for day, workday in calendar_seed(year).items():
+    for year in years or seed_years():
+        notice = notice_file(year)
+        if notice is not None:
+            overrides = notice_overrides(
+                year,
+                [date.fromisoformat(d) for d in notice.get("holidays", [])],
+                [date.fromisoformat(d) for d in notice.get("workdays", [])],
+            )
+            seeded = YearSeed(year, overrides, "state_council", provisional=False)
+        else:
+            seeded = year_seed(year)
+        known = await session.scalar(
+            select(store.calendar_years.c.year).where(store.calendar_years.c.year == year)
+        )
+        if known is not None:
+            continue  # as the year was seeded or an administrator entered it
+        for day, workday in seeded.overrides.items():
             await session.execute(
                 pg_insert(store.calendar_days)
                 .values(day=day, workday=workday, note="make-up working day" if workday else "public holiday")
                 .on_conflict_do_nothing()
             )
+        await session.execute(
+            pg_insert(store.calendar_years)
+            .values(
+                year=year,
+                source=seeded.source,
+                provisional=seeded.provisional,
+                notice=notice.get("notice") if notice else None,
+            )
+            .on_conflict_do_nothing()
+        )
     await session.commit()
     if await learning.stale(session) and not await _has_model(session):
         await learning.train(session, "seed")
@@ -188,13 +231,3 @@ async def seed_matters(session: AsyncSession) -> None:
                 .values(code=m["code"], version=1, action="seeded", actor="seed", at=at, snapshot=snapshot)
                 .on_conflict_do_nothing()
             )
-
-
-def calendar_seed(year: int) -> dict[date, bool]:
-    """Holidays and make-up days from the `chinesecalendar` package where it knows the year;
-    a year it does not know yet (the State Council publishes each November) starts as
-    weekends only and is edited through PUT /v1/calendar/days/{date}."""
-    try:
-        return chinese_calendar_overrides(year)
-    except NotImplementedError:
-        return {}

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import DateTime, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.routing import learning, store
+from services.routing.domain.calendar import notice_overrides, provisional_warning
 from services.routing.domain.dispatch import SafetyNet, decide, threshold_for
 from services.routing.domain.rules import Rule, choose
 from services.routing.domain.sla import (
+    CLOCKS,
     due_times,
     moved_due,
     warnings_for,
@@ -30,6 +32,7 @@ from shared.events.catalogue import (
     Due,
     NotificationRequested,
     RequestDueChanged,
+    RequestDueRecomputed,
     RequestEscalated,
     RequestExtensionDecided,
     RequestExtensionRequested,
@@ -48,6 +51,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, next_state
+from shared.metrics import CALENDAR_PROVISIONAL
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
@@ -235,7 +239,8 @@ async def _route(
         return None
     lead, co, rule_id = choice.lead, choice.co, choice.rule_id
     # Clocks start when the routing decision is taken: at the causing event, or now.
-    due, warn = await _due(uow, route, cause.occurred_at if cause else now())
+    started = cause.occurred_at if cause else now()
+    due, warn = await _due(uow, route, started)
     event_type = RequestRouted if first else RequestRerouted
     data = event_type(
         lead_department=lead,
@@ -267,6 +272,7 @@ async def _route(
             category=route["category"],
             matter=choice.matter,
             decided_by=choice.decided_by,
+            clocks_started_at=started,
         )
     )
     emitted = uow.emit(data, request_id=route["request_id"], actor=actor, cause=cause)
@@ -724,6 +730,126 @@ async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopen
         co_override=list(route["co_departments"]),
         decided_by="reopened",
     )
+
+
+# Routes whose clocks may still be running (routing does not follow acceptance or resolution:
+# handling ignores a recomputed due time for a clock that has stopped).
+_RUNNING = (State.ROUTED.value, State.REOPENED.value, State.ESCALATED.value, State.RETURNED.value)
+
+
+async def calendar_status(session: Any) -> dict[str, Any]:
+    """The calendar's years and the warning admins see while next year is provisional."""
+    y, d = store.calendar_years.c, store.calendar_days.c
+    years = [
+        dict(r) for r in (await session.execute(select(store.calendar_years).order_by(y.year))).mappings()
+    ]
+    items = []
+    for row in years:
+        start, end = date(row["year"], 1, 1), date(row["year"], 12, 31)
+        days = (await session.execute(select(d.day, d.workday).where(d.day >= start, d.day <= end))).all()
+        items.append(
+            {
+                "year": row["year"],
+                "source": row["source"],
+                "provisional": row["provisional"],
+                "notice": row["notice"],
+                "days_off": sorted(day.isoformat() for day, workday in days if not workday),
+                "make_up_days": sorted(day.isoformat() for day, workday in days if workday),
+            }
+        )
+    known = {row["year"] for row in years}
+    today = now().date()
+    provisional = {row["year"] for row in years if row["provisional"]} | ({today.year + 1} - known)
+    warning = provisional_warning(today, provisional)
+    CALENDAR_PROVISIONAL.labels(service="routing").set(1 if warning else 0)
+    return {"items": items, "warning": warning}
+
+
+async def enter_notice(
+    uow: UnitOfWork, year: int, notice: str, holidays: list[date], workdays: list[date]
+) -> dict[str, Any]:
+    """The State Council notice for a year: its days replace the year's, the year is final,
+    and the due times of clocks not yet due are counted again."""
+    overrides = notice_overrides(year, holidays, workdays)
+    d = store.calendar_days.c
+    await uow.session.execute(
+        store.calendar_days.delete().where(d.day >= date(year, 1, 1), d.day <= date(year, 12, 31))
+    )
+    for day, workday in sorted(overrides.items()):
+        await uow.session.execute(
+            insert(store.calendar_days).values(
+                day=day, workday=workday, note=("调休上班 " if workday else "放假 ") + notice[:150]
+            )
+        )
+    values = {"source": "state_council", "provisional": False, "notice": notice, "updated_at": now()}
+    await uow.session.execute(
+        pg_insert(store.calendar_years)
+        .values(year=year, **values)
+        .on_conflict_do_update(index_elements=["year"], set_=values)
+    )
+    store.CONFIG.invalidate()
+    changed = await recompute_due_times(uow, f"{year}年节假日安排：{notice}", date(year, 1, 1))
+    await uow.commit()
+    store.CONFIG.invalidate()
+    return {
+        "year": year,
+        "source": "state_council",
+        "provisional": False,
+        "notice": notice,
+        "days_off": sorted(day.isoformat() for day, workday in overrides.items() if not workday),
+        "make_up_days": sorted(day.isoformat() for day, workday in overrides.items() if workday),
+        "requests_recomputed": changed,
+    }
+
+
+def _kept(old: datetime | None, new: datetime | None, moment: datetime) -> datetime | None:
+    """A clock not yet due takes its recomputed due time; one already due keeps its own."""
+    return new if old is not None and old > moment else old
+
+
+async def recompute_due_times(uow: UnitOfWork, reason: str, first_day: date) -> int:
+    """The calendar changed from `first_day` on: count again the due times of every clock
+    not yet due, and say so (`request.due_recomputed`) where one moved. Returns how many
+    requests changed."""
+    store.CONFIG.invalidate()
+    moment = now()
+    r = store.routes.c
+    # The last clock of a request (feedback, else resolve) still to fall due.
+    latest_due = func.coalesce(r.due["feedback"].astext, r.due["resolve"].astext).cast(
+        DateTime(timezone=True)
+    )
+    stmt = (
+        select(store.routes)
+        .where(r.state.in_(_RUNNING), r.due.is_not(None), latest_due > moment)
+        .with_for_update(skip_locked=True)
+    )
+    changed = 0
+    for row in (await uow.session.execute(stmt)).mappings():
+        route = dict(row)
+        started = route["clocks_started_at"] or await uow.session.scalar(
+            select(func.max(store.assignments.c.at)).where(
+                store.assignments.c.request_id == route["request_id"],
+                store.assignments.c.kind.in_(("routed", "rerouted", "dispatched", "escalated")),
+            )
+        )
+        if started is None:
+            continue
+        old = Due.model_validate(route["due"])
+        new, warn = await _due(uow, route, started)
+        # Only clocks that have not fallen due move; one already due stays as it was.
+        kept = {name: _kept(getattr(old, name), getattr(new, name), moment) for name in CLOCKS}
+        recomputed = Due(**kept)
+        if recomputed == old:
+            continue
+        await _set_route_state(uow, route["request_id"], due=recomputed.model_dump(mode="json"))
+        uow.emit(
+            RequestDueRecomputed(due=recomputed, previous=old, warn_at=warn, reason=reason),
+            request_id=route["request_id"],
+            actor=SYSTEM,
+        )
+        changed += 1
+    log.info("calendar changed from %s (%s): due times of %d requests recomputed", first_day, reason, changed)
+    return changed
 
 
 async def dispatch(

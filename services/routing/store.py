@@ -89,6 +89,18 @@ calendar_days = Table(
     Column("note", String(200)),
 )
 
+# Each year's calendar: where its days came from and whether it is only provisional
+# (statutory days from a library, no 调休) until an admin enters the State Council notice.
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(30), nullable=False),
+    Column("provisional", Boolean, nullable=False),
+    Column("notice", String(500)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 routes = Table(
     "routes",
     metadata,
@@ -107,6 +119,7 @@ routes = Table(
     Column("due", JSONB),
     Column("matter", String(100)),  # the matter (事项) it was dispatched under
     Column("decided_by", String(20)),  # rule, model, dispatcher, manual, fallback
+    Column("clocks_started_at", DateTime(timezone=True)),  # where the due times count from
 )
 
 assignments = Table(

@@ -250,6 +250,18 @@ class RequestRerouted(RequestRouted):
     pass
 
 
+@event_model("request.due_recomputed")
+class RequestDueRecomputed(EventData):
+    """The calendar changed (e.g. the State Council notice for a year was entered): the due
+    times of the clocks not yet due, counted again. `previous` is what they were."""
+
+    due: Due
+    previous: Due
+    warn_at: Due | None = None
+    previous_warn_at: Due | None = None
+    reason: str
+
+
 @event_model("request.escalated")
 class RequestEscalated(EventData):
     to_department: str

@@ -359,3 +359,82 @@ async def test_a_pause_stops_the_clocks_and_moves_their_due_times(
     assert before is not None and after - before >= timedelta(seconds=0.5)
     assert [e["type"] for e in await events(runtime, rid)][-2:] == ["request.paused", "request.resumed"]
     assert (await client.post(f"/v1/cases/{rid}/resume", json={}, headers=URBAN)).status_code == 409
+
+
+async def test_a_recomputed_calendar_moves_the_running_clocks_not_yet_due(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestDueRecomputed
+
+    _, runtime = handling
+    rid = await route(runtime, accept_in=timedelta(hours=8), resolve_in=timedelta(days=5))
+    async with runtime.sessions() as session:
+        rows = {
+            r["clock"]: r
+            for r in (
+                await session.execute(
+                    select(handling_store.clocks).where(handling_store.clocks.c.request_id == rid)
+                )
+            ).mappings()
+        }
+    old = Due(accept=rows["accept"]["due"], resolve=rows["resolve"]["due"])
+    # The notice made two days holidays: resolve moves two days; accept did not change.
+    new = Due(accept=rows["accept"]["due"], resolve=rows["resolve"]["due"] + timedelta(days=2))
+    env = envelope(rid, RequestDueRecomputed(due=new, previous=old, reason="2027年节假日安排"))
+    async with runtime.uow() as uow:
+        await sla.apply_recomputed_due(uow, env, RequestDueRecomputed.model_validate(env.data))
+        await uow.commit()
+    async with runtime.sessions() as session:
+        after = {
+            r["clock"]: r
+            for r in (
+                await session.execute(
+                    select(handling_store.clocks).where(handling_store.clocks.c.request_id == rid)
+                )
+            ).mappings()
+        }
+        case_due = await session.scalar(
+            select(handling_store.cases.c.due).where(handling_store.cases.c.request_id == rid)
+        )
+    assert after["resolve"]["due"] == rows["resolve"]["due"] + timedelta(days=2)
+    assert after["resolve"]["warn_at"] == rows["resolve"]["warn_at"] + timedelta(days=2)
+    assert after["accept"]["due"] == rows["accept"]["due"]
+    assert datetime.fromisoformat(case_due["resolve"]) == after["resolve"]["due"]
+
+
+async def test_the_default_queue_leaves_out_merged_and_withdrawn_cases(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.events.catalogue import RequestMerged, RequestWithdrawn
+
+    client, runtime = handling
+    # A department of its own, so other tests' cases do not fill the page.
+    department = f"dept-{uuid.uuid4().hex[:6]}"
+    head = bearer(f"h-{department}", "handler", department)
+    ids = []
+    for _ in range(3):
+        env = envelope(
+            str(uuid.uuid4()),
+            RequestRouted(
+                lead_department=department, due=Due(resolve=now() + timedelta(days=5)), category="repair"
+            ),
+        )
+        async with runtime.uow() as uow:
+            await service.open_cases(uow, env, RequestRouted.model_validate(env.data))
+            await uow.commit()
+        ids.append(env.request_id)
+    merged, withdrawn, open_ = ids
+    for rid, data in (
+        (merged, RequestMerged(into_request_id=open_)),
+        (withdrawn, RequestWithdrawn(reason="不需要了")),
+    ):
+        env = envelope(rid, data)
+        async with runtime.uow() as uow:
+            await service.close_cases(uow, env, data)
+            await uow.commit()
+    default = (await client.get("/v1/cases", headers=head)).json()["items"]
+    assert [c["request_id"] for c in default] == [open_]
+    everything = (await client.get("/v1/cases", params={"state": "all"}, headers=head)).json()["items"]
+    assert {c["request_id"] for c in everything} == set(ids)
+    only_merged = (await client.get("/v1/cases", params={"state": "merged"}, headers=head)).json()["items"]
+    assert [c["request_id"] for c in only_merged] == [merged]

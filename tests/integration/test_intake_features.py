@@ -7,6 +7,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -223,6 +224,19 @@ async def test_full_personal_data_is_for_roles_that_need_it_and_every_read_is_au
     assert [(a["reader_id"], a["reader_role"], a["purpose"]) for a in audit] == [
         ("supervisor-01", "supervisor", "回访核实")
     ]
+    # Admins and supervisors read that log through the API; nobody else does.
+    logged = await client.get("/v1/personal-data-reads", params={"request_id": rid}, headers=ADMIN)
+    assert logged.status_code == 200, logged.text
+    [entry] = logged.json()["items"]
+    assert (entry["request_id"], entry["reader_id"], entry["reader_role"], entry["purpose"]) == (
+        rid,
+        "supervisor-01",
+        "supervisor",
+        "回访核实",
+    )
+    assert datetime.fromisoformat(entry["at"]) == audit[0]["at"]
+    assert (await client.get("/v1/personal-data-reads", headers=AGENT)).status_code == 403
+    assert (await client.get("/v1/personal-data-reads", headers=HANDLER)).status_code == 403
 
 
 async def test_events_intake_publishes_carry_no_personal_data(

@@ -253,3 +253,19 @@ async def test_a_resolved_request_becomes_a_typical_case_without_personal_data(
     await client.post(f"/v1/kb/articles/{body['id']}/approve", headers=SUPERVISOR)
     hits = (await client.get("/v1/kb/search", params={"q": "饭店油烟"}, headers=AGENT)).json()["items"]
     assert body["id"] in [h["id"] for h in hits]
+
+
+async def test_suggestions_answer_citizen_phrasings_and_never_offer_the_irrelevant(
+    intake: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    _, runtime = intake
+    async with runtime.sessions() as session:
+        card = await knowledge.suggestions(session, "医保卡丢了咋补")
+        parking = await knowledge.suggestions(session, "车位被占找谁")
+        gas = await knowledge.suggestions(session, "家里燃气泄漏了，味道很大，赶紧来人")
+        # The same stray match is still found by a plain search, just not suggested.
+        loose = await knowledge.search(session, "家里燃气泄漏了，味道很大，赶紧来人")
+    assert card[0]["id"] == "kb-social-card" and card[0]["question"] == "社保卡丢了怎么补办？"
+    assert parking[0]["id"] == "kb-parking-space"
+    assert gas == []
+    assert all(r["rank"] < knowledge.SUGGESTION_FLOOR for r in loose)

@@ -339,3 +339,96 @@ async def test_a_duplicate_handed_back_is_routed_afresh(
     await apply(runtime, envelope(env.request_id, RequestMergeReleased(former_primary_id="p")))
     types = [e["type"] for e in await emitted(runtime, env.request_id)]
     assert types == ["request.routed", "request.routed"]
+
+
+async def test_next_year_is_seeded_provisional_and_admins_are_warned_from_november(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.clock import now
+
+    client, _ = routing
+    new_year = (await client.get("/v1/calendar/days/2027-01-01", headers=AGENT)).json()
+    assert new_year["workday"] is False  # 2027 is covered, from the statutory days
+    year = (await client.get("/v1/calendar/years/2027", headers=AGENT)).json()
+    assert year["provisional"] is True and year["source"] == "holidays" and year["make_up_days"] == []
+    status = (await client.get("/v1/calendar/years", headers=AGENT)).json()
+    today = now().date()
+    if today.year == 2026 and today.month >= 11:
+        assert status["warning"].startswith("2027 年的节假日安排尚未录入国务院办公厅通知")
+    elif today.year == 2026:
+        assert status["warning"] is None
+    ready = (await client.get("/readyz")).json()
+    assert ready.get("detail") == ({"calendar": {"warning": status["warning"]}} if status["warning"] else {})
+    metrics = (await client.get("/metrics")).text
+    assert (
+        f'calendar_next_year_provisional{{service="routing"}} {1.0 if status["warning"] else 0.0}' in metrics
+    )
+
+
+async def test_entering_a_notice_recomputes_due_times_not_yet_due(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    client, runtime = routing
+    # A request whose clocks run in late December 2030 (a year nobody else's test uses).
+    env = received(category="repair")
+    start = datetime(2030, 12, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
+    await apply(runtime, env.model_copy(update={"occurred_at": start}))
+    before = (await emitted(runtime, env.request_id))[0]["data"]["due"]
+    assert before["resolve"].startswith("2030-12-30T18:00")  # five working days, weekends only
+
+    notice = {
+        "notice": "国务院办公厅关于2030年部分节假日安排的通知（测试）",
+        "holidays": ["2030-12-26", "2030-12-27"],
+        "workdays": ["2030-12-29"],
+    }
+    outside = await client.put(
+        "/v1/calendar/years/2030", json={**notice, "holidays": ["2031-01-01"]}, headers=ADMIN
+    )
+    assert outside.status_code == 422 and "not in 2030" in outside.json()["error"]["message"]
+    assert (await client.put("/v1/calendar/years/2030", json=notice, headers=AGENT)).status_code == 403
+    entered = await client.put("/v1/calendar/years/2030", json=notice, headers=ADMIN)
+    assert entered.status_code == 200, entered.text
+    body = entered.json()
+    assert body["provisional"] is False and body["requests_recomputed"] >= 1
+    assert body["days_off"] == ["2030-12-26", "2030-12-27"] and body["make_up_days"] == ["2030-12-29"]
+
+    recomputed = (await emitted(runtime, env.request_id))[-1]
+    assert recomputed["type"] == "request.due_recomputed"
+    assert recomputed["data"]["previous"]["resolve"] == before["resolve"]
+    # Two days off, one Sunday worked: the fifth working day is now Tuesday 31 December.
+    assert recomputed["data"]["due"]["resolve"].startswith("2030-12-31T18:00")
+    assert "2030年节假日安排" in recomputed["data"]["reason"]
+    assert (await client.get("/v1/calendar/days/2030-12-29", headers=AGENT)).json()["workday"] is True
+    again = await client.put("/v1/calendar/years/2030", json=notice, headers=ADMIN)
+    assert again.json()["requests_recomputed"] == 0  # nothing moved the second time
+
+
+async def test_sla_alerts_reach_the_head_and_for_a_breach_the_supervisors(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    from shared.clock import now
+    from shared.events.catalogue import RequestSlaBreached, RequestSlaWarning
+
+    _, runtime = routing
+    env = received(category="repair")
+    await apply(runtime, env)
+    lead = (await emitted(runtime, env.request_id))[0]["data"]["lead_department"]
+    due = now()
+    await apply(
+        runtime, envelope(env.request_id, RequestSlaWarning(department=lead, clock="accept", due=due))
+    )
+    await apply(
+        runtime, envelope(env.request_id, RequestSlaBreached(department=lead, clock="accept", due=due))
+    )
+    warning, breach = (await emitted(runtime, env.request_id))[-2:]
+    assert warning["data"]["template"] == "sla_warning"
+    assert warning["data"]["recipients_by_audience"] == {"department_head": [f"head-{lead}"]}
+    assert breach["data"]["template"] == "sla_breached"
+    assert breach["data"]["recipients_by_audience"] == {
+        "department_head": [f"head-{lead}"],
+        "supervisors": ["supervisor-01", "supervisor-02"],
+    }
+    assert breach["data"]["params"]["clock"] == "accept"

@@ -158,3 +158,57 @@ def test_working_hours_are_configuration() -> None:
 
 
 DEFAULT_PERIODS_FOR_TEST = ((time(9, 0), time(12, 0)), (time(13, 30), time(18, 0)))
+
+
+# --- next year's calendar before the State Council notice (issue 18) -----------------
+
+
+def test_a_year_chinesecalendar_does_not_know_is_seeded_provisional_from_the_statutory_days() -> None:
+    from datetime import date as day
+
+    from services.routing.domain.calendar import year_seed
+
+    seeded = year_seed(2027)
+    assert seeded.provisional and seeded.source == "holidays"
+    assert seeded.overrides[day(2027, 1, 1)] is False  # New Year's Day is not a working day
+    assert {day(2027, 10, 1), day(2027, 10, 2), day(2027, 10, 3)} <= set(seeded.overrides)
+    assert all(workday is False for workday in seeded.overrides.values())  # no 调休 known yet
+    known = year_seed(2026)
+    assert not known.provisional and known.source == "chinesecalendar"
+
+
+def test_a_due_time_crossing_new_year_skips_new_years_day() -> None:
+    from datetime import date as day
+
+    from services.routing.domain.calendar import year_seed
+
+    cal = BusinessCalendar(overrides={**chinese_calendar_overrides(2026), **year_seed(2027).overrides})
+    start = datetime(2026, 12, 30, 10, 0, tzinfo=TZ)  # Wednesday, working hours
+    # Day 1 is Thursday 31 December; 1 January 2027 (Friday) is a holiday; day 2 is Monday.
+    assert cal.add(start, 2, "working_days") == datetime(2027, 1, 4, 18, 0, tzinfo=TZ)
+    assert not cal.is_workday(day(2027, 1, 1))
+
+
+def test_admins_are_warned_from_1_november_while_next_year_is_provisional() -> None:
+    from datetime import date as day
+
+    from services.routing.domain.calendar import provisional_warning
+
+    assert provisional_warning(day(2026, 10, 31), {2027}) is None
+    warning = provisional_warning(day(2026, 11, 1), {2027})
+    assert warning is not None and warning.startswith("2027 年的节假日安排尚未录入国务院办公厅通知")
+    assert "PUT /v1/calendar/years/2027" in warning
+    assert provisional_warning(day(2026, 12, 2), set()) is None  # the notice was entered
+
+
+def test_a_notice_is_its_days_off_and_make_up_days_within_the_year() -> None:
+    from datetime import date as day
+
+    from services.routing.domain.calendar import notice_overrides
+
+    days = notice_overrides(2027, [day(2027, 2, 5), day(2027, 2, 11)], [day(2027, 2, 14)])
+    assert days == {day(2027, 2, 5): False, day(2027, 2, 11): False, day(2027, 2, 14): True}
+    with pytest.raises(CalendarError, match="not in 2027"):
+        notice_overrides(2027, [day(2028, 1, 1)], [])
+    with pytest.raises(CalendarError, match="both"):
+        notice_overrides(2027, [day(2027, 2, 14)], [day(2027, 2, 14)])

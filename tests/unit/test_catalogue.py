@@ -51,6 +51,7 @@ def test_every_event_of_the_design_has_a_model() -> None:
         "request.supervision_answered",
         "notification.outbound",
         "request.chased",
+        "request.due_recomputed",
         "request.merge_released",
         "request.personal_data_purged",
         "request.paused",

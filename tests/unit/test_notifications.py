@@ -127,3 +127,18 @@ def test_a_bad_rating_is_named_in_chinese_for_the_head() -> None:
         text == "政务服务中心的工作人员 window-01 收到一条差评（非常不满意），"
         "请在 2026年12月4日 18:00 前完成整改并登记结果。"
     )
+
+
+def test_sla_alerts_name_the_clock_the_time_and_the_department() -> None:
+    params = {
+        "request_id": "R1",
+        "clock": "resolve",
+        "due": "2026-12-11T10:00:00+00:00",
+        "department": "water",
+    }
+    assert render("sla_warning", params, audience="department_head") == (
+        "诉求 R1 的办结时限将于 2026年12月11日 18:00 到期，请督促贵单位（水务集团）及时办理。"
+    )
+    assert render("sla_breached", params, audience="supervisors") == (
+        "诉求 R1 已超过办结时限（2026年12月11日 18:00，承办单位：水务集团），请督办。"
+    )

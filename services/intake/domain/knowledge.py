@@ -77,7 +77,7 @@ def is_live(status: str, valid_from: datetime | None, valid_to: datetime | None,
 _STOP = set(
     "的 了 是 在 和 与 及 或 我 我们 你 您 他 她 它 吗 呢 吧 啊 呀 哪 哪些 什么 怎么 怎样 如何 "
     "请问 请 一下 可以 能 能否 需要 要 有 没有 会 想 去 到 给 把 被 让 这 那 这个 那个 个 都 也 "
-    "还 就 又 对 从 为 为什么 吗 么 嘛 多少 几 时候 办 办理 哪里 哪儿 找 谁 "
+    "还 就 又 对 从 为 为什么 吗 么 嘛 多少 几 时候 办 办理 哪里 哪儿 找 谁 找谁 咋 咋办 咋整 啥 "
     "a an the of to for in on is are do does how what where when can i my we you".split()
 )
 _WORD = re.compile(r"[\w\u4e00-\u9fff]+")
@@ -106,14 +106,41 @@ def terms(text: str) -> list[str]:
     return found
 
 
+# How citizens say it → how the articles say it: a query also looks for these terms.
+# Colloquial words (咋 = 怎么), single characters jieba leaves alone (丢, 补, 占) and the
+# names people use for things (医保卡 is the social security card).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "医保卡": ("社保卡",),
+    "社会保障卡": ("社保卡",),
+    "丢": ("丢失", "补办"),
+    "掉": ("丢失",),
+    "补": ("补办",),
+    "补卡": ("补办",),
+    "咋补": ("补办",),
+    "被占": ("占用",),
+    "占": ("占用",),
+    "停车位": ("车位",),
+    "车库": ("车位",),
+    "驾照": ("驾驶证",),
+    "欠薪": ("拖欠工资",),
+    "没水": ("停水",),
+}
+
+
 def search_text(parts: Iterable[str]) -> str:
     """The space-joined terms PostgreSQL's 'simple' configuration indexes as they are."""
     return " ".join(t for part in parts for t in terms(part))
 
 
 def query_terms(text: str, limit: int = 24) -> list[str]:
-    """Terms of a query, safe to put in a tsquery (only word characters survive)."""
-    return [t for t in terms(text) if _WORD.fullmatch(t)][:limit]
+    """Terms of a query, and the terms the articles use for what a citizen said (SYNONYMS),
+    safe to put in a tsquery (only word characters survive)."""
+    found = terms(text)
+    for word in jieba.cut_for_search(text or ""):
+        for synonym in SYNONYMS.get(word.strip().lower(), ()):
+            if synonym not in found:
+                found.append(synonym)
+    return [t for t in found if _WORD.fullmatch(t)][:limit]
 
 
 REMOVED = "[已隐去]"

@@ -211,6 +211,13 @@ _FOLD = {
     # Its primary was withdrawn: handled on its own again, so it counts again.
     "request.merge_released": lambda f, e, d: replace(f, excluded=None),
     "request.chased": lambda f, e, d: replace(f, chases=f.chases + 1),
+    "request.due_recomputed": lambda f, e, d: replace(
+        f,
+        accept_due=d.due.accept or f.accept_due,
+        first_contact_due=d.due.first_contact or f.first_contact_due,
+        resolve_due=d.due.resolve or f.resolve_due,
+        feedback_due=d.due.feedback or f.feedback_due,
+    ),
 }
 
 STATE_OF = {

@@ -191,6 +191,68 @@ def _minutes(a: time, b: time) -> float:
     return (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds() / 60
 
 
+@dataclass(frozen=True)
+class YearSeed:
+    """A year's days off and make-up working days, where they came from, and whether they
+    are only provisional (the State Council's notice for the year has not been entered)."""
+
+    year: int
+    overrides: dict[date, bool]
+    source: str  # chinesecalendar, holidays, state_council, none
+    provisional: bool
+
+
+def statutory_holidays(year: int) -> dict[date, bool]:
+    """The statutory holidays of a year from the maintained `holidays` library: the days
+    themselves, without the bridging days and 调休 make-up days the State Council adds."""
+    import holidays
+
+    return {day: False for day in sorted(holidays.China(years=year, observed=False)) if day.year == year}
+
+
+def year_seed(year: int) -> YearSeed:
+    """`chinesecalendar` where it has the State Council's arrangement for the year; else the
+    statutory days from `holidays`, marked provisional until the notice is entered."""
+    try:
+        return YearSeed(year, chinese_calendar_overrides(year), "chinesecalendar", provisional=False)
+    except NotImplementedError:
+        pass
+    days = statutory_holidays(year)
+    return YearSeed(year, days, "holidays" if days else "none", provisional=True)
+
+
+# From this day of the year on, next year's calendar should be final (the State Council
+# publishes its notice in late October or November): say so while it is provisional.
+WARN_FROM = (11, 1)
+
+
+def provisional_warning(today: date, provisional_years: Iterable[int]) -> str | None:
+    """The warning for admins, or None: from 1 November, next year still provisional."""
+    next_year = today.year + 1
+    if (today.month, today.day) < WARN_FROM or next_year not in set(provisional_years):
+        return None
+    return (
+        f"{next_year} 年的节假日安排尚未录入国务院办公厅通知，目前按法定节假日临时计算（无调休上班日）："
+        f"请录入通知（PUT /v1/calendar/years/{next_year}）"
+    )
+
+
+def notice_overrides(year: int, holidays_: Iterable[date], workdays: Iterable[date]) -> dict[date, bool]:
+    """The days of a State Council notice as calendar overrides: every day off (holidays and
+    the bridging days) and every make-up working day (调休), all within the year."""
+    days: dict[date, bool] = {}
+    for day in holidays_:
+        days[day] = False
+    for day in workdays:
+        if day in days:
+            raise CalendarError(f"{day} is listed both as a day off and as a working day")
+        days[day] = True
+    outside = sorted(d for d in days if d.year != year)
+    if outside:
+        raise CalendarError(f"{outside[0]} is not in {year}")
+    return days
+
+
 def chinese_calendar_overrides(year: int) -> dict[date, bool]:
     """Seed data for one year from the `chinesecalendar` package: the holidays on weekdays and
     the make-up working days on weekends (调休). Stored as rows an administrator can edit.
