@@ -24,7 +24,7 @@ from services.handling.domain.case import (
 )
 from services.handling.domain.clocks import Clock, ExtensionRefused
 from shared.auth import Principal
-from shared.clock import now, organisation_tz
+from shared.clock import now
 from shared.db import upsert
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import (
@@ -48,6 +48,7 @@ from shared.lifecycle import State, next_state
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
+from shared.texts import human_time
 
 
 async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -> None:
@@ -499,7 +500,7 @@ async def decide_extension(
 
 def _local(moment: datetime) -> str:
     """A time as people read it: the organisation's time zone, 2026年12月11日 18:00."""
-    return moment.astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
+    return human_time(moment)
 
 
 async def issue_supervision_order(

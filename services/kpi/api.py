@@ -23,6 +23,7 @@ from shared.errors import ApiError, NotFound, field_error
 from shared.outbox import UnitOfWork
 from shared.policy import authorized
 from shared.runtime import db_session, runtime_of, unit_of_work
+from shared.texts import human_time
 from shared.types import MAX_YEAR, MIN_YEAR, year_in_range
 
 router = APIRouter(prefix="/v1", tags=["kpi"])
@@ -177,7 +178,7 @@ async def close_period(
     try:
         return await service.close_period(uow, period, principal.actor)
     except service.PeriodNotOver as exc:
-        end = exc.end.astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
+        end = human_time(exc.end)
         raise ApiError(
             f"period {period} is not over yet (it ends {end}); a period is closed once it is over",
             status=409,

@@ -23,7 +23,7 @@ from services.routing.domain.sla import (
     warnings_for,
 )
 from shared.auth import Principal
-from shared.clock import now, organisation_tz
+from shared.clock import now
 from shared.db import fetch_row
 from shared.errors import ApiError, Conflict, NotFound, field_error
 from shared.events.catalogue import (
@@ -54,6 +54,7 @@ from shared.lifecycle import State, next_state
 from shared.metrics import CALENDAR_PROVISIONAL
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
+from shared.texts import human_time
 
 FACTS = ("category", "urgency", "topic", "area", "business_type", "text")
 SAFETY = SafetyNet.default()
@@ -628,7 +629,7 @@ CLOCK_NAMES = {
 
 def _local(moment: datetime) -> str:
     """A time as staff read it: the organisation's time zone, 2026年12月11日 18:00."""
-    return moment.astimezone(organisation_tz()).strftime("%Y年%m月%d日 %H:%M")
+    return human_time(moment)
 
 
 async def extension_waiting(uow: UnitOfWork, envelope: Envelope, data: RequestExtensionRequested) -> None:

@@ -404,31 +404,3 @@ async def test_entering_a_notice_recomputes_due_times_not_yet_due(
     assert (await client.get("/v1/calendar/days/2030-12-29", headers=AGENT)).json()["workday"] is True
     again = await client.put("/v1/calendar/years/2030", json=notice, headers=ADMIN)
     assert again.json()["requests_recomputed"] == 0  # nothing moved the second time
-
-
-async def test_sla_alerts_reach_the_head_and_for_a_breach_the_supervisors(
-    routing: tuple[httpx.AsyncClient, ServiceRuntime],
-) -> None:
-    from shared.clock import now
-    from shared.events.catalogue import RequestSlaBreached, RequestSlaWarning
-
-    _, runtime = routing
-    env = received(category="repair")
-    await apply(runtime, env)
-    lead = (await emitted(runtime, env.request_id))[0]["data"]["lead_department"]
-    due = now()
-    await apply(
-        runtime, envelope(env.request_id, RequestSlaWarning(department=lead, clock="accept", due=due))
-    )
-    await apply(
-        runtime, envelope(env.request_id, RequestSlaBreached(department=lead, clock="accept", due=due))
-    )
-    warning, breach = (await emitted(runtime, env.request_id))[-2:]
-    assert warning["data"]["template"] == "sla_warning"
-    assert warning["data"]["recipients_by_audience"] == {"department_head": [f"head-{lead}"]}
-    assert breach["data"]["template"] == "sla_breached"
-    assert breach["data"]["recipients_by_audience"] == {
-        "department_head": [f"head-{lead}"],
-        "supervisors": ["supervisor-01", "supervisor-02"],
-    }
-    assert breach["data"]["params"]["clock"] == "accept"

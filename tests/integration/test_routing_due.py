@@ -146,10 +146,10 @@ async def test_sla_alerts_reach_the_handler_the_head_and_for_a_breach_the_superv
         (["handler"], ["h-urban"], "sla_warning"),
         (["department_head"], ["head-urban"], "sla_warning"),
     ]
-    assert told[0]["params"]["due"] == "2026年12月03日 18:00" and told[0]["params"]["clock_name"] == "办结"
-    assert render("sla_warning", {"request_id": rid, **told[0]["params"]}) == (
-        f"诉求 {rid} 的办结时限将于 2026年12月03日 18:00 到期，请抓紧办理。"
-    )
+    assert told[0]["params"]["due"] == "2026年12月3日 18:00" and told[0]["params"]["clock_name"] == "办结"
+    assert render(
+        "sla_warning", {"request_id": rid, **told[0]["params"]}, audience=told[0]["audience"][0]
+    ) == (f"诉求 {rid} 的办结时限将于 2026年12月3日 18:00 到期，请抓紧办理。")
 
     await apply(
         runtime,
@@ -183,9 +183,9 @@ async def test_the_head_is_told_an_extension_decision_is_waiting(
     assert told[0]["params"]["extension_id"] == ext_id
     assert told[0]["params"]["requested_due"] == "2026年12月18日 17:30"
     assert told[0]["params"]["reason"] == "需要协调施工队封路抢修"
-    assert render("extension_decision_waiting", {"request_id": rid, **told[0]["params"]}) == (
-        f"诉求 {rid} 申请将办结时限延至 2026年12月18日 17:30，理由：需要协调施工队封路抢修。请您审批。"
-    )
+    assert render(
+        "extension_decision_waiting", {"request_id": rid, **told[0]["params"]}, audience="department_head"
+    ) == (f"诉求 {rid} 申请将办结时限延至 2026年12月18日 17:30，理由：需要协调施工队封路抢修。请您审批。")
 
 
 async def test_a_supervision_order_is_told_to_the_head_and_its_answer_to_the_supervisor(
@@ -214,9 +214,9 @@ async def test_a_supervision_order_is_told_to_the_head_and_its_answer_to_the_sup
         ("supervision_ordered", ["department_head"], ["head-water"]),
         ("supervision_answered", ["supervisors"], ["supervisor-02"]),
     ]
-    assert render("supervision_ordered", {"request_id": rid, **told[0]["params"]}) == (
-        f"督办通知：诉求 {rid} 请于 2026年12月03日 17:00 前办理并回复。督办要求：今天下班前恢复供水"
-    )
-    assert render("supervision_answered", {"request_id": rid, **told[1]["params"]}) == (
-        f"诉求 {rid} 的督办已由水务集团按时回复：抢修完毕，已恢复供水"
-    )
+    assert render(
+        "supervision_ordered", {"request_id": rid, **told[0]["params"]}, audience="department_head"
+    ) == (f"督办通知：诉求 {rid} 请于 2026年12月3日 17:00 前办理并回复。督办要求：今天下班前恢复供水")
+    assert render(
+        "supervision_answered", {"request_id": rid, **told[1]["params"]}, audience="supervisors"
+    ) == (f"诉求 {rid} 的督办已由水务集团按时回复：抢修完毕，已恢复供水")
