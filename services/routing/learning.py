@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import jieba
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,6 +148,14 @@ MODELS = ModelCache()
 
 async def retrain_job(runtime: Any) -> None:
     """Background: retrain when the history or the catalogue changed (ServiceRuntime job)."""
+    # Warm up off the event loop: jieba's dictionary and the newest model, so the first
+    # request does not pay for them.
+    try:
+        await asyncio.to_thread(jieba.initialize)
+        async with runtime.sessions() as session:
+            await MODELS.get(session)
+    except Exception:
+        log.exception("warming up the dispatch model failed")
     every = get_settings().dispatch_retrain_seconds
     if every <= 0:
         return

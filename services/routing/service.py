@@ -195,6 +195,7 @@ async def _route(
     choice: Choice | None = None,
     decided_by: str = "manual",
     category_derived: bool = False,
+    may_queue: bool = True,
 ) -> Envelope | None:
     """Route (or re-route) a request; None when it went to the dispatcher's queue instead."""
     session = uow.session
@@ -202,6 +203,10 @@ async def _route(
         choice = Choice(lead_override, tuple(co_override or ()), decided_by, matter=route.get("matter"))
     elif choice is None:
         choice = await _choose(uow, route, excluded)
+        if choice.to_queue and not may_queue:
+            # A re-route after a return goes on the best remaining guess at once (as it
+            # always did); a second return escalates to the coordinating department.
+            choice = Choice(**{**choice.__dict__, "to_queue": False})
     if choice.urgent_rule and route["urgency"] != "urgent":
         route = {**route, "urgency": "urgent"}
     if choice.category and category_derived:
@@ -418,7 +423,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         )
         return
     if returns < get_settings().max_returns_before_escalation:
-        await _route(uow, envelope, route, excluded, first=False)
+        await _route(uow, envelope, route, excluded, first=False, may_queue=False)
         return
     # Too many returns: the coordinating department takes it and its head is told; it may
     # dispatch it to the right department by hand (POST /v1/assignments/{id}).
