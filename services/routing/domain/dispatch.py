@@ -319,7 +319,9 @@ class DispatchModel:
         if total > 0:
             row = row / total
         by_dept = np.bincount(self._dept_index, weights=row, minlength=len(self.departments))
-        order = np.argsort(-by_dept)[:3]
+        order = [d for d in np.argsort(-by_dept) if self.departments[d] not in excluded][:3]
+        if not order:  # every department excluded: nothing to suggest but the first
+            order = [int(np.argmax(by_dept))]
         alternatives: list[Alternative] = []
         for d in order:
             members = np.where(self._dept_index == d)[0]
