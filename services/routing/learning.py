@@ -115,6 +115,26 @@ async def stale(session: AsyncSession) -> bool:
     return labels != latest["history_labels"] or (edited is not None and edited > latest["trained_at"])
 
 
+_running: asyncio.Task[None] | None = None
+
+
+def start_training(sessions: Any, actor: str) -> bool:
+    """Train in the background (one training at a time per process); False if one runs."""
+    global _running
+    if _running is not None and not _running.done():
+        return False
+
+    async def job() -> None:
+        try:
+            async with sessions() as session:
+                await train(session, actor)
+        except Exception:
+            log.exception("dispatch training asked by %s failed", actor)
+
+    _running = asyncio.create_task(job(), name="dispatch-training")
+    return True
+
+
 class ModelCache:
     """The newest stored model, checked for a newer version every few seconds."""
 
