@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from shared.errors import ApiError, Conflict, Forbidden, NotFound, field_error
 from shared.events.catalogue import Category, Urgency
 from shared.outbox import UnitOfWork
 from shared.policy import authorized
-from shared.runtime import db_session, unit_of_work
+from shared.runtime import db_session, runtime_of, unit_of_work
 from shared.types import Day, Instant
 
 router = APIRouter(prefix="/v1", tags=["routing"])
@@ -479,19 +479,17 @@ async def dispatch_models(_: Annotated[Principal, Depends(authorized)], session:
     return {"items": await matters.models(session), "next_cursor": None}
 
 
-@router.post("/dispatch-models", status_code=201)
+@router.post("/dispatch-models", status_code=202)
 async def train_dispatch_model(
-    principal: Annotated[Principal, Depends(authorized)], session: Session
+    request: Request, principal: Annotated[Principal, Depends(authorized)], session: Session
 ) -> dict[str, Any]:
-    """Train a model now from the catalogue and the centre's history."""
-    try:
-        trained = await learning.train(session, principal.id)
-    except ValueError as exc:
-        raise Conflict(str(exc), code="empty_catalogue") from exc
+    """Train a model from the catalogue and the centre's history, in the background; the
+    new version appears in GET /v1/dispatch-models and is used from then on."""
+    if not await learning.active_matters(session):
+        raise Conflict("the dispatch catalogue has no active matter", code="empty_catalogue")
+    started = learning.start_training(runtime_of(request).sessions, principal.id)
+    newest = await matters.models(session)
     return {
-        "version": trained.version,
-        "matters": trained.matters,
-        "history_labels": trained.history,
-        "threshold": trained.threshold,
-        "cpu_seconds": trained.cpu_seconds,
+        "training": "started" if started else "already_running",
+        "current_version": newest[0]["version"] if newest else None,
     }

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import jieba
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +115,26 @@ async def stale(session: AsyncSession) -> bool:
     return labels != latest["history_labels"] or (edited is not None and edited > latest["trained_at"])
 
 
+_running: asyncio.Task[None] | None = None
+
+
+def start_training(sessions: Any, actor: str) -> bool:
+    """Train in the background (one training at a time per process); False if one runs."""
+    global _running
+    if _running is not None and not _running.done():
+        return False
+
+    async def job() -> None:
+        try:
+            async with sessions() as session:
+                await train(session, actor)
+        except Exception:
+            log.exception("dispatch training asked by %s failed", actor)
+
+    _running = asyncio.create_task(job(), name="dispatch-training")
+    return True
+
+
 class ModelCache:
     """The newest stored model, checked for a newer version every few seconds."""
 
@@ -147,6 +168,14 @@ MODELS = ModelCache()
 
 async def retrain_job(runtime: Any) -> None:
     """Background: retrain when the history or the catalogue changed (ServiceRuntime job)."""
+    # Warm up off the event loop: jieba's dictionary and the newest model, so the first
+    # request does not pay for them.
+    try:
+        await asyncio.to_thread(jieba.initialize)
+        async with runtime.sessions() as session:
+            await MODELS.get(session)
+    except Exception:
+        log.exception("warming up the dispatch model failed")
     every = get_settings().dispatch_retrain_seconds
     if every <= 0:
         return

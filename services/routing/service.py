@@ -223,6 +223,7 @@ async def _route(
     choice: Choice | None = None,
     decided_by: str = "manual",
     category_derived: bool = False,
+    may_queue: bool = True,
 ) -> Envelope | None:
     """Route (or re-route) a request; None when it went to the dispatcher's queue instead."""
     session = uow.session
@@ -230,6 +231,10 @@ async def _route(
         choice = Choice(lead_override, tuple(co_override or ()), decided_by, matter=route.get("matter"))
     elif choice is None:
         choice = await _choose(uow, route, excluded)
+        if choice.to_queue and not may_queue:
+            # A re-route after a return goes on the best remaining guess at once (as it
+            # always did); a second return escalates to the coordinating department.
+            choice = Choice(**{**choice.__dict__, "to_queue": False})
     if choice.urgent_rule and route["urgency"] != "urgent":
         route = {**route, "urgency": "urgent"}
     if choice.category and category_derived:
@@ -480,7 +485,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         )
         return
     if returns < get_settings().max_returns_before_escalation:
-        rerouted = await _route(uow, envelope, route, excluded, first=False)
+        rerouted = await _route(uow, envelope, route, excluded, first=False, may_queue=False)
         # The first responder owns the request (首问负责): they hear where it went and why.
         uow.emit(
             NotificationRequested(

@@ -12,7 +12,7 @@ from shared.auth import issue_staff_token
 from shared.policy import POLICY, PUBLIC_PREFIXES
 from tests.e2e.conftest import Platform
 
-ROLES = ("channel", "agent", "handler", "dept_head", "supervisor", "admin", "ops")
+ROLES = ("channel", "agent", "handler", "dept_head", "supervisor", "admin", "ops", "dispatcher")
 PLACEHOLDERS = {"day": "2026-12-31", "period": "not-a-period", "code": "no-such-code"}
 
 

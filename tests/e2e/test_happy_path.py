@@ -66,7 +66,9 @@ async def test_one_request_from_intake_to_a_kpi_figure(services: Platform) -> No
             lambda r: r.status_code == 200,
         )
         assert assignment.json()["lead_department"] == "urban"
-        assert assignment.json()["history"][0]["rule_id"] == "category.repair"
+        # No category or topic from the channel: the dispatch model read the text.
+        assert assignment.json()["history"][0]["decided_by"] == "model"
+        assert assignment.json()["history"][0]["matter"] == "urban.streetlight"
         due: dict[str, Any] = assignment.json()["due"]
         assert due["accept"] and due["resolve"] and due["feedback"]
 
@@ -147,6 +149,50 @@ async def test_one_request_from_intake_to_a_kpi_figure(services: Platform) -> No
         assert by_rating["satisfaction"]["rate"] == 1.0 and by_rating["mean_score"] == 5.0
         by_resolution = await urban_in_the_month_of(facts.json()["resolved_at"])
         assert by_resolution["counts"]["resolved"] >= 1 and by_resolution["handling_accuracy"]["rate"] == 1.0
+
+
+async def test_a_citizens_words_reach_the_right_departments_queue(services: Platform) -> None:
+    """As a hotline agent types it: no category, no topic; the heating company gets it, the
+    request shows the matter's category, and an urgent one is seen as urgent."""
+    u = services.urls
+    async with httpx.AsyncClient(timeout=10) as http:
+        submitted = await http.post(
+            f"{u['intake']}/v1/requests",
+            headers=AGENT,
+            json={
+                "channel": "hotline",
+                "content": "我家暖气片一直是温的不热，屋里才十四度，家里有老人，热力公司电话打不通",
+                "requester": {"phone": "13800000011"},
+            },
+        )
+        assert submitted.status_code == 201, submitted.text
+        rid = submitted.json()["id"]
+        heating = bearer("handler-heating-01", "handler", "heating")
+        await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=heating), state_is("routed"))
+        queue = await http.get(f"{u['handling']}/v1/cases", headers=heating, params={"state": "routed"})
+        assert rid in [c["request_id"] for c in queue.json()["items"]]
+        view = await until(
+            lambda: http.get(f"{u['intake']}/v1/requests/{rid}", headers=AGENT), state_is("routed")
+        )
+        assert view.json()["lead_department"] == "heating" and view.json()["category"] == "repair"
+        assignment = (await http.get(f"{u['routing']}/v1/assignments/{rid}", headers=AGENT)).json()
+        assert assignment["history"][0]["matter"] == "heating.not_warm"
+
+        urgent = await http.post(
+            f"{u['intake']}/v1/requests",
+            headers=AGENT,
+            json={
+                "channel": "hotline",
+                "content": "我们单元电梯困人了，里面有个小孩在哭",
+                "requester": {"phone": "13800000012"},
+            },
+        )
+        uid = urgent.json()["id"]
+        market = bearer("handler-market-01", "handler", "market")
+        case = await until(
+            lambda: http.get(f"{u['handling']}/v1/cases/{uid}", headers=market), state_is("routed")
+        )
+        assert case.json()["urgency"] == "urgent"
 
 
 async def test_a_returned_request_is_rerouted_and_an_unsatisfied_one_reopened(services: Platform) -> None:

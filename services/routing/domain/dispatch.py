@@ -9,6 +9,8 @@ come with their best matter as the alternatives."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 import json
 import re
@@ -179,6 +181,7 @@ class TrainingParams:
     keyword_weight: float = 0.6
     history_weight: float = 2.0
     max_iter: int = 300
+    tol: float = 1e-3
     calibrate: bool = True
     calibration_folds: int = 4
     calibration_target: float = 0.92
@@ -200,9 +203,15 @@ def catalogue_examples(matters: Iterable[Matter], params: TrainingParams | None 
 
 def features_of(text: str) -> list[str]:
     """Character 1–3-grams (spaces dropped) and jieba words of a normalised text."""
+    return list(_features(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _features(text: str) -> tuple[str, ...]:
+    # Cached: training folds see the same texts again and again.
     compact = text.replace(" ", "")
     grams = [compact[i : i + n] for n in (1, 2, 3) for i in range(len(compact) - n + 1)]
-    return grams + ["w:" + w for w in words(text)]
+    return tuple(grams + ["w:" + w for w in words(text)])
 
 
 class DispatchModel:
@@ -267,7 +276,7 @@ class DispatchModel:
             if h.label in known or h.label.startswith(DEPARTMENT_LABEL)
         ]
         vectorizer = TfidfVectorizer(analyzer=features_of, sublinear_tf=True)
-        model = LogisticRegression(C=p.c, max_iter=p.max_iter, solver="saga", tol=1e-3)
+        model = LogisticRegression(C=p.c, max_iter=p.max_iter, solver="saga", tol=p.tol)
         pipeline = Pipeline([("features", vectorizer), ("model", model)])
         pipeline.fit(
             [normalise(e.text) for e in examples],
@@ -310,7 +319,9 @@ class DispatchModel:
         if total > 0:
             row = row / total
         by_dept = np.bincount(self._dept_index, weights=row, minlength=len(self.departments))
-        order = np.argsort(-by_dept)[:3]
+        order = [d for d in np.argsort(-by_dept) if self.departments[d] not in excluded][:3]
+        if not order:  # every department excluded: nothing to suggest but the first
+            order = [int(np.argmax(by_dept))]
         alternatives: list[Alternative] = []
         for d in order:
             members = np.where(self._dept_index == d)[0]
@@ -373,6 +384,7 @@ def calibrated_threshold(matters: Sequence[Matter], history: Sequence[Example], 
     department accuracy is at least the target: the model's own, honest threshold for
     'confident' (never fitted on any evaluation set)."""
     folds = max(2, p.calibration_folds)
+    quick = dataclasses.replace(p, tol=max(p.tol, 1e-2))  # thresholds need no fine optimum
     held: list[tuple[float, bool]] = []
     for k in range(folds):
         train_matters = [
@@ -381,7 +393,7 @@ def calibrated_threshold(matters: Sequence[Matter], history: Sequence[Example], 
         ]
         test = [(e, m.lead) for m in matters for i, e in enumerate(m.examples) if i % folds == k]
         train_history = [h for i, h in enumerate(history) if i % folds != k]
-        model = DispatchModel._fit(train_matters, train_history, p, 0)
+        model = DispatchModel._fit(train_matters, train_history, quick, 0)
         test += [(h.text, model.department_of(h.label)) for i, h in enumerate(history) if i % folds == k]
         for text, department in test:
             prediction = model.predict(text)

@@ -1,0 +1,207 @@
+"""The dispatch model, the safety net and the decision on small fixed data (no I/O)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.routing.domain.dispatch import (
+    DispatchModel,
+    Matter,
+    SafetyNet,
+    TrainingParams,
+    decide,
+    history_example,
+    normalise,
+    shipped_matters,
+    threshold_for,
+)
+
+pytestmark = pytest.mark.unit
+
+MATTERS = [
+    Matter(
+        "lamp",
+        "路灯",
+        "urban",
+        category="repair",
+        keywords=("路灯", "灯不亮"),
+        examples=("路灯坏了", "晚上路灯不亮", "这条街路灯黑了"),
+    ),
+    Matter(
+        "garbage",
+        "垃圾",
+        "urban",
+        category="complaint",
+        keywords=("垃圾", "垃圾桶"),
+        examples=("垃圾没人收", "垃圾桶满了", "垃圾堆在路边"),
+    ),
+    Matter(
+        "outage",
+        "停水",
+        "water",
+        co=("housing",),
+        category="repair",
+        keywords=("停水", "没水"),
+        examples=("家里停水了", "一天没水了", "水龙头不出水"),
+    ),
+    Matter(
+        "gas",
+        "燃气泄漏",
+        "gas",
+        category="help",
+        urgent=True,
+        keywords=("煤气味", "燃气泄漏"),
+        examples=("楼道里有煤气味", "燃气泄漏了", "闻到燃气味道"),
+    ),
+]
+QUICK = TrainingParams(calibrate=False)
+
+
+@pytest.fixture(scope="module")
+def model() -> DispatchModel:
+    return DispatchModel.train(MATTERS, params=QUICK)
+
+
+def test_predicts_matter_department_category_and_co_handlers(model: DispatchModel) -> None:
+    p = model.predict("我们家从早上开始停水")
+    assert (p.matter, p.department, p.category, p.co_departments) == (
+        "outage",
+        "water",
+        "repair",
+        ("housing",),
+    )
+    lamp = model.predict("小区门口的路灯晚上不亮")
+    assert (lamp.matter, lamp.department) == ("lamp", "urban")
+
+
+def test_confidence_is_the_departments_share_and_alternatives_are_three_departments(
+    model: DispatchModel,
+) -> None:
+    p = model.predict("路边垃圾桶满了")
+    assert p.alternatives[0].department == "urban"
+    assert len(p.alternatives) == 3 and len({a.department for a in p.alternatives}) == 3
+    assert p.confidence == p.alternatives[0].confidence
+    # Both urban matters count for urban: its share is above the best matter's own.
+    assert p.confidence >= p.matter_confidence
+    assert sum(a.confidence for a in p.alternatives) <= 1.0001
+
+
+def test_excluded_departments_are_never_suggested(model: DispatchModel) -> None:
+    p = model.predict("家里停水了", excluded=frozenset({"water"}))
+    assert p.department != "water" and "water" not in [a.department for a in p.alternatives]
+    assert [a.department for a in p.alternatives] == ["urban", "gas"]  # only two are left
+
+
+def test_the_fast_path_equals_scikit_learns_probabilities(model: DispatchModel) -> None:
+    for text in ("路灯坏了", "燃气泄漏了怎么办", "完全无关的一句话 xyz"):
+        fast = model.probabilities(text)
+        slow = model.pipeline.predict_proba([normalise(text)])[0]
+        assert abs(fast - slow).max() < 1e-9
+
+
+def test_a_model_survives_storage(model: DispatchModel) -> None:
+    again = DispatchModel.loads(model.dumps(), version=7)
+    assert again.version == 7
+    assert again.predict("一天没水了").matter == model.predict("一天没水了").matter
+
+
+def test_history_teaches_what_the_catalogue_does_not(model: DispatchModel) -> None:
+    text = "无人机在楼顶飞来飞去偷拍"
+    assert model.predict(text).department != "police"
+    history = [
+        history_example(model, t, None, "police")
+        for t in ("无人机在楼顶飞来飞去", "有人放无人机偷拍", "无人机天天在小区上空飞", "晚上无人机在窗外转")
+    ]
+    assert {h.label for h in history} == {"dept:police"}  # no matter of the police yet
+    learned = DispatchModel.train(MATTERS, history, params=QUICK)
+    assert learned.predict(text).department == "police"
+    assert learned.predict(text).matter is None
+
+
+def test_a_department_label_becomes_its_most_similar_matter(model: DispatchModel) -> None:
+    assert history_example(model, "垃圾桶满了三天没人管", None, "urban").label == "garbage"
+    assert history_example(model, "路灯坏了", "lamp", "urban").label == "lamp"
+
+
+def test_calibration_gives_a_threshold_between_zero_and_one() -> None:
+    m = DispatchModel.train(MATTERS, params=TrainingParams(calibration_folds=3))
+    assert m.threshold is not None and 0 < m.threshold <= 1
+    assert threshold_for(m, None) == m.threshold
+    assert threshold_for(m, 0.9) == 0.9
+
+
+SAFETY = SafetyNet.default()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "对面楼着火了",
+        "楼道里冒烟了，一股焦味",
+        "燃气泄漏 有人被困",
+        "家里一股煤气味",
+        "电梯困人",
+        "有人被困在电梯里",
+        "路面塌陷了",
+        "房子要塌了",
+        "自来水管爆了",
+        "水管崩了到处是水",
+        "有人打架斗殴",
+        "有人持刀砍人",
+        "我老公又打我",
+        "有人要跳楼",
+        "我家老人走丢了",
+        "小孩被锁在车里",
+        "有人触电了",
+        "电线掉地上了还在冒火花",
+        "独居老人好几天没开门了，电话联系不上",
+    ],
+)
+def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
+    assert SAFETY.check(text) is not None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "楼道里堆满杂物，有火灾隐患",
+        "燃气灶打不着火",
+        "暖气不热",
+        "吃火锅的时候发现菜不新鲜",
+        "轮胎漏气了在哪修",
+        "路灯坏了",
+        "请问公交几点收车",
+    ],
+)
+def test_the_safety_net_leaves_ordinary_requests_alone(text: str) -> None:
+    assert SAFETY.check(text) is None, text
+
+
+def test_uncertain_requests_go_to_the_queue_but_urgent_ones_never_wait(model: DispatchModel) -> None:
+    ordinary = decide(model, SAFETY, "路灯坏了", urgent_already=False, threshold=0.999)
+    assert ordinary.to_queue and not ordinary.review and not ordinary.urgent
+    urgent = decide(model, SAFETY, "楼道里有煤气味", urgent_already=False, threshold=0.999)
+    assert urgent.urgent and urgent.urgent_rule == "urgent.gas"
+    assert not urgent.to_queue and urgent.review
+    confident = decide(model, SAFETY, "路灯坏了", urgent_already=False, threshold=0.0)
+    assert not confident.to_queue and not confident.review
+    assert decide(None, SAFETY, "路灯坏了", urgent_already=False, threshold=0.5).prediction is None
+
+
+def test_an_urgent_matter_makes_the_request_urgent_without_a_keyword(model: DispatchModel) -> None:
+    d = decide(
+        model, SAFETY, "闻到燃气味道", urgent_already=False, threshold=0.0, urgent_matter_threshold=0.0
+    )
+    assert d.urgent
+
+
+def test_the_shipped_catalogue_covers_a_city() -> None:
+    matters = shipped_matters()
+    assert len(matters) >= 60
+    assert len({m.code for m in matters}) == len(matters)
+    leads = {m.lead for m in matters}
+    assert leads >= {"water", "power", "gas", "heating", "urban", "environment", "housing", "market"}
+    assert leads >= {"transport", "service_center", "public_security", "emergency"}
+    assert all(len(m.examples) >= 4 and m.keywords for m in matters)
+    categories = {"consultation", "suggestion", "complaint", "help", "repair", "business"}
+    assert all(m.category in categories for m in matters)
