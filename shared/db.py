@@ -117,6 +117,9 @@ def _hide_quoted_arguments(context: Any) -> None:
     """What hide_parameters does for SQLAlchemy's text, for the driver's own message (and
     the exceptions chained to it, which a traceback prints too)."""
     seen: set[int] = set()
+    wrapped: BaseException | None = context.sqlalchemy_exception
+    if wrapped is not None and wrapped.args and isinstance(wrapped.args[0], str):
+        wrapped.args = (_QUOTED_ARGUMENT.sub(r"\1: (hidden)", wrapped.args[0]), *wrapped.args[1:])
     exc: BaseException | None = context.original_exception
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from asyncpg import exceptions as asyncpg_exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -130,6 +131,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         return _out_of_range()
+
+    @app.exception_handler(KafkaError)
+    async def _broker(_: Request, exc: KafkaError) -> JSONResponse:
+        # A route that reads the broker itself (KPI rebuild) while it is unreachable.
+        return JSONResponse(
+            error_body("broker_unavailable", "the event broker cannot be reached; try again"),
+            503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(OverflowError)
     async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:

@@ -290,6 +290,11 @@ _INTRO = re.compile(
 # What follows a name in such a sentence (so 我是业主 / 我是张家港的 stay as written).
 _AFTER_NAME = re.compile(r"[\s，,。.！!？?；;、:：)）]|$|电话|手机|住|家|在|想|要|反映|投诉|联系|，")
 _NOT_NAME_TAILS = ("先生", "女士", "师傅", "老师", "阿姨", "大爷", "大妈", "同志")
+# Words people introduce themselves with that begin like a surname (房, 车, 司, 程 …).
+_NOT_NAMES = frozenset(
+    "房东 房客 车主 司机 党员 华侨 游客 商户 商家 程序员 管理员 包工头 师傅 单身 单亲 方便 向导 "
+    "安保 武警 江南 万一 史上 时候 和平 齐全 易燃 乔迁 庞大 关于 蓝领 白领 金融 钱包 高三 高中 高龄".split()
+)
 
 
 def mask_name(name: str) -> str:
@@ -474,9 +479,10 @@ def _mask_introduced_names(text: str) -> str:
                 continue
             candidate = compact[:length]
             rest = compact[length:]
-            if any(
-                candidate.endswith(t) or (candidate[start:] + rest).startswith(t) for t in _NOT_NAME_TAILS
-            ):
+            if candidate in _NOT_NAMES or compact[: length + 1] in _NOT_NAMES:
+                return m.group()
+            after_surname = candidate[start:] + rest
+            if any(candidate.endswith(t) or after_surname.startswith(t) for t in _NOT_NAME_TAILS):
                 return m.group()
             tail = text[m.start(1) + _offset(name, length) :]
             if _AFTER_NAME.match(tail) or not rest:
