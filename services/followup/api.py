@@ -22,7 +22,7 @@ from shared.outbox import UnitOfWork
 from shared.pagination import MAX_PAGE, keyset, keyset_page
 from shared.policy import authorized
 from shared.runtime import db_session, unit_of_work
-from shared.types import Instant
+from shared.types import Day, Instant
 
 router = APIRouter(prefix="/v1", tags=["followup"])
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
@@ -103,7 +103,7 @@ async def list_revisits(
     _: Annotated[Principal, Depends(authorized)],
     session: Annotated[AsyncSession, Depends(db_session)],
     due_before: Annotated[
-        Instant | date | None,
+        Instant | Day | None,
         Query(
             description="an instant, or a date (due before that day begins, in the organisation's time zone)"
         ),

@@ -370,6 +370,10 @@ def _view(row: dict[str, Any], business_names: dict[str, str] | None = None) -> 
     # The public view: nothing that identifies a person. The description masked, the
     # address only down to the street (never the house, the building or the flat).
     person = Person.of(row["requester"])
+    place = (row["location"] or {}).get("address")
+    if place:
+        # Where the problem is may be someone's home: the public sees it only to the street.
+        person = Person(names=person.names, addresses=(*person.addresses, str(place)))
     location = row["location"] or {}
     written = location.get("address") or (row["requester"] or {}).get("address")
     address = street_level(written) if written else None
