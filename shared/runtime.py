@@ -25,10 +25,10 @@ from shared.errors import install_error_handlers
 from shared.events.envelope import Envelope
 from shared.guard import FormRoute, Guard
 from shared.inbox import Handlers, InboxConsumer, InboxProcessor
-from shared.retention import delivery_retention_job
 from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.limits import RateLimiter
 from shared.outbox import RelayThread, UnitOfWork
+from shared.retention import delivery_retention_job
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

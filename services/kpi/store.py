@@ -202,7 +202,7 @@ async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool 
 _UNSET: Final = object()
 
 
-async def save_fact(session: AsyncSession, fact: Fact, previous: Fact | None | object = _UNSET) -> None:
+async def save_fact(session: AsyncSession, fact: Fact, previous: Fact | object | None = _UNSET) -> None:
     """Write the fact row and move the counts by the difference it makes. `previous` is the
     row as it was (None: there was none); the caller that already read it passes it on."""
     if previous is _UNSET:
