@@ -202,15 +202,32 @@ async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool 
 _UNSET: Final = object()
 
 
-async def save_fact(session: AsyncSession, fact: Fact, previous: Fact | object | None = _UNSET) -> None:
+async def save_fact(
+    session: AsyncSession, fact: Fact, previous: Fact | object | None = _UNSET, *, defer_counts: bool = False
+) -> None:
     """Write the fact row and move the counts by the difference it makes. `previous` is the
-    row as it was (None: there was none); the caller that already read it passes it on."""
+    row as it was (None: there was none); the caller that already read it passes it on.
+    `defer_counts` (inside a UnitOfWork only): the counts of every fact saved in the
+    transaction are summed and written once, at its commit, in key order."""
     if previous is _UNSET:
         previous = await load_fact(session, fact.request_id, for_update=True)
     assert previous is None or isinstance(previous, Fact)
     row = fact.to_row()
     await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
-    await add_counts(session, rollup.delta(previous, fact, organisation_tz()))
+    change = rollup.delta(previous, fact, organisation_tz())
+    if not defer_counts:
+        await add_counts(session, change)
+        return
+    pending: Counter[rollup.Key] | None = session.info.get("kpi_counts")
+    if pending is None:
+        pending = session.info["kpi_counts"] = Counter()
+        session.info.setdefault("before_commit", {})["kpi_counts"] = _flush_counts
+    pending.update(change)
+
+
+async def _flush_counts(session: AsyncSession) -> None:
+    pending: Counter[rollup.Key] = session.info.pop("kpi_counts", Counter())
+    await add_counts(session, Counter({k: n for k, n in pending.items() if n}))
 
 
 def _add_counts_statement() -> Any:
