@@ -110,6 +110,7 @@ async def load(facts_count: int, previous_share: float, events_share: float) -> 
     conn = await asyncpg.connect(_pg_url())
     started = time.perf_counter()
     counted: Counter[rollup.Key] = Counter()
+    repeated: Counter[rollup.RepeatKey] = Counter()
     loaded = events = 0
     try:
         for period, count, prefix in (
@@ -126,6 +127,7 @@ async def load(facts_count: int, previous_share: float, events_share: float) -> 
             ):
                 batch.append(_record(fact))
                 counted.update(rollup.contributions(fact, tz))
+                repeated.update(rollup.repeat_contributions(fact, tz))
                 if every and i % every == 0:
                     event_rows.extend(_events_of(fact))
                 if len(batch) >= 20000:
@@ -151,6 +153,11 @@ async def load(facts_count: int, previous_share: float, events_share: float) -> 
             "counts",
             records=[(d, m, day, n) for (d, m, day), n in sorted(counted.items()) if n],
             columns=["department", "measure", "day", "n"],
+        )
+        await conn.copy_records_to_table(
+            "repeats",
+            records=[(b, r, t, n) for (b, r, t), n in sorted(repeated.items()) if n],
+            columns=["bucket", "requester_ref", "topic_key", "n"],
         )
         load_seconds = time.perf_counter() - started
         await conn.execute("VACUUM ANALYZE")

@@ -74,6 +74,11 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
         request_id=sample[1].request_id, lead_department="water", excluded="withdrawn", received_at=month.end
     )
     sample[2] = replace(sample[2], lead_department="urban", excluded=None, resolve_due=at, resolved_at=None)
+    # A caller who kept ringing about the same thing this month (and this week).
+    for i in (3, 4, 5):
+        sample[i] = replace(
+            sample[i], requester_ref="rq_again", topic="noise:1", received_at=at - timedelta(hours=i)
+        )
     sessions = session_factory(engine)
     async with sessions() as session:
         for fact in sample:
@@ -122,6 +127,8 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
         assert urban["on_time_resolution"]["denominator"] > 0 and urban["satisfaction"]["denominator"] > 0
         assert sum(r["counts"]["excluded_merged_or_withdrawn"] for r in figures.values()) > 0
         assert sum(r["returns"]["count"] for r in figures.values()) > 0
+        spots = await service.hotspots(session, month, previous_month, 10)
+        assert {"requester_ref": "rq_again", "topic": "noise:1", "requests": 3} in spots["repeated"]
         # The kept counts are exactly a recount of the fact rows.
         assert await store.recount(session) == []
 
