@@ -318,7 +318,7 @@ async def period_counts(
     out: dict[str, dict[str, int]] = {}
     for dept, measure, n, n_before in (await session.execute(stmt)).all():
         if measure in rollup.OPEN_MEASURES and at is not None and at < period.end:
-            n = n_before or 0 if running else 0
+            n = (n_before or 0) if running else 0  # a period still to come: nothing due yet
         out.setdefault(dept, {})[measure] = int(n or 0)
     if running and at is not None:
         for (dept, measure), n in (await _open_due_today(session, period, at, department)).items():
