@@ -57,7 +57,7 @@ def _value(table: Table, name: str, column: Any) -> str:
         moment = "now() + ((g % 20000) - 10000) * interval '1 minute'"
         return moment if not column.nullable else f"CASE WHEN g % 2 = 0 THEN NULL ELSE {moment} END"
     if isinstance(kind, Date):
-        return "current_date - (g % 365)"
+        return "current_date - (g % 1100)"  # three years of days
     if isinstance(kind, Boolean):
         return "g % 2 = 0"
     if isinstance(kind, SmallInteger | Integer | BigInteger):
