@@ -96,12 +96,17 @@ async def check(settings: Settings) -> dict[str, Any]:
     rebuilt = await rebuild(settings)
     if rebuilt["differences"]:
         problems.append(f"kpi projection differs from a rebuild for {rebuilt['differences']} requests")
+    if rebuilt["count_differences"]:
+        problems.append(
+            f"kpi counts differ from a recount of the fact rows in {rebuilt['count_differences']} places"
+        )
     return {
         "requests": len(intake),
         "states": dict(Counter(r["state"] for r in intake.values())),
         "unpublished": unpublished,
         "kpi_rebuild": {
-            k: rebuilt[k] for k in ("events_read", "requests_live", "requests_rebuilt", "differences")
+            k: rebuilt[k]
+            for k in ("events_read", "requests_live", "requests_rebuilt", "differences", "count_differences")
         },
         "problems": problems,
     }

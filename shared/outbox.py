@@ -107,6 +107,10 @@ class UnitOfWork:
         return envelope
 
     async def commit(self) -> None:
+        # Work a handler deferred to the end of the transaction (e.g. KPI's counts, summed
+        # over a whole batch of events and written once, in key order).
+        for flush in self.session.info.pop("before_commit", {}).values():
+            await flush(self.session)
         if self._pending:
             await self.session.execute(
                 insert(self._outbox),

@@ -188,10 +188,13 @@ async def close_period(
 
 
 @router.post("/rebuild")
-async def post_rebuild(request: Request, _: Annotated[Principal, Depends(authorized)]) -> dict[str, Any]:
+async def post_rebuild(
+    request: Request, _: Annotated[Principal, Depends(authorized)], repair_counts: bool = False
+) -> dict[str, Any]:
     """Replay requests.lifecycle from the beginning into a fresh projection and report every
-    difference from the live one (there must be none)."""
-    return await rebuild(runtime_of(request).settings)
+    difference from the live one (there must be none), and every kept count that differs from
+    a recount of the live fact rows (`repair_counts=true` rewrites them)."""
+    return await rebuild(runtime_of(request).settings, repair_counts=repair_counts)
 
 
 class Evaluation(BaseModel):

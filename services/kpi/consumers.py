@@ -31,7 +31,7 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         },
     )
     if fact is not None and fact.last_event_at is not None and envelope.occurred_at > fact.last_event_at:
-        await store.save_fact(uow.session, apply(fact, envelope, data), fact)
+        await store.save_fact(uow.session, apply(fact, envelope, data), fact, defer_counts=True)
         return
     payloads = await uow.session.scalars(
         select(store.events.c.payload).where(
@@ -40,7 +40,7 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         )
     )
     decoded = [decode(json.dumps(p)) for p in payloads]
-    await store.save_fact(uow.session, fold_all(envelope.request_id, decoded), fact)
+    await store.save_fact(uow.session, fold_all(envelope.request_id, decoded), fact, defer_counts=True)
 
 
 async def keep_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:

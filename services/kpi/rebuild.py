@@ -103,12 +103,18 @@ def _show(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-async def rebuild(settings: Settings, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+async def rebuild(
+    settings: Settings, progress: Callable[[int], None] | None = None, *, repair_counts: bool = False
+) -> dict[str, Any]:
+    """Compare the replay with the live fact rows, and the kept counts with a recount of the
+    live rows (`repair_counts` rewrites the counts to the recount)."""
     rebuilt, events = await replay(settings, progress)
     engine = create_engine(settings.database_url("kpi"))
     try:
         async with session_factory(engine)() as session:
             live = await store.all_facts(session)
+            counted = await store.recount(session, repair=repair_counts)
+            await session.commit()
     finally:
         await engine.dispose()
     diff = differences(live, rebuilt)
@@ -118,6 +124,9 @@ async def rebuild(settings: Settings, progress: Callable[[int], None] | None = N
         "requests_rebuilt": len(rebuilt),
         "differences": len(diff),
         "examples": diff[:20],
+        "count_differences": len(counted),
+        "count_examples": counted[:20],
+        "counts_repaired": repair_counts and bool(counted),
     }
 
 
@@ -133,7 +142,10 @@ def main() -> int:
     )
     for example in result["examples"]:
         print("  ", example)
-    return 0 if result["differences"] == 0 else 1
+    print(f"count differences {result['count_differences']}")
+    for example in result["count_examples"]:
+        print("  ", example)
+    return 0 if result["differences"] == 0 and result["count_differences"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -132,6 +132,18 @@ counts = Table(
     Index("ix_counts_day", "day", "department", "measure", postgresql_include=["n"]),
 )
 
+# Requests per requester and topic per month and per ISO week of receipt (rollup.repeat_*):
+# the hot spots' repeat callers of a month or a week are one index range.
+repeats = Table(
+    "repeats",
+    metadata,
+    Column("bucket", String(10), primary_key=True),
+    Column("requester_ref", String(100), primary_key=True),
+    Column("topic_key", String(100), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_repeats_bucket_n", "bucket", text("n DESC"), postgresql_where=text("n > 1")),
+)
+
 
 # Every folded event, so a fact row is always the fold of its request's events in the order
 # they happened, not the order the broker delivered them.
@@ -203,15 +215,62 @@ async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool 
 _UNSET: Final = object()
 
 
-async def save_fact(session: AsyncSession, fact: Fact, previous: Fact | object | None = _UNSET) -> None:
+async def save_fact(
+    session: AsyncSession, fact: Fact, previous: Fact | object | None = _UNSET, *, defer_counts: bool = False
+) -> None:
     """Write the fact row and move the counts by the difference it makes. `previous` is the
-    row as it was (None: there was none); the caller that already read it passes it on."""
+    row as it was (None: there was none); the caller that already read it passes it on.
+    `defer_counts` (inside a UnitOfWork only): the counts of every fact saved in the
+    transaction are summed and written once, at its commit, in key order."""
     if previous is _UNSET:
         previous = await load_fact(session, fact.request_id, for_update=True)
     assert previous is None or isinstance(previous, Fact)
     row = fact.to_row()
     await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
-    await add_counts(session, rollup.delta(previous, fact, organisation_tz()))
+    tz = organisation_tz()
+    change = rollup.delta(previous, fact, tz)
+    repeat_change = rollup.repeat_delta(previous, fact, tz)
+    if not defer_counts:
+        await add_counts(session, change)
+        await add_repeats(session, repeat_change)
+        return
+    pending: Counter[rollup.Key] | None = session.info.get("kpi_counts")
+    pending_repeats: Counter[rollup.RepeatKey] | None = session.info.get("kpi_repeats")
+    if pending is None or pending_repeats is None:
+        pending = session.info["kpi_counts"] = Counter()
+        pending_repeats = session.info["kpi_repeats"] = Counter()
+        session.info.setdefault("before_commit", {})["kpi_counts"] = _flush_counts
+    pending.update(change)
+    pending_repeats.update(repeat_change)
+
+
+async def _flush_counts(session: AsyncSession) -> None:
+    pending: Counter[rollup.Key] = session.info.pop("kpi_counts", Counter())
+    pending_repeats: Counter[rollup.RepeatKey] = session.info.pop("kpi_repeats", Counter())
+    await add_counts(session, Counter({k: n for k, n in pending.items() if n}))
+    await add_repeats(session, Counter({k: n for k, n in pending_repeats.items() if n}))
+
+
+def _add_repeats_statement() -> Any:
+    stmt = pg_insert(repeats)
+    return stmt.on_conflict_do_update(
+        index_elements=["bucket", "requester_ref", "topic_key"], set_={"n": repeats.c.n + stmt.excluded.n}
+    )
+
+
+_ADD_REPEATS = _add_repeats_statement()
+
+
+async def add_repeats(session: AsyncSession, change: Counter[rollup.RepeatKey]) -> None:
+    if not change:
+        return
+    await session.execute(
+        _ADD_REPEATS,
+        [
+            {"bucket": b, "requester_ref": r, "topic_key": t, "n": n}
+            for (b, r, t), n in sorted(change.items())
+        ],
+    )
 
 
 def _add_counts_statement() -> Any:
@@ -260,7 +319,7 @@ async def period_counts(
     out: dict[str, dict[str, int]] = {}
     for dept, measure, n, n_before in (await session.execute(stmt)).all():
         if measure in rollup.OPEN_MEASURES and at is not None and at < period.end:
-            n = n_before or 0 if running else 0
+            n = (n_before or 0) if running else 0  # a period still to come: nothing due yet
         out.setdefault(dept, {})[measure] = int(n or 0)
     if running and at is not None:
         for (dept, measure), n in (await _open_due_today(session, period, at, department)).items():
@@ -322,7 +381,22 @@ async def excluded_counts(session: AsyncSession, period: Period, department: str
 
 async def repeated(session: AsyncSession, period: Period, top: int) -> list[dict[str, Any]]:
     """The same person (pseudonymous reference) on the same topic more than once in the
-    period: the `top` with the most requests."""
+    period: the `top` with the most requests. A month or a week from the kept repeat counts;
+    a quarter or a year from the fact rows received in it."""
+    bucket = rollup.repeat_buckets(period)
+    if bucket is not None:
+        r = repeats.c
+        topic_order = func.nullif(r.topic_key, rollup.NO_TOPIC)
+        stmt = (
+            select(r.requester_ref, r.topic_key, r.n)
+            .where(r.bucket == bucket, r.n > 1)
+            .order_by(r.n.desc(), r.requester_ref.collate("C"), func.coalesce(topic_order, "").collate("C"))
+            .limit(top)
+        )
+        return [
+            {"requester_ref": ref, "topic": rollup.topic_of_key(t), "requests": int(k)}
+            for ref, t, k in (await session.execute(stmt)).all()
+        ]
     f = facts.c
     topic = func.coalesce(func.nullif(f.topic, ""), f.category)
     n = func.count()
@@ -358,24 +432,30 @@ async def departments_in(session: AsyncSession) -> list[str]:
     return sorted((await session.scalars(stmt)).all())
 
 
-def count_all(rows: Iterable[dict[str, Any]]) -> Counter[rollup.Key]:
-    """The counts of a set of fact rows, from scratch (the rebuild and the migration)."""
+def count_all(rows: Iterable[dict[str, Any]]) -> tuple[Counter[rollup.Key], Counter[rollup.RepeatKey]]:
+    """The counts and repeat counts of a set of fact rows, from scratch (the migration)."""
     tz = organisation_tz()
     total: Counter[rollup.Key] = Counter()
+    total_repeats: Counter[rollup.RepeatKey] = Counter()
     for row in rows:
-        total.update(rollup.contributions(Fact.from_row(row), tz))
-    return Counter({k: n for k, n in total.items() if n})
+        fact = Fact.from_row(row)
+        total.update(rollup.contributions(fact, tz))
+        total_repeats.update(rollup.repeat_contributions(fact, tz))
+    return total, total_repeats
 
 
 async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[str, Any]]:
     """Count every fact row again and compare with the kept counts; each difference is
     listed (`repair` rewrites the counts to the recount)."""
     expected: Counter[rollup.Key] = Counter()
+    expected_repeats: Counter[rollup.RepeatKey] = Counter()
     tz = organisation_tz()
     result = await session.stream(select(facts).execution_options(yield_per=5000))
     async for part in result.mappings().partitions():
         for row in part:
-            expected.update(rollup.contributions(Fact.from_row(dict(row)), tz))
+            fact = Fact.from_row(dict(row))
+            expected.update(rollup.contributions(fact, tz))
+            expected_repeats.update(rollup.repeat_contributions(fact, tz))
     kept: Counter[rollup.Key] = Counter()
     for d, m, day, n in (
         await session.execute(select(counts.c.department, counts.c.measure, counts.c.day, counts.c.n))
@@ -393,7 +473,28 @@ async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[s
         for k in sorted(set(expected) | set(kept))
         if kept[k] != expected[k]
     ]
-    if repair and diff:
+    kept_repeats: Counter[rollup.RepeatKey] = Counter()
+    for b, ref, t, n in (
+        await session.execute(
+            select(repeats.c.bucket, repeats.c.requester_ref, repeats.c.topic_key, repeats.c.n)
+        )
+    ).all():
+        if n:
+            kept_repeats[(b, ref, t)] = int(n)
+    repeat_diff = [
+        {
+            "bucket": k[0],
+            "requester_ref": k[1],
+            "topic": rollup.topic_of_key(k[2]),
+            "kept": kept_repeats[k],
+            "recounted": expected_repeats[k],
+        }
+        for k in sorted(set(expected_repeats) | set(kept_repeats))
+        if kept_repeats[k] != expected_repeats[k]
+    ]
+    if repair and (diff or repeat_diff):
         await session.execute(counts.delete())
+        await session.execute(repeats.delete())
         await add_counts(session, Counter({k: n for k, n in expected.items() if n}))
-    return diff
+        await add_repeats(session, Counter({k: n for k, n in expected_repeats.items() if n}))
+    return diff + repeat_diff

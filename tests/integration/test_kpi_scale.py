@@ -74,6 +74,22 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
         request_id=sample[1].request_id, lead_department="water", excluded="withdrawn", received_at=month.end
     )
     sample[2] = replace(sample[2], lead_department="urban", excluded=None, resolve_due=at, resolved_at=None)
+    # Clocks open and due only next month: nothing of them is due yet in any period.
+    next_month = Period.month(f"{month.end.year}-{month.end.month:02d}", tz)
+    sample[6] = replace(
+        sample[6],
+        lead_department="urban",
+        excluded=None,
+        accept_due=next_month.start + timedelta(days=1),
+        accepted_at=None,
+        resolve_due=next_month.start + timedelta(days=2),
+        resolved_at=None,
+    )
+    # A caller who kept ringing about the same thing this month (and this week).
+    for i in (3, 4, 5):
+        sample[i] = replace(
+            sample[i], requester_ref="rq_again", topic="noise:1", received_at=at - timedelta(hours=i)
+        )
     sessions = session_factory(engine)
     async with sessions() as session:
         for fact in sample:
@@ -90,7 +106,7 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
         week = Period.parse(f"{at.isocalendar()[0]}-W{at.isocalendar()[1]:02d}", tz)
         quarter = Period.parse(f"{at.year}-Q{(at.month - 1) // 3 + 1}", tz)
         year = Period.parse(str(at.year), tz)
-        for period in (month, previous_month, week, quarter, year):
+        for period in (month, previous_month, week, quarter, year, next_month):
             got = await service.department_rows(session, period, None, at=at)
             want = []
             for d in departments:
@@ -122,6 +138,8 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
         assert urban["on_time_resolution"]["denominator"] > 0 and urban["satisfaction"]["denominator"] > 0
         assert sum(r["counts"]["excluded_merged_or_withdrawn"] for r in figures.values()) > 0
         assert sum(r["returns"]["count"] for r in figures.values()) > 0
+        spots = await service.hotspots(session, month, previous_month, 10)
+        assert {"requester_ref": "rq_again", "topic": "noise:1", "requests": 3} in spots["repeated"]
         # The kept counts are exactly a recount of the fact rows.
         assert await store.recount(session) == []
 

@@ -212,3 +212,50 @@ def hot_counters(counts: Mapping[str, int], kind: str) -> Counter[str]:
     """The organisation's `hot.topic:` or `hot.area:` counts as a Counter of keys."""
     prefix = f"hot.{kind}:"
     return Counter({m[len(prefix) :]: int(n) for m, n in counts.items() if m.startswith(prefix) and n})
+
+
+# Repeat requesters (hot spots): requests per requester and topic, per month and per ISO week
+# of receipt, so a month's or a week's repeat callers are an index range, not a scan.
+RepeatKey = tuple[str, str, str]  # bucket (2026-11 or 2026-W48), requester_ref, topic key
+NO_TOPIC = "\u2400"  # no topic and no category (a key column cannot be NULL)
+
+
+def repeat_topic(fact: Fact) -> str | None:
+    return fact.topic or fact.category
+
+
+def topic_key_of(topic: str | None) -> str:
+    """The topic as a key column (None and "" kept apart)."""
+    return NO_TOPIC if topic is None else topic
+
+
+def topic_of_key(key: str) -> str | None:
+    return None if key == NO_TOPIC else key
+
+
+def repeat_buckets(period: Period) -> str | None:
+    """The bucket a month or an ISO week is kept under; None for other periods."""
+    from services.kpi.domain.figures import MONTH, WEEK
+
+    return period.label if MONTH.match(period.label) or WEEK.match(period.label) else None
+
+
+def repeat_contributions(fact: Fact, tz: ZoneInfo) -> Counter[RepeatKey]:
+    out: Counter[RepeatKey] = Counter()
+    if fact.received_at is None or not fact.requester_ref:
+        return out
+    local = fact.received_at.astimezone(tz)
+    year, week, _ = local.isocalendar()
+    key = topic_key_of(repeat_topic(fact))
+    out[(f"{local.year}-{local.month:02d}", fact.requester_ref, key)] += 1
+    out[(f"{year}-W{week:02d}", fact.requester_ref, key)] += 1
+    return out
+
+
+def repeat_delta(before: Fact | None, after: Fact | None, tz: ZoneInfo) -> Counter[RepeatKey]:
+    change: Counter[RepeatKey] = Counter()
+    if after is not None:
+        change.update(repeat_contributions(after, tz))
+    if before is not None:
+        change.subtract(repeat_contributions(before, tz))
+    return Counter({k: n for k, n in change.items() if n})

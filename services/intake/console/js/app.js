@@ -22,6 +22,7 @@ function navFor(me) {
     agent: ["agent", "mine"],
     handler: ["queue", ...(coordinating ? ["dispatch"] : [])],
     dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi"],
+    dispatcher: ["dispatch", "board"],
     supervisor: ["board", "kpi", "trends", "dispatch", "kb"],
     admin: ["admin", "kb", "board", "kpi"],
     ops: ["board", "kpi", "trends"],

@@ -53,6 +53,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("department", "measure", "day", name=op.f("pk_counts")),
     )
     op.create_index("ix_counts_day", "counts", ["day", "department", "measure"], postgresql_include=["n"])
+    op.create_table(
+        "repeats",
+        sa.Column("bucket", sa.String(length=10), nullable=False),
+        sa.Column("requester_ref", sa.String(length=100), nullable=False),
+        sa.Column("topic_key", sa.String(length=100), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("bucket", "requester_ref", "topic_key", name=op.f("pk_repeats")),
+    )
+    op.create_index(
+        "ix_repeats_bucket_n", "repeats", ["bucket", sa.text("n DESC")], postgresql_where=sa.text("n > 1")
+    )
     op.create_index(
         "ix_facts_received_requester",
         "facts",
@@ -92,5 +103,7 @@ def downgrade() -> None:
     for name, _, _ in _OPEN:
         op.drop_index(name, table_name="facts")
     op.drop_index("ix_facts_received_requester", table_name="facts")
+    op.drop_index("ix_repeats_bucket_n", table_name="repeats")
+    op.drop_table("repeats")
     op.drop_index("ix_counts_day", table_name="counts")
     op.drop_table("counts")

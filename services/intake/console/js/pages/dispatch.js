@@ -5,9 +5,9 @@ import { t, label, knownDepartments, departmentName } from "../i18n.js";
 import { call, optional } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, field, pagedList } from "../ui.js";
 
-function dispatchForm(id, suggested) {
+function dispatchForm(id, suggested, queued = false) {
   const codes = knownDepartments();
-  return html`<form class="dispatch inline-grid" data-id="${id}">
+  return html`<form class="dispatch inline-grid" data-id="${id}" data-queued="${queued ? "1" : ""}">
     <select name="lead_department" required aria-label="${t("lead")}"><option value="">${t("chooseLead")}</option>${codes.filter((c) => c !== "coordination").map((c) => html`<option value="${c}" ${c === suggested ? "selected" : ""}>${departmentName(c)}</option>`)}</select>
     <details><summary>${t("coHandlers")}</summary>${codes.map((c) => html`<label class="check"><input type="checkbox" data-group="co_departments" name="co" value="${c}"> ${departmentName(c)}</label>`)}</details>
     <input name="reason" required placeholder="${t("reason")}" aria-label="${t("reason")}">
@@ -18,24 +18,29 @@ const suggestionList = (items = []) => html`${items.slice(0, 3).map((s) => html`
 
 export async function dispatchPage(main, { me }) {
   render(main, html`<h2>${t("dispatchQueue")}</h2><div id="notice"></div>${card(t("dispatchQueue"), html`<div id="waiting"></div>`)}`);
-  let fromQueue = null;
+  // The dispatch queue (待派单: the model was not sure, or an urgent best guess to review) is
+  // routing's, for dispatchers, supervisors and admins; the coordinating office also sees
+  // what was escalated to it. Both are dispatched in one step.
+  const readsQueue = ["dispatcher", "supervisor", "admin"].includes(me.role);
+  let fromQueue = false;
   const list = pagedList($("#waiting"), async (cursor) => {
-    const queue = await optional("routing", "GET", "/v1/dispatch-queue", { query: { limit: 20, cursor } });
+    const queue = readsQueue && !cursor ? await optional("routing", "GET", "/v1/dispatch-queue", {}) : null;
     fromQueue = queue !== null;
-    if (fromQueue) return queue;
+    const queued = (queue?.items || []).map((x) => ({ ...x, queued: true, content: x.text }));
     if (me.department === "coordination") {
       // The coordinating department's own queue is what waits for a dispatch by hand.
-      const queue = await call("handling", "GET", "/v1/cases", { query: { state: "routed", limit: 20, cursor } });
-      const requests = await Promise.all(queue.items.map((c) => call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: c.request_id } }).catch(() => null)));
-      return { items: queue.items.map((c, i) => ({ ...c, request: requests[i] })), next_cursor: queue.next_cursor };
+      const own = await call("handling", "GET", "/v1/cases", { query: { state: "routed", limit: 20, cursor } });
+      const requests = await Promise.all(own.items.map((c) => call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: c.request_id } }).catch(() => null)));
+      return { items: [...queued, ...own.items.map((c, i) => ({ ...c, request: requests[i] }))], next_cursor: own.next_cursor };
     }
+    if (fromQueue) return { items: queued, next_cursor: null };
     const [escalated, returned] = await Promise.all([
       call("intake", "GET", "/v1/requests", { query: { state: "escalated", limit: 50 } }),
       call("intake", "GET", "/v1/requests", { query: { state: "returned", limit: 50 } }),
     ]);
     return { items: [...escalated.items, ...returned.items].map((r) => ({ request_id: r.id, request: r })), next_cursor: null };
   }, (items) => {
-    render("#notice", fromQueue ? html`` : html`<p class="muted notice">${t("dispatchMissing")}${me.department === "coordination" ? t("dispatchOwnQueue") : t("dispatchStates")}</p>`);
+    render("#notice", fromQueue || !readsQueue ? html`` : html`<p class="muted notice">${t("dispatchMissing")}${me.department === "coordination" ? t("dispatchOwnQueue") : t("dispatchStates")}</p>`);
     return table([
       [t("id"), (x) => caseLink(x.request_id)],
       [t("state"), (x) => badge("state", x.state || x.request?.state)],
@@ -43,17 +48,20 @@ export async function dispatchPage(main, { me }) {
       [t("content"), (x) => html`<span class="snippet">${(x.content || x.request?.content || "").slice(0, 60)}</span>`],
       [t("receivedAt"), (x) => time(x.received_at || x.request?.received_at)],
       [t("suggestions"), (x) => suggestionList(x.suggestions)],
-      [t("dispatch"), (x) => dispatchForm(x.request_id, x.suggestions?.[0]?.department)],
+      [t("dispatch"), (x) => dispatchForm(x.request_id, x.suggestions?.[0]?.department, x.queued)],
     ], items, { rowClass: (x) => ((x.urgency || x.request?.urgency) === "urgent" ? "urgent" : "") });
   });
   on(main, "submit", "form.dispatch", async (event, form) => {
     event.preventDefault();
     const v = formValues(form);
     try {
-      await call("routing", "POST", "/v1/assignments/{request_id}", {
-        path: { request_id: form.dataset.id },
-        body: { lead_department: v.lead_department, co_departments: (v.co_departments || []).filter((c) => c !== v.lead_department), reason: v.reason },
-      });
+      const body = { lead_department: v.lead_department, co_departments: (v.co_departments || []).filter((c) => c !== v.lead_department), reason: v.reason };
+      if (form.dataset.queued) {
+        // A pick from the dispatch queue also teaches the next dispatch model.
+        await call("routing", "POST", "/v1/dispatch-queue/{request_id}/dispatch", { path: { request_id: form.dataset.id }, body });
+      } else {
+        await call("routing", "POST", "/v1/assignments/{request_id}", { path: { request_id: form.dataset.id }, body });
+      }
       toast(t("dispatched"));
       await list.refresh();
     } catch (e) {
