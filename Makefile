@@ -100,8 +100,10 @@ test-faults: $(STAMP)
 # The suite again under pinned instants where time-dependent defects hide (shared.clock):
 # a Saturday night, the evening before a holiday, a month's last minute, New Year's Eve.
 TEST_INSTANTS ?= 2026-12-05T22:30:00+08:00 2026-09-30T20:00:00+08:00 2026-11-30T23:59:00+08:00 2026-12-31T23:00:00+08:00
+# CI runs the unit and integration tiers at each instant (INSTANT_TIERS="" for everything).
+INSTANT_TIERS ?= -m "unit or integration"
 test-instants: $(STAMP) browser-deps console-deps
 	@set -e; for at in $(TEST_INSTANTS); do \
 	  echo "== the suite at $$at"; \
-	  TEST_CLOCK_AT=$$at $(BIN)/python -m pytest -q -p no:cacheprovider; \
+	  TEST_CLOCK_AT=$$at $(BIN)/python -m pytest -q -p no:cacheprovider $(INSTANT_TIERS); \
 	done
