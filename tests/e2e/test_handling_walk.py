@@ -83,8 +83,10 @@ async def test_an_extension_moves_the_due_time_in_every_view(services: Platform)
 
         told = (await until(head_told, lambda r: r.status_code == 200)).json()
         assert len(told) == 1
-        assert told[0]["destination"]["staff_ids"] == ["head-urban"]
-        assert "需要等电力公司停电检修" in told[0]["text"] and "审批" in told[0]["text"]
+        # One message to the head, worded for the head.
+        assert told[0]["destination"]["staff_id"] == "head-urban"
+        assert told[0]["text"].startswith(f"诉求 {rid} 申请将办结时限延至 ")
+        assert "理由：需要等电力公司停电检修。请您审批。" in told[0]["text"]
 
         decided = await http.post(
             f"{u['handling']}/v1/extensions/{asked.json()['id']}/decision",

@@ -96,6 +96,8 @@ def contributions(fact: Fact, tz: ZoneInfo) -> Counter[Key]:
     add(lead, "accepted", fact.accepted_at)
     add(lead, "feedback_given", fact.feedback_at)
     add(lead, "closed", fact.closed_at)
+    # 催办: the first responders' chases, in the period the request came in.
+    add(lead, "chased", received, fact.chases)
     resolved = fact.resolved_at
     add(lead, "resolved", resolved)
     if fact.reopens == 0 and not fact.overturned:
@@ -175,6 +177,7 @@ def department_figures(
             "closed": c("closed"),
             "overdue_open": int(open_due_now.get("resolve_open", 0)),
             "excluded_merged_or_withdrawn": excluded,
+            "chased": c("chased"),
         },
         "acceptance_timeliness": clock("accept").as_dict(),
         "on_time_resolution": clock("resolve").as_dict(),
