@@ -155,6 +155,8 @@ SAFETY = SafetyNet.default()
         "有人触电了",
         "电线掉地上了还在冒火花",
         "独居老人好几天没开门了，电话联系不上",
+        "有个小孩一个人在河边玩 大人不在 很危险",
+        "老太太一个人坐在马路中间，太危险了",
     ],
 )
 def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
@@ -171,6 +173,7 @@ def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
         "轮胎漏气了在哪修",
         "路灯坏了",
         "请问公交几点收车",
+        "孩子学校乱收补课费",
     ],
 )
 def test_the_safety_net_leaves_ordinary_requests_alone(text: str) -> None:
