@@ -238,6 +238,7 @@ class InboxConsumer:
         self._producer = producer
         self._group_id = group_id or processor.consumer
         self.ready = asyncio.Event()
+        self._read_from_start = False
 
     async def dead_letter(self, msg: ConsumerRecord[bytes, bytes], error: str, attempts: int) -> None:
         DEAD_LETTERS.labels(self.processor.consumer).inc()
@@ -283,6 +284,9 @@ class InboxConsumer:
                 raise
             except BrokerLostLog:
                 log.warning("consumer %s: the broker lost its log; reading it again", self.processor.consumer)
+                # Offsets committed since the loss may be the old log's positions applied to
+                # the new one (events past them never read): read the new log from its start.
+                self._read_from_start = True
             except Exception:
                 log.exception("consumer %s lost its connection; restarting", self.processor.consumer)
                 await asyncio.sleep(1.0)
@@ -319,6 +323,11 @@ class InboxConsumer:
                     # log from its start; the inbox absorbs what was applied before.
                     raise BrokerLostLog(self.processor.consumer)
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                if self._read_from_start and consumer.assignment():
+                    # The inbox absorbs every event read again.
+                    await consumer.seek_to_beginning(*consumer.assignment())
+                    self._read_from_start = False
+                    continue
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()  # joined the group and holds partitions: events flow
                 # Every partition's events of this fetch in one transaction (far cheaper than
