@@ -158,6 +158,10 @@ async def test_a_co_handlers_opinion_and_the_leads_override_are_on_both_cases(se
         )
         assert dispatched.status_code == 200, dispatched.text
         water = bearer("handler-water-01", "handler", "water")
+        housing = bearer("handler-housing-01", "handler", "housing")
+        # The model's own routing may already have opened urban's (and water's) case: wait for
+        # the dispatch itself (housing is only in it), or a late re-route resets the accept.
+        await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=housing), state_is("routed"))
         await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=water), state_is("routed"))
         await until(lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=HANDLER), state_is("routed"))
         await until(
