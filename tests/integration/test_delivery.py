@@ -99,7 +99,8 @@ async def test_poison_events_go_to_the_dlq_with_headers_and_the_next_good_event_
     async with running_consumer(topics, {"request.received": fold_event}, name=name) as rt:
         await eventually(lambda: _equals(fact_events(rt, good.request_id), 1), what="the good event applied")
         assert await fact_events(rt, invalid_payload.request_id) is None
-    dead = await read_topic(topics.kafka_bootstrap, topics.dlq_topic, expected=3)
+        # Dead letters are sent after the batch's transaction: read them while it still runs.
+        dead = await read_topic(topics.kafka_bootstrap, topics.dlq_topic, expected=3)
     assert len(dead) == 3
     for record in dead:
         headers = dict(record.headers)
@@ -134,9 +135,9 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_th
     async with running_consumer(topics, {"request.received": flaky}) as rt:
         await eventually(lambda: _equals(fact_events(rt, good.request_id), 1), what="the good event applied")
         assert await fact_events(rt, failing.request_id) is None
+        dead = await read_topic(topics.kafka_bootstrap, topics.dlq_topic, expected=1)
     # max_attempts one at a time, after one try in the batch when both came in one fetch
     assert calls.count(failing.request_id) in (topics.consumer_max_attempts, topics.consumer_max_attempts + 1)
-    dead = await read_topic(topics.kafka_bootstrap, topics.dlq_topic, expected=1)
     headers = dict(dead[0].headers)
     assert headers["attempts"] == str(topics.consumer_max_attempts).encode()
     assert b"projection bug" in headers["error"]
