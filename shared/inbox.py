@@ -15,7 +15,13 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -51,6 +57,7 @@ def _context_of(envelope: Envelope) -> contextlib.AbstractContextManager[None]:
 
 
 Handlers = Mapping[str, Handler]
+BatchPreparer = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
 
 
 class InboxProcessor:
@@ -67,8 +74,10 @@ class InboxProcessor:
         backoff_seconds: float = 0.2,
         accepts: Callable[[Envelope], bool] | None = None,
         dead_letters_undecodable: bool = True,
+        prepare_batch: BatchPreparer | None = None,
     ) -> None:
         self.consumer = consumer
+        self._prepare_batch = prepare_batch
         self._inbox = inbox
         self._new_uow = new_uow
         self._handlers = handlers
@@ -175,6 +184,8 @@ class InboxProcessor:
                 .returning(self._inbox.c.event_id)
             )
             new = set(recorded.scalars())
+            if self._prepare_batch is not None and new:
+                await self._prepare_batch(uow, [env for _, env, _, _ in events if env.id in new])
             for i, envelope, data, handler in events:
                 if envelope.id in new:
                     new.discard(envelope.id)  # the same event twice in one fetch: once
@@ -238,7 +249,12 @@ class InboxConsumer:
         self._producer = producer
         self._group_id = group_id or processor.consumer
         self.ready = asyncio.Event()
-        self._read_from_start = False
+        # After the broker lost its log, every partition is read from the new log's start
+        # when it is assigned, until a position of the new log has been committed for it:
+        # the offsets committed in between are the old log's positions (events past them
+        # were never read), and a rebalance would fetch them again.
+        self._after_loss = False
+        self._settled: set[TopicPartition] = set()
 
     async def dead_letter(self, msg: ConsumerRecord[bytes, bytes], error: str, attempts: int) -> None:
         DEAD_LETTERS.labels(self.processor.consumer).inc()
@@ -261,10 +277,13 @@ class InboxConsumer:
             error,
         )
 
+    def _lost_log(self) -> None:
+        self._after_loss = True
+        self._settled = set()
+
     async def run(self) -> None:
         while True:
             consumer = AIOKafkaConsumer(
-                self._topic,
                 bootstrap_servers=self._bootstrap,
                 group_id=self._group_id,
                 enable_auto_commit=False,
@@ -276,17 +295,18 @@ class InboxConsumer:
                 # See a topic that was (re)created (a restarted development broker) in seconds.
                 metadata_max_age_ms=5000,
             )
+            consumer.subscribe([self._topic], listener=_ReadLostLogFromStart(self, consumer))
             try:
                 await ensure_topics(self._bootstrap, [self._topic, self._dlq_topic], self._partitions)
+                if await self._broker_lost_its_log():  # checked before joining the group
+                    self._lost_log()
                 await consumer.start()
                 await self._consume(consumer)
             except asyncio.CancelledError:
                 raise
             except BrokerLostLog:
                 log.warning("consumer %s: the broker lost its log; reading it again", self.processor.consumer)
-                # Offsets committed since the loss may be the old log's positions applied to
-                # the new one (events past them never read): read the new log from its start.
-                self._read_from_start = True
+                self._lost_log()
             except Exception:
                 log.exception("consumer %s lost its connection; restarting", self.processor.consumer)
                 await asyncio.sleep(1.0)
@@ -313,7 +333,6 @@ class InboxConsumer:
                 log.debug("marker check failed: %s", exc)
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
-        await self._broker_lost_its_log()  # make sure the marker exists
         lost = asyncio.Event()
         watcher = asyncio.create_task(self._watch_marker(lost))
         try:
@@ -323,11 +342,6 @@ class InboxConsumer:
                     # log from its start; the inbox absorbs what was applied before.
                     raise BrokerLostLog(self.processor.consumer)
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
-                if self._read_from_start and consumer.assignment():
-                    # The inbox absorbs every event read again.
-                    await consumer.seek_to_beginning(*consumer.assignment())
-                    self._read_from_start = False
-                    continue
                 if not self.ready.is_set() and consumer.assignment():
                     self.ready.set()  # joined the group and holds partitions: events flow
                 # Every partition's events of this fetch in one transaction (far cheaper than
@@ -346,6 +360,8 @@ class InboxConsumer:
                         await self.dead_letter(msg, error or "unknown error", attempts)
                 if batches:
                     await consumer.commit()
+                    if self._after_loss:
+                        self._settled |= set(batches)
                 self._record_lag(consumer, batches)
         finally:
             watcher.cancel()
@@ -363,3 +379,22 @@ class InboxConsumer:
             messages = batches.get(tp)
             lag = highwater - (messages[-1].offset + 1) if messages else 0
             CONSUMER_LAG.labels(self.processor.consumer, str(tp.partition)).set(max(0, lag))
+
+
+class _ReadLostLogFromStart(ConsumerRebalanceListener):
+    """Seeks the partitions assigned after a loss of the broker's log to the new log's start
+    (the inbox absorbs every event read again)."""
+
+    def __init__(self, owner: InboxConsumer, consumer: AIOKafkaConsumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if not self._owner._after_loss:
+            return
+        unsettled = [tp for tp in assigned if tp not in self._owner._settled]
+        if unsettled:
+            await self._consumer.seek_to_beginning(*unsettled)
