@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import _templates  # noqa: E402
 from services.kpi import store  # noqa: E402
-from services.kpi.consumers import HANDLERS  # noqa: E402
+from services.kpi.consumers import HANDLERS, prepare_batch  # noqa: E402
 from shared.runtime import ServiceRuntime  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
@@ -56,7 +56,9 @@ def messages(requests: int) -> list[bytes]:
 
 async def run(requests: int) -> dict[str, Any]:
     settings = Settings(kpi_database_url=URL)
-    runtime = ServiceRuntime(name="kpi", metadata=store.metadata, handlers=HANDLERS, settings=settings)
+    runtime = ServiceRuntime(
+        name="kpi", metadata=store.metadata, handlers=HANDLERS, settings=settings, prepare_batch=prepare_batch
+    )
     processor = runtime.processor()
     raws = messages(requests)
     started = time.perf_counter()

@@ -24,7 +24,7 @@ from shared.db import create_engine, inbox_table, outbox_table, session_factory
 from shared.errors import install_error_handlers
 from shared.events.envelope import Envelope
 from shared.guard import FormRoute, Guard
-from shared.inbox import Handlers, InboxConsumer, InboxProcessor
+from shared.inbox import BatchPreparer, Handlers, InboxConsumer, InboxProcessor
 from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.limits import RateLimiter
 from shared.outbox import RelayThread, UnitOfWork
@@ -49,6 +49,9 @@ class ServiceRuntime:
     # What readiness reports besides its checks: warnings for operators that do not make
     # the service unready (e.g. next year's calendar still provisional).
     readiness_detail: Callable[[ServiceRuntime], Coroutine[Any, Any, dict[str, Any]]] | None = None
+    # Called once per fetch applied together, before its handlers, with the fetch's new
+    # events (e.g. KPI reads every fact row the fetch touches in one statement).
+    prepare_batch: BatchPreparer | None = None
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     relay: RelayThread | None = field(init=False, default=None)
@@ -81,6 +84,7 @@ class ServiceRuntime:
             backoff_seconds=self.settings.consumer_backoff_seconds,
             accepts=accepts,
             dead_letters_undecodable=accepts is None,
+            prepare_batch=self.prepare_batch,
         )
 
     async def start(self) -> None:

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 
 from services.kpi import staff, store
 from services.kpi.domain.facts import FOLDED_TYPES, TIMELINE_TYPES, apply, fold_all
-from shared.db import insert_new
 from shared.events.catalogue import decode
 from shared.events.envelope import Envelope
 from shared.inbox import Handler
 from shared.outbox import UnitOfWork
+
+
+async def prepare_batch(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+    """A fetch's fact rows read in one statement before its events are folded."""
+    await store.open_batch(uow.session, [env.request_id for env in envelopes])
+
+
+def _kept(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "event_id": str(envelope.id),
+        "request_id": envelope.request_id,
+        "payload": envelope.model_dump(mode="json"),
+    }
 
 
 async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
@@ -21,40 +34,34 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     folded in the order they happened: an event later than everything folded so far (the
     usual case) is one more step; one that arrived out of order (or ties in time) makes the
     row be folded again from all of the request's events."""
-    fact = await store.load_fact(uow.session, envelope.request_id, for_update=True)  # one writer per request
-    await uow.session.execute(
-        insert_new(store.events),
-        {
-            "event_id": str(envelope.id),
-            "request_id": envelope.request_id,
-            "payload": envelope.model_dump(mode="json"),
-        },
-    )
-    if fact is not None and fact.last_event_at is not None and envelope.occurred_at > fact.last_event_at:
-        await store.save_fact(uow.session, apply(fact, envelope, data), fact, defer_counts=True)
+    session = uow.session
+    fact = await store.load_fact_in_batch(session, envelope.request_id)  # one writer per request
+    await store.keep_event(session, _kept(envelope))
+    if fact is None:
+        # Nothing of this request was folded before (every folded event saves the row).
+        await store.save_fact(
+            session, fold_all(envelope.request_id, [(envelope, data)]), None, defer_counts=True
+        )
         return
-    payloads = await uow.session.scalars(
+    if fact.last_event_at is not None and envelope.occurred_at > fact.last_event_at:
+        await store.save_fact(session, apply(fact, envelope, data), fact, defer_counts=True)
+        return
+    await store.flush_batch(session)  # the fold below reads every kept event of the request
+    payloads = await session.scalars(
         select(store.events.c.payload).where(
             store.events.c.request_id == envelope.request_id,
             store.events.c.payload["type"].astext.in_(FOLDED_TYPES),
         )
     )
     decoded = [decode(json.dumps(p)) for p in payloads]
-    await store.save_fact(uow.session, fold_all(envelope.request_id, decoded), fact, defer_counts=True)
+    await store.save_fact(session, fold_all(envelope.request_id, decoded), fact, defer_counts=True)
 
 
 async def keep_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """An event of the request's story that no figure depends on (a pause, an extension
     request, an opinion, a notification, an SLA alert, a supervision order and its answer):
     kept for the timeline, the fact row untouched."""
-    await uow.session.execute(
-        insert_new(store.events),
-        {
-            "event_id": str(envelope.id),
-            "request_id": envelope.request_id,
-            "payload": envelope.model_dump(mode="json"),
-        },
-    )
+    await store.keep_event(uow.session, _kept(envelope))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.kpi import api, store
-from services.kpi.consumers import HANDLERS
+from services.kpi.consumers import HANDLERS, prepare_batch
 from services.kpi.service import period_closer
 from shared.runtime import ServiceRuntime, create_app, serve
 
@@ -14,7 +14,11 @@ NAME = "kpi"
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(
-        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[period_closer]
+        name=NAME,
+        metadata=store.metadata,
+        handlers=HANDLERS,
+        background=[period_closer],
+        prepare_batch=prepare_batch,
     )
     return create_app(runtime, [api.router], title="KPI service")
 

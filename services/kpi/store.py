@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
@@ -33,7 +34,7 @@ from services.kpi.domain import rollup
 from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import Period
 from shared.clock import now, organisation_tz
-from shared.db import fetch_row, new_metadata, upsert
+from shared.db import fetch_row, insert_new, new_metadata, upsert
 
 metadata = new_metadata()
 
@@ -215,6 +216,69 @@ async def load_fact(session: AsyncSession, request_id: str, *, for_update: bool 
 _UNSET: Final = object()
 
 
+@dataclass
+class FoldBatch:
+    """One fetch's work inside its transaction: the fact rows it touches, read (and locked)
+    in one statement, and the rows it writes, written once at commit (one statement each
+    for the kept events and the fact rows), instead of three round trips per event."""
+
+    facts: dict[str, Fact | None]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+_BATCH = "kpi_fold_batch"
+
+
+async def open_batch(session: AsyncSession, request_ids: Sequence[str]) -> None:
+    """Read the fact rows of these requests for update, in key order (a lock order)."""
+    ids = sorted(set(request_ids))
+    batch = FoldBatch(facts=dict.fromkeys(ids))
+    rows = await session.execute(
+        select(facts).where(facts.c.request_id.in_(ids)).order_by(facts.c.request_id).with_for_update()
+    )
+    for row in rows.mappings():
+        batch.facts[row["request_id"]] = Fact.from_row(dict(row))
+    session.info[_BATCH] = batch
+    session.info.setdefault("before_commit", {})[_BATCH] = flush_batch
+
+
+def batch_of(session: AsyncSession) -> FoldBatch | None:
+    batch: FoldBatch | None = session.info.get(_BATCH)
+    return batch
+
+
+async def flush_batch(session: AsyncSession) -> None:
+    """Write what the batch holds (at commit, or before a read that must see it)."""
+    batch = batch_of(session)
+    if batch is None:
+        return
+    if batch.events:
+        await session.execute(insert_new(events), batch.events)
+        batch.events = []
+    if batch.changed:
+        rows = [batch.changed[k] for k in sorted(batch.changed)]
+        batch.changed = {}
+        await session.execute(upsert(facts, ("request_id",), tuple(rows[0])), rows)
+
+
+async def keep_event(session: AsyncSession, row: dict[str, Any]) -> None:
+    """Keep an event's payload (deferred to the batch's flush when a batch is open)."""
+    batch = batch_of(session)
+    if batch is not None:
+        batch.events.append(row)
+        return
+    await session.execute(insert_new(events), row)
+
+
+async def load_fact_in_batch(session: AsyncSession, request_id: str) -> Fact | None:
+    """The request's fact row, locked: from the open batch if it read it, else read now."""
+    batch = batch_of(session)
+    if batch is not None and request_id in batch.facts:
+        return batch.facts[request_id]
+    return await load_fact(session, request_id, for_update=True)
+
+
 async def save_fact(
     session: AsyncSession, fact: Fact, previous: Fact | object | None = _UNSET, *, defer_counts: bool = False
 ) -> None:
@@ -226,7 +290,12 @@ async def save_fact(
         previous = await load_fact(session, fact.request_id, for_update=True)
     assert previous is None or isinstance(previous, Fact)
     row = fact.to_row()
-    await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
+    batch = batch_of(session) if defer_counts else None
+    if batch is not None and fact.request_id in batch.facts:
+        batch.facts[fact.request_id] = fact
+        batch.changed[fact.request_id] = row
+    else:
+        await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
     tz = organisation_tz()
     change = rollup.delta(previous, fact, tz)
     repeat_change = rollup.repeat_delta(previous, fact, tz)
