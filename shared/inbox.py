@@ -22,8 +22,7 @@ from aiokafka import (
     ConsumerRecord,
     TopicPartition,
 )
-from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import ARRAY, String, Table, Uuid, bindparam, text
 
 from shared.db import insert_new
 from shared.events.catalogue import CATALOGUE, EventData, InvalidEvent, UnknownEventType, decode
@@ -88,6 +87,18 @@ class InboxProcessor:
         self._accepts = accepts
         self._dead_letters_undecodable = dead_letters_undecodable
         self._record = insert_new(inbox, ("consumer", "event_id"), returning="event_id")
+        # A fetch's inbox rows in one statement with three parameters (arrays), so it is
+        # compiled once: a multi-row VALUES would be built and compiled for every fetch.
+        self._record_many = (
+            text(
+                f"INSERT INTO {inbox.name} (consumer, event_id, event_type) "
+                "SELECT :consumer, e.id, e.type "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS varchar[])) AS e(id, type) "
+                "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+            )
+            .bindparams(bindparam("ids", type_=ARRAY(Uuid())), bindparam("types", type_=ARRAY(String())))
+            .columns(event_id=Uuid())
+        )
 
     async def apply_once(self, envelope: Envelope, data: EventData, handler: Handler) -> bool:
         """Apply in one transaction with the inbox row; False if it was applied before."""
@@ -173,15 +184,12 @@ class InboxProcessor:
         outcomes: list[tuple[int, Outcome]] = []
         async with self._new_uow() as uow:
             recorded = await uow.session.execute(
-                pg_insert(self._inbox)
-                .values(
-                    [
-                        {"consumer": self.consumer, "event_id": envelope.id, "event_type": envelope.type}
-                        for _, envelope, _, _ in events
-                    ]
-                )
-                .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-                .returning(self._inbox.c.event_id)
+                self._record_many,
+                {
+                    "consumer": self.consumer,
+                    "ids": [envelope.id for _, envelope, _, _ in events],
+                    "types": [envelope.type for _, envelope, _, _ in events],
+                },
             )
             new = set(recorded.scalars())
             if self._prepare_batch is not None and new:

@@ -225,6 +225,9 @@ class FoldBatch:
     facts: dict[str, Fact | None]
     events: list[dict[str, Any]] = field(default_factory=list)
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each changed row as it was when last written: the counts move once per row and flush
+    # by the difference from there to now (the steps between add up to that difference).
+    written: dict[str, Fact | None] = field(default_factory=dict)
 
 
 _BATCH = "kpi_fold_batch"
@@ -257,9 +260,19 @@ async def flush_batch(session: AsyncSession) -> None:
         await session.execute(insert_new(events), batch.events)
         batch.events = []
     if batch.changed:
-        rows = [batch.changed[k] for k in sorted(batch.changed)]
-        batch.changed = {}
+        ids = sorted(batch.changed)
+        rows = [batch.changed[k] for k in ids]
         await session.execute(upsert(facts, ("request_id",), tuple(rows[0])), rows)
+        tz = organisation_tz()
+        change: Counter[rollup.Key] = Counter()
+        repeat_change: Counter[rollup.RepeatKey] = Counter()
+        for rid in ids:
+            before, after = batch.written[rid], batch.facts[rid]
+            change.update(rollup.delta(before, after, tz))
+            repeat_change.update(rollup.repeat_delta(before, after, tz))
+        batch.changed, batch.written = {}, {}
+        await add_counts(session, Counter({k: n for k, n in change.items() if n}))
+        await add_repeats(session, Counter({k: n for k, n in repeat_change.items() if n}))
 
 
 async def keep_event(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -286,16 +299,17 @@ async def save_fact(
     row as it was (None: there was none); the caller that already read it passes it on.
     `defer_counts` (inside a UnitOfWork only): the counts of every fact saved in the
     transaction are summed and written once, at its commit, in key order."""
+    batch = batch_of(session) if defer_counts else None
+    if batch is not None and fact.request_id in batch.facts:
+        batch.written.setdefault(fact.request_id, batch.facts[fact.request_id])
+        batch.facts[fact.request_id] = fact
+        batch.changed[fact.request_id] = fact.to_row()
+        return
     if previous is _UNSET:
         previous = await load_fact(session, fact.request_id, for_update=True)
     assert previous is None or isinstance(previous, Fact)
     row = fact.to_row()
-    batch = batch_of(session) if defer_counts else None
-    if batch is not None and fact.request_id in batch.facts:
-        batch.facts[fact.request_id] = fact
-        batch.changed[fact.request_id] = row
-    else:
-        await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
+    await session.execute(upsert(facts, ("request_id",), tuple(row)), row)
     tz = organisation_tz()
     change = rollup.delta(previous, fact, tz)
     repeat_change = rollup.repeat_delta(previous, fact, tz)
