@@ -12,6 +12,10 @@ names, times in Asia/Shanghai as 2026年12月2日 10:05, countdowns.
 - a supervisor issues a supervision order, the department answers it, the supervisor sees
   the answer and the KPI figures move; the trends page draws its charts with ECharts;
 - an administrator sees departments, SLA policies, the calendar and creates a channel key.
+- every clock counts down in calendar time and says so (剩余 1 天 3 小时（自然时间）), with its
+  due time in Asia/Shanghai; matter suggestions appear under the content as an agent types and
+  fill the form; the first responder chases a request and reads what happened; the admin page
+  warns while next year's calendar is provisional, and stops once the notice is entered.
 
 With SCREENSHOTS=1 (`make screenshots`) each page is saved to docs/screenshots/."""
 
@@ -584,6 +588,24 @@ def test_the_queue_counts_down_each_clock_in_calendar_time_and_says_so(
         assert any(e in text for e in expected), (clock, expected, text)
         assert f"到期 {human(due)}" in text, (clock, text)  # the due time in Asia/Shanghai
     assert "工作日" not in text  # calendar time is never passed off as working time
+
+    # The case page reads the same for each clock, and says so in English too.
+    browser.get(f"{base}/console/#/case/{rid}")
+    wait_for(browser, shows("#clocks", "办结", "（自然时间）"))
+    clocks = text_of(browser, "#clocks")
+    after = platform_now(http, base)
+    due = datetime.fromisoformat(case["due"]["resolve"])
+    moments = [
+        before + timedelta(seconds=s) for s in range(0, int((after - before).total_seconds()) + 61, 10)
+    ]
+    assert any(
+        f"剩余 {calendar_span((due - m).total_seconds() * 1000)}（自然时间）" in clocks for m in moments
+    ), clocks
+    assert human(due) in clocks
+    browser.find_element(By.ID, "lang").click()
+    wait_for(browser, shows("#clocks", "left (calendar time)"))
+    browser.find_element(By.ID, "lang").click()
+    wait_for(browser, shows("#clocks", "（自然时间）"))
     no_errors(browser)
 
 
