@@ -182,6 +182,8 @@ async def suggest(session: AsyncSession, text: str, limit: int) -> dict[str, Any
     model = await learning.MODELS.get(session)
     if model is None:
         return {"items": [], "model_version": None}
+    if not model.knows_any_of(text):  # words the model never saw: nothing but its prior
+        return {"items": [], "model_version": model.version}
     probabilities = model.probabilities(text)
     ranked = sorted(
         ((float(p), label) for p, label in zip(probabilities, model.classes, strict=True) if label in active),

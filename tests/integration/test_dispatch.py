@@ -277,6 +277,10 @@ async def test_matter_suggestions_while_an_agent_types(
         await active(True)
     assert "urban.streetlight" not in [i["code"] for i in again["items"]] and len(again["items"]) == 5
 
+    # Nothing the model has ever seen: no suggestions rather than its prior.
+    unknown = (await client.post("/v1/matter-suggestions", headers=AGENT, json={"text": "😀😀😀"})).json()
+    assert unknown["items"] == [] and unknown["model_version"] == body["model_version"]
+
     for bad, field in (({"text": "灯"}, "text"), ({"text": "路灯坏了", "limit": 50}, "limit"), ({}, "text")):
         refused = await client.post("/v1/matter-suggestions", headers=AGENT, json=bad)
         assert refused.status_code == 422, refused.text
