@@ -103,6 +103,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/matters"): rule("admin"),
         ("PUT", "/v1/matters/{code}"): rule("admin"),
         ("POST", "/v1/matters/{code}/retire"): rule("admin"),
+        ("POST", "/v1/matter-suggestions"): rule(*STAFF),
         # The dispatcher's queue (待派单): dispatchers of the coordination office, supervisors.
         ("GET", "/v1/dispatch-queue"): rule("dispatcher", "supervisor", "admin"),
         ("POST", "/v1/dispatch-queue/{request_id}/dispatch"): rule("dispatcher", "supervisor", "admin"),

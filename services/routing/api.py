@@ -130,6 +130,13 @@ class QueueDispatch(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
 
+class SuggestionQuery(Strict):
+    text: Annotated[
+        str, Field(min_length=2, max_length=5000, description="what the person says, as typed so far")
+    ]
+    limit: int = Field(default=5, ge=1, le=10)
+
+
 class CalendarDay(Strict):
     workday: bool
     note: Annotated[str, Field(max_length=200)] | None = None
@@ -420,6 +427,14 @@ async def list_matters(
 ) -> dict[str, Any]:
     """The dispatch catalogue (派单目录): matters with their lead and co-handling departments."""
     return {"items": await matters.list_matters(session, include_retired, department), "next_cursor": None}
+
+
+@router.post("/matter-suggestions")
+async def suggest_matters(body: SuggestionQuery, _: Reader, session: Session) -> dict[str, Any]:
+    """The matters (事项) a text most resembles under the dispatch model in use, best first,
+    each with its lead department's code and name and the model's probability: the agent's
+    suggestions while typing. A POST so that what the person said stays out of URLs and logs."""
+    return await matters.suggest(session, body.text, body.limit)
 
 
 @router.get("/matters/{code}")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing import store
+from services.routing import learning, store
 from shared.auth import Principal
 from shared.clock import now
 from shared.db import fetch_row
@@ -164,3 +164,43 @@ async def models(session: AsyncSession) -> list[dict[str, Any]]:
     for r in rows:
         r["trained_at"] = r["trained_at"].isoformat()
     return rows
+
+
+async def suggest(session: AsyncSession, text: str, limit: int) -> dict[str, Any]:
+    """The matters a text most resembles, best first, with their lead department's name:
+    what an agent sees under the content box while typing. The newest dispatch model's
+    probability of each active matter (a matter retired since the model was trained is
+    left out; the lead department is the catalogue's current one)."""
+    rows = (await session.execute(select(store.matters).where(store.matters.c.active))).mappings()
+    active = {r["code"]: r for r in rows}
+    names = {
+        r["code"]: r["name"]
+        for r in (
+            await session.execute(select(store.departments.c.code, store.departments.c.name))
+        ).mappings()
+    }
+    model = await learning.MODELS.get(session)
+    if model is None:
+        return {"items": [], "model_version": None}
+    if not model.knows_any_of(text):  # words the model never saw: nothing but its prior
+        return {"items": [], "model_version": model.version}
+    probabilities = model.probabilities(text)
+    ranked = sorted(
+        ((float(p), label) for p, label in zip(probabilities, model.classes, strict=True) if label in active),
+        key=lambda pair: -pair[0],
+    )
+    items = []
+    for probability, code in ranked[:limit]:
+        matter = active[code]
+        items.append(
+            {
+                "code": code,
+                "name": matter["name"],
+                "category": matter["category"],
+                "lead_department": matter["lead_department"],
+                "lead_department_name": names.get(matter["lead_department"], matter["lead_department"]),
+                "co_departments": list(matter["co_departments"]),
+                "confidence": round(probability, 4),
+            }
+        )
+    return {"items": items, "model_version": model.version}

@@ -12,6 +12,10 @@ names, times in Asia/Shanghai as 2026年12月2日 10:05, countdowns.
 - a supervisor issues a supervision order, the department answers it, the supervisor sees
   the answer and the KPI figures move; the trends page draws its charts with ECharts;
 - an administrator sees departments, SLA policies, the calendar and creates a channel key.
+- every clock counts down in calendar time and says so (剩余 1 天 3 小时（自然时间）), with its
+  due time in Asia/Shanghai; matter suggestions appear under the content as an agent types and
+  fill the form; the first responder chases a request and reads what happened; the admin page
+  warns while next year's calendar is provisional, and stops once the notice is entered.
 
 With SCREENSHOTS=1 (`make screenshots`) each page is saved to docs/screenshots/."""
 
@@ -22,8 +26,10 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -521,4 +527,198 @@ def test_an_administrator_sees_the_organisation_and_creates_a_channel_key(
     open_as(browser, base, SUPERVISOR, "kb")
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#articles table, #articles p"))
     shot(browser, "12-kb-approvals")
+    no_errors(browser)
+
+
+# --- issue 21: countdowns, matter suggestions, the chase, the provisional calendar -----------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def calendar_span(ms: float) -> str:
+    """The console's words for a stretch of calendar time: 1 天 3 小时 / 3 小时 20 分钟."""
+    minutes = max(0, round(abs(ms) / 60000))
+    d, h, m = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    bits = (
+        [f"{d} 天", f"{h} 小时" if h else ""]
+        if d
+        else [f"{h} 小时", f"{m} 分钟" if m else ""]
+        if h
+        else [f"{m} 分钟"]
+    )
+    return " ".join(b for b in bits if b)
+
+
+def platform_now(http: httpx.Client, base: str) -> datetime:
+    """The platform's (pinned) now, as the console is told it."""
+    return datetime.fromisoformat(http.get(f"{base}/console/config.json").json()["now"])
+
+
+def human(moment: datetime) -> str:
+    local = moment.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def test_the_queue_counts_down_each_clock_in_calendar_time_and_says_so(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    rid = submit_request(
+        http,
+        base,
+        content="楼下烧烤店每天半夜还在外面摆摊吵闹，油烟也大",
+        topic="噪音",
+        requester={"phone": "13700137111"},
+    )
+    case = until(
+        lambda: http.get(f"{services.urls['handling']}/v1/cases/{rid}", headers=bearer(ENV_HANDLER)),
+        lambda r: r.is_success,
+    )
+    before = platform_now(http, base)
+    open_as(browser, base, ENV_HANDLER, "queue")
+    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#cases tr[data-id="{rid}"]'))
+    text = row.text
+    after = platform_now(http, base)
+    for clock in ("accept", "resolve"):
+        due = datetime.fromisoformat(case["due"][clock])
+        # What the row may read, counted from any moment between loading and reading it.
+        moments = [
+            before + timedelta(seconds=s) for s in range(0, int((after - before).total_seconds()) + 61, 10)
+        ]
+        expected = {f"剩余 {calendar_span((due - m).total_seconds() * 1000)}（自然时间）" for m in moments}
+        assert any(e in text for e in expected), (clock, expected, text)
+        assert f"到期 {human(due)}" in text, (clock, text)  # the due time in Asia/Shanghai
+    assert "工作日" not in text  # calendar time is never passed off as working time
+
+    # The case page reads the same for each clock, and says so in English too.
+    browser.get(f"{base}/console/#/case/{rid}")
+    wait_for(browser, shows("#clocks", "办结", "（自然时间）"))
+    clocks = text_of(browser, "#clocks")
+    after = platform_now(http, base)
+    due = datetime.fromisoformat(case["due"]["resolve"])
+    moments = [
+        before + timedelta(seconds=s) for s in range(0, int((after - before).total_seconds()) + 61, 10)
+    ]
+    assert any(
+        f"剩余 {calendar_span((due - m).total_seconds() * 1000)}（自然时间）" in clocks for m in moments
+    ), clocks
+    assert human(due) in clocks
+    browser.find_element(By.ID, "lang").click()
+    wait_for(browser, shows("#clocks", "left (calendar time)"))
+    browser.find_element(By.ID, "lang").click()
+    wait_for(browser, shows("#clocks", "（自然时间）"))
+    no_errors(browser)
+
+
+def test_matter_suggestions_appear_as_the_agent_types_and_fill_the_form(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    words = "我们这条街的路灯坏了一个多星期了，晚上黑灯瞎火的"
+    from_api = http.post(
+        f"{services.urls['routing']}/v1/matter-suggestions", headers=bearer(AGENT), json={"text": words}
+    ).json()["items"]
+    assert from_api[0]["code"] == "urban.streetlight"
+    open_as(browser, base, AGENT, "agent")
+    form = wait_for(browser, lambda d: d.find_element(By.ID, "new-request"))
+    form.find_element(By.NAME, "phone").send_keys("13912345678")
+    form.find_element(By.NAME, "content").send_keys(words)
+    wait_for(browser, shows("#matter-suggestions", "推荐事项", "路灯故障", "主办单位：城市管理局"))
+    items = browser.find_elements(By.CSS_SELECTOR, "#matter-suggestions li")
+    assert [i.get_attribute("data-matter") for i in items] == [m["code"] for m in from_api]  # best first
+    assert "报修" in items[0].text and "置信度" in items[0].text
+    items[0].find_element(By.CSS_SELECTOR, "button.pick-matter").click()
+    wait_for(browser, shows("#matter-picked", "已选事项：路灯故障"))
+    assert form.find_element(By.NAME, "topic").get_attribute("value") == "路灯故障"
+    assert Select(form.find_element(By.NAME, "category")).first_selected_option.text == "报修"
+    shot(browser, "13-agent-matter-suggestions")
+    form.find_element(By.NAME, "content").send_keys(Keys.CONTROL, Keys.ENTER)
+    wait_for(browser, shows("#result", "已受理", "报修"))
+    assert text_of(browser, "#matter-suggestions") == ""  # ready for the next call
+    no_errors(browser)
+
+
+def test_the_first_responder_chases_a_request_and_reads_what_happened(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    made = http.post(
+        f"{base}/v1/requests",
+        headers=bearer(AGENT),
+        json={
+            "channel": "hotline",
+            "content": "小区旁边工地凌晨两点还在打桩，吵得整栋楼睡不着",
+            "topic": "噪音",
+            "requester": {"phone": "13800138555"},
+        },
+    )
+    assert made.status_code == 201, made.text
+    rid = made.json()["id"]
+    routed = until(
+        lambda: http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)),
+        lambda r: r.is_success and r.json()["state"] == "routed" and r.json()["lead_department"],
+    )
+    names = {
+        d["code"]: re.split(r"\s*[(（]", d["name"])[0]
+        for d in http.get(f"{services.urls['routing']}/v1/departments", headers=bearer(AGENT)).json()["items"]
+    }
+    lead = names[routed["lead_department"]]
+    open_as(browser, base, AGENT, "mine")
+    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#mine tr[data-id="{rid}"]'))
+    assert lead in row.text and "已派单" in row.text
+    row.find_element(By.CSS_SELECTOR, "button.chase").click()
+    wait_for(
+        browser,
+        shows("#chased", f"已催办诉求 {rid[:8]}：已提醒主办单位{lead}（第 1 次催办），并通知该单位负责人"),
+    )
+    wait_for(browser, toast_says("已催办诉求", lead))
+    shot(browser, "14-agent-chase")
+    wait_for(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, f'#mine tr[data-id="{rid}"] button.chase').is_enabled(),
+    )
+    browser.find_element(By.CSS_SELECTOR, f'#mine tr[data-id="{rid}"] button.chase').click()
+    wait_for(browser, shows("#chased", "第 2 次催办"))
+    # A request no department holds (answered on the spot, merged, …) has no chase button.
+    for other in browser.find_elements(By.CSS_SELECTOR, "#mine tbody tr"):
+        if any(word in other.text for word in ("当场答复", "已合并", "已反馈")):
+            assert not other.find_elements(By.CSS_SELECTOR, "button.chase"), other.text
+    no_errors(browser)
+
+
+def test_the_admin_calendar_page_warns_while_a_years_calendar_is_provisional(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    routing = services.urls["routing"]
+    years = http.get(f"{routing}/v1/calendar/years", headers=bearer(ADMIN)).json()["items"]
+    this_year = platform_now(http, base).astimezone(SHANGHAI).year
+    provisional = [y for y in years if y["provisional"] and y["year"] >= this_year]
+    assert [y["year"] for y in provisional] == [this_year + 1], (
+        years
+    )  # seeded: next year's notice not out yet
+    next_year = provisional[0]
+    open_as(browser, base, ADMIN, "admin")
+    wait_for(
+        browser, shows("#calendar-banner", f"{this_year + 1} 年工作日历为暂定", "国务院办公厅", "法定节假日")
+    )
+    assert f"{this_year} 年工作日历为暂定" not in text_of(browser, "#calendar-banner")
+    shot(browser, "15-admin-calendar-provisional")
+    browser.find_element(By.ID, "lang").click()
+    wait_for(
+        browser, shows("#calendar-banner", f"The {this_year + 1} calendar is provisional.", "State Council")
+    )
+    browser.find_element(By.ID, "lang").click()
+    wait_for(browser, shows("#calendar-banner", "暂定"))
+
+    # The notice entered (the same days off: only the provisional state changes): no banner.
+    entered = http.put(
+        f"{routing}/v1/calendar/years/{next_year['year']}",
+        headers=bearer(ADMIN),
+        json={
+            "notice": f"国务院办公厅关于{next_year['year']}年部分节假日安排的通知（测试）",
+            "holidays": next_year["days_off"],
+            "workdays": next_year["make_up_days"],
+        },
+    )
+    assert entered.is_success, entered.text
+    open_as(browser, base, ADMIN, "admin")
+    wait_for(browser, shows("#calendar", "工作日"))
+    assert "暂定" not in text_of(browser, "#calendar-banner")
     no_errors(browser)

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.routing import learning
 from services.routing import store as routing_store
@@ -236,6 +236,55 @@ async def test_urgent_requests_never_wait_and_the_dispatcher_reviews_them(
     )
     assert confirmed.json()["state"] == "confirmed"
     assert len(await routed_events(runtime, env2.request_id)) == 1
+
+
+async def test_matter_suggestions_while_an_agent_types(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    """POST /v1/matter-suggestions: the matters a text most resembles, best first, each with
+    its lead department's name; a retired matter is never suggested; bad input is a 422
+    naming the field."""
+    client, runtime = routing
+    asked = await client.post(
+        "/v1/matter-suggestions", headers=AGENT, json={"text": "我们这条街的路灯坏了一个多星期了", "limit": 3}
+    )
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert body["model_version"] >= 1
+    first, *rest = body["items"]
+    assert (first["code"], first["name"]) == ("urban.streetlight", "路灯故障")
+    assert first["lead_department"] == "urban" and first["lead_department_name"].startswith("城市管理局")
+    assert first["category"] == "repair" and 0 < first["confidence"] <= 1
+    assert len(rest) == 2 and all(r["confidence"] <= first["confidence"] for r in rest)
+
+    # Retired in the catalogue since the model was trained (set back afterwards: the other
+    # tests share the catalogue).
+    matters = routing_store.matters
+
+    async def active(value: bool) -> None:
+        async with runtime.sessions() as session:
+            await session.execute(
+                update(matters).where(matters.c.code == "urban.streetlight").values(active=value)
+            )
+            await session.commit()
+
+    await active(False)
+    try:
+        again = (
+            await client.post("/v1/matter-suggestions", headers=AGENT, json={"text": "我们这条街的路灯坏了"})
+        ).json()
+    finally:
+        await active(True)
+    assert "urban.streetlight" not in [i["code"] for i in again["items"]] and len(again["items"]) == 5
+
+    # Nothing the model has ever seen: no suggestions rather than its prior.
+    unknown = (await client.post("/v1/matter-suggestions", headers=AGENT, json={"text": "😀😀😀"})).json()
+    assert unknown["items"] == [] and unknown["model_version"] == body["model_version"]
+
+    for bad, field in (({"text": "灯"}, "text"), ({"text": "路灯坏了", "limit": 50}, "limit"), ({}, "text")):
+        refused = await client.post("/v1/matter-suggestions", headers=AGENT, json=bad)
+        assert refused.status_code == 422, refused.text
+        assert field in refused.text
 
 
 async def test_the_matters_api_versions_and_audits(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:

@@ -310,6 +310,11 @@ class DispatchModel:
         result: np.ndarray = scores / scores.sum()
         return result
 
+    def knows_any_of(self, text: str) -> bool:
+        """Whether any feature of the text is in the vocabulary (else every probability is
+        the prior alone: nothing to suggest from)."""
+        return any(f in self._vocabulary for f in features_of(normalise(text)))
+
     def _prediction(self, row: np.ndarray, excluded: frozenset[str]) -> Prediction:
         row = row.copy()
         for i, dept in enumerate(self._dept_of):

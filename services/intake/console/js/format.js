@@ -51,17 +51,32 @@ export function duration(ms) {
   return bits.filter(Boolean).join(zh ? "" : " ");
 }
 
-/** How far a clock has run: level ok / half / low / overdue, and the words for it. */
+/**
+ * Time left on a clock, in the words on a work-order screen: 1 天 3 小时 / 3 小时 20 分钟 /
+ * 12 分钟 (1 d 3 h / 3 h 20 min / 12 min). Calendar time: the APIs give due instants, not
+ * the working time left, so the countdown says so (自然时间) rather than pass for 工作日.
+ */
+export function span(ms) {
+  const minutes = Math.max(0, Math.round(Math.abs(ms) / 60000));
+  const d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
+  const zh = i18n.lang === "zh";
+  const unit = (n, zhUnit, enUnit) => (zh ? `${n} ${zhUnit}` : `${n} ${enUnit}`);
+  const bits = d ? [unit(d, "天", "d"), h && unit(h, "小时", "h")] : h ? [unit(h, "小时", "h"), m && unit(m, "分钟", "min")] : [unit(m, "分钟", "min")];
+  return bits.filter(Boolean).join(" ");
+}
+
+/** How far a clock has run, counted from the platform's now: level ok / half / low /
+ * overdue, and the words for it (剩余 1 天 3 小时（自然时间） / 已超时 2 小时（自然时间）). */
 export function countdown(dueIso, startIso, { atRisk = false, stopped = false } = {}) {
   if (!dueIso) return null;
   const due = Date.parse(dueIso), current = now();
   const left = due - current;
   if (stopped) return { level: "stopped", text: t("stopped"), left };
-  if (left <= 0) return { level: "overdue", text: t("overdueBy", { d: duration(left) }), left };
+  if (left <= 0) return { level: "overdue", text: t("overdueBy", { d: span(left) }), left };
   const total = startIso ? due - Date.parse(startIso) : 0;
   const share = total > 0 ? left / total : 1;
   const level = atRisk || share < 0.25 ? "low" : share < 0.5 ? "half" : "ok";
-  return { level, text: t("left", { d: duration(left) }), left };
+  return { level, text: t("left", { d: span(left) }), left };
 }
 
 export const pct = (rate) => (rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)}%`);

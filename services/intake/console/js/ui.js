@@ -27,7 +27,8 @@ export const time = (iso) => (iso ? html`<time datetime="${iso}">${when(iso)}</t
 export function clockLeft(dueIso, startIso, options = {}) {
   const c = countdown(dueIso, startIso, options);
   if (!c) return "";
-  return html`<span class="countdown ${c.level}" title="${when(dueIso)}">${c.text}</span>`;
+  const shown = html`<span class="countdown ${c.level}" title="${when(dueIso)}">${c.text}</span>`;
+  return options.showDue ? html`${shown}<br><span class="muted due-at">${t("due")} ${time(dueIso)}</span>` : shown;
 }
 
 /** A table: columns are [label, row => cell] pairs. */

@@ -7,7 +7,7 @@ globalThis.document = { documentElement: {} };
 
 const { html, escape } = await import("../js/dom.js");
 const { t, label, setLang, learnDepartments, departmentName, bilingual } = await import("../js/i18n.js");
-const { when, duration, countdown, syncClock, months, fromLocalInput, localInput } = await import("../js/format.js");
+const { when, duration, span, countdown, syncClock, months, fromLocalInput, localInput } = await import("../js/format.js");
 
 test("every interpolated value is escaped, nested templates are not escaped twice", () => {
   const evil = `<img src=x onerror="alert(1)">&'`;
@@ -40,8 +40,15 @@ test("durations and countdowns: coloured as the clock runs out, counted from the
       countdown("2026-12-02T06:00:00Z", start).level, countdown("2026-12-02T01:00:00Z", start).level],
     ["ok", "half", "low", "overdue"],
   );
-  assert.equal(countdown("2026-12-02T05:30:00Z", start).text, "剩 3小时30分");
-  assert.equal(countdown("2026-12-02T01:00:00Z", start).text, "已超期 1小时");
+  // Calendar time, said so: the APIs give due instants, not the working time left.
+  assert.equal(countdown("2026-12-02T05:30:00Z", start).text, "剩余 3 小时 30 分钟（自然时间）");
+  assert.equal(countdown("2026-12-03T05:00:00Z", start).text, "剩余 1 天 3 小时（自然时间）");
+  assert.equal(countdown("2026-12-02T00:00:00Z", start).text, "已超时 2 小时（自然时间）");
+  assert.equal(span((12) * 60000), "12 分钟");
+  setLang("en");
+  assert.equal(countdown("2026-12-03T05:00:00Z", start).text, "1 d 3 h left (calendar time)");
+  assert.equal(countdown("2026-12-02T00:00:00Z", start).text, "2 h overdue (calendar time)");
+  setLang("zh");
   assert.equal(countdown("2026-12-05T02:00:00Z", start, { stopped: true }).text, "已停止");
   assert.deepEqual(months(3), ["2026-10", "2026-11", "2026-12"]);
 });
@@ -52,7 +59,7 @@ test("labels, states and department names in Chinese, English as the second lang
   assert.equal(label("state", "in_progress"), "办理中");
   assert.equal(label("event", "request.co_opinion_added"), "协办意见");
   assert.equal(departmentName("urban"), "城市管理局");
-  assert.equal(t("left", { d: "3小时" }), "剩 3小时");
+  assert.equal(t("left", { d: "3 小时" }), "剩余 3 小时（自然时间）");
   assert.equal(bilingual("居住证办理 (residence permit)"), "居住证办理");
   setLang("en");
   assert.equal(label("state", "in_progress"), "In progress");

@@ -14,8 +14,19 @@ function days(n) {
   return out;
 }
 
+const thisYear = () => Number(months(1)[0].slice(0, 4)); // in the organisation's zone
+
+/** The banner while a year's calendar is still provisional (routing's calendar years). */
+function provisionalBanner(years) {
+  if (!years.length) return html``;
+  return html`<div class="banner warn">${years.map((y) => html`<p class="provisional-year" data-year="${y.year}">
+    <strong>${t("calendarProvisional", { year: y.year })}</strong> ${t("calendarProvisionalWhy")}</p>`)}
+    <p class="muted">${t("calendarProvisionalTodo")}</p></div>`;
+}
+
 export async function adminPage(main) {
   render(main, html`<h2>${t("nav.admin")}</h2>
+    <div id="calendar-banner" role="status"></div>
     <div class="case-grid">
       ${card(t("departments"), html`<div id="departments"></div>`)}
       ${card(t("slaPolicies"), html`<div id="policies"></div>`)}
@@ -30,14 +41,17 @@ export async function adminPage(main) {
     </div>
     ${card(t("catalog"), html`<div id="catalog"></div>`)}`);
   const show = async () => {
-    const [departments, rules, policies, keys, catalog, calendar] = await Promise.all([
+    const [departments, rules, policies, keys, catalog, calendar, years] = await Promise.all([
       call("routing", "GET", "/v1/departments"),
       call("routing", "GET", "/v1/rules"),
       call("routing", "GET", "/v1/sla-policies"),
       call("intake", "GET", "/v1/channel-keys"),
       call("intake", "GET", "/v1/catalog"),
       Promise.all(days(21).map((day) => call("routing", "GET", "/v1/calendar/days/{day}", { path: { day } }))),
+      call("routing", "GET", "/v1/calendar/years"),
     ]);
+    const provisional = new Set(years.items.filter((y) => y.provisional).map((y) => y.year));
+    render("#calendar-banner", provisionalBanner(years.items.filter((y) => y.provisional && y.year >= thisYear())));
     render("#departments", table([
       [t("code"), (d) => d.code], [t("department"), (d) => dept(d.code)], [t("head"), (d) => d.head || ""],
       [t("coordinating"), (d) => yesNo(d.coordinating)],
@@ -51,7 +65,7 @@ export async function adminPage(main) {
       [t("due"), (p) => `${p.amount} ${p.unit}`], [t("warnAt"), (p) => (p.warning_fraction ? `${Math.round(p.warning_fraction * 100)}%` : "")],
     ], policies.items));
     render("#calendar", html`<ul class="calendar">${calendar.map((d) => html`<li class="${d.workday ? "workday" : "holiday"}">
-      <span>${d.day}</span> ${d.workday ? t("workday") : t("holiday")}${d.edited ? " ✎" : ""}
+      <span>${d.day}</span> ${d.workday ? t("workday") : t("holiday")}${provisional.has(Number(d.day.slice(0, 4))) ? t("provisional") : ""}${d.edited ? " ✎" : ""}
       <button type="button" class="act toggle-day" data-day="${d.day}" data-workday="${d.workday ? "1" : "0"}">⇄</button></li>`)}</ul>`);
     render("#keys", table([
       [t("channel"), (k) => label("channel", k.channel)], [t("label"), (k) => k.label || ""], [t("active"), (k) => yesNo(k.active)],

@@ -1,7 +1,8 @@
 // 坐席: register a call keyboard first — caller lookup, the form, KB answers beside it.
 import { html, render, $, on, formValues, debounce } from "../dom.js";
-import { t, label, bilingual } from "../i18n.js";
+import { t, label, bilingual, departmentName } from "../i18n.js";
 import { call } from "../api.js";
+import { pct } from "../format.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList } from "../ui.js";
 
 const OPEN = new Set(["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"]);
@@ -23,6 +24,7 @@ function form(catalog) {
       ${field(t("channel"), html`<select name="channel">${options("channel", "hotline")}</select>`)}
     </div>
     ${field(t("content"), html`<textarea name="content" id="content" required rows="5"></textarea>`)}
+    <div id="matter-suggestions" aria-live="polite"></div>
     <div class="row">
       ${field(t("category"), html`<select name="category">${options("category", "", { blank: t("autoDetect") })}</select>`)}
       ${field(t("urgency"), html`<select name="urgency">${options("urgency", "", { blank: t("autoDetect") })}</select>`)}
@@ -52,6 +54,17 @@ function materialsChecklist(entry) {
       name="material" value="${m.code}" ${m.present ? "checked" : ""}> ${m.name}${m.mandatory ? html` <span class="req">*</span>` : ""}</label>`)}
     <p id="materials-status" class="${missing.length ? "warn" : "ok"}">${missing.length ? t("materialsMissing", { list: missing.join("、") }) : t("materialsComplete")}</p>
   </fieldset>`;
+}
+
+/** Routing's matters (事项) for the text typed so far, each with its lead department. */
+function matterSuggestions(items, picked) {
+  if (!items.length) return html``;
+  return html`<div class="matter-suggestions"><h4>${t("matterSuggestions")}</h4>
+    <ol class="matter-list">${items.map((m) => html`<li class="${m.code === picked ? "picked" : ""}" data-matter="${m.code}">
+      <button type="button" class="act pick-matter" data-code="${m.code}">${bilingual(m.name)}</button>
+      <span class="matter-lead">${t("lead")}：${bilingual(m.lead_department_name)}</span>
+      <span class="muted">${label("category", m.category)} · ${t("confidence")} ${pct(m.confidence)}</span></li>`)}</ol>
+    ${picked ? html`<p class="ok" id="matter-picked">${t("matterPicked", { name: bilingual(items.find((m) => m.code === picked)?.name || picked) })}</p>` : ""}</div>`;
 }
 
 function submission(values, catalog, category) {
@@ -84,6 +97,23 @@ export async function agentPage(main, { me }) {
   const formEl = $("#new-request");
   let articles = [];
   let openEarlier = []; // the caller's requests still open, for a one-step merge
+  let matters = [], picked = null, asked = 0; // the matter suggestions shown, the one picked
+
+  const suggestMatters = debounce(async (text) => {
+    const mine = ++asked; // an answer to an earlier keystroke arriving late is dropped
+    if (text.trim().length < 4) {
+      matters = [];
+      return render("#matter-suggestions", html``);
+    }
+    try {
+      const found = await call("routing", "POST", "/v1/matter-suggestions", { body: { text: text.trim(), limit: 5 } });
+      if (mine !== asked) return;
+      matters = found.items;
+      render("#matter-suggestions", matterSuggestions(matters, picked));
+    } catch (e) {
+      toast(e.message, true);
+    }
+  }, 400);
 
   const lookup = debounce(async (phone) => {
     if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(phone)) return render("#caller", html`<p class="muted">${t("phone")}…</p>`);
@@ -115,7 +145,10 @@ export async function agentPage(main, { me }) {
 
   formEl.addEventListener("input", (event) => {
     if (event.target.name === "phone") lookup(event.target.value.replace(/\s/g, ""));
-    if (event.target.name === "content") searchKb(event.target.value);
+    if (event.target.name === "content") {
+      searchKb(event.target.value);
+      suggestMatters(event.target.value);
+    }
   });
   formEl.addEventListener("change", (event) => {
     if (event.target.id === "business-type" || event.target.classList.contains("material")) showMaterials();
@@ -133,6 +166,10 @@ export async function agentPage(main, { me }) {
     render("#result", markup);
     formEl.reset();
     render("#materials", html``);
+    matters = [];
+    picked = null;
+    asked += 1;
+    render("#matter-suggestions", html``);
     render("#kb", html`<p class="muted">${t("kbHint")}</p>`);
     render("#caller", html`<p class="muted">${t("phone")}…</p>`);
     $("#phone").focus();
@@ -156,6 +193,18 @@ export async function agentPage(main, { me }) {
     } catch (e) {
       toast(e.message, true);
     }
+  });
+
+  // Picking a suggestion fills 事项 and the category (intake's submission has no matter
+  // code: routing decides the department itself, from the text and these facts).
+  on(main, "click", "button.pick-matter", (event, button) => {
+    const matter = matters.find((m) => m.code === button.dataset.code);
+    if (!matter) return;
+    picked = matter.code;
+    formEl.elements.topic.value = bilingual(matter.name);
+    formEl.elements.category.value = matter.category;
+    render("#matter-suggestions", matterSuggestions(matters, picked));
+    $("#content").focus();
   });
 
   on(main, "click", "button.merge", async (event, button) => {
@@ -188,11 +237,36 @@ export async function agentPage(main, { me }) {
   return null;
 }
 
+// 催办 is open while a department has the request (intake answers 409 otherwise).
+const CHASEABLE = new Set(["routed", "accepted", "in_progress", "returned", "escalated", "reopened"]);
+
 export async function minePage(main, { me }) {
-  render(main, html`<h2>${t("mine")}</h2>${card(t("mine"), html`<div id="mine"></div>`)}`);
+  render(main, html`<h2>${t("mine")}</h2>${card(t("mine"), html`<div id="chase-result" aria-live="polite"></div><div id="mine"></div>`)}`);
   const list = pagedList($("#mine"),
     (cursor) => call("intake", "GET", "/v1/requests", { query: { first_responder: "me", limit: 20, cursor } }),
-    (items) => table(requestColumns(), items, { rowClass: (r) => (r.urgency === "urgent" ? "urgent" : "") }));
+    (items) => table([
+      ...requestColumns(),
+      [t("actions"), (r) => (CHASEABLE.has(r.state) && r.lead_department
+        ? html`<button type="button" class="act chase" data-id="${r.id}">${t("chase")}</button>`
+        : "")],
+    ], items, {
+      rowClass: (r) => (r.urgency === "urgent" ? "urgent" : ""),
+      rowAttrs: (r) => html`data-id="${r.id}"`,
+    }));
+  on($("#mine"), "click", "button.chase", async (event, button) => {
+    button.disabled = true;
+    try {
+      const chased = await call("intake", "POST", "/v1/requests/{request_id}/chase", { path: { request_id: button.dataset.id }, body: {} });
+      const words = t("chasedWhat", { id: chased.id.slice(0, 8), dept: departmentName(chased.department), n: chased.chase_count });
+      render("#chase-result", html`<p class="ok" id="chased">${words}</p>`);
+      toast(words);
+      await list.refresh();
+    } catch (e) {
+      button.disabled = false;
+      render("#chase-result", html`<p class="warn" id="chased">${e.message}</p>`);
+      toast(e.message, true);
+    }
+  });
   await list.refresh();
   return list;
 }
