@@ -44,7 +44,10 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/requests/{request_id}"): rule("channel", *STAFF, scope="own_department"),
         ("POST", "/v1/requests/{request_id}/supplements"): rule("channel", "agent", scope="own_channel"),
         ("POST", "/v1/requests/{request_id}/answer"): rule("agent"),
-        ("POST", "/v1/requests/{request_id}/merge"): rule("agent", "supervisor", "admin"),
+        ("POST", "/v1/requests/{request_id}/merge"): rule("agent", "dispatcher", "supervisor", "admin"),
+        ("GET", "/v1/requests/{request_id}/likely-duplicates"): rule(
+            "agent", "dispatcher", "supervisor", "admin"
+        ),
         ("POST", "/v1/requests/{request_id}/withdraw"): rule("channel", "agent", scope="own_channel"),
         # 催办: only the request's first responder (checked in the code).
         ("POST", "/v1/requests/{request_id}/chase"): rule("channel", "agent", scope="own_channel"),

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     clock_pinned_at: AwareDatetime | None = None
     clock_pinned_anchor: float | None = None
     working_hours: str = "09:00-12:00,13:30-18:00"
+    # Intake: how far back an open request counts as one a new request may repeat (重复诉求).
+    duplicate_window_days: int = Field(default=30, ge=1, le=365)
     # Handling: how long after acceptance a department may still return a request, the
     # extension limits, and how often the SLA scheduler sweeps.
     return_window_hours: float = Field(default=24, ge=0)

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake import knowledge, retention, service, store
+from services.intake import knowledge, queries, retention, service, store
 from services.intake.channel_keys import ChannelKeys
 from shared.auth import Principal, hash_api_key
 from shared.errors import ApiError, Forbidden, NotFound, Unprocessable, field_error
@@ -193,6 +193,18 @@ async def merge(
     principal: Annotated[Principal, Depends(authorized)],
 ) -> dict[str, Any]:
     return await service.merge_into(uow, principal, request_id, body.into_request_id, body.reason)
+
+
+@router.get("/requests/{request_id}/likely-duplicates")
+async def likely_duplicates(
+    request_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(authorized)],
+    session: Annotated[AsyncSession, Depends(db_session)],
+) -> dict[str, Any]:
+    """Open requests this one most likely repeats (重复诉求): the same person about the same
+    thing, or the same matter at the same place, within the configured window."""
+    return await queries.duplicates_of(session, principal, request_id, runtime_of(request).settings)
 
 
 @router.post("/requests/{request_id}/withdraw")

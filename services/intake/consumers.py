@@ -34,6 +34,8 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> No
             extra["urgency"] = "urgent"
         if data.category:
             extra["category"] = data.category
+        if data.matter:
+            extra["matter"] = data.matter
     if state == State.CLOSED:
         extra["closed_at"] = envelope.occurred_at  # the retention period counts from here
     await store.set_state(uow.session, envelope.request_id, state.value, **extra)

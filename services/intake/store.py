@@ -3,6 +3,7 @@ requester's personal data, and the channel adapters' API keys (hashed)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -59,6 +60,7 @@ requests = Table(
     Column("first_responder_id", String(200), nullable=False),
     Column("lead_department", String(50)),
     Column("co_departments", JSONB, nullable=False, server_default="[]"),
+    Column("matter", String(20)),  # the matter (事项) routing dispatched it under
     # One-window business: the catalog version checked against, what is missing, since when.
     Column("catalog_version", Integer),
     Column("missing", JSONB, nullable=False, server_default="[]"),
@@ -76,6 +78,7 @@ requests = Table(
     Index("ix_requests_channel_submitted", "channel", "submitted_at"),
     Index("ix_requests_requester_ref", "requester_ref"),
     Index("ix_requests_requester_phone", text("(requester ->> 'phone')")),
+    Index("ix_requests_matter_received", "matter", "received_at"),
 )
 
 # The service catalog (一窗通办): every edit is a new version; a request keeps the version
@@ -359,3 +362,39 @@ async def list_personal_data_reads(
     if until is not None:
         stmt = stmt.where(t.c.at < until)
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def duplicate_candidates(
+    session: AsyncSession, row: dict[str, Any], since: datetime, open_states: list[str], limit: int = 50
+) -> list[dict[str, Any]]:
+    """Open requests received since `since` from the same person or under the same matter
+    (each on its index, the most recent first)."""
+    columns = (
+        requests.c.id,
+        requests.c.state,
+        requests.c.content,
+        requests.c.requester,
+        requests.c.requester_ref,
+        requests.c.matter,
+        requests.c.area,
+        requests.c.location,
+        requests.c.lead_department,
+        requests.c.received_at,
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for same in (
+        requests.c.requester_ref == row["requester_ref"] if row["requester_ref"] else None,
+        requests.c.matter == row["matter"] if row["matter"] else None,
+    ):
+        if same is None:
+            continue
+        stmt = (
+            select(*columns)
+            .where(same, requests.c.received_at >= since, requests.c.id != row["id"])
+            .where(requests.c.state.in_(open_states))
+            .order_by(requests.c.received_at.desc())
+            .limit(limit)
+        )
+        for candidate in (await session.execute(stmt)).mappings():
+            found[candidate["id"]] = dict(candidate)
+    return list(found.values())
