@@ -157,6 +157,7 @@ SAFETY = SafetyNet.default()
         "独居老人好几天没开门了，电话联系不上",
         "有个小孩一个人在河边玩 大人不在 很危险",
         "老太太一个人坐在马路中间，太危险了",
+        "我爸倒在地上已经没气了",
     ],
 )
 def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
@@ -174,6 +175,8 @@ def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
         "路灯坏了",
         "请问公交几点收车",
         "孩子学校乱收补课费",
+        "燃气公司换完表就没气了，三天了没人来",  # no gas, not "stopped breathing"
+        "楼道里电动车充电，很怕着火",  # a hazard, not a fire
     ],
 )
 def test_the_safety_net_leaves_ordinary_requests_alone(text: str) -> None:
