@@ -252,7 +252,9 @@ def test_an_agent_registers_a_repeat_callers_request_and_answers_another_on_the_
     wait_for(browser, shows("#caller", "历史诉求 2 件"))
     form.find_element(By.NAME, "content").send_keys("还是那个路灯，小区门口的，到现在也没人来修")
     form.find_element(By.NAME, "content").send_keys(Keys.CONTROL, Keys.ENTER)
-    wait_for(browser, shows("#duplicates", "疑似重复", earlier[:8]))
+    wait_for(browser, shows("#duplicates", "疑似重复", earlier[:8], "同一来电人、同一件事"))
+    # The caller's other open request (the residence permit) is about something else.
+    assert made[:8] not in text_of(browser, "#duplicates")
     browser.find_element(By.CSS_SELECTOR, f'#duplicates button.merge[data-into="{earlier}"]').click()
     wait_for(browser, shows("#merged", f"已合并到 {earlier[:8]}"))
 

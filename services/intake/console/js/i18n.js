@@ -35,7 +35,7 @@ const ZH = {
   requestFacts: "诉求信息", topic: "事项", submittedAt: "提交时间", anonymousYes: "匿名",
   // extensions
   rectifications: "差评整改", teamKpis: "本单位人员考核（本月）", casesHandled: "承办件数", serviceRatings: "服务评价数",
-  duplicates: "疑似重复：来电人仍有未办结诉求", mergeInto: "合并到此件", merged: "已合并到 {id}",
+  duplicates: "疑似重复诉求（可一键合并）", why: "依据", mergeInto: "合并到此件", merged: "已合并到 {id}",
   extensions: "待审批的延期申请", approve: "同意", reject: "不同意", requestedBy: "申请人", decided: "已审批",
   // supervisor
   board: "超期与临期", overdueClocks: "已超期", atRiskClocks: "临近超期", lateOrders: "逾期未答复的督办单",
@@ -94,7 +94,7 @@ const EN = {
   met: "met", metLate: "met late", feedback: "Feedback to the person", message: "Message", rate: "Record the person's rating", rating: "Rating", comment: "Comment",
   requestFacts: "Request", topic: "Matter", submittedAt: "Submitted", anonymousYes: "anonymous",
   rectifications: "Rectifications of bad ratings", teamKpis: "Team figures (this month)", casesHandled: "Cases handled", serviceRatings: "Service ratings",
-  duplicates: "Likely duplicates: the caller's open requests", mergeInto: "Merge into this", merged: "Merged into {id}",
+  duplicates: "Likely repeats (merge in one step)", why: "Why", mergeInto: "Merge into this", merged: "Merged into {id}",
   extensions: "Pending extension requests", approve: "Approve", reject: "Reject", requestedBy: "Requested by", decided: "Decided",
   board: "Overdue and at risk", overdueClocks: "Overdue", atRiskClocks: "At risk", lateOrders: "Supervision orders past due",
   supervise: "Supervise", instructions: "Instructions", orderDue: "Answer by", issued: "Supervision order issued", orders: "Supervision orders",
@@ -135,6 +135,11 @@ const VALUES = {
     help: ["求助", "Help"], repair: ["报修", "Repair"], business: ["业务办理", "Business"],
   },
   urgency: { normal: ["一般", "Normal"], urgent: ["紧急", "Urgent"] },
+  duplicateReason: {
+    same_person: ["同一来电人、同一件事", "The same person about the same thing"],
+    same_matter_and_place: ["同一事项、同一地点", "The same matter at the same place"],
+    similar_text_same_place: ["同一地点、内容相近", "Similar words at the same place"],
+  },
   channel: {
     hotline: ["12345 热线", "Hotline"], web: ["网站", "Web"], app: ["手机 App", "App"], wechat: ["微信", "WeChat"],
     weibo: ["微博", "Weibo"], email: ["电子邮件", "Email"], window: ["窗口", "Window"], letter: ["信件", "Letter"],

@@ -180,13 +180,21 @@ export async function agentPage(main, { me }) {
     try {
       const made = await submit();
       const missing = made.missing_materials || [];
-      const duplicates = openEarlier.filter((r) => r.id !== made.id);
+      // Intake's judgement of repeats (the same caller about the same thing, the same matter
+      // at the same place); the caller's open requests if it cannot be asked.
+      let duplicates;
+      try {
+        duplicates = (await call("intake", "GET", "/v1/requests/{request_id}/likely-duplicates", { path: { request_id: made.id } })).items;
+      } catch (e) {
+        duplicates = openEarlier.filter((r) => r.id !== made.id);
+      }
       done(card(t("submittedOk"), html`<p id="made">${t("received", { id: "" })}<strong class="made-id">${made.id}</strong>
         · ${label("category", made.category)} · ${badge("urgency", made.urgency)} · ${badge("state", made.state)}</p>
         ${missing.length ? html`<p class="warn" id="made-missing">${t("incomplete")}：${missing.map((m) => m.name || m.code || m).join("、")}</p>` : ""}
         <p><a href="#/case/${made.id}">${t("nav.case")}</a></p>
         ${duplicates.length ? html`<div id="duplicates"><h4>${t("duplicates")}</h4>${table([
           ...requestColumns(),
+          [t("why"), (r) => (r.reasons || []).map((why) => label("duplicateReason", why)).join("；")],
           [t("actions"), (r) => html`<button type="button" class="act merge" data-from="${made.id}" data-into="${r.id}">${t("mergeInto")}</button>`],
         ], duplicates)}</div>` : ""}`));
       openEarlier = [];
