@@ -54,7 +54,8 @@ async def replay(
             for messages in batches.values():
                 for msg in messages:
                     read += 1
-                    _collect(by_request, msg.value)
+                    if _folded_or_unknown(msg.headers):
+                        _collect(by_request, msg.value)
             if progress and batches:
                 progress(read)
             if not batches and all([await consumer.position(tp) >= end[tp] for tp in partitions]):
@@ -70,6 +71,14 @@ async def replay(
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
+
+
+def _folded_or_unknown(headers: Any) -> bool:
+    """An event the fold ignores (its type in the relay's header) is passed over unparsed."""
+    for name, value in headers or ():
+        if name == "type":
+            return bool(value.decode("utf-8", "replace") in FOLDED_TYPES)
+    return True
 
 
 def _collect(by_request: dict[str, dict[str, Any]], raw: bytes | None) -> None:

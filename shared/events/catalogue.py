@@ -8,7 +8,6 @@ models (`make docs`), never written by hand.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -513,7 +512,9 @@ class KpiDepartmentFlagged(EventData):
 def decode(raw: bytes | str) -> tuple[Envelope, EventData]:
     """Parse and type an event; raise UnknownEventType or InvalidEvent, never half-apply."""
     try:
-        envelope = Envelope.model_validate(json.loads(raw))
+        # Parsed and validated in one pass (pydantic-core), about half the cost of
+        # json.loads followed by model_validate: every consumer and the rebuild pay it.
+        envelope = Envelope.model_validate_json(raw)
     except (ValueError, ValidationError) as exc:
         raise InvalidEvent(f"not a valid envelope: {exc}") from exc
     model = CATALOGUE.get((envelope.type, envelope.version))
