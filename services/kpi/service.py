@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.kpi import directory, store
 from services.kpi.domain import rollup
 from services.kpi.domain.figures import Period
-from services.kpi.domain.hotspots import ranked_counts
+from services.kpi.domain.hotspots import matter_areas, ranked_counts
 from services.kpi.domain.scoring import rank, score, under_pass_line_streak
 from shared.clock import now, organisation_tz
 from shared.events.catalogue import KpiDepartmentFlagged, KpiPeriodScored
@@ -58,8 +58,9 @@ async def organisation(session: AsyncSession, period: Period) -> dict[str, Any]:
 
 
 async def hotspots(session: AsyncSession, period: Period, previous: Period, top: int) -> dict[str, Any]:
-    """The `top` topics and areas by count and by growth against the previous period, and
-    the `top` repeat requesters: a bounded answer, whatever the volume."""
+    """The `top` topics, areas, matters and matters at one place by count and by growth
+    against the previous period, and the `top` repeat requesters: a bounded answer,
+    whatever the volume."""
     now_counts = (await store.period_counts(session, period, None, rollup.ORG)).get(rollup.ORG, {})
     then_counts = (await store.period_counts(session, previous, None, rollup.ORG)).get(rollup.ORG, {})
     return {
@@ -70,6 +71,16 @@ async def hotspots(session: AsyncSession, period: Period, previous: Period, top:
         ),
         "areas": ranked_counts(
             rollup.hot_counters(now_counts, "area"), rollup.hot_counters(then_counts, "area"), top
+        ),
+        "matters": ranked_counts(
+            rollup.hot_counters(now_counts, "matter"), rollup.hot_counters(then_counts, "matter"), top
+        ),
+        "matters_in_areas": matter_areas(
+            ranked_counts(
+                rollup.hot_counters(now_counts, "matter_area"),
+                rollup.hot_counters(then_counts, "matter_area"),
+                top,
+            )
         ),
         "repeated": await store.repeated(session, period, top),
     }

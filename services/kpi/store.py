@@ -61,6 +61,7 @@ _TEXTS = (
     "urgency",
     "topic",
     "area",
+    "matter",
     "requester_ref",
     "lead_department",
     "outcome",

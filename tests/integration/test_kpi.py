@@ -60,7 +60,13 @@ async def feed(runtime: ServiceRuntime, rid: str, data: Any, at: datetime) -> No
 
 
 async def a_request(
-    runtime: ServiceRuntime, department: str, received: datetime, accepted_late: bool, topic: str = "noise"
+    runtime: ServiceRuntime,
+    department: str,
+    received: datetime,
+    accepted_late: bool,
+    topic: str | None = "noise",
+    matter: str | None = None,
+    area: str | None = None,
 ) -> None:
     rid = str(uuid.uuid4())
     await feed(
@@ -72,6 +78,7 @@ async def a_request(
             urgency="normal",
             submitted_at=received,
             topic=topic,
+            area=area,
             first_responder=FirstResponder(kind="channel", id="web"),
         ),
         received,
@@ -80,7 +87,7 @@ async def a_request(
     await feed(
         runtime,
         rid,
-        RequestRouted(lead_department=department, due=due, category="repair"),
+        RequestRouted(lead_department=department, due=due, category="repair", matter=matter),
         received + timedelta(minutes=1),
     )
     await feed(
@@ -172,3 +179,29 @@ async def test_hotspots(kpi: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
     spots = (await client.get("/v1/hotspots", params={"period": "2024-05"}, headers=SUPERVISOR)).json()
     entry = next(t for t in spots["topics"]["most"] if t["key"] == topic)
     assert entry == {"key": topic, "count": 3, "previous": 1, "growth": 2.0}
+
+
+async def test_two_reports_of_one_broken_lamp_are_a_hot_spot_by_matter_and_place(
+    kpi: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = kpi
+    place = f"望京街道{uuid.uuid4().hex[:4]}"
+    lamp = f"urban.l{uuid.uuid4().hex[:5]}"
+    for hour in (10, 15):  # two neighbours, in their own words: no shared topic
+        await a_request(
+            runtime,
+            "urban",
+            datetime(2024, 7, 8, hour, tzinfo=TZ),
+            False,
+            topic=None,
+            matter=lamp,
+            area=place,
+        )
+    await a_request(runtime, "urban", datetime(2024, 7, 9, 9, tzinfo=TZ), False, matter=lamp, area="别处")
+    spots = (await client.get("/v1/hotspots", params={"period": "2024-07"}, headers=SUPERVISOR)).json()
+    by_matter = next(m for m in spots["matters"]["most"] if m["key"] == lamp)
+    assert (by_matter["count"], by_matter["previous"]) == (3, 0)
+    here = next(m for m in spots["matters_in_areas"]["most"] if m["matter"] == lamp and m["area"] == place)
+    assert here["count"] == 2
+    async with runtime.sessions() as session:
+        assert await kpi_store.recount(session) == []

@@ -21,6 +21,7 @@ class Fact:
     urgency: str | None = None
     topic: str | None = None
     area: str | None = None
+    matter: str | None = None  # the matter (事项) routing dispatched it under
     requester_ref: str | None = None
     received_at: datetime | None = None
     lead_department: str | None = None
@@ -105,6 +106,7 @@ def _routed(fact: Fact, env: Envelope, d: Any) -> Fact:
         feedback_due=due.feedback,
         urgency=d.urgency,
         category=d.category or fact.category,
+        matter=d.matter or fact.matter,
     )
 
 

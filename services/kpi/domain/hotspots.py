@@ -9,6 +9,7 @@ from typing import Any
 
 from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import Period
+from services.kpi.domain.rollup import MATTER_AREA
 
 
 def hotspots(facts: Iterable[Fact], period: Period, previous: Period, top: int = 10) -> dict[str, Any]:
@@ -26,8 +27,28 @@ def hotspots(facts: Iterable[Fact], period: Period, previous: Period, top: int =
         "areas": _ranked(
             Counter(f.area for f in current if f.area), Counter(f.area for f in before if f.area), top
         ),
+        "matters": _ranked(
+            Counter(f.matter for f in current if f.matter), Counter(f.matter for f in before if f.matter), top
+        ),
+        "matters_in_areas": matter_areas(
+            _ranked(
+                Counter(f"{f.matter}{MATTER_AREA}{f.area}" for f in current if f.matter and f.area),
+                Counter(f"{f.matter}{MATTER_AREA}{f.area}" for f in before if f.matter and f.area),
+                top,
+            )
+        ),
         "repeated": _repeated(current)[:top],
     }
+
+
+def matter_areas(ranked: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each `matter@area` key as its matter and its area."""
+
+    def split(row: dict[str, Any]) -> dict[str, Any]:
+        matter, _, area = row["key"].partition(MATTER_AREA)
+        return {**row, "matter": matter, "area": area}
+
+    return {k: [split(r) for r in rows] for k, rows in ranked.items()}
 
 
 def ranked_counts(now: Counter[str], then: Counter[str], top: int) -> dict[str, list[dict[str, Any]]]:

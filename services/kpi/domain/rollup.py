@@ -67,6 +67,10 @@ def contributions(fact: Fact, tz: ZoneInfo) -> Counter[Key]:
     add(ORG, f"hot.topic:{topic_key(fact)}", fact.received_at)
     if fact.area:
         add(ORG, f"hot.area:{fact.area}", fact.received_at)
+    if fact.matter:
+        add(ORG, f"hot.matter:{fact.matter}", fact.received_at)
+        if fact.area:  # two reports of one broken facility: a hot spot of its own
+            add(ORG, f"hot.matter_area:{fact.matter}{MATTER_AREA}{fact.area}", fact.received_at)
     if fact.excluded is not None:
         return out
 
@@ -209,6 +213,10 @@ def organisation_figures(period: Period, counts: Mapping[str, int]) -> dict[str,
         },
         "volume": {k: dict(sorted(v.items())) for k, v in volumes.items()},
     }
+
+
+# Between the matter and the area in a `hot.matter_area:` key (no matter code holds it).
+MATTER_AREA = "@"
 
 
 def hot_counters(counts: Mapping[str, int], kind: str) -> Counter[str]:

@@ -87,9 +87,24 @@ def _backfill() -> None:
 
     bind = op.get_bind()
     total: Counter[tuple[str, str, object]] = Counter()
-    result = bind.execute(sa.select(store.facts).execution_options(yield_per=5000))
-    for part in result.mappings().partitions():
-        total.update(store.count_all(dict(r) for r in part))
+    # The table as it is at this revision (the model may have gained columns since), read
+    # in key order a part at a time (a server-side cursor would hold the table against
+    # the ALTERs of later revisions in the same transaction).
+    facts = sa.Table("facts", sa.MetaData(), autoload_with=bind)
+    after = ""
+    while True:
+        part = (
+            bind.execute(
+                sa.select(facts).where(facts.c.request_id > after).order_by(facts.c.request_id).limit(5000)
+            )
+            .mappings()
+            .all()
+        )
+        if not part:
+            break
+        counted, _ = store.count_all(dict(r) for r in part)
+        total.update(counted)
+        after = part[-1]["request_id"]
     rows = [
         {"department": d, "measure": m, "day": day, "n": n} for (d, m, day), n in sorted(total.items()) if n
     ]
