@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.handling import service, store
+from services.handling import directory, service, store
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import NotFound
@@ -32,7 +32,17 @@ class Strict(BaseModel):
 
 
 class AcceptBody(Strict):
-    handler_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    handler_id: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=100,
+                description="an active handler or head of the case's department (default: the caller)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ContactBody(Strict):
@@ -219,7 +229,11 @@ async def get_case(
 
 @router.post("/cases/{request_id}/accept")
 async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+    """Accept the case, for oneself or for a handler of the department (`handler_id`, who
+    must be an active handler or head of this department in routing's staff directory)."""
     handler_id = body.handler_id or principal.id
+    # Asked before the case's row is locked: the unit of work has not touched the database.
+    await directory.check_handler(principal, handler_id)
     return await service.act(
         uow,
         principal,
