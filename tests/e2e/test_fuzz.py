@@ -1,9 +1,10 @@
 """Schema-driven fuzzing (schemathesis) of every service's OpenAPI, against the five services
 running as processes on databases of their own: every generated request, sent with each
 role's credential, must get an answer below 500 (a 503 naming the dependency that is down,
-with Retry-After, counts as an answer), and its status must be one the operation declares
-(schemathesis' `status_code_conformance`: every route declares its error statuses with the
-contract's error body, shared.openapi).
+with Retry-After, counts as an answer), its status must be one the operation declares and
+its body must match the schema declared for that status (schemathesis'
+`status_code_conformance` and `response_schema_conformance`: every route declares its error
+statuses with the contract's error body, shared.openapi).
 
 Bounded: FUZZ_EXAMPLES generated cases per operation (default 4), so the whole run stays
 within a few minutes.
@@ -20,7 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.core.failures import FailureGroup
-from schemathesis.specs.openapi.checks import status_code_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from shared.auth import issue_staff_token
 from shared.settings import SERVICES, get_settings
@@ -81,7 +82,7 @@ def test_no_generated_request_gets_a_server_error(fuzz_platform: dict[str, str],
     schema = schemathesis.openapi.from_url(f"{fuzz_platform[service]}/openapi.json")
     calls = 0
     server_errors: list[str] = []
-    undocumented: list[str] = []
+    nonconforming: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -103,15 +104,19 @@ def test_no_generated_request_gets_a_server_error(fuzz_platform: dict[str, str],
                 if response.status_code >= 500 and not _declared_unavailable(response):
                     server_errors.append(where)
                 try:
-                    case.validate_response(response, checks=[status_code_conformance])
-                except FailureGroup:
-                    undocumented.append(where)
+                    case.validate_response(
+                        response, checks=[status_code_conformance, response_schema_conformance]
+                    )
+                except FailureGroup as failures:
+                    nonconforming.append(
+                        f"{where} — {'; '.join(str(f).splitlines()[0] for f in failures.exceptions)}"
+                    )
 
         run()
     print(
         f"\n{service}: {operations} operations, {calls} fuzz calls, {len(server_errors)} answered 5xx, "
-        f"{len(undocumented)} with an undocumented status"
+        f"{len(nonconforming)} not as documented (status or body)"
     )
     assert operations > 0 and calls >= operations
     assert server_errors == [], "\n".join(server_errors[:20])
-    assert undocumented == [], "\n".join(undocumented[:20])
+    assert nonconforming == [], "\n".join(nonconforming[:20])
