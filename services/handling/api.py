@@ -112,6 +112,67 @@ class ReturnBody(Strict):
     ) = None
 
 
+class CaseView(BaseModel):
+    """A case in the department's queue."""
+
+    request_id: str
+    department: str
+    role: Literal["lead", "co"]
+    state: str
+    category: str | None
+    urgency: str | None
+    due: dict[str, Any] = Field(description="each clock's due time (ISO 8601), by clock")
+    handler_id: str | None
+    routed_at: str | None
+
+
+class CasePage(BaseModel):
+    items: list[CaseView]
+    next_cursor: str | None = None
+
+
+class CaseStep(BaseModel):
+    kind: str
+    department: str
+    actor_id: str | None
+    detail: dict[str, Any]
+    at: str
+
+
+class CaseOpinion(BaseModel):
+    department: str
+    author: str | None
+    opinion: str
+    at: str
+
+
+class CaseResolution(BaseModel):
+    department: str
+    outcome: str | None
+    reply: str | None
+    override_reason: str | None
+    missing_opinions: list[str]
+    at: str
+
+
+class CaseDetail(CaseView):
+    """A case with every step taken on it, the co-handlers' opinions and how it was resolved."""
+
+    steps: list[CaseStep]
+    opinions: list[CaseOpinion]
+    resolution: CaseResolution | None
+
+
+class CaseAction(BaseModel):
+    """What an action on a case did: the case's state after it, and the event it raised."""
+
+    request_id: str
+    department: str
+    state: str
+    handler_id: str | None
+    event_id: str
+
+
 def _view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "request_id": row["request_id"],
@@ -126,7 +187,7 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/cases")
+@router.get("/cases", response_model=CasePage)
 async def list_cases(
     principal: DeptStaff,
     session: Annotated[AsyncSession, Depends(db_session)],
@@ -160,7 +221,7 @@ async def list_cases(
     return result
 
 
-@router.get("/cases/{request_id}")
+@router.get("/cases/{request_id}", response_model=CaseDetail)
 async def get_case(
     request_id: str, principal: DeptStaff, session: Annotated[AsyncSession, Depends(db_session)]
 ) -> dict[str, Any]:
@@ -227,7 +288,7 @@ async def get_case(
     return view
 
 
-@router.post("/cases/{request_id}/accept")
+@router.post("/cases/{request_id}/accept", response_model=CaseAction)
 async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     """Accept the case, for oneself or for a handler of the department (`handler_id`, who
     must be an active handler or head of this department in routing's staff directory)."""
@@ -244,7 +305,7 @@ async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: U
     )
 
 
-@router.post("/cases/{request_id}/contact")
+@router.post("/cases/{request_id}/contact", response_model=CaseAction)
 async def contact(request_id: str, body: ContactBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     return await service.act(
         uow,
