@@ -8,17 +8,24 @@ department's request does not even seem to exist):
   any             the role sees everything the endpoint offers
   own_department  handler and dept_head: only requests their department leads or co-handles
   own_channel     channel adapters: only requests that came in through their channel
+
+A department-scoped rule may also say where the route finds the request it acts on
+(`request_at="path.request_id"` or `"body.request_id"`): `authorized` then checks the scope
+itself, before the route runs, against the departments the service says take part in that
+request (lead and co-handling, see `install_request_scope`), and answers 404 outside it.
+Routes whose rule names no request narrow the scope in their own code (lists, queues).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from shared.auth import Principal, Role, authenticate
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 
 Scope = Literal["any", "own_department", "own_channel"]
 
@@ -27,14 +34,25 @@ Scope = Literal["any", "own_department", "own_channel"]
 class Rule:
     roles: frozenset[Role]
     scope: Scope = "any"
+    # Where the route names the request it acts on ("path.<param>" or "body.<field>"), so
+    # that `authorized` checks the department scope itself; None: the route narrows it.
+    request_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.request_at is not None:
+            place, _, name = self.request_at.partition(".")
+            if place not in ("path", "body") or not name or self.scope != "own_department":
+                raise ValueError(
+                    f"request_at {self.request_at!r}: path.<name> or body.<name>, own_department"
+                )
 
 
-def rule(*roles: Role, scope: Scope = "any") -> Rule:
-    return Rule(frozenset(roles), scope)
+def rule(*roles: Role, scope: Scope = "any", request_at: str | None = None) -> Rule:
+    return Rule(frozenset(roles), scope, request_at)
 
 
 STAFF: tuple[Role, ...] = ("agent", "handler", "dept_head", "supervisor", "admin", "ops", "dispatcher")
-DEPT: tuple[Role, ...] = ("handler", "dept_head")
+DEPT: tuple[Role, ...] = ("handler", "dept_head")  # the roles a department scope narrows
 OVERSIGHT: tuple[Role, ...] = ("dept_head", "supervisor", "admin", "ops")
 
 POLICY: dict[str, dict[tuple[str, str], Rule]] = {
@@ -76,7 +94,10 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("POST", "/v1/kb/articles/{article_id}/{action}"): rule(
             "agent", "handler", "dept_head", "supervisor", "admin"
         ),
-        ("POST", "/v1/kb/cases"): rule("agent", "handler", "dept_head", "supervisor"),
+        # Department staff propose only their own department's requests as typical cases.
+        ("POST", "/v1/kb/cases"): rule(
+            "agent", *DEPT, "supervisor", scope="own_department", request_at="body.request_id"
+        ),
     },
     "routing": {
         ("GET", "/v1/departments"): rule(*STAFF),
@@ -93,7 +114,9 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/calendar/years"): rule(*STAFF),
         ("GET", "/v1/calendar/years/{year}"): rule(*STAFF),
         ("PUT", "/v1/calendar/years/{year}"): rule("admin"),
-        ("GET", "/v1/assignments/{request_id}"): rule(*STAFF),
+        ("GET", "/v1/assignments/{request_id}"): rule(
+            *STAFF, scope="own_department", request_at="path.request_id"
+        ),
         # The coordinating department's staff, or supervisors (checked in the route).
         ("POST", "/v1/assignments/{request_id}"): rule(*DEPT, "supervisor", "admin", scope="own_department"),
         ("GET", "/v1/staff"): rule(*STAFF),
@@ -182,6 +205,44 @@ def rule_for(service: str, method: str, path: str) -> Rule | None:
     return POLICY.get(service, {}).get((method, path))
 
 
+# How a service finds the departments that take part in a request (its lead and co-handling
+# departments), or None if it knows no such request.
+RequestDepartments = Callable[[Request, str], Awaitable[Collection[str] | None]]
+
+
+def install_request_scope(app: FastAPI, departments_of: RequestDepartments) -> None:
+    """A service whose policy has rules with `request_at` says here how it finds a request's
+    departments; `authorized` asks it for those routes."""
+    app.state.request_departments = departments_of
+
+
+async def _named_request(request: Request, where: str) -> str | None:
+    place, _, name = where.partition(".")
+    value: object
+    if place == "path":
+        value = request.path_params.get(name)
+    else:
+        try:
+            body = await request.json()  # Starlette keeps it; the route's validation reads it again
+        except ValueError:
+            return None  # the route's own validation says what is wrong with the body
+        value = body.get(name) if isinstance(body, dict) else None
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+async def _check_request_scope(request: Request, principal: Principal, where: str) -> None:
+    request_id = await _named_request(request, where)
+    if request_id is None:
+        return  # no request named: the route's validation refuses the body
+    departments_of: RequestDepartments | None = getattr(request.app.state, "request_departments", None)
+    if departments_of is None:
+        raise RuntimeError("a rule names a request but the service installed no request scope")
+    departments = await departments_of(request, request_id)
+    if departments is None or principal.department not in departments:
+        # Another department's request does not even seem to exist.
+        raise NotFound(f"no request {request_id}")
+
+
 async def authorized(request: Request) -> Principal:
     """FastAPI dependency: the caller, if the policy table lets their role call this route."""
     principal = await authenticate(request)
@@ -192,10 +253,9 @@ async def authorized(request: Request) -> Principal:
         raise Forbidden("this endpoint has no access policy")
     if principal.role not in found.roles:
         raise Forbidden(f"role {principal.role} may not call this endpoint")
-    if (
-        found.scope == "own_department"
-        and principal.role in ("handler", "dept_head")
-        and not principal.department
-    ):
-        raise Forbidden("a department-scoped role needs a department in its token")
+    if found.scope == "own_department" and principal.role in DEPT:
+        if not principal.department:
+            raise Forbidden("a department-scoped role needs a department in its token")
+        if found.request_at is not None:
+            await _check_request_scope(request, principal, found.request_at)
     return principal

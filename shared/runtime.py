@@ -27,6 +27,7 @@ from shared.guard import FormRoute, Guard
 from shared.inbox import BatchPreparer, Handlers, InboxConsumer, InboxProcessor
 from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.limits import RateLimiter
+from shared.openapi import declare_error_responses
 from shared.outbox import RelayThread, UnitOfWork
 from shared.retention import delivery_retention_job
 from shared.settings import Settings, get_settings
@@ -231,6 +232,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    declare_error_responses(app, runtime.name)
     return app
 
 

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.handling import service, store
+from services.handling import directory, service, store
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import NotFound
@@ -32,7 +32,17 @@ class Strict(BaseModel):
 
 
 class AcceptBody(Strict):
-    handler_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    handler_id: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=100,
+                description="an active handler or head of the case's department (default: the caller)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ContactBody(Strict):
@@ -102,6 +112,67 @@ class ReturnBody(Strict):
     ) = None
 
 
+class CaseView(BaseModel):
+    """A case in the department's queue."""
+
+    request_id: str
+    department: str
+    role: Literal["lead", "co"]
+    state: str
+    category: str | None
+    urgency: str | None
+    due: dict[str, Any] = Field(description="each clock's due time (ISO 8601), by clock")
+    handler_id: str | None
+    routed_at: str | None
+
+
+class CasePage(BaseModel):
+    items: list[CaseView]
+    next_cursor: str | None = None
+
+
+class CaseStep(BaseModel):
+    kind: str
+    department: str
+    actor_id: str | None
+    detail: dict[str, Any]
+    at: str
+
+
+class CaseOpinion(BaseModel):
+    department: str
+    author: str | None
+    opinion: str
+    at: str
+
+
+class CaseResolution(BaseModel):
+    department: str
+    outcome: str | None
+    reply: str | None
+    override_reason: str | None
+    missing_opinions: list[str]
+    at: str
+
+
+class CaseDetail(CaseView):
+    """A case with every step taken on it, the co-handlers' opinions and how it was resolved."""
+
+    steps: list[CaseStep]
+    opinions: list[CaseOpinion]
+    resolution: CaseResolution | None
+
+
+class CaseAction(BaseModel):
+    """What an action on a case did: the case's state after it, and the event it raised."""
+
+    request_id: str
+    department: str
+    state: str
+    handler_id: str | None
+    event_id: str
+
+
 def _view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "request_id": row["request_id"],
@@ -116,7 +187,7 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/cases")
+@router.get("/cases", response_model=CasePage)
 async def list_cases(
     principal: DeptStaff,
     session: Annotated[AsyncSession, Depends(db_session)],
@@ -150,7 +221,7 @@ async def list_cases(
     return result
 
 
-@router.get("/cases/{request_id}")
+@router.get("/cases/{request_id}", response_model=CaseDetail)
 async def get_case(
     request_id: str, principal: DeptStaff, session: Annotated[AsyncSession, Depends(db_session)]
 ) -> dict[str, Any]:
@@ -217,9 +288,13 @@ async def get_case(
     return view
 
 
-@router.post("/cases/{request_id}/accept")
+@router.post("/cases/{request_id}/accept", response_model=CaseAction)
 async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+    """Accept the case, for oneself or for a handler of the department (`handler_id`, who
+    must be an active handler or head of this department in routing's staff directory)."""
     handler_id = body.handler_id or principal.id
+    # Asked before the case's row is locked: the unit of work has not touched the database.
+    await directory.check_handler(principal, handler_id)
     return await service.act(
         uow,
         principal,
@@ -230,7 +305,7 @@ async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: U
     )
 
 
-@router.post("/cases/{request_id}/contact")
+@router.post("/cases/{request_id}/contact", response_model=CaseAction)
 async def contact(request_id: str, body: ContactBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
     return await service.act(
         uow,

@@ -31,7 +31,13 @@ STAFF_READERS = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
 PHONE_LOOKUP = ("agent", "supervisor", "admin")  # who may find a person's requests by phone
 
 
-@router.post("/requests", status_code=201)
+@router.post(
+    "/requests",
+    status_code=201,
+    # A submission sent again (the same Idempotency-Key, or channel and external_id): 200 with
+    # the request it made the first time.
+    responses={200: {"description": "Sent again: the request the first submission made"}},
+)
 async def submit_request(
     request: Request,
     principal: Annotated[Principal, Depends(authorized)],

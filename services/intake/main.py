@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
@@ -16,6 +16,7 @@ from services.intake.consumers import HANDLERS
 from services.intake.domain.knowledge import load_dictionary
 from services.intake.retention import retention_job
 from shared.clock import now
+from shared.policy import install_request_scope
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
 from shared.settings import Settings
 
@@ -46,6 +47,16 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
 
     load_dictionary()  # before the service reports ready, not in the first request
     app.state.api_key_lookup = ChannelKeys(runtime.sessions, runtime.settings.local_api_key_cache_seconds)
+
+    async def request_departments(_: Request, request_id: str) -> list[str] | None:
+        """The departments a request's department scope admits: its lead and co-handlers."""
+        async with runtime.sessions() as session:
+            row = await store.get_request(session, request_id)
+        if row is None:
+            return None
+        return [d for d in (row["lead_department"], *(row["co_departments"] or [])) if d]
+
+    install_request_scope(app, request_departments)
 
     headers = console_headers(runtime.settings)
 

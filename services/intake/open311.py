@@ -191,7 +191,7 @@ async def service_definition(
         return errors_response(exc, fmt)
 
 
-@router.post("/{resource}")
+@router.post("/{resource}", status_code=201)
 async def post_request(
     resource: str, request: Request, uow: Annotated[UnitOfWork, Depends(unit_of_work)]
 ) -> Response:

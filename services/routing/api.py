@@ -166,6 +166,67 @@ class DueQuery(Strict):
     pauses: list[PauseInterval] = Field(default_factory=list, max_length=100)
 
 
+class StaffEntry(BaseModel):
+    """A member of the staff directory, as routing answers it."""
+
+    id: str
+    name: str
+    department: str | None
+    role: str
+    active: bool
+
+
+class StaffPage(BaseModel):
+    items: list[StaffEntry]
+    next_cursor: str | None = None
+
+
+class DepartmentEntry(BaseModel):
+    code: str
+    name: str
+    parent: str | None = None
+    head: str | None = None
+    active: bool
+    coordinating: bool
+
+
+class DepartmentPage(BaseModel):
+    items: list[DepartmentEntry]
+    next_cursor: str | None = None
+
+
+class CalendarDayView(BaseModel):
+    day: str
+    workday: bool
+    edited: bool
+
+
+class CalendarDayEdit(BaseModel):
+    day: str
+    workday: bool
+    note: str | None = None
+
+
+class DueAnswer(BaseModel):
+    start: str
+    amount: float
+    unit: str
+    due: str = Field(description="ISO 8601 with offset")
+
+
+class Assignments(BaseModel):
+    """Where a request stands in routing, and every routing step it went through."""
+
+    request_id: str
+    lead_department: str | None
+    co_departments: list[str]
+    returns: int
+    excluded_departments: list[str]
+    state: str
+    due: dict[str, Any] | None
+    history: list[dict[str, Any]]
+
+
 async def _department_exists(session: AsyncSession, code: str | None, field: str) -> None:
     if code is None:
         return
@@ -178,13 +239,13 @@ async def _department_exists(session: AsyncSession, code: str | None, field: str
         )
 
 
-@router.get("/departments")
+@router.get("/departments", response_model=DepartmentPage)
 async def list_departments(_: Reader, session: Session) -> dict[str, Any]:
     rows = (await session.execute(select(store.departments).order_by(store.departments.c.code))).mappings()
     return {"items": [dict(r) for r in rows], "next_cursor": None}
 
 
-@router.post("/departments", status_code=201)
+@router.post("/departments", status_code=201, response_model=DepartmentEntry)
 async def create_department(body: Department, _: Admin, session: Session) -> dict[str, Any]:
     await _department_exists(session, body.parent, "parent")
     result = await session.execute(
@@ -200,7 +261,7 @@ async def create_department(body: Department, _: Admin, session: Session) -> dic
     return body.model_dump()
 
 
-@router.put("/departments/{code}")
+@router.put("/departments/{code}", response_model=DepartmentEntry)
 async def put_department(code: str, body: Department, _: Admin, session: Session) -> dict[str, Any]:
     if body.code != code:
         raise ApiError(
@@ -287,14 +348,14 @@ async def put_policy(body: SlaPolicy, _: Admin, session: Session) -> dict[str, A
     return values
 
 
-@router.get("/calendar/days/{day}")
+@router.get("/calendar/days/{day}", response_model=CalendarDayView)
 async def get_day(day: Day, _: Reader, session: Session) -> dict[str, Any]:
     calendar = await store.load_calendar(session)
     edited = day in calendar.overrides
     return {"day": day.isoformat(), "workday": calendar.is_workday(day), "edited": edited}
 
 
-@router.put("/calendar/days/{day}")
+@router.put("/calendar/days/{day}", response_model=CalendarDayEdit)
 async def put_day(day: Day, body: CalendarDay, _: Admin, session: Session) -> dict[str, Any]:
     values = {"day": day, "workday": body.workday, "note": body.note}
     await session.execute(
@@ -341,7 +402,7 @@ async def put_calendar_year(
         ) from exc
 
 
-@router.post("/calendar/due")
+@router.post("/calendar/due", response_model=DueAnswer)
 async def compute_due(body: DueQuery, _: Reader, session: Session) -> dict[str, Any]:
     calendar = await store.load_calendar(session)
     try:
@@ -353,7 +414,7 @@ async def compute_due(body: DueQuery, _: Reader, session: Session) -> dict[str, 
     return {"start": body.start.isoformat(), "amount": body.amount, "unit": body.unit, "due": due.isoformat()}
 
 
-@router.get("/assignments/{request_id}")
+@router.get("/assignments/{request_id}", response_model=Assignments)
 async def get_assignments(request_id: str, _: Reader, session: Session) -> dict[str, Any]:
     route = await store.get_route(session, request_id)
     if route is None:
@@ -390,7 +451,7 @@ async def dispatch(
     )
 
 
-@router.get("/staff")
+@router.get("/staff", response_model=StaffPage)
 async def list_staff(_: Reader, session: Session, department: str | None = None) -> dict[str, Any]:
     stmt = select(store.staff).order_by(store.staff.c.id)
     if department:
@@ -398,7 +459,7 @@ async def list_staff(_: Reader, session: Session, department: str | None = None)
     return {"items": [dict(r) for r in (await session.execute(stmt)).mappings()], "next_cursor": None}
 
 
-@router.get("/staff/{staff_id}")
+@router.get("/staff/{staff_id}", response_model=StaffEntry)
 async def get_staff(staff_id: str, _: Reader, session: Session) -> dict[str, Any]:
     """One staff member (other services ask for a member's department here)."""
     row = (await session.execute(select(store.staff).where(store.staff.c.id == staff_id))).mappings().first()
@@ -407,7 +468,7 @@ async def get_staff(staff_id: str, _: Reader, session: Session) -> dict[str, Any
     return dict(row)
 
 
-@router.put("/staff/{staff_id}")
+@router.put("/staff/{staff_id}", response_model=StaffEntry)
 async def put_staff(staff_id: str, body: StaffMember, _: Admin, session: Session) -> dict[str, Any]:
     await _department_exists(session, body.department, "department")
     values = {"id": staff_id, **body.model_dump()}

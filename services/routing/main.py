@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from services.routing import api, learning, service, store
 from services.routing.consumers import HANDLERS, is_urgent_arrival
+from shared.policy import install_request_scope
 from shared.runtime import ServiceRuntime, create_app, serve
 
 NAME = "routing"
@@ -29,7 +30,18 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
         background=[learning.retrain_job],
     )
     runtime.readiness_detail = readiness_detail
-    return create_app(runtime, [api.router], title="Routing service")
+    app = create_app(runtime, [api.router], title="Routing service")
+
+    async def request_departments(_: Request, request_id: str) -> list[str] | None:
+        """The departments a request's department scope admits: its lead and co-handlers."""
+        async with runtime.sessions() as session:
+            route = await store.get_route(session, request_id)
+        if route is None:
+            return None
+        return [d for d in (route["lead_department"], *(route["co_departments"] or [])) if d]
+
+    install_request_scope(app, request_departments)
+    return app
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -78,3 +79,49 @@ def test_every_reference_in_the_asyncapi_document_resolves_from_its_root() -> No
     )
     errors = list(validator.iter_errors(received.model_dump(mode="json")))
     assert not errors, [e.message for e in errors]
+
+
+def _openapi(service: str) -> Any:
+    import json
+
+    return json.loads((ROOT / "docs" / "openapi" / f"{service}.json").read_text(encoding="utf-8"))
+
+
+def test_every_operation_declares_its_error_statuses_with_the_contracts_error_body() -> None:
+    """Issue 19: the OpenAPI says which errors a route answers, with the error body the
+    services send ({"error": {code, message, fields}}), not FastAPI's HTTPValidationError."""
+    from shared.policy import PUBLIC_PREFIXES
+
+    operations = 0
+    for service in ("intake", "routing", "handling", "followup", "kpi"):
+        doc = _openapi(service)
+        schemas = doc["components"]["schemas"]
+        assert "HTTPValidationError" not in schemas, service
+        assert set(schemas["ErrorBody"]["properties"]) == {"error"}
+        assert set(schemas["ErrorDetail"]["required"]) == {"code", "message"}
+        for path, methods in doc["paths"].items():
+            for method, operation in methods.items():
+                operations += 1
+                responses = operation["responses"]
+                where = f"{service} {method.upper()} {path}"
+                assert {"400", "429"} <= set(responses), where
+                if not path.startswith(PUBLIC_PREFIXES):
+                    assert {"401", "403", "422", "503"} <= set(responses), where
+                if "{" in path or method in ("post", "put", "delete"):
+                    assert "404" in responses, where
+                if method in ("post", "put", "delete"):
+                    assert {"409", "413", "415"} <= set(responses) or method == "delete", where
+                for status, answer in responses.items():
+                    if status.startswith(("4", "5")):
+                        text = str(answer["content"]["application/json"]["schema"])
+                        assert "#/components/schemas/ErrorBody" in text, (where, status)
+    assert operations > 80
+
+    handling = _openapi("handling")["paths"]
+    cases = handling["/v1/cases"]["get"]["responses"]
+    assert "404" not in cases and "409" not in cases  # a list: nothing to miss, nothing to conflict
+    assert "Retry-After" in handling["/v1/cases"]["get"]["responses"]["429"]["headers"]
+    submit = _openapi("intake")["paths"]["/v1/requests"]["post"]["responses"]
+    assert {"200", "201"} <= set(submit)  # a submission sent again answers 200
+    open311 = _openapi("intake")["paths"]["/open311/v2/{resource}"]["post"]["responses"]
+    assert "201" in open311 and "Open311Errors" in str(open311["403"])

@@ -438,3 +438,72 @@ async def test_the_default_queue_leaves_out_merged_and_withdrawn_cases(
     assert {c["request_id"] for c in everything} == set(ids)
     only_merged = (await client.get("/v1/cases", params={"state": "merged"}, headers=head)).json()["items"]
     assert [c["request_id"] for c in only_merged] == [merged]
+
+
+async def test_a_case_is_accepted_only_for_a_handler_of_its_department(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime], routing_directory: str
+) -> None:
+    """`handler_id` is checked against routing's staff directory (the real routing service
+    over HTTP): unknown, another department's, not handling staff, or inactive → 422 naming
+    the field; a handler of the department → accepted for them."""
+    client, runtime = handling
+    admin = {"Authorization": "Bearer " + issue_staff_token("admin-01", "admin")}
+    async with httpx.AsyncClient(base_url=routing_directory) as routing:
+        gone = await routing.put(
+            "/v1/staff/handler-urban-gone",
+            json={"name": "城管 已调离", "department": "urban", "role": "handler", "active": False},
+            headers=admin,
+        )
+        assert gone.status_code == 200, gone.text
+        clerk = await routing.put(
+            "/v1/staff/clerk-urban",
+            json={"name": "城管 文员", "department": "urban", "role": "agent"},
+            headers=admin,
+        )
+        assert clerk.status_code == 200, clerk.text
+
+    rid = await route(runtime)
+    refused = {
+        "sec-test-ghost-handler": ("known_staff", "sec-test-ghost-handler is not in the staff directory"),
+        "head-water": ("same_department", "head-water is staff of water, not of urban"),
+        "agent-001": ("same_department", "agent-001 is staff of service_center, not of urban"),
+        "handler-urban-gone": ("active_staff", "handler-urban-gone is no longer active in the directory"),
+        "clerk-urban": ("handling_staff", "clerk-urban has the role agent, not handler or dept_head"),
+    }
+    for handler_id, (rule, message) in refused.items():
+        answer = await client.post(f"/v1/cases/{rid}/accept", json={"handler_id": handler_id}, headers=URBAN)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["fields"] == [{"field": "handler_id", "rule": rule, "message": message}]
+        assert answer.json()["error"]["message"] == f"handler_id: {message}"
+    case = (await client.get(f"/v1/cases/{rid}", headers=URBAN)).json()
+    assert case["state"] != "accepted" and case["handler_id"] is None  # nothing was stored
+
+    accepted = await client.post(
+        f"/v1/cases/{rid}/accept", json={"handler_id": "handler-urban-01"}, headers=URBAN_HEAD
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["handler_id"] == "handler-urban-01"
+    event = [e for e in await events(runtime, rid) if e["type"] == "request.accepted"]
+    assert event[0]["data"]["handler_id"] == "handler-urban-01"
+
+    # For oneself, the token is the proof: no directory entry needed (h-urban has none).
+    mine = await route(runtime)
+    assert (await client.post(f"/v1/cases/{mine}/accept", json={}, headers=URBAN)).status_code == 200
+
+
+async def test_accepting_for_someone_else_waits_for_the_directory_but_not_for_oneself(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    """Routing unreachable (the tests' ROUTING_URL points nowhere): accepting for oneself
+    works; naming another handler answers 503 with Retry-After, and nothing is stored."""
+    client, runtime = handling
+    rid = await route(runtime)
+    other = await client.post(
+        f"/v1/cases/{rid}/accept", json={"handler_id": "handler-urban-01"}, headers=URBAN
+    )
+    assert other.status_code == 503 and other.headers["Retry-After"] == "1"
+    assert other.json()["error"]["code"] == "directory_unavailable"
+    assert "handler_id" in other.json()["error"]["message"]
+    assert (await client.get(f"/v1/cases/{rid}", headers=URBAN)).json()["handler_id"] is None
+    mine = await client.post(f"/v1/cases/{rid}/accept", json={"handler_id": "h-urban"}, headers=URBAN)
+    assert mine.status_code == 200 and mine.json()["handler_id"] == "h-urban"

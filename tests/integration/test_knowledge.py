@@ -231,6 +231,7 @@ async def test_a_resolved_request_becomes_a_typical_case_without_personal_data(
         "request_id": request_id,
         "answer": "执法人员当天到场，责令饭店加装油烟净化器，李建国表示满意。",
     }
+    await _apply(runtime, routed(request_id), accepted(request_id))
     early = await client.post("/v1/kb/cases", json=proposal, headers=HANDLER)
     assert early.status_code == 409  # not resolved yet
 
@@ -239,7 +240,7 @@ async def test_a_resolved_request_becomes_a_typical_case_without_personal_data(
         RequestResolved(department="urban", handler_id="h-1", outcome="resolved", reply="已整改"),
         minutes=3,
     )
-    await _apply(runtime, routed(request_id), accepted(request_id), resolved)
+    await _apply(runtime, resolved)
     case = await client.post("/v1/kb/cases", json=proposal, headers=HANDLER)
     assert case.status_code == 201, case.text
     body = case.json()
@@ -269,3 +270,53 @@ async def test_suggestions_answer_citizen_phrasings_and_never_offer_the_irreleva
     assert parking[0]["id"] == "kb-parking-space"
     assert gas == []
     assert all(r["rank"] < knowledge.SUGGESTION_FLOOR for r in loose)
+
+
+async def test_department_staff_propose_only_their_own_departments_requests_as_cases(
+    intake: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    """The policy table scopes POST /v1/kb/cases to the caller's department (lead or
+    co-handling): another department's request does not exist for them, and its text never
+    comes back; agents and supervisors propose any."""
+    client, runtime = intake
+    r = await client.post(
+        "/v1/requests",
+        json={
+            "channel": "hotline",
+            "content": "人行道井盖松动，踩上去晃",
+            "category": "repair",
+            "requester": {"phone": "13900002222"},
+        },
+        headers=AGENT,
+    )
+    assert r.status_code == 201, r.text
+    request_id = r.json()["id"]
+    resolved = envelope(
+        request_id,
+        RequestResolved(department="urban", handler_id="h-1", outcome="resolved", reply="已加固"),
+        minutes=3,
+    )
+    await _apply(runtime, routed(request_id), accepted(request_id), resolved)
+    proposal = {"request_id": request_id, "answer": "养护单位当天更换井盖并加固底座。"}
+
+    for other in (bearer("h-water", "handler", "water"), HEAD_WATER):
+        refused = await client.post("/v1/kb/cases", json=proposal, headers=other)
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["error"]["message"] == f"no request {request_id}"
+        assert "井盖" not in refused.text
+    padded = await client.post(
+        "/v1/kb/cases", json={**proposal, "request_id": f"  {request_id} "}, headers=HEAD_WATER
+    )
+    assert padded.status_code == 404  # the body's whitespace is no way round the scope
+    no_department = await client.post("/v1/kb/cases", json=proposal, headers=bearer("h-x", "handler"))
+    assert no_department.status_code == 403
+    assert "needs a department" in no_department.json()["error"]["message"]
+    unknown = await client.post("/v1/kb/cases", json={**proposal, "request_id": "no-such"}, headers=HANDLER)
+    assert unknown.status_code == 404
+    assert (await client.post("/v1/kb/cases", json={}, headers=HANDLER)).status_code == 422
+
+    mine = await client.post("/v1/kb/cases", json=proposal, headers=HANDLER)
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["department"] == "urban" and "井盖" in mine.json()["question"]
+    again = await client.post("/v1/kb/cases", json=proposal, headers=SUPERVISOR)
+    assert again.status_code == 409  # proposed already; a supervisor is not department-scoped

@@ -404,3 +404,47 @@ async def test_entering_a_notice_recomputes_due_times_not_yet_due(
     assert (await client.get("/v1/calendar/days/2030-12-29", headers=AGENT)).json()["workday"] is True
     again = await client.put("/v1/calendar/years/2030", json=notice, headers=ADMIN)
     assert again.json()["requests_recomputed"] == 0  # nothing moved the second time
+
+
+async def test_a_requests_assignments_are_shown_to_its_own_departments_only(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    """GET /v1/assignments/{id} follows the department scope the policy table declares:
+    the lead and co-handling departments' staff see it; to another department it does not
+    exist (404); a department-scoped token without a department is refused (403)."""
+    from sqlalchemy import update
+
+    client, runtime = routing
+    env = received(category="complaint")
+    await apply(runtime, env)
+    url = f"/v1/assignments/{env.request_id}"
+
+    def staff(role: str, department: str | None = None) -> dict[str, str]:
+        return {"Authorization": "Bearer " + issue_staff_token(f"{role}-{department}", role, department)}  # type: ignore[arg-type]
+
+    lead = await client.get(url, headers=staff("handler", "market"))
+    assert lead.status_code == 200 and lead.json()["lead_department"] == "market"
+    assert (await client.get(url, headers=staff("dept_head", "market"))).status_code == 200
+    for other in (staff("handler", "water"), staff("dept_head", "water")):
+        refused = await client.get(url, headers=other)
+        assert refused.status_code == 404, refused.text
+        assert refused.json()["error"] == {
+            "code": "not_found",
+            "message": f"no request {env.request_id}",
+            "fields": [],
+        }
+    no_department = await client.get(url, headers=staff("handler"))
+    assert no_department.status_code == 403
+    assert "needs a department" in no_department.json()["error"]["message"]
+    assert (await client.get(url, headers=AGENT)).status_code == 200  # not department-scoped
+    unknown = await client.get(f"/v1/assignments/{uuid.uuid4()}", headers=staff("handler", "market"))
+    assert unknown.status_code == 404
+
+    async with runtime.sessions() as session:
+        await session.execute(
+            update(routing_store.routes)
+            .where(routing_store.routes.c.request_id == env.request_id)
+            .values(co_departments=["water"])
+        )
+        await session.commit()
+    assert (await client.get(url, headers=staff("handler", "water"))).status_code == 200  # co-handling
