@@ -40,7 +40,7 @@ test("durations and countdowns: coloured as the clock runs out, counted from the
       countdown("2026-12-02T06:00:00Z", start).level, countdown("2026-12-02T01:00:00Z", start).level],
     ["ok", "half", "low", "overdue"],
   );
-  // Calendar time, said so: the APIs give due instants, not the working time left.
+  // Calendar time, said so: the fallback when routing cannot say the working time left.
   assert.equal(countdown("2026-12-02T05:30:00Z", start).text, "剩余 3 小时 30 分钟（自然时间）");
   assert.equal(countdown("2026-12-03T05:00:00Z", start).text, "剩余 1 天 3 小时（自然时间）");
   assert.equal(countdown("2026-12-02T00:00:00Z", start).text, "已超时 2 小时（自然时间）");
