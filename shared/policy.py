@@ -111,6 +111,7 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/calendar/days/{day}"): rule(*STAFF),
         ("PUT", "/v1/calendar/days/{day}"): rule("admin"),
         ("POST", "/v1/calendar/due"): rule(*STAFF),
+        ("POST", "/v1/calendar/time-left"): rule(*STAFF),
         ("GET", "/v1/calendar/years"): rule(*STAFF),
         ("GET", "/v1/calendar/years/{year}"): rule(*STAFF),
         ("PUT", "/v1/calendar/years/{year}"): rule("admin"),

@@ -414,6 +414,51 @@ async def compute_due(body: DueQuery, _: Reader, session: Session) -> dict[str, 
     return {"start": body.start.isoformat(), "amount": body.amount, "unit": body.unit, "due": due.isoformat()}
 
 
+# --- the working time left on clocks (issue 21) ----------------------------------------------
+class TimeLeftQuery(Strict):
+    dues: list[Instant] = Field(
+        min_length=1, max_length=500, description="the due times of the clocks shown, in any order"
+    )
+    at: Instant | None = Field(
+        default=None, description="seen at this instant; the platform's now if not given"
+    )
+
+
+class ClockTimeLeft(BaseModel):
+    due: str = Field(description="the due time asked about, as an ISO instant")
+    working_minutes_left: float = Field(
+        description="working minutes until the due time; once it has passed, minus the working minutes since"
+    )
+    overdue: bool = Field(description="the due time has passed (at or before `at`)")
+
+
+class TimeLeftAnswer(BaseModel):
+    at: str = Field(description="the instant the time left is counted from")
+    workday_minutes: float = Field(description="the working minutes of one working day on the calendar")
+    items: list[ClockTimeLeft] = Field(description="one per due time, in the order asked")
+
+
+@router.post("/calendar/time-left", response_model=TimeLeftAnswer)
+async def time_left(body: TimeLeftQuery, _: Reader, session: Session) -> dict[str, Any]:
+    """The working time left on each clock at `at` (the platform's now by default), on the
+    business calendar: weekends, holidays, make-up days, nights and the lunch break do not
+    count. What a countdown reads: 剩余 1 个工作日 3 小时 / 已超时 2 小时."""
+    from services.routing.domain.time_left import time_left as count_left
+    from shared import clock
+
+    calendar = await store.load_calendar(session)
+    at = body.at or clock.now()
+    answers = count_left(calendar, body.dues, at)
+    return {
+        "at": at.isoformat(),
+        "workday_minutes": calendar.minutes_per_day,
+        "items": [
+            {"due": a.due.isoformat(), "working_minutes_left": a.working_minutes_left, "overdue": a.overdue}
+            for a in answers
+        ],
+    }
+
+
 @router.get("/assignments/{request_id}", response_model=Assignments)
 async def get_assignments(request_id: str, _: Reader, session: Session) -> dict[str, Any]:
     route = await store.get_route(session, request_id)

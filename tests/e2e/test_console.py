@@ -12,16 +12,19 @@ names, times in Asia/Shanghai as 2026年12月2日 10:05, countdowns.
 - a supervisor issues a supervision order, the department answers it, the supervisor sees
   the answer and the KPI figures move; the trends page draws its charts with ECharts;
 - an administrator sees departments, SLA policies, the calendar and creates a channel key.
-- every clock counts down in calendar time and says so (剩余 1 天 3 小时（自然时间）), with its
-  due time in Asia/Shanghai; matter suggestions appear under the content as an agent types and
-  fill the form; the first responder chases a request and reads what happened; the admin page
-  warns while next year's calendar is provisional, and stops once the notice is entered.
+- every clock counts down in working time as routing counts it (剩余 1 个工作日 3 小时, 已超时 2 小时),
+  coloured as it runs out, with its due time in Asia/Shanghai; in calendar time, said so
+  (剩余 1 天 3 小时（自然时间）), when routing cannot say; matter suggestions appear under the
+  content as an agent types and fill the form; the first responder chases a request and reads
+  what happened; the admin page warns while next year's calendar is provisional, and stops
+  once the notice is entered.
 
 With SCREENSHOTS=1 (`make screenshots`) each page is saved to docs/screenshots/."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import time
@@ -42,6 +45,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from services.routing.domain.calendar import BusinessCalendar, chinese_calendar_overrides, year_seed
+from services.routing.domain.time_left import time_left
 from shared.auth import issue_staff_token
 from tests.e2e.conftest import Platform
 
@@ -302,7 +307,7 @@ def test_a_department_handles_a_co_handled_case_to_the_persons_rating(
     open_as(browser, base, ENV_HANDLER, "queue")
     row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#cases tr[data-id="{rid}"]'))
     assert "已派单" in row.text and "主办" in row.text and "剩" in row.text
-    assert row.find_elements(By.CSS_SELECTOR, ".countdown.ok, .countdown.half, .countdown.low")
+    assert row.find_elements(By.CSS_SELECTOR, ".countdown.working.ok, .countdown.working.soon")
     assert "生态环境局" in text_of(browser, "h2")
     shot(browser, "04-department-queue")
     row.find_element(By.CSS_SELECTOR, "button.accept").click()
@@ -535,6 +540,11 @@ def test_an_administrator_sees_the_organisation_and_creates_a_channel_key(
 # --- issue 21: countdowns, matter suggestions, the chase, the provisional calendar -----------
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The calendar the platform is seeded with (make run's seed): 2026 from chinesecalendar, 2027
+# provisional from the statutory holidays.
+SEEDED_CALENDAR = BusinessCalendar(
+    overrides={**chinese_calendar_overrides(2026), **year_seed(2027).overrides}
+)
 
 
 def calendar_span(ms: float) -> str:
@@ -561,9 +571,38 @@ def human(moment: datetime) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def test_the_queue_counts_down_each_clock_in_calendar_time_and_says_so(
+def between(before: datetime, after: datetime) -> list[datetime]:
+    """Every 10 seconds from loading a page to a minute after reading it."""
+    return [before + timedelta(seconds=s) for s in range(0, int((after - before).total_seconds()) + 61, 10)]
+
+
+def working_span(minutes: float, workday: float = 450) -> str:
+    """The console's words for working time (format.js workingSpan): 1 个工作日 3 小时 / 2 小时 20 分钟."""
+    total = math.floor(abs(minutes) + 0.5)  # as Math.round
+    d = total // round(workday)
+    rest = total - d * round(workday)
+    h, m = rest // 60, rest % 60
+    bits = (
+        [f"{d} 个工作日", f"{h} 小时" if h else ""]
+        if d
+        else [f"{h} 小时", f"{m} 分钟" if m else ""]
+        if h
+        else [f"{m} 分钟"]
+    )
+    return " ".join(b for b in bits if b)
+
+
+def working_countdown(due: datetime, seen: datetime) -> str:
+    """What a countdown reads at `seen`, counted on the seeded calendar independently of routing."""
+    (left,) = time_left(SEEDED_CALENDAR, [due], seen)
+    words = working_span(left.working_minutes_left)
+    return f"已超时 {words}" if left.overdue else f"剩余 {words}"
+
+
+def test_the_queue_counts_down_each_clock_in_working_time(
     base: str, browser: WebDriver, http: httpx.Client, services: Platform
 ) -> None:
+    u = services.urls
     rid = submit_request(
         http,
         base,
@@ -572,43 +611,95 @@ def test_the_queue_counts_down_each_clock_in_calendar_time_and_says_so(
         requester={"phone": "13700137111"},
     )
     case = until(
+        lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=bearer(ENV_HANDLER)),
+        lambda r: r.is_success,
+    )
+    # A supervision order whose due is known: a week and two minutes from now, in working hours
+    # (the pinned clock is Wednesday 2 December 2026 shortly after 10:00), so five working days.
+    before = platform_now(http, base)
+    local = before.astimezone(SHANGHAI)
+    assert local.date().isoformat() == "2026-12-02" and 9 <= local.hour < 11, local  # the pinned clock
+    order_due = before + timedelta(days=7, minutes=2)
+    order = http.post(
+        f"{u['handling']}/v1/supervision-orders",
+        headers=bearer(SUPERVISOR),
+        json={"request_id": rid, "instructions": "请五个工作日内查处烧烤扰民", "due": order_due.isoformat()},
+    )
+    assert order.status_code == 201, order.text
+
+    open_as(browser, base, ENV_HANDLER, "queue")
+    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#cases tr[data-id="{rid}"]'))
+    wait_for(browser, lambda d: "请五个工作日内查处烧烤扰民" in text_of(d, "#orders"))
+    text = row.text
+    orders = text_of(browser, "#orders")
+    after = platform_now(http, base)
+    moments = between(before, after)
+    for clock in ("accept", "resolve"):
+        due = datetime.fromisoformat(case["due"][clock])
+        # What the row may read, counted from any moment between loading and reading it.
+        expected = {working_countdown(due, m) for m in moments}
+        assert any(e in text for e in expected), (clock, expected, text)
+        assert f"到期 {human(due)}" in text, (clock, text)  # the due time in Asia/Shanghai
+    assert "自然时间" not in text  # routing said the working time left: no calendar time
+    assert row.find_elements(By.CSS_SELECTOR, ".countdown.working.ok, .countdown.working.soon")
+    assert not row.find_elements(By.CSS_SELECTOR, ".countdown.calendar")
+    # The order's clock: exactly five working days, green.
+    order_row = browser.find_element(
+        By.XPATH, "//div[@id='orders']//tr[contains(., '请五个工作日内查处烧烤扰民')]"
+    )
+    assert "剩余 5 个工作日" in order_row.text, orders
+    assert order_row.find_elements(By.CSS_SELECTOR, ".countdown.working.ok")
+
+    # The case page reads the same for each clock still running, and in English too.
+    browser.get(f"{base}/console/#/case/{rid}")
+    wait_for(browser, shows("#clocks", "办结", "剩余"))
+    clocks = text_of(browser, "#clocks")
+    after = platform_now(http, base)
+    due = datetime.fromisoformat(case["due"]["resolve"])
+    moments = between(before, after)
+    assert any(working_countdown(due, m) in clocks for m in moments), clocks
+    assert "自然时间" not in clocks
+    assert human(due) in clocks
+    browser.find_element(By.ID, "lang").click()
+    wait_for(
+        browser, lambda d: re.search(r"\d+ (h|min|working days?)( \d+ (h|min))? left", text_of(d, "#clocks"))
+    )
+    browser.find_element(By.ID, "lang").click()
+    wait_for(browser, shows("#clocks", "剩余"))
+    no_errors(browser)
+
+
+def test_countdowns_fall_back_to_calendar_time_when_routing_cannot_say(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    rid = submit_request(
+        http,
+        base,
+        content="小区门口的共享单车乱停乱放，堵住了消防通道",
+        topic="噪音",
+        requester={"phone": "13700137112"},
+    )
+    case = until(
         lambda: http.get(f"{services.urls['handling']}/v1/cases/{rid}", headers=bearer(ENV_HANDLER)),
         lambda r: r.is_success,
     )
     before = platform_now(http, base)
     open_as(browser, base, ENV_HANDLER, "queue")
-    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#cases tr[data-id="{rid}"]'))
-    text = row.text
+    # Routing's time-left answers 503 in this browser: the console counts calendar time and says so.
+    browser.execute_script(
+        """const real = window.fetch;
+        window.fetch = (url, init) => String(url).includes('/v1/calendar/time-left')
+          ? Promise.resolve(new Response('{}', {status: 503, headers: {'content-type': 'application/json'}}))
+          : real(url, init);"""
+    )
+    wait_for(browser, lambda d: "（自然时间）" in text_of(d, f'#cases tr[data-id="{rid}"]'))
+    text = text_of(browser, f'#cases tr[data-id="{rid}"]')
     after = platform_now(http, base)
-    for clock in ("accept", "resolve"):
-        due = datetime.fromisoformat(case["due"][clock])
-        # What the row may read, counted from any moment between loading and reading it.
-        moments = [
-            before + timedelta(seconds=s) for s in range(0, int((after - before).total_seconds()) + 61, 10)
-        ]
-        expected = {f"剩余 {calendar_span((due - m).total_seconds() * 1000)}（自然时间）" for m in moments}
-        assert any(e in text for e in expected), (clock, expected, text)
-        assert f"到期 {human(due)}" in text, (clock, text)  # the due time in Asia/Shanghai
-    assert "工作日" not in text  # calendar time is never passed off as working time
-
-    # The case page reads the same for each clock, and says so in English too.
-    browser.get(f"{base}/console/#/case/{rid}")
-    wait_for(browser, shows("#clocks", "办结", "（自然时间）"))
-    clocks = text_of(browser, "#clocks")
-    after = platform_now(http, base)
+    moments = between(before, after)
     due = datetime.fromisoformat(case["due"]["resolve"])
-    moments = [
-        before + timedelta(seconds=s) for s in range(0, int((after - before).total_seconds()) + 61, 10)
-    ]
-    assert any(
-        f"剩余 {calendar_span((due - m).total_seconds() * 1000)}（自然时间）" in clocks for m in moments
-    ), clocks
-    assert human(due) in clocks
-    browser.find_element(By.ID, "lang").click()
-    wait_for(browser, shows("#clocks", "left (calendar time)"))
-    browser.find_element(By.ID, "lang").click()
-    wait_for(browser, shows("#clocks", "（自然时间）"))
-    no_errors(browser)
+    expected = {f"剩余 {calendar_span((due - m).total_seconds() * 1000)}（自然时间）" for m in moments}
+    assert any(e in text for e in expected), (expected, text)
+    assert "工作日" not in text  # calendar time is never passed off as working time
 
 
 def test_matter_suggestions_appear_as_the_agent_types_and_fill_the_form(

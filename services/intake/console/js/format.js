@@ -53,8 +53,8 @@ export function duration(ms) {
 
 /**
  * Time left on a clock, in the words on a work-order screen: 1 天 3 小时 / 3 小时 20 分钟 /
- * 12 分钟 (1 d 3 h / 3 h 20 min / 12 min). Calendar time: the APIs give due instants, not
- * the working time left, so the countdown says so (自然时间) rather than pass for 工作日.
+ * 12 分钟 (1 d 3 h / 3 h 20 min / 12 min). Calendar time: what a countdown falls back to when
+ * routing cannot say the working time left, and it says so (自然时间) rather than pass for 工作日.
  */
 export function span(ms) {
   const minutes = Math.max(0, Math.round(Math.abs(ms) / 60000));
@@ -77,6 +77,36 @@ export function countdown(dueIso, startIso, { atRisk = false, stopped = false } 
   const share = total > 0 ? left / total : 1;
   const level = atRisk || share < 0.25 ? "low" : share < 0.5 ? "half" : "ok";
   return { level, text: t("left", { d: span(left) }), left };
+}
+
+/**
+ * Working time, as routing's calendar counts it, in the words on a work-order screen:
+ * 1 个工作日 3 小时 / 2 小时 20 分钟 / 12 分钟 (1 working day 3 h / 2 h 20 min / 12 min).
+ * A working day is `workdayMinutes` long (routing says how long: 7.5 hours by default).
+ */
+export function workingSpan(minutes, workdayMinutes) {
+  const total = Math.round(Math.abs(minutes));
+  const day = Math.round(workdayMinutes);
+  const d = day > 0 ? Math.floor(total / day) : 0;
+  const rest = total - d * day;
+  const h = Math.floor(rest / 60), m = rest % 60;
+  const days = d ? t(d === 1 ? "workday1" : "workdays", { n: d }) : "";
+  const bits = d ? [days, h && t("hours", { n: h })] : h ? [t("hours", { n: h }), m && t("minutes", { n: m })] : [t("minutes", { n: m })];
+  return bits.filter(Boolean).join(" ");
+}
+
+/** A clock's working time left, from routing's `POST /v1/calendar/time-left` answer for its
+ * due time ({working_minutes_left, overdue}) and the working day's length: level ok / soon
+ * (under one working day, or handling's warning has fallen) / overdue, and the words for it
+ * (剩余 1 个工作日 3 小时 / 剩余 2 小时 / 已超时 1 个工作日 2 小时). */
+export function workingCountdown(answer, workdayMinutes, { atRisk = false, stopped = false } = {}) {
+  if (!answer) return null;
+  const minutes = Math.round(answer.working_minutes_left);
+  const words = workingSpan(minutes, workdayMinutes);
+  if (stopped) return { level: "stopped", text: t("stopped"), minutes };
+  if (answer.overdue) return { level: "overdue", text: t("workOverdueBy", { d: words }), minutes };
+  const level = atRisk || minutes < Math.round(workdayMinutes) ? "soon" : "ok";
+  return { level, text: t("workLeft", { d: words }), minutes };
 }
 
 export const pct = (rate) => (rate === null || rate === undefined ? "–" : `${(rate * 100).toFixed(1)}%`);

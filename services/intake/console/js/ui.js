@@ -1,7 +1,7 @@
 // Components: small functions from data to html`…`, shared by every page.
 import { html, render, on, $ } from "./dom.js";
 import { t, label, departmentName, values } from "./i18n.js";
-import { when, countdown } from "./format.js";
+import { when, countdown, workingCountdown } from "./format.js";
 
 export function toast(message, error = false) {
   const el = $("#toast");
@@ -23,11 +23,14 @@ export const caseLink = (id) => html`<a class="case-link" href="#/case/${id}" ti
 
 export const time = (iso) => (iso ? html`<time datetime="${iso}">${when(iso)}</time>` : "");
 
-/** A clock's time left, coloured as it runs out (green → amber → red). */
+/** A clock's time left, coloured as it runs out (green → amber → red): working time as
+ * routing counted it when `options.working` (timeleft.js) has the due time, else calendar
+ * time, which says so. */
 export function clockLeft(dueIso, startIso, options = {}) {
-  const c = countdown(dueIso, startIso, options);
+  const answer = dueIso && options.working?.get(dueIso);
+  const c = answer ? workingCountdown(answer, options.working.workdayMinutes, options) : countdown(dueIso, startIso, options);
   if (!c) return "";
-  const shown = html`<span class="countdown ${c.level}" title="${when(dueIso)}">${c.text}</span>`;
+  const shown = html`<span class="countdown ${c.level} ${answer ? "working" : "calendar"}" title="${when(dueIso)}">${c.text}</span>`;
   return options.showDue ? html`${shown}<br><span class="muted due-at">${t("due")} ${time(dueIso)}</span>` : shown;
 }
 

@@ -40,7 +40,7 @@ test("durations and countdowns: coloured as the clock runs out, counted from the
       countdown("2026-12-02T06:00:00Z", start).level, countdown("2026-12-02T01:00:00Z", start).level],
     ["ok", "half", "low", "overdue"],
   );
-  // Calendar time, said so: the APIs give due instants, not the working time left.
+  // Calendar time, said so: the fallback when routing cannot say the working time left.
   assert.equal(countdown("2026-12-02T05:30:00Z", start).text, "剩余 3 小时 30 分钟（自然时间）");
   assert.equal(countdown("2026-12-03T05:00:00Z", start).text, "剩余 1 天 3 小时（自然时间）");
   assert.equal(countdown("2026-12-02T00:00:00Z", start).text, "已超时 2 小时（自然时间）");
@@ -67,4 +67,71 @@ test("labels, states and department names in Chinese, English as the second lang
   assert.equal(departmentName("x"), "只有中文");
   assert.equal(label("state", "something_new"), "something_new");
   setLang("zh");
+});
+
+test("working time left, as routing counts it: working days, hours, minutes, coloured as it runs out", async () => {
+  const { workingSpan, workingCountdown } = await import("../js/format.js");
+  setLang("zh");
+  const day = 450; // routing's workday_minutes: 09:00-12:00 and 13:30-18:00
+  const left = (minutes, overdue = minutes < 0) => workingCountdown({ working_minutes_left: minutes, overdue }, day);
+  assert.equal(left(450 + 180).text, "剩余 1 个工作日 3 小时");
+  assert.equal(left(120).text, "剩余 2 小时");
+  assert.equal(left(140).text, "剩余 2 小时 20 分钟");
+  assert.equal(left(12.4).text, "剩余 12 分钟");
+  assert.equal(left(3 * 450 + 20).text, "剩余 3 个工作日"); // minutes are not shown beside days
+  assert.equal(left(-(450 + 120)).text, "已超时 1 个工作日 2 小时");
+  assert.equal(left(-120).text, "已超时 2 小时");
+  assert.equal(left(0, true).text, "已超时 0 分钟"); // due at Friday's close, seen on Saturday
+  assert.equal(left(0, false).text, "剩余 0 分钟"); // due at Monday's opening, seen on Sunday
+  assert.deepEqual(
+    [left(2 * 450).level, left(450).level, left(449).level, left(30).level, left(0, false).level, left(-1).level, left(0, true).level],
+    ["ok", "ok", "soon", "soon", "soon", "overdue", "overdue"],
+  );
+  assert.equal(workingCountdown({ working_minutes_left: 2 * 450, overdue: false }, day, { atRisk: true }).level, "soon");
+  assert.deepEqual(workingCountdown({ working_minutes_left: 900, overdue: false }, day, { stopped: true }).level, "stopped");
+  assert.equal(workingCountdown(undefined, day), null);
+  assert.ok(!left(450 + 180).text.includes("自然时间")); // working time is not calendar time
+  // A calendar of another length: an 8-hour working day.
+  assert.equal(workingSpan(480 + 60, 480), "1 个工作日 1 小时");
+  setLang("en");
+  assert.equal(left(450 + 180).text, "1 working day 3 h left");
+  assert.equal(left(2 * 450 + 60).text, "2 working days 1 h left");
+  assert.equal(left(140).text, "2 h 20 min left");
+  assert.equal(left(-(450 + 120)).text, "1 working day 2 h overdue");
+  setLang("zh");
+});
+
+test("the working time left is asked of routing once per list, and falls back to calendar time", async () => {
+  const { session } = await import("../js/api.js");
+  const { workingTimeLeft, CALENDAR_TIME } = await import("../js/timeleft.js");
+  const { clockLeft } = await import("../js/ui.js");
+  setLang("zh");
+  syncClock("2026-12-02T02:00:00Z", "Asia/Shanghai");
+  session.urls.routing = "http://routing.test";
+  const asked = [];
+  globalThis.fetch = async (url, init) => {
+    asked.push([url, init.method, JSON.parse(init.body)]);
+    const { dues } = JSON.parse(init.body);
+    const items = dues.map((due, i) => ({ due, working_minutes_left: [630, -120][i] ?? 60, overdue: i === 1 }));
+    return new Response(JSON.stringify({ at: "2026-12-02T10:00:00+08:00", workday_minutes: 450, items }), {
+      status: 200, headers: { "content-type": "application/json" },
+    });
+  };
+  const a = "2026-12-03T10:00:00+08:00", b = "2026-12-02T09:00:00+08:00";
+  const working = await workingTimeLeft([a, b, a, null, undefined]);
+  assert.deepEqual(asked, [["http://routing.test/v1/calendar/time-left", "POST", { dues: [a, b] }]]);
+  assert.equal(working.workdayMinutes, 450);
+  const shown = clockLeft(a, null, { working }).text;
+  assert.match(shown, /class="countdown ok working"/);
+  assert.match(shown, /剩余 1 个工作日 3 小时/);
+  assert.match(clockLeft(b, null, { working }).text, /class="countdown overdue working"[^>]*>已超时 2 小时</);
+  // A due time routing was not asked about, or routing unreachable: calendar time, said so.
+  assert.match(clockLeft("2026-12-02T05:30:00Z", null, { working }).text, /calendar"[^>]*>剩余 3 小时 30 分钟（自然时间）</);
+  globalThis.fetch = async () => { throw new TypeError("Failed to fetch"); };
+  const none = await workingTimeLeft([a]);
+  assert.equal(none, CALENDAR_TIME);
+  assert.match(clockLeft(a, null, { working: none }).text, /（自然时间）/);
+  globalThis.fetch = async () => new Response("{}", { status: 503, headers: { "content-type": "application/json" } });
+  assert.equal(await workingTimeLeft([a]), CALENDAR_TIME);
+  assert.equal(await workingTimeLeft([]), CALENDAR_TIME);
 });

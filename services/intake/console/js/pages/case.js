@@ -4,6 +4,7 @@ import { t, label } from "../i18n.js";
 import { call } from "../api.js";
 import { now, localInput, fromLocalInput } from "../format.js";
 import { toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, table } from "../ui.js";
+import { workingTimeLeft } from "../timeleft.js";
 
 const LEAD_WORKING = ["accepted", "in_progress", "reopened"];
 
@@ -35,18 +36,22 @@ const STOPPED_BY = {
   feedback: ["request.feedback_given"], revisit: ["request.revisited", "request.closed"],
 };
 
-function clocks(kase, paused, events) {
+const met = (name, events) => events.find((e) => (STOPPED_BY[name] || []).includes(e.type));
+
+/** The due times of the clocks still running: what routing is asked the working time left of. */
+const running = (kase, events) => Object.entries(kase?.due || {}).filter(([name, d]) => d && !met(name, events)).map(([, d]) => d);
+
+function clocks(kase, paused, events, working) {
   const due = kase?.due || {};
   const names = Object.keys(due).filter((k) => due[k]);
   if (!names.length) return html`<p class="muted">${t("noRows")}</p>`;
-  const met = (name) => events.find((e) => (STOPPED_BY[name] || []).includes(e.type));
   return html`<ul class="clocks">${names.map((name) => {
-    const stop = met(name);
+    const stop = met(name, events);
     const late = stop && Date.parse(stop.occurred_at) > Date.parse(due[name]);
     return html`<li data-clock="${name}"><span>${label("clock", name)}</span>
       ${stop
         ? html`<span class="countdown ${late ? "overdue" : "done"}">${late ? t("metLate") : t("met")}</span> <span class="muted">${time(stop.occurred_at)}</span>`
-        : html`${clockLeft(due[name], kase.routed_at, { stopped: paused })} <span class="muted">${t("due")} ${time(due[name])}</span>`}</li>`;
+        : html`${clockLeft(due[name], kase.routed_at, { stopped: paused, working })} <span class="muted">${t("due")} ${time(due[name])}</span>`}</li>`;
   })}</ul>`;
 }
 
@@ -139,8 +144,9 @@ export async function casePage(main, { me, arg: id }) {
     ]);
     const pauses = events.filter((e) => ["request.paused", "request.resumed"].includes(e.type));
     const paused = pauses.length > 0 && pauses[pauses.length - 1].type === "request.paused";
+    const working = await workingTimeLeft(running(kase, events)); // one call to routing for the clocks shown
     render("#facts", facts(request, kase, paused));
-    render("#clocks", clocks(kase, paused, events));
+    render("#clocks", clocks(kase, paused, events, working));
     render("#timeline", timeline(events));
     // Keep a form the user is typing in: re-render the actions only when none is open.
     if (!openForm || !document.body.contains(openForm)) {

@@ -4,6 +4,7 @@ import { t, label } from "../i18n.js";
 import { months, pct } from "../format.js";
 import { call } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
+import { workingTimeLeft } from "../timeleft.js";
 
 const STATES = ["routed", "accepted", "in_progress", "resolved"];
 
@@ -18,15 +19,15 @@ function filters() {
   </form>`;
 }
 
-function queueTable(items, atRisk) {
+function queueTable(items, atRisk, working) {
   return table(
     [
       [t("id"), (c) => caseLink(c.request_id)],
       [t("urgency"), (c) => (c.urgency === "urgent" ? badge("urgency", "urgent") : label("urgency", c.urgency))],
       [t("state"), (c) => html`${badge("state", c.state)} <span class="muted">${label("role", c.role)}</span>`],
       [t("category"), (c) => label("category", c.category)],
-      [`${t("timeLeft")}·${label("clock", "accept")}`, (c) => (c.state === "routed" ? clockLeft(c.due?.accept, c.routed_at, { atRisk: atRisk.has(c.request_id), showDue: true }) : html`<span class="muted">—</span>`)],
-      [`${t("timeLeft")}·${label("clock", "resolve")}`, (c) => clockLeft(c.due?.resolve, c.routed_at, { atRisk: atRisk.has(c.request_id), stopped: c.state === "paused", showDue: true })],
+      [`${t("timeLeft")}·${label("clock", "accept")}`, (c) => (c.state === "routed" ? clockLeft(c.due?.accept, c.routed_at, { atRisk: atRisk.has(c.request_id), showDue: true, working }) : html`<span class="muted">—</span>`)],
+      [`${t("timeLeft")}·${label("clock", "resolve")}`, (c) => clockLeft(c.due?.resolve, c.routed_at, { atRisk: atRisk.has(c.request_id), stopped: c.state === "paused", showDue: true, working })],
       [t("routedAt"), (c) => time(c.routed_at)],
       [t("handler"), (c) => c.handler_id || ""],
       [t("actions"), (c) => (c.state === "routed" ? html`<button class="act accept" data-id="${c.request_id}">${t("accept")}</button>` : html`<a class="act-link" href="#/case/${c.request_id}">${t("caseActions")}</a>`)],
@@ -45,6 +46,7 @@ export async function queuePage(main, { me }) {
     ${card(t("queue"), html`<div id="cases"></div>`)}
     ${card(t("orders"), html`<div id="orders"></div>`)}`);
   let atRisk = new Set();
+  let working;
   const query = () => {
     const v = formValues($("#filters"));
     return { state: v.state, urgency: v.urgency, overdue: v.overdue || undefined, at_risk: v.at_risk || undefined, handler: v.mine ? me.sub : undefined };
@@ -55,14 +57,17 @@ export async function queuePage(main, { me }) {
       call("handling", "GET", "/v1/cases", { query: { limit: 200, at_risk: true } }),
     ]);
     atRisk = new Set(risky.items.map((c) => c.request_id));
+    // One call to routing for every clock on the page: the working time left on each.
+    working = await workingTimeLeft(page.items.flatMap((c) => [c.state === "routed" ? c.due?.accept : null, c.due?.resolve]));
     return page;
-  }, (items) => queueTable(items, atRisk));
+  }, (items) => queueTable(items, atRisk, working));
   const showOrders = async () => {
     const orders = (await call("handling", "GET", "/v1/supervision-orders", { query: { open_only: true } })).items;
+    const orderTime = await workingTimeLeft(orders.map((o) => o.due));
     render("#orders", table([
       [t("id"), (o) => caseLink(o.request_id)],
       [t("instructions"), (o) => o.instructions],
-      [t("orderDue"), (o) => clockLeft(o.due, o.issued_at || o.created_at)],
+      [t("orderDue"), (o) => clockLeft(o.due, o.issued_at || o.created_at, { working: orderTime })],
       [t("answer"), (o) => html`<form class="answer-order inline" data-id="${o.id}"><input name="answer" required aria-label="${t("answer")}"><button class="act">${t("answer")}</button></form>`],
     ], orders));
   };
@@ -110,9 +115,10 @@ export async function extensionsPage(main, { me }) {
     ], items, { rowAttrs: (x) => html`data-id="${x.request_id}"` }));
   const showRectifications = async () => {
     const items = (await call("followup", "GET", "/v1/rectifications", { query: { open_only: true } })).items;
+    const rectifyTime = await workingTimeLeft(items.map((r) => r.due));
     render("#rectifications", table([
       [t("handler"), (r) => r.staff_id],
-      [t("orderDue"), (r) => clockLeft(r.due, r.created_at)],
+      [t("orderDue"), (r) => clockLeft(r.due, r.created_at, { working: rectifyTime })],
       [t("actions"), (r) => html`<form class="rectify inline" data-id="${r.id}">
         <select name="outcome" aria-label="${t("outcome")}">${RECTIFY.map((o) => html`<option value="${o}">${label("rectification", o)}</option>`)}</select>
         <input name="note" required placeholder="${t("note")}" aria-label="${t("note")}"><button class="act">${t("save")}</button></form>`],

@@ -4,16 +4,17 @@ import { t, label, departmentName } from "../i18n.js";
 import { call } from "../api.js";
 import { months, pct, now, localInput, fromLocalInput } from "../format.js";
 import { toast, card, dept, caseLink, time, table, field, clockLeft } from "../ui.js";
+import { workingTimeLeft } from "../timeleft.js";
 
 const RATES = ["acceptance_timeliness", "on_time_resolution", "feedback_timeliness", "handling_accuracy", "satisfaction"];
 const COUNTS = ["routed", "accepted", "resolved", "feedback_given", "rated", "closed", "overdue_open"];
 
-const clockRows = (rows, overdue) => table([
+const clockRows = (rows, overdue, working) => table([
   [t("id"), (c) => caseLink(c.request_id)],
   [t("department"), (c) => dept(c.department)],
   [t("clockName"), (c) => label("clock", c.clock)],
   [t("due"), (c) => time(c.due)],
-  [t("timeLeft"), (c) => clockLeft(c.due, c.started_at || c.created_at, { atRisk: !overdue })],
+  [t("timeLeft"), (c) => clockLeft(c.due, c.started_at || c.created_at, { atRisk: !overdue, working })],
   [t("actions"), (c) => html`<button class="act supervise" data-id="${c.request_id}" data-department="${c.department}">${t("supervise")}</button>`],
 ], rows, { rowClass: () => (overdue ? "overdue" : "at-risk"), rowAttrs: (c) => html`data-id="${c.request_id}"` });
 
@@ -31,13 +32,16 @@ export async function boardPage(main, { me }) {
       call("handling", "GET", "/v1/at-risk"),
       call("handling", "GET", "/v1/supervision-orders", { query: { open_only: false } }),
     ]);
-    render("#board", clockRows(overdue.clocks, true));
-    render("#risk", clockRows(risky.clocks, false));
+    // One call to routing for every clock on the board: the working time left on each.
+    const open = orders.items.filter((o) => !o.answered_at);
+    const working = await workingTimeLeft([...overdue.clocks, ...risky.clocks, ...open].map((c) => c.due));
+    render("#board", clockRows(overdue.clocks, true, working));
+    render("#risk", clockRows(risky.clocks, false, working));
     render("#orders", table([
       [t("id"), (o) => caseLink(o.request_id)],
       [t("department"), (o) => dept(o.department)],
       [t("instructions"), (o) => o.instructions],
-      [t("orderDue"), (o) => (o.answered_at ? time(o.due) : clockLeft(o.due, o.issued_at))],
+      [t("orderDue"), (o) => (o.answered_at ? time(o.due) : clockLeft(o.due, o.issued_at, { working }))],
       [t("answer"), (o) => (o.answered_at ? html`${o.answer} <span class="muted">${time(o.answered_at)}</span>` : html`<span class="muted">—</span>`)],
     ], orders.items.slice().reverse(), { rowClass: (o) => (o.answered_at ? "" : "open") }));
   };
