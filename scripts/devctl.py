@@ -142,6 +142,13 @@ def start_services(
     # Every service learns where the others are (the console reads these through intake).
     urls = {f"{s.upper()}_URL": f"http://127.0.0.1:{port}" for s, port in ports.items()}
     for service in only or SERVICES:
+        # A process left running on the port would answer in the new one's place (with its
+        # old code) while the new one fails to bind: refuse, and say which.
+        if port_open("127.0.0.1", ports[service]):
+            raise RuntimeError(
+                f"port {ports[service]} for {service} is taken: a service left running? (make stop)"
+            )
+    for service in only or SERVICES:
         _spawn(
             f"{prefix}{service}",
             [sys.executable, "-m", f"services.{service}.main"],
