@@ -60,7 +60,7 @@ requests = Table(
     Column("first_responder_id", String(200), nullable=False),
     Column("lead_department", String(50)),
     Column("co_departments", JSONB, nullable=False, server_default="[]"),
-    Column("matter", String(20)),  # the matter (事项) routing dispatched it under
+    Column("matter", String(100)),  # the matter (事项) routing dispatched it under
     # One-window business: the catalog version checked against, what is missing, since when.
     Column("catalog_version", Integer),
     Column("missing", JSONB, nullable=False, server_default="[]"),

@@ -25,7 +25,7 @@ from tests.support.events import envelope
 
 AGENT = {"Authorization": "Bearer " + issue_staff_token("agent-dup", "agent")}
 DISPATCHER = {"Authorization": "Bearer " + issue_staff_token("dispatcher-dup", "dispatcher")}
-WATER_HANDLER = {"Authorization": "Bearer " + issue_staff_token("h-water-dup", "handler", "water")}
+MARKET_HANDLER = {"Authorization": "Bearer " + issue_staff_token("h-market-dup", "handler", "market")}
 
 
 @pytest.fixture
@@ -119,9 +119,9 @@ async def test_only_staff_who_may_see_the_request_and_may_merge_are_answered(
     intake: tuple[httpx.AsyncClient, ServiceRuntime],
 ) -> None:
     client, runtime = intake
-    rid = await submit(client, "路灯坏了", "13900000009")
-    await dispatch(runtime, rid, "urban.streetlight")
-    r = await client.get(f"/v1/requests/{rid}/likely-duplicates", headers=WATER_HANDLER)
+    rid = await submit(client, "电梯卡在三楼了", "13900000009")
+    await dispatch(runtime, rid, "market.elevator_trapped", "market")  # a long matter code
+    r = await client.get(f"/v1/requests/{rid}/likely-duplicates", headers=MARKET_HANDLER)
     assert r.status_code == 403  # handlers do not merge; the policy table says who does
     r = await client.get("/v1/requests/no-such-request/likely-duplicates", headers=AGENT)
     assert r.status_code == 404

@@ -16,7 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("requests", sa.Column("matter", sa.String(20)))
+    op.add_column("requests", sa.Column("matter", sa.String(100)))
     op.create_index("ix_requests_matter_received", "requests", ["matter", "received_at"])
 
 
