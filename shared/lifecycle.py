@@ -96,10 +96,6 @@ class IllegalTransition(Exception):
         super().__init__(f"{event_type} is not allowed while the request is {shown}")
 
 
-def is_lifecycle_event(event_type: str) -> bool:
-    return event_type == "request.received" or event_type in _TRANSITIONS
-
-
 def allowed(current: State | None, event_type: str) -> bool:
     if event_type == "request.received":
         return current is None
