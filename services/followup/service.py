@@ -12,8 +12,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.followup import store
-from services.followup.calendar import DirectoryUnavailable, active_supervisors, working_days_after
 from services.followup.domain.followup import Followup, FollowupPolicy, needs_revisit
+from services.followup.routing_client import DirectoryUnavailable, active_supervisors, working_days_after
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import Conflict, NotFound

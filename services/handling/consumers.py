@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.handling import clocks, service
+from services.handling import service, sla_scheduler
 from shared.inbox import Handler
 
 HANDLERS: dict[str, Handler] = {
@@ -15,5 +15,5 @@ HANDLERS: dict[str, Handler] = {
     "request.reopened": service.note_reopened,
     "request.due_changed": service.apply_due_changed,
     "request.merge_released": service.reopen_released,
-    "request.due_recomputed": clocks.apply_recomputed_due,
+    "request.due_recomputed": sla_scheduler.apply_recomputed_due,
 }

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.handling import clocks as sla
-from services.handling import store
+from services.handling import sla_scheduler, store
 from services.handling.domain.case import (
     Case,
     LeadResolved,
@@ -83,7 +82,9 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
         if department != data.lead_department and department not in data.co_departments:
             await store.save_case(uow.session, Case(**{**case.__dict__, "state": State.RETURNED}))
     warn = data.warn_at.model_dump(mode="json") if data.warn_at else {}
-    await sla.start_clocks(uow, envelope.request_id, data.lead_department, envelope.occurred_at, due, warn)
+    await sla_scheduler.start_clocks(
+        uow, envelope.request_id, data.lead_department, envelope.occurred_at, due, warn
+    )
 
 
 async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
@@ -97,7 +98,7 @@ async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     )
     for case in await store.cases_of_request(uow.session, envelope.request_id, for_update=True):
         await store.save_case(uow.session, Case(**{**case.__dict__, "state": state}))
-    await sla.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
+    await sla_scheduler.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
 
 
 async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDueChanged) -> None:
@@ -188,7 +189,7 @@ async def act(
         raise Forbidden("only the lead department may do this; co-handlers add opinions") from exc
     await store.save_case(uow.session, updated)
     emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
-    await sla.stop_for(uow, emitted.type, request_id, case.department, emitted.occurred_at)
+    await sla_scheduler.stop_for(uow, emitted.type, request_id, case.department, emitted.occurred_at)
     if notify is not None:
         template, params, audience = notify
         uow.emit(
@@ -374,7 +375,7 @@ async def request_extension(
     if case.role != "lead":
         raise Forbidden("only the lead department asks for more time")
     next_state(case.state, "request.extension_requested")
-    clock = await sla.load_clock(uow, request_id, case.department, clock_name)
+    clock = await sla_scheduler.load_clock(uow, request_id, case.department, clock_name)
     if clock is None:
         raise NotFound(f"no {clock_name} clock on case {request_id}")
     _check_extension(clock, requested_due)
@@ -423,7 +424,7 @@ async def request_extension(
 
 def _check_extension(clock: Clock, requested_due: datetime) -> None:
     try:
-        clock.check_extension(requested_due, now(), sla.policy())
+        clock.check_extension(requested_due, now(), sla_scheduler.policy())
     except ExtensionRefused as exc:
         raise Unprocessable(
             exc.message, fields=[field_error("requested_due", exc.rule, exc.message)]
@@ -452,11 +453,11 @@ async def decide_extension(
     next_state(case.state, "request.extension_decided")
     new_due = None
     if approve:
-        clock = await sla.load_clock(uow, row["request_id"], row["department"], row["clock"])
+        clock = await sla_scheduler.load_clock(uow, row["request_id"], row["department"], row["clock"])
         assert clock is not None
         _check_extension(clock, row["requested_due"])
         new_due = row["requested_due"]
-        await sla.save_clock(uow, clock.extend(new_due, now()))
+        await sla_scheduler.save_clock(uow, clock.extend(new_due, now()))
         await store.set_due(uow.session, row["request_id"], {row["clock"]: new_due.isoformat()})
     await uow.session.execute(
         update(store.extensions)
@@ -601,7 +602,7 @@ async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
     if case.role != "lead":
         raise Forbidden("only the lead department pauses its clocks")
     next_state(case.state, "request.paused")
-    if not await sla.pause_clocks(uow, request_id, case.department, now()):
+    if not await sla_scheduler.pause_clocks(uow, request_id, case.department, now()):
         raise Conflict("no running clock to pause (paused already, or all stopped)", code="nothing_to_pause")
     uow.emit(
         RequestPaused(department=case.department, reason=reason), request_id=request_id, actor=principal.actor
@@ -622,7 +623,7 @@ async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
 async def resume(uow: UnitOfWork, principal: Principal, request_id: str) -> dict[str, Any]:
     case = await _case_or_404(uow, principal, request_id)
     next_state(case.state, "request.resumed")
-    moved = await sla.resume_clocks(uow, request_id, case.department, now())
+    moved = await sla_scheduler.resume_clocks(uow, request_id, case.department, now())
     if not moved:
         raise Conflict("the clocks are not paused", code="not_paused")
     uow.emit(
