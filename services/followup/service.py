@@ -3,7 +3,6 @@ no-response timeout, reopening (up to a limit), return visits and closing."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -15,6 +14,7 @@ from services.followup import store
 from services.followup.domain.followup import Followup, FollowupPolicy, needs_revisit
 from services.followup.routing_client import DirectoryUnavailable, active_supervisors, working_days_after
 from shared.auth import Principal
+from shared.background import run_every
 from shared.clock import now
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import (
@@ -29,6 +29,7 @@ from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, follow
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -374,13 +375,12 @@ async def expire_surveys(new_uow: Any, at: Any = None) -> int:
     return len(ids)
 
 
-async def survey_timeouts(runtime: Any) -> None:
-    """Background job of the followup service."""
-    while True:
-        try:
-            await expire_surveys(runtime.uow)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("survey sweep failed; retrying")
-        await asyncio.sleep(runtime.settings.followup_sweep_seconds)
+async def survey_timeouts(runtime: ServiceRuntime) -> None:
+    """Background job of the followup service: surveys nobody answered in time, every
+    FOLLOWUP_SWEEP_SECONDS."""
+    await run_every(
+        runtime.settings.followup_sweep_seconds,
+        lambda: expire_surveys(runtime.uow),
+        log=log,
+        failure="survey sweep failed; retrying",
+    )

@@ -20,6 +20,7 @@ from services.handling.domain.clocks import (
     ExtensionPolicy,
     clocks_from_routing,
 )
+from shared.background import run_every
 from shared.clock import now
 from shared.db import upsert
 from shared.events.catalogue import ClockName, RequestSlaBreached, RequestSlaWarning
@@ -27,6 +28,7 @@ from shared.events.envelope import SYSTEM
 from shared.lifecycle import HANDLING
 from shared.metrics import OPEN_CASES, OVERDUE_CASES, SLA_BREACHES, SLA_WARNINGS
 from shared.outbox import UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -288,24 +290,22 @@ async def refresh_case_gauges(new_uow: Any, at: datetime | None = None) -> None:
             OVERDUE_CASES.labels(department).set(count)
 
 
-async def scheduler(runtime: Any) -> None:
-    """Background job of the handling service."""
-    interval = runtime.settings.sla_sweep_seconds
+async def scheduler(runtime: ServiceRuntime) -> None:
+    """Background job of the handling service: sweep every SLA_SWEEP_SECONDS, and refresh
+    the case gauges every GAUGE_SECONDS."""
     next_gauges = 0.0
     loop = asyncio.get_running_loop()
-    while True:
-        try:
-            if loop.time() >= next_gauges:
-                next_gauges = loop.time() + GAUGE_SECONDS
-                await refresh_case_gauges(runtime.uow)
-            count = await sweep(runtime.uow)
-            if count:
-                log.info("SLA scheduler emitted %d warnings/breaches", count)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("SLA sweep failed; retrying")
-        await asyncio.sleep(interval)
+
+    async def round_() -> None:
+        nonlocal next_gauges
+        if loop.time() >= next_gauges:
+            next_gauges = loop.time() + GAUGE_SECONDS
+            await refresh_case_gauges(runtime.uow)
+        count = await sweep(runtime.uow)
+        if count:
+            log.info("SLA scheduler emitted %d warnings/breaches", count)
+
+    await run_every(runtime.settings.sla_sweep_seconds, round_, log=log, failure="SLA sweep failed; retrying")
 
 
 async def pause_clocks(uow: UnitOfWork, request_id: str, department: str, at: datetime) -> int:
