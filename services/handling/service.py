@@ -32,18 +32,24 @@ from shared.events.catalogue import (
     EventData,
     NotificationRequested,
     Outcome,
+    RequestAnsweredAtIntake,
+    RequestClosed,
     RequestDueChanged,
     RequestExtensionDecided,
     RequestExtensionRequested,
+    RequestMerged,
+    RequestMergeReleased,
     RequestPaused,
+    RequestReopened,
     RequestResumed,
     RequestRouted,
     RequestSupervised,
     RequestSupervisionAnswered,
+    RequestWithdrawn,
     Step,
 )
 from shared.events.envelope import Envelope
-from shared.lifecycle import State, next_state
+from shared.lifecycle import State, entered_by, next_state
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
@@ -87,10 +93,14 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
     )
 
 
-async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def close_cases(
+    uow: UnitOfWork,
+    envelope: Envelope,
+    data: RequestAnsweredAtIntake | RequestMerged | RequestWithdrawn | RequestClosed,
+) -> None:
     """Answered at intake, merged, withdrawn or closed: the case leaves every queue (unless
     asked for by state), clocks stop."""
-    state = State(envelope.type.removeprefix("request."))
+    state = entered_by(type(data))
     await uow.session.execute(
         pg_insert(store.finished)
         .values(request_id=envelope.request_id, state=state.value)
@@ -142,7 +152,7 @@ async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDu
     await store.set_due(uow.session, envelope.request_id, {k: v for k, v in due.items() if v is not None})
 
 
-async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: RequestMergeReleased) -> None:
     """A merged duplicate is handed back (its primary was withdrawn): it may be queued again."""
     await uow.session.execute(
         store.finished.delete().where(
@@ -151,7 +161,7 @@ async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> Non
     )
 
 
-async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: RequestReopened) -> None:
     """The person was not satisfied: the lead's case shows why (routing sends it back to them)."""
     await uow.session.execute(
         insert(store.steps).values(
@@ -374,7 +384,7 @@ async def request_extension(
     case = await _case_or_404(uow, principal, request_id)
     if case.role != "lead":
         raise Forbidden("only the lead department asks for more time")
-    next_state(case.state, "request.extension_requested")
+    next_state(case.state, RequestExtensionRequested)
     clock = await sla_scheduler.load_clock(uow, request_id, case.department, clock_name)
     if clock is None:
         raise NotFound(f"no {clock_name} clock on case {request_id}")
@@ -450,7 +460,7 @@ async def decide_extension(
         raise Conflict(f"extension {extension_id} is already {row['state']}")
     case = await store.find_case(uow.session, row["request_id"], row["department"], for_update=True)
     assert case is not None
-    next_state(case.state, "request.extension_decided")
+    next_state(case.state, RequestExtensionDecided)
     new_due = None
     if approve:
         clock = await sla_scheduler.load_clock(uow, row["request_id"], row["department"], row["clock"])
@@ -520,7 +530,7 @@ async def issue_supervision_order(
     case = next((c for c in cases if c.department == target), None)
     if case is None:
         raise NotFound(f"no case {request_id} in {target or 'any department'}")
-    next_state(case.state, "request.supervised")
+    next_state(case.state, RequestSupervised)
     if due <= now():
         raise Unprocessable(
             "the deadline has passed", fields=[field_error("due", "in_future", "must be later than now")]
@@ -601,7 +611,7 @@ async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
     case = await _case_or_404(uow, principal, request_id)
     if case.role != "lead":
         raise Forbidden("only the lead department pauses its clocks")
-    next_state(case.state, "request.paused")
+    next_state(case.state, RequestPaused)
     if not await sla_scheduler.pause_clocks(uow, request_id, case.department, now()):
         raise Conflict("no running clock to pause (paused already, or all stopped)", code="nothing_to_pause")
     uow.emit(
@@ -622,7 +632,7 @@ async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
 
 async def resume(uow: UnitOfWork, principal: Principal, request_id: str) -> dict[str, Any]:
     case = await _case_or_404(uow, principal, request_id)
-    next_state(case.state, "request.resumed")
+    next_state(case.state, RequestResumed)
     moved = await sla_scheduler.resume_clocks(uow, request_id, case.department, now())
     if not moved:
         raise Conflict("the clocks are not paused", code="not_paused")

@@ -23,8 +23,8 @@ from services.handling.domain.clocks import (
 from shared.background import run_every
 from shared.clock import now
 from shared.db import upsert
-from shared.events.catalogue import ClockName, RequestSlaBreached, RequestSlaWarning
-from shared.events.envelope import SYSTEM
+from shared.events.catalogue import ClockName, RequestDueRecomputed, RequestSlaBreached, RequestSlaWarning
+from shared.events.envelope import SYSTEM, Envelope
 from shared.lifecycle import HANDLING
 from shared.metrics import OPEN_CASES, OVERDUE_CASES, SLA_BREACHES, SLA_WARNINGS
 from shared.outbox import UnitOfWork
@@ -118,7 +118,7 @@ async def load_clock(uow: UnitOfWork, request_id: str, department: str, name: st
     return to_clock(row) if row else None
 
 
-async def apply_recomputed_due(uow: UnitOfWork, envelope: Any, data: Any) -> None:
+async def apply_recomputed_due(uow: UnitOfWork, envelope: Envelope, data: RequestDueRecomputed) -> None:
     """The calendar changed and routing counted the due times again: each running clock not
     yet due moves by as much as its due time moved (so a pause or an extension it had is
     kept); its warning moves with it unless it was given already."""
