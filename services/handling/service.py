@@ -199,7 +199,7 @@ async def act(
         raise Forbidden("only the lead department may do this; co-handlers add opinions") from exc
     await store.save_case(uow.session, updated)
     emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
-    await sla_scheduler.stop_for(uow, emitted.type, request_id, case.department, emitted.occurred_at)
+    await sla_scheduler.stop_for(uow, type(event), request_id, case.department, emitted.occurred_at)
     if notify is not None:
         template, params, audience = notify
         uow.emit(

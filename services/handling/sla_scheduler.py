@@ -23,7 +23,15 @@ from services.handling.domain.clocks import (
 from shared.background import run_every
 from shared.clock import now
 from shared.db import upsert
-from shared.events.catalogue import ClockName, RequestDueRecomputed, RequestSlaBreached, RequestSlaWarning
+from shared.events.catalogue import (
+    ClockName,
+    EventData,
+    RequestDueRecomputed,
+    RequestResolved,
+    RequestReturned,
+    RequestSlaBreached,
+    RequestSlaWarning,
+)
 from shared.events.envelope import SYSTEM, Envelope
 from shared.lifecycle import HANDLING
 from shared.metrics import OPEN_CASES, OVERDUE_CASES, SLA_BREACHES, SLA_WARNINGS
@@ -103,12 +111,14 @@ async def stop_clocks(
     await uow.session.execute(stmt.values(stopped_at=at))
 
 
-async def stop_for(uow: UnitOfWork, event_type: str, request_id: str, department: str, at: datetime) -> None:
-    """The work a department just did stops its clock (resolving stops them all)."""
-    if event_type in ("request.resolved", "request.returned"):
+async def stop_for(
+    uow: UnitOfWork, event: type[EventData], request_id: str, department: str, at: datetime
+) -> None:
+    """The work a department just did stops its clock (resolving or returning stops them all)."""
+    if event in (RequestResolved, RequestReturned):
         await stop_clocks(uow, request_id, at=at, department=department)
-    elif event_type in STOPPED_BY:
-        await stop_clocks(uow, request_id, at=at, department=department, clock=STOPPED_BY[event_type])
+    elif event in STOPPED_BY:
+        await stop_clocks(uow, request_id, at=at, department=department, clock=STOPPED_BY[event])
 
 
 async def load_clock(uow: UnitOfWork, request_id: str, department: str, name: str) -> Clock | None:
