@@ -285,7 +285,7 @@ async def drained(settings: Any, timeout: float = 300) -> float:
 async def scheduler_figures(settings: Any) -> dict[str, Any]:
     """100,000 open clocks; 20,000 fall due over 40 s. One sweep's time when nothing is due,
     and how late each breach is marked after its due time (the scheduler sweeps every second)."""
-    from services.handling import clocks as sla
+    from services.handling import sla_scheduler as sla
     from services.handling import store as handling_store
     from shared.runtime import ServiceRuntime
 

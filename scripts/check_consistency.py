@@ -120,7 +120,7 @@ async def inbox_gaps(settings: Settings) -> list[str]:
         published += await _fetch(settings, service, "SELECT event_id, type FROM outbox")
     problems = []
     for service in SERVICES:
-        handled = set(importlib.import_module(f"services.{service}.consumers").HANDLERS)
+        handled = {event.TYPE for event in importlib.import_module(f"services.{service}.consumers").HANDLERS}
         wanted = {r["event_id"] for r in published if r["type"] in handled}
         applied = {
             r["event_id"]

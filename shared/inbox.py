@@ -55,7 +55,9 @@ def _context_of(envelope: Envelope) -> contextlib.AbstractContextManager[None]:
     )
 
 
-Handlers = Mapping[str, Handler]
+# A consumer's handlers, keyed by the catalogue's event classes; each handler's `data` is
+# annotated with its key's class (or a union of the classes it is registered for).
+Handlers = Mapping[type[EventData], Handler]
 BatchPreparer = Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
 
 
@@ -80,6 +82,8 @@ class InboxProcessor:
         self._inbox = inbox
         self._new_uow = new_uow
         self._handlers = handlers
+        # The wire names of what it handles: the relay's type header is read without parsing.
+        self._handled_types = frozenset(event.TYPE for event in handlers)
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         # A fast lane sees the whole topic but acts only on what `accepts` picks out, and
@@ -122,7 +126,7 @@ class InboxProcessor:
                     event_type = value.decode()
                 except UnicodeDecodeError:
                     return False
-                return event_type not in self._handlers and any(t == event_type for t, _ in CATALOGUE)
+                return event_type not in self._handled_types and any(t == event_type for t, _ in CATALOGUE)
         return False
 
     def _read(self, raw: bytes | None) -> tuple[Outcome | None, tuple[Envelope, EventData, Handler] | None]:
@@ -135,7 +139,7 @@ class InboxProcessor:
                 return ("ignored", None, 0), None
             EVENTS_CONSUMED.labels(self.consumer, "?", "dead_letter").inc()
             return ("dead_letter", f"{type(exc).__name__}: {exc}", 1), None
-        handler = self._handlers.get(envelope.type)
+        handler = self._handlers.get(type(data))
         if handler is None or (self._accepts is not None and not self._accepts(envelope)):
             return ("ignored", None, 0), None
         return None, (envelope, data, handler)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.background import run_every
 from shared.clock import now
 
 if TYPE_CHECKING:
@@ -88,13 +89,15 @@ async def prune_once(runtime: ServiceRuntime) -> dict[str, int]:
 
 async def delivery_retention_job(runtime: ServiceRuntime) -> None:
     """Background job of every service: prune, then wait RETENTION_SWEEP_SECONDS."""
-    while True:
-        try:
-            removed = await prune_once(runtime)
-            if any(removed.values()):
-                log.info("pruned delivery tables: %s", removed)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("pruning the delivery tables failed; retrying later")
-        await asyncio.sleep(runtime.settings.retention_sweep_seconds)
+
+    async def prune() -> None:
+        removed = await prune_once(runtime)
+        if any(removed.values()):
+            log.info("pruned delivery tables: %s", removed)
+
+    await run_every(
+        runtime.settings.retention_sweep_seconds,
+        prune,
+        log=log,
+        failure="pruning the delivery tables failed; retrying later",
+    )

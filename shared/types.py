@@ -6,6 +6,7 @@ arithmetic to fail with a 500.
   not submitted in year 1, and 9999-12-31T23:00-08:00 is not in year 9999 in UTC).
 - `Int32`, `Int64`: what an INTEGER / BIGINT column holds.
 - `check_year`: the same bounds for labels (KPI periods) and dates parsed by hand.
+- `Strict`: the base of every request body: unknown fields refused, strings trimmed.
 NUL characters anywhere in a request are refused before any route by shared.guard.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 MIN_YEAR = 1970
@@ -50,6 +51,13 @@ Day = Annotated[date, AfterValidator(_bounded_date)]
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 PositiveInt32 = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused; strings are trimmed before their length
+    is checked."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def year_in_range(year: int) -> bool:

@@ -3,27 +3,87 @@
 from __future__ import annotations
 
 from services.followup import service
-from shared.inbox import Handler
-
-TRACKED = (
-    "request.routed",
-    "request.rerouted",
-    "request.returned",
-    "request.escalated",
-    "request.accepted",
-    "request.contacted",
-    "request.progressed",
-    "request.resolved",
-    "request.incomplete",
-    "request.supplemented",
+from shared.events.catalogue import (
+    KpiDepartmentFlagged,
+    KpiPeriodScored,
+    NotificationDelivered,
+    NotificationOutbound,
+    NotificationRequested,
+    NotificationSent,
+    RequestAnsweredAtIntake,
+    RequestChased,
+    RequestClosed,
+    RequestCoOpinionAdded,
+    RequestDueChanged,
+    RequestDueRecomputed,
+    RequestExtensionDecided,
+    RequestExtensionRequested,
+    RequestFeedbackGiven,
+    RequestMerged,
+    RequestMergeReleased,
+    RequestPaused,
+    RequestPersonalDataPurged,
+    RequestRated,
+    RequestReceived,
+    RequestReopened,
+    RequestResumed,
+    RequestRevisited,
+    RequestRevisitScheduled,
+    RequestSlaBreached,
+    RequestSlaWarning,
+    RequestSupervised,
+    RequestSupervisionAnswered,
+    RequestWithdrawn,
+    StaffRated,
+    StaffRectificationDecided,
 )
-HANDLERS: dict[str, Handler] = {
-    "request.received": service.track_received,
-    "request.answered_at_intake": service.feedback_at_once,
-    "request.withdrawn": service.on_withdrawn,
-    "request.merged": service.on_merged,
-    "request.due_changed": service.due_changed,
-    "request.merge_released": service.on_merge_released,
-    "request.due_recomputed": service.on_due_recomputed,
-    **{event_type: service.track_lifecycle for event_type in TRACKED},
+from shared.inbox import Handlers
+from shared.lifecycle import CHANGES_STATE
+
+# Followup decides these steps itself (and has moved the request on when it emitted them).
+DECIDED_HERE = frozenset(
+    {RequestFeedbackGiven, RequestRated, RequestReopened, RequestRevisited, RequestClosed}
+)
+OWN_HANDLERS: Handlers = {
+    RequestReceived: service.track_received,
+    RequestAnsweredAtIntake: service.feedback_at_once,
+    RequestWithdrawn: service.on_withdrawn,
+    RequestMerged: service.on_merged,
+    RequestDueChanged: service.due_changed,
+    RequestMergeReleased: service.on_merge_released,
+    RequestDueRecomputed: service.on_due_recomputed,
 }
+# Every other step that changes the state (routed, rerouted, returned, escalated, accepted,
+# contacted, progressed, resolved, incomplete, supplemented): the followup's state follows.
+TRACKED = CHANGES_STATE - DECIDED_HERE - set(OWN_HANDLERS)
+HANDLERS: Handlers = {
+    **OWN_HANDLERS,
+    **{event: service.track_lifecycle for event in sorted(TRACKED, key=lambda e: e.TYPE)},
+}
+IGNORED = frozenset(
+    {
+        *DECIDED_HERE,
+        RequestRevisitScheduled,  # followup's own
+        # Steps that leave the state and the feedback due time as they are.
+        RequestChased,
+        RequestExtensionRequested,
+        RequestExtensionDecided,  # an approved one arrives as request.due_changed
+        RequestPaused,
+        RequestResumed,  # its moved due times arrive as request.due_changed
+        RequestCoOpinionAdded,
+        RequestSlaWarning,
+        RequestSlaBreached,
+        RequestSupervised,
+        RequestSupervisionAnswered,
+        # Other services' business, or followup's own staff ratings.
+        RequestPersonalDataPurged,
+        NotificationRequested,
+        NotificationSent,
+        NotificationDelivered,
+        NotificationOutbound,
+        StaffRated,
+        StaffRectificationDecided,
+        KpiPeriodScored,
+        KpiDepartmentFlagged,
+    }
+)

@@ -3,7 +3,6 @@ no-response timeout, reopening (up to a limit), return visits and closing."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from typing import Any
@@ -12,23 +11,32 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.followup import store
-from services.followup.calendar import DirectoryUnavailable, active_supervisors, working_days_after
 from services.followup.domain.followup import Followup, FollowupPolicy, needs_revisit
+from services.followup.routing_client import DirectoryUnavailable, active_supervisors, working_days_after
 from shared.auth import Principal
+from shared.background import run_every
 from shared.clock import now
 from shared.errors import Conflict, NotFound
 from shared.events.catalogue import (
+    EventData,
     NotificationRequested,
     Rating,
     RequestAnsweredAtIntake,
     RequestDueChanged,
+    RequestDueRecomputed,
+    RequestMerged,
+    RequestMergeReleased,
     RequestReceived,
+    RequestResolved,
     RequestRevisitScheduled,
+    RequestRouted,
+    RequestWithdrawn,
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, follow
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -60,21 +68,22 @@ async def track_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
     )
 
 
-async def track_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def track_lifecycle(uow: UnitOfWork, envelope: Envelope, data: EventData) -> None:
+    """Any step of the lifecycle another service decided: the followup's state follows."""
     current = await store.find(uow.session, envelope.request_id, for_update=True)
     if current is None:
         log.warning("event %s for unknown request %s", envelope.type, envelope.request_id)
         return
-    state = follow(current.state, envelope.type)
+    state = follow(current.state, type(data))
     if state is None:
         log.warning("request %s: %s does not fit state %s", envelope.request_id, envelope.type, current.state)
         return
     extra: dict[str, Any] = {}
     updated = Followup(**{**current.__dict__, "state": state})
-    if envelope.type in ("request.routed", "request.rerouted"):
+    if isinstance(data, RequestRouted):  # routed or rerouted
         extra = {"feedback_due": data.due.feedback}
         updated = Followup(**{**updated.__dict__, "lead_department": data.lead_department})
-    elif envelope.type == "request.resolved":
+    elif isinstance(data, RequestResolved):
         extra = {"resolved_at": envelope.occurred_at, "outcome": data.outcome, "reply": data.reply}
     await store.save(uow.session, updated, **extra)
 
@@ -263,7 +272,7 @@ async def _close(
     return updated
 
 
-async def on_withdrawn(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def on_withdrawn(uow: UnitOfWork, envelope: Envelope, data: RequestWithdrawn) -> None:
     """Withdrawn by the person: closed at once."""
     await track_lifecycle(uow, envelope, data)
     followup = await store.find(uow.session, envelope.request_id, for_update=True)
@@ -272,7 +281,7 @@ async def on_withdrawn(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         await _close(uow, followup, f"withdrawn: {data.reason}", SYSTEM, envelope, with_duplicates=False)
 
 
-async def on_due_recomputed(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def on_due_recomputed(uow: UnitOfWork, envelope: Envelope, data: RequestDueRecomputed) -> None:
     """The calendar changed: the feedback due time is the recomputed one."""
     if data.due.feedback is not None:
         await uow.session.execute(
@@ -284,7 +293,7 @@ async def on_due_recomputed(uow: UnitOfWork, envelope: Envelope, data: Any) -> N
         )
 
 
-async def on_merge_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def on_merge_released(uow: UnitOfWork, envelope: Envelope, data: RequestMergeReleased) -> None:
     """Its primary was withdrawn or answered at intake: followed on its own again."""
     await track_lifecycle(uow, envelope, data)
     await uow.session.execute(
@@ -294,7 +303,7 @@ async def on_merge_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> N
     )
 
 
-async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def on_merged(uow: UnitOfWork, envelope: Envelope, data: RequestMerged) -> None:
     """Merged into another request: it closes when that one does (at once if it already has)."""
     await track_lifecycle(uow, envelope, data)
     followup = await store.find(uow.session, envelope.request_id, for_update=True)
@@ -374,13 +383,12 @@ async def expire_surveys(new_uow: Any, at: Any = None) -> int:
     return len(ids)
 
 
-async def survey_timeouts(runtime: Any) -> None:
-    """Background job of the followup service."""
-    while True:
-        try:
-            await expire_surveys(runtime.uow)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("survey sweep failed; retrying")
-        await asyncio.sleep(runtime.settings.followup_sweep_seconds)
+async def survey_timeouts(runtime: ServiceRuntime) -> None:
+    """Background job of the followup service: surveys nobody answered in time, every
+    FOLLOWUP_SWEEP_SECONDS."""
+    await run_every(
+        runtime.settings.followup_sweep_seconds,
+        lambda: expire_surveys(runtime.uow),
+        log=log,
+        failure="survey sweep failed; retrying",
+    )

@@ -12,7 +12,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.followup import store
-from services.followup.calendar import DirectoryUnavailable, staff_member, working_days_after
 from services.followup.domain.staff_rating import (
     OUTCOME_TEXT,
     counts_against_staff,
@@ -20,6 +19,7 @@ from services.followup.domain.staff_rating import (
     is_bad,
     unknown_reasons,
 )
+from services.followup.routing_client import DirectoryUnavailable, staff_member, working_days_after
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable, field_error

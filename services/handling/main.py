@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.handling import api, store
-from services.handling.clocks import scheduler
 from services.handling.consumers import HANDLERS
+from services.handling.sla_scheduler import scheduler
 from shared.runtime import ServiceRuntime, create_app, serve
 
 NAME = "handling"

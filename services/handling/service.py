@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.handling import clocks as sla
-from services.handling import store
+from services.handling import sla_scheduler, store
 from services.handling.domain.case import (
     Case,
     LeadResolved,
@@ -33,18 +32,24 @@ from shared.events.catalogue import (
     EventData,
     NotificationRequested,
     Outcome,
+    RequestAnsweredAtIntake,
+    RequestClosed,
     RequestDueChanged,
     RequestExtensionDecided,
     RequestExtensionRequested,
+    RequestMerged,
+    RequestMergeReleased,
     RequestPaused,
+    RequestReopened,
     RequestResumed,
     RequestRouted,
     RequestSupervised,
     RequestSupervisionAnswered,
+    RequestWithdrawn,
     Step,
 )
 from shared.events.envelope import Envelope
-from shared.lifecycle import State, next_state
+from shared.lifecycle import State, entered_by, next_state
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
@@ -83,13 +88,19 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
         if department != data.lead_department and department not in data.co_departments:
             await store.save_case(uow.session, Case(**{**case.__dict__, "state": State.RETURNED}))
     warn = data.warn_at.model_dump(mode="json") if data.warn_at else {}
-    await sla.start_clocks(uow, envelope.request_id, data.lead_department, envelope.occurred_at, due, warn)
+    await sla_scheduler.start_clocks(
+        uow, envelope.request_id, data.lead_department, envelope.occurred_at, due, warn
+    )
 
 
-async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def close_cases(
+    uow: UnitOfWork,
+    envelope: Envelope,
+    data: RequestAnsweredAtIntake | RequestMerged | RequestWithdrawn | RequestClosed,
+) -> None:
     """Answered at intake, merged, withdrawn or closed: the case leaves every queue (unless
     asked for by state), clocks stop."""
-    state = State(envelope.type.removeprefix("request."))
+    state = entered_by(type(data))
     await uow.session.execute(
         pg_insert(store.finished)
         .values(request_id=envelope.request_id, state=state.value)
@@ -97,7 +108,7 @@ async def close_cases(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     )
     for case in await store.cases_of_request(uow.session, envelope.request_id, for_update=True):
         await store.save_case(uow.session, Case(**{**case.__dict__, "state": state}))
-    await sla.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
+    await sla_scheduler.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
 
 
 async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDueChanged) -> None:
@@ -141,7 +152,7 @@ async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDu
     await store.set_due(uow.session, envelope.request_id, {k: v for k, v in due.items() if v is not None})
 
 
-async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: RequestMergeReleased) -> None:
     """A merged duplicate is handed back (its primary was withdrawn): it may be queued again."""
     await uow.session.execute(
         store.finished.delete().where(
@@ -150,7 +161,7 @@ async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> Non
     )
 
 
-async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: RequestReopened) -> None:
     """The person was not satisfied: the lead's case shows why (routing sends it back to them)."""
     await uow.session.execute(
         insert(store.steps).values(
@@ -188,7 +199,7 @@ async def act(
         raise Forbidden("only the lead department may do this; co-handlers add opinions") from exc
     await store.save_case(uow.session, updated)
     emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
-    await sla.stop_for(uow, emitted.type, request_id, case.department, emitted.occurred_at)
+    await sla_scheduler.stop_for(uow, type(event), request_id, case.department, emitted.occurred_at)
     if notify is not None:
         template, params, audience = notify
         uow.emit(
@@ -373,8 +384,8 @@ async def request_extension(
     case = await _case_or_404(uow, principal, request_id)
     if case.role != "lead":
         raise Forbidden("only the lead department asks for more time")
-    next_state(case.state, "request.extension_requested")
-    clock = await sla.load_clock(uow, request_id, case.department, clock_name)
+    next_state(case.state, RequestExtensionRequested)
+    clock = await sla_scheduler.load_clock(uow, request_id, case.department, clock_name)
     if clock is None:
         raise NotFound(f"no {clock_name} clock on case {request_id}")
     _check_extension(clock, requested_due)
@@ -423,7 +434,7 @@ async def request_extension(
 
 def _check_extension(clock: Clock, requested_due: datetime) -> None:
     try:
-        clock.check_extension(requested_due, now(), sla.policy())
+        clock.check_extension(requested_due, now(), sla_scheduler.policy())
     except ExtensionRefused as exc:
         raise Unprocessable(
             exc.message, fields=[field_error("requested_due", exc.rule, exc.message)]
@@ -449,14 +460,14 @@ async def decide_extension(
         raise Conflict(f"extension {extension_id} is already {row['state']}")
     case = await store.find_case(uow.session, row["request_id"], row["department"], for_update=True)
     assert case is not None
-    next_state(case.state, "request.extension_decided")
+    next_state(case.state, RequestExtensionDecided)
     new_due = None
     if approve:
-        clock = await sla.load_clock(uow, row["request_id"], row["department"], row["clock"])
+        clock = await sla_scheduler.load_clock(uow, row["request_id"], row["department"], row["clock"])
         assert clock is not None
         _check_extension(clock, row["requested_due"])
         new_due = row["requested_due"]
-        await sla.save_clock(uow, clock.extend(new_due, now()))
+        await sla_scheduler.save_clock(uow, clock.extend(new_due, now()))
         await store.set_due(uow.session, row["request_id"], {row["clock"]: new_due.isoformat()})
     await uow.session.execute(
         update(store.extensions)
@@ -519,7 +530,7 @@ async def issue_supervision_order(
     case = next((c for c in cases if c.department == target), None)
     if case is None:
         raise NotFound(f"no case {request_id} in {target or 'any department'}")
-    next_state(case.state, "request.supervised")
+    next_state(case.state, RequestSupervised)
     if due <= now():
         raise Unprocessable(
             "the deadline has passed", fields=[field_error("due", "in_future", "must be later than now")]
@@ -600,8 +611,8 @@ async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
     case = await _case_or_404(uow, principal, request_id)
     if case.role != "lead":
         raise Forbidden("only the lead department pauses its clocks")
-    next_state(case.state, "request.paused")
-    if not await sla.pause_clocks(uow, request_id, case.department, now()):
+    next_state(case.state, RequestPaused)
+    if not await sla_scheduler.pause_clocks(uow, request_id, case.department, now()):
         raise Conflict("no running clock to pause (paused already, or all stopped)", code="nothing_to_pause")
     uow.emit(
         RequestPaused(department=case.department, reason=reason), request_id=request_id, actor=principal.actor
@@ -621,8 +632,8 @@ async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
 
 async def resume(uow: UnitOfWork, principal: Principal, request_id: str) -> dict[str, Any]:
     case = await _case_or_404(uow, principal, request_id)
-    next_state(case.state, "request.resumed")
-    moved = await sla.resume_clocks(uow, request_id, case.department, now())
+    next_state(case.state, RequestResumed)
+    moved = await sla_scheduler.resume_clocks(uow, request_id, case.department, now())
     if not moved:
         raise Conflict("the clocks are not paused", code="not_paused")
     uow.emit(

@@ -27,7 +27,6 @@ from shared.types import Instant, PositiveInt32
 router = APIRouter(prefix="/v1", tags=["intake"])
 AuditInstant = Annotated[Instant, Query(description="ISO 8601 with offset")]
 
-STAFF_READERS = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
 PHONE_LOOKUP = ("agent", "supervisor", "admin")  # who may find a person's requests by phone
 
 

@@ -7,26 +7,59 @@ import logging
 from typing import Any
 
 from services.intake import service, store
+from shared.events.catalogue import (
+    EventData,
+    KpiDepartmentFlagged,
+    KpiPeriodScored,
+    NotificationDelivered,
+    NotificationOutbound,
+    NotificationRequested,
+    NotificationSent,
+    RequestAnsweredAtIntake,
+    RequestChased,
+    RequestCoOpinionAdded,
+    RequestDueChanged,
+    RequestDueRecomputed,
+    RequestExtensionDecided,
+    RequestExtensionRequested,
+    RequestIncomplete,
+    RequestMerged,
+    RequestMergeReleased,
+    RequestPaused,
+    RequestPersonalDataPurged,
+    RequestReceived,
+    RequestResumed,
+    RequestRevisitScheduled,
+    RequestRouted,
+    RequestSlaBreached,
+    RequestSlaWarning,
+    RequestSupervised,
+    RequestSupervisionAnswered,
+    RequestSupplemented,
+    RequestWithdrawn,
+    StaffRated,
+    StaffRectificationDecided,
+)
 from shared.events.envelope import Envelope
-from shared.inbox import Handler
-from shared.lifecycle import State, follow
+from shared.inbox import Handlers
+from shared.lifecycle import CHANGES_STATE, State, follow
 from shared.outbox import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: EventData) -> None:
     row = await store.get_request(uow.session, envelope.request_id, for_update=True)
     if row is None:
         log.warning("event %s for unknown request %s", envelope.type, envelope.request_id)
         return
-    state = follow(State(row["state"]), envelope.type)
+    state = follow(State(row["state"]), type(data))
     if state is None:
         # Another service is the authority for this step; record nothing, but say so.
         log.warning("request %s: %s does not fit state %s", envelope.request_id, envelope.type, row["state"])
         return
     extra: dict[str, Any] = {}
-    if envelope.type in ("request.routed", "request.rerouted"):
+    if isinstance(data, RequestRouted):  # routed or rerouted
         extra["lead_department"] = data.lead_department
         extra["co_departments"] = list(data.co_departments)
         # Routing read the text: an urgent request, or the category of its matter.
@@ -41,23 +74,52 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: Any) -> No
     await store.set_state(uow.session, envelope.request_id, state.value, **extra)
 
 
-FOLLOWED = (
-    "request.routed",
-    "request.rerouted",
-    "request.returned",
-    "request.escalated",
-    "request.accepted",
-    "request.contacted",
-    "request.progressed",
-    "request.resolved",
-    "request.feedback_given",
-    "request.rated",
-    "request.reopened",
-    "request.revisited",
-    "request.closed",
+# Intake decides these steps itself (and has moved the request on when it emitted them).
+DECIDED_HERE = frozenset(
+    {
+        RequestReceived,
+        RequestIncomplete,
+        RequestSupplemented,
+        RequestAnsweredAtIntake,
+        RequestMerged,
+        RequestWithdrawn,
+        RequestMergeReleased,
+    }
 )
-HANDLERS: dict[str, Handler] = {
-    **{event_type: follow_lifecycle for event_type in FOLLOWED},
+# Every step another service decides that changes the state (routed, rerouted, returned,
+# escalated, accepted, contacted, progressed, resolved, feedback given, rated, reopened,
+# revisited, closed): the first responder's view follows.
+FOLLOWED = CHANGES_STATE - DECIDED_HERE
+HANDLERS: Handlers = {
+    **{event: follow_lifecycle for event in sorted(FOLLOWED, key=lambda e: e.TYPE)},
     # Any service that must reach the person asks here; only intake knows how.
-    "notification.requested": service.on_notification_requested,
+    NotificationRequested: service.on_notification_requested,
 }
+IGNORED = frozenset(
+    {
+        *DECIDED_HERE,
+        # Steps that leave the state as it is.
+        RequestChased,  # intake's own
+        RequestExtensionRequested,
+        RequestExtensionDecided,
+        RequestPaused,
+        RequestResumed,
+        RequestCoOpinionAdded,
+        RequestDueChanged,
+        RequestDueRecomputed,
+        RequestSlaWarning,
+        RequestSlaBreached,
+        RequestSupervised,
+        RequestSupervisionAnswered,
+        RequestRevisitScheduled,
+        # Intake's own, or other services' business.
+        RequestPersonalDataPurged,
+        NotificationSent,
+        NotificationDelivered,
+        NotificationOutbound,
+        StaffRated,
+        StaffRectificationDecided,
+        KpiPeriodScored,
+        KpiDepartmentFlagged,
+    }
+)

@@ -4,7 +4,6 @@ destinations). The pseudonymous reference stays, so KPIs do not change."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,10 +11,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from services.intake import store
+from shared.background import run_every
 from shared.clock import now
 from shared.events.catalogue import RequestPersonalDataPurged
 from shared.events.envelope import SYSTEM
 from shared.masking import Person, mask_text
+from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -85,14 +86,11 @@ async def purge(new_uow: Any, at: datetime | None = None) -> int:
     return len(rows)
 
 
-async def retention_job(runtime: Any) -> None:
-    """Background job of the intake service."""
-    while True:
-        try:
-            while await purge(runtime.uow) == 500:
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("personal-data purge failed; retrying")
-        await asyncio.sleep(3600)
+async def retention_job(runtime: ServiceRuntime) -> None:
+    """Background job of the intake service: purge what is due, every hour."""
+
+    async def purge_due() -> None:
+        while await purge(runtime.uow) == 500:
+            pass
+
+    await run_every(3600, purge_due, log=log, failure="personal-data purge failed; retrying")

@@ -29,6 +29,7 @@ from shared.db import insert_new
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error, validation_fields
 from shared.events.catalogue import (
     Audience,
+    EventData,
     FirstResponder,
     MissingMaterial,
     NotificationDelivered,
@@ -106,9 +107,9 @@ async def _load(uow: UnitOfWork, request_id: str) -> dict[str, Any]:
     return row
 
 
-async def _set_state(uow: UnitOfWork, row: dict[str, Any], event_type: str, **extra: Any) -> State:
+async def _set_state(uow: UnitOfWork, row: dict[str, Any], event: type[EventData], **extra: Any) -> State:
     """Move the request on (409 naming the current state if the step is not allowed)."""
-    state = next_state(State(row["state"]), event_type)
+    state = next_state(State(row["state"]), event)
     await store.set_state(uow.session, row["id"], state.value, **extra)
     return state
 
@@ -303,9 +304,7 @@ async def supplement(
         await uow.commit()
         return {**submit_view({**row, "missing": [p.as_dict() for p in problems]}), "state": "incomplete"}
     until = now()
-    state = await _set_state(
-        uow, row, "request.supplemented", materials=materials, missing=[], paused_from=None
-    )
+    state = await _set_state(uow, row, RequestSupplemented, materials=materials, missing=[], paused_from=None)
     uow.emit(
         RequestSupplemented(
             materials=[m["code"] for m in given], paused_from=row["paused_from"], paused_until=until
@@ -355,7 +354,7 @@ async def answer(
         )
     row = await _load(uow, request_id)
     text = mask_text(text, Person.of(row["requester"]))
-    state = await _set_state(uow, row, "request.answered_at_intake", answer=text)
+    state = await _set_state(uow, row, RequestAnsweredAtIntake, answer=text)
     answered = uow.emit(
         RequestAnsweredAtIntake(answer=text, agent_id=principal.id, article_id=article_id),
         request_id=request_id,
@@ -382,7 +381,7 @@ async def merge_into(
         )
     if primary["state"] in (State.CLOSED, State.MERGED, State.WITHDRAWN):
         raise Conflict(f"request {into} is {primary['state']}; merge into an open request")
-    state = await _set_state(uow, row, "request.merged", merged_into=into)
+    state = await _set_state(uow, row, RequestMerged, merged_into=into)
     merged = uow.emit(RequestMerged(into_request_id=into), request_id=request_id, actor=principal.actor)
     await _tell(uow, row, "request_merged", {"primary_id": into}, ["requester"], merged)
     await uow.commit()
@@ -392,7 +391,7 @@ async def merge_into(
 async def withdraw(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
     row = await _load(uow, request_id)
     _check_channel(principal, row)
-    state = await _set_state(uow, row, "request.withdrawn")
+    state = await _set_state(uow, row, RequestWithdrawn)
     reason = mask_text(reason, Person.of(row["requester"]))
     withdrawn = uow.emit(RequestWithdrawn(reason=reason), request_id=request_id, actor=principal.actor)
     await _tell(uow, row, "request_withdrawn", {"reason": reason}, ["requester"], withdrawn)
@@ -426,7 +425,7 @@ async def _release_duplicates(uow: UnitOfWork, primary: dict[str, Any], cause: E
     ]
     params = {"primary_id": primary["id"], "primary_end": ended[0], "primary_end_en": ended[1]}
     first, *others = duplicates
-    state = await _set_state(uow, first, "request.merge_released", merged_into=None)
+    state = await _set_state(uow, first, RequestMergeReleased, merged_into=None)
     released = uow.emit(
         RequestMergeReleased(former_primary_id=primary["id"], new_primary_id=None),
         request_id=first["id"],
@@ -435,7 +434,7 @@ async def _release_duplicates(uow: UnitOfWork, primary: dict[str, Any], cause: E
     )
     await _tell(uow, {**first, "state": state.value}, "merge_released", params, ["requester"], released)
     for duplicate in others:
-        await _set_state(uow, duplicate, "request.merged", merged_into=first["id"])
+        await _set_state(uow, duplicate, RequestMerged, merged_into=first["id"])
         remerged = uow.emit(
             RequestMerged(into_request_id=first["id"]),
             request_id=duplicate["id"],
@@ -452,7 +451,7 @@ async def chase(uow: UnitOfWork, principal: Principal, request_id: str, note: st
     _check_channel(principal, row)
     if (principal.kind, principal.id) != (row["first_responder_kind"], row["first_responder_id"]):
         raise Forbidden(f"only the first responder of request {request_id} chases it")
-    next_state(State(row["state"]), "request.chased")  # 409 naming the state if not with a department
+    next_state(State(row["state"]), RequestChased)  # 409 naming the state if not with a department
     count = 1 + len(
         list(
             await uow.session.scalars(

@@ -9,10 +9,19 @@ from typing import Any
 from sqlalchemy import select
 
 from services.kpi import staff, store
-from services.kpi.domain.facts import FOLDED_TYPES, TIMELINE_TYPES, apply, fold_all
-from shared.events.catalogue import decode
+from services.kpi.domain.facts import FOLDED, FOLDED_TYPES, TIMELINE, apply, fold_all
+from shared.events.catalogue import (
+    EventData,
+    KpiDepartmentFlagged,
+    KpiPeriodScored,
+    NotificationOutbound,
+    RequestPersonalDataPurged,
+    StaffRated,
+    StaffRectificationDecided,
+    decode,
+)
 from shared.events.envelope import Envelope
-from shared.inbox import Handler
+from shared.inbox import Handlers
 from shared.outbox import UnitOfWork
 
 
@@ -29,7 +38,7 @@ def _kept(envelope: Envelope) -> dict[str, Any]:
     }
 
 
-async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def fold_event(uow: UnitOfWork, envelope: Envelope, data: EventData) -> None:
     """Keep the event and fold it into the request's fact row, as if all its events were
     folded in the order they happened: an event later than everything folded so far (the
     usual case) is one more step; one that arrived out of order (or ties in time) makes the
@@ -57,16 +66,24 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await store.save_fact(session, fold_all(envelope.request_id, decoded), fact, defer_counts=True)
 
 
-async def keep_event(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def keep_event(uow: UnitOfWork, envelope: Envelope, data: EventData) -> None:
     """An event of the request's story that no figure depends on (a pause, an extension
     request, an opinion, a notification, an SLA alert, a supervision order and its answer):
     kept for the timeline, the fact row untouched."""
     await store.keep_event(uow.session, _kept(envelope))
 
 
-HANDLERS: dict[str, Handler] = {
-    **{event_type: keep_event for event_type in TIMELINE_TYPES},
-    **{event_type: fold_event for event_type in FOLDED_TYPES},
-    "staff.rated": staff.on_staff_rated,
-    "staff.rectification_decided": staff.on_rectification_decided,
+HANDLERS: Handlers = {
+    **{event: keep_event for event in sorted(TIMELINE, key=lambda e: e.TYPE)},
+    **{event: fold_event for event in sorted(FOLDED, key=lambda e: e.TYPE)},
+    StaffRated: staff.on_staff_rated,
+    StaffRectificationDecided: staff.on_rectification_decided,
 }
+IGNORED = frozenset(
+    {
+        KpiPeriodScored,  # KPI's own
+        KpiDepartmentFlagged,  # KPI's own
+        RequestPersonalDataPurged,  # the fact row holds no personal data
+        NotificationOutbound,  # on the notifications topic, for channel adapters
+    }
+)

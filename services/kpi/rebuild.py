@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.kpi import store
-from services.kpi.domain.facts import FOLDED_TYPES, Fact, fold_all
+from services.kpi.domain.facts import FOLDED, FOLDED_TYPES, Fact, fold_all
 from shared.db import create_engine, session_factory
 from shared.events.catalogue import InvalidEvent, UnknownEventType, decode
 from shared.settings import Settings, get_settings
@@ -86,7 +86,7 @@ def _collect(by_request: dict[str, dict[str, Any]], raw: bytes | None) -> None:
         envelope, data = decode(raw or b"")
     except (InvalidEvent, UnknownEventType):
         return  # the live consumer dead-lettered it too
-    if envelope.type in FOLDED_TYPES:  # each event id once, as the inbox does
+    if type(data) in FOLDED:  # each event id once, as the inbox does
         by_request.setdefault(envelope.request_id, {})[str(envelope.id)] = (envelope, data)
 
 

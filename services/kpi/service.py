@@ -3,7 +3,6 @@ behind the API. Figures are computed from fact rows only."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,10 +16,12 @@ from services.kpi.domain import rollup
 from services.kpi.domain.figures import Period
 from services.kpi.domain.hotspots import matter_areas, ranked_counts
 from services.kpi.domain.scoring import rank, score, under_pass_line_streak
+from shared.background import run_every
 from shared.clock import now, organisation_tz
 from shared.events.catalogue import KpiDepartmentFlagged, KpiPeriodScored
 from shared.events.envelope import SYSTEM, Actor
 from shared.outbox import UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -239,21 +240,18 @@ async def _history(
     return [rows.get(label) for label in labels], labels
 
 
-async def period_closer(runtime: Any) -> None:
-    """Background job: once a month is over, close it (scores, ranking, flags)."""
-    while True:
-        try:
-            last_month = (now().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-            async with runtime.sessions() as session:
-                done = await session.scalar(
-                    select(store.scores.c.period).where(store.scores.c.period == last_month)
-                )
-            if done is None:
-                async with runtime.uow() as uow:
-                    await close_period(uow, last_month)
-                log.info("closed KPI period %s", last_month)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("closing the KPI period failed; retrying")
-        await asyncio.sleep(3600)
+async def period_closer(runtime: ServiceRuntime) -> None:
+    """Background job: once a month is over, close it (scores, ranking, flags); looks every hour."""
+
+    async def close_last_month() -> None:
+        last_month = (now().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        async with runtime.sessions() as session:
+            done = await session.scalar(
+                select(store.scores.c.period).where(store.scores.c.period == last_month)
+            )
+        if done is None:
+            async with runtime.uow() as uow:
+                await close_period(uow, last_month)
+            log.info("closed KPI period %s", last_month)
+
+    await run_every(3600, close_last_month, log=log, failure="closing the KPI period failed; retrying")

@@ -24,7 +24,6 @@ from shared.runtime import db_session, runtime_of, unit_of_work
 from shared.types import Day, Instant
 
 router = APIRouter(prefix="/v1", tags=["routing"])
-STAFF = ("agent", "handler", "dept_head", "supervisor", "admin", "ops")
 Session = Annotated[AsyncSession, Depends(db_session)]
 Reader = Annotated[Principal, Depends(authorized)]
 Admin = Annotated[Principal, Depends(authorized)]

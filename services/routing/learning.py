@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing import store
 from services.routing.domain.dispatch import DispatchModel, Example, Matter, history_example
 from shared.clock import now
+from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ class ModelCache:
 MODELS = ModelCache()
 
 
-async def retrain_job(runtime: Any) -> None:
+async def retrain_job(runtime: ServiceRuntime) -> None:
     """Background: retrain when the history or the catalogue changed (ServiceRuntime job)."""
     # Warm up off the event loop: jieba's dictionary and the newest model, so the first
     # request does not pay for them.

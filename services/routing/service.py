@@ -31,11 +31,15 @@ from shared.events.catalogue import (
     DispatchAlternative,
     Due,
     NotificationRequested,
+    RequestAnsweredAtIntake,
+    RequestChased,
     RequestDueChanged,
     RequestDueRecomputed,
     RequestEscalated,
     RequestExtensionDecided,
     RequestExtensionRequested,
+    RequestMerged,
+    RequestMergeReleased,
     RequestReceived,
     RequestReopened,
     RequestRerouted,
@@ -48,9 +52,10 @@ from shared.events.catalogue import (
     RequestSupervised,
     RequestSupervisionAnswered,
     RequestSupplemented,
+    RequestWithdrawn,
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
-from shared.lifecycle import State, next_state
+from shared.lifecycle import State, entered_by, next_state
 from shared.metrics import CALENDAR_PROVISIONAL
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
@@ -421,7 +426,7 @@ async def route_supplemented(uow: UnitOfWork, envelope: Envelope, data: RequestS
     await _route(uow, envelope, route, frozenset(), first=True)
 
 
-async def route_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def route_released(uow: UnitOfWork, envelope: Envelope, data: RequestMergeReleased) -> None:
     """Its primary was withdrawn or answered at intake: the duplicate is routed on its own,
     its clocks starting now."""
     route = await store.get_route(uow.session, envelope.request_id, for_update=True)
@@ -431,7 +436,7 @@ async def route_released(uow: UnitOfWork, envelope: Envelope, data: Any) -> None
     await _route(uow, envelope, {**route, "state": State.RECEIVED.value}, frozenset(), first=True)
 
 
-async def tell_head_of_chase(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def tell_head_of_chase(uow: UnitOfWork, envelope: Envelope, data: RequestChased) -> None:
     """催办: the lead department's head hears that the first responder chased the request."""
     route = await store.get_route(uow.session, envelope.request_id)
     department = data.department or (route["lead_department"] if route else None)
@@ -449,9 +454,11 @@ async def tell_head_of_chase(uow: UnitOfWork, envelope: Envelope, data: Any) -> 
     )
 
 
-async def stop_routing(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def stop_routing(
+    uow: UnitOfWork, envelope: Envelope, data: RequestAnsweredAtIntake | RequestMerged | RequestWithdrawn
+) -> None:
     """Answered at intake, merged or withdrawn: nothing more to route."""
-    await _set_route_state(uow, envelope.request_id, state=envelope.type.removeprefix("request."))
+    await _set_route_state(uow, envelope.request_id, state=entered_by(type(data)).value)
 
 
 async def _set_route_state(uow: UnitOfWork, request_id: str, **values: Any) -> None:
@@ -867,7 +874,7 @@ async def dispatch(
     ]
     if unknown:
         raise ApiError("unknown departments", status=422, code="validation_failed", fields=unknown)
-    next_state(State(route["state"]), "request.rerouted")  # 409 naming the state if not allowed
+    next_state(State(route["state"]), RequestRerouted)  # 409 naming the state if not allowed
     emitted = await _route(
         uow,
         None,
@@ -964,7 +971,7 @@ async def dispatch_from_queue(
             State.SUPPLEMENTED.value,
         )
         if not first:
-            next_state(State(route["state"]), "request.rerouted")  # 409 naming the state if not allowed
+            next_state(State(route["state"]), RequestRerouted)  # 409 naming the state if not allowed
         choice = Choice(lead, tuple(co), "dispatcher", matter=matter)
         emitted = await _route(
             uow,

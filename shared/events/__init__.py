@@ -1,5 +1,6 @@
 from shared.events.catalogue import (
     CATALOGUE,
+    EVENT_CLASSES,
     EventData,
     InvalidEvent,
     UnknownEventType,
@@ -10,6 +11,7 @@ from shared.events.envelope import SYSTEM, Actor, Envelope, new_envelope
 
 __all__ = [
     "CATALOGUE",
+    "EVENT_CLASSES",
     "SYSTEM",
     "Actor",
     "Envelope",

@@ -509,6 +509,10 @@ class KpiDepartmentFlagged(EventData):
     periods: list[str]
 
 
+# Every event class of the catalogue: what each consumer either handles or deliberately ignores.
+EVENT_CLASSES: frozenset[type[EventData]] = frozenset(CATALOGUE.values())
+
+
 def decode(raw: bytes | str) -> tuple[Envelope, EventData]:
     """Parse and type an event; raise UnknownEventType or InvalidEvent, never half-apply."""
     try:

@@ -15,8 +15,9 @@ from services.kpi import store as kpi_store
 from services.kpi.consumers import fold_event
 from services.kpi.domain.facts import Fact
 from shared.db import inbox_table, outbox_table
+from shared.events.catalogue import RequestAccepted, RequestReceived, RequestRouted
 from shared.events.envelope import Envelope
-from shared.inbox import Handler, InboxConsumer
+from shared.inbox import Handlers, InboxConsumer
 from shared.kafka import ensure_topics, make_producer
 from shared.outbox import OutboxRelay
 from shared.runtime import ServiceRuntime
@@ -26,7 +27,7 @@ from tests.support.events import accepted, eventually, produce, read_topic, rece
 
 @contextlib.asynccontextmanager
 async def running_consumer(
-    settings: Settings, handlers: dict[str, Handler], name: str | None = None
+    settings: Settings, handlers: Handlers, name: str | None = None
 ) -> AsyncIterator[ServiceRuntime]:
     """KPI's real projection, fed by a consumer of its own on this test's topic."""
     runtime = ServiceRuntime(name="kpi", metadata=kpi_store.metadata, handlers=handlers, settings=settings)
@@ -67,7 +68,7 @@ async def test_the_same_event_delivered_twice_has_one_effect(topics: Settings) -
     await produce(
         topics.kafka_bootstrap, topics.lifecycle_topic, [raw(event), raw(event), raw(later), raw(event)]
     )
-    async with running_consumer(topics, {"request.received": fold_event, "request.routed": fold_event}) as rt:
+    async with running_consumer(topics, {RequestReceived: fold_event, RequestRouted: fold_event}) as rt:
         await eventually(lambda: _equals(fact_events(rt, event.request_id), 2), what="two events applied")
         await asyncio.sleep(1.0)  # give a wrongly applied repeat the time to show up
         assert await fact_events(rt, event.request_id) == 2
@@ -96,7 +97,7 @@ async def test_poison_events_go_to_the_dlq_with_headers_and_the_next_good_event_
         [(key, invalid_payload.to_bytes()), (key, unknown_type.to_bytes()), (key, b"{not json"), raw(good)],
     )
     name = "poison-test"
-    async with running_consumer(topics, {"request.received": fold_event}, name=name) as rt:
+    async with running_consumer(topics, {RequestReceived: fold_event}, name=name) as rt:
         await eventually(lambda: _equals(fact_events(rt, good.request_id), 1), what="the good event applied")
         assert await fact_events(rt, invalid_payload.request_id) is None
         # Dead letters are sent after the batch's transaction: read them while it still runs.
@@ -132,7 +133,7 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered_and_th
         topics.lifecycle_topic,
         [(same_partition, failing.to_bytes()), (same_partition, good.to_bytes())],
     )
-    async with running_consumer(topics, {"request.received": flaky}) as rt:
+    async with running_consumer(topics, {RequestReceived: flaky}) as rt:
         await eventually(lambda: _equals(fact_events(rt, good.request_id), 1), what="the good event applied")
         assert await fact_events(rt, failing.request_id) is None
         dead = await read_topic(topics.kafka_bootstrap, topics.dlq_topic, expected=1)
@@ -160,7 +161,7 @@ async def test_events_of_one_request_are_applied_in_order(topics: Settings) -> N
         raw(e) for e in others[3:]
     ]
     await produce(topics.kafka_bootstrap, topics.lifecycle_topic, messages)
-    handlers = dict.fromkeys(("request.received", "request.routed", "request.accepted"), recording)
+    handlers: Handlers = dict.fromkeys((RequestReceived, RequestRouted, RequestAccepted), recording)
     async with running_consumer(topics, handlers) as rt:
         await eventually(lambda: _equals(fact_events(rt, rid), 3), what="three events applied")
         async with rt.sessions() as session:
@@ -256,7 +257,7 @@ async def test_a_fast_lane_acts_only_on_what_it_picks_and_leaves_poison_to_the_m
     topics: Settings,
 ) -> None:
     runtime = ServiceRuntime(
-        name="kpi", metadata=kpi_store.metadata, handlers={"request.received": fold_event}, settings=topics
+        name="kpi", metadata=kpi_store.metadata, handlers={RequestReceived: fold_event}, settings=topics
     )
     lane = runtime.processor(
         f"lane-{uuid.uuid4().hex[:6]}", accepts=lambda env: env.data.get("category") == "help"
@@ -287,7 +288,7 @@ async def test_a_dead_letter_is_re_driven_after_the_fix_and_applied_once(topics:
 
     name = f"redrive-{uuid.uuid4().hex[:6]}"
     await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(failing)])
-    async with running_consumer(topics, {"request.received": buggy_until_fixed}, name=name) as rt:
+    async with running_consumer(topics, {RequestReceived: buggy_until_fixed}, name=name) as rt:
         await eventually(
             lambda: _has_dead_letters(topics, 1), timeout=30, what="the failing event dead-lettered"
         )
@@ -337,7 +338,7 @@ async def test_every_log_line_of_a_consumer_names_the_event_and_its_correlation(
     logging.getLogger("tests.handler").setLevel(logging.INFO)
     try:
         await produce(topics.kafka_bootstrap, topics.lifecycle_topic, [raw(event)])
-        async with running_consumer(topics, {"request.received": logs_something}) as rt:
+        async with running_consumer(topics, {RequestReceived: logs_something}) as rt:
             await eventually(lambda: _equals(fact_events(rt, event.request_id), 1), what="applied")
     finally:
         logging.getLogger("tests.handler").removeHandler(keep)
@@ -418,7 +419,7 @@ async def test_a_fetch_is_applied_in_one_transaction_and_a_failure_falls_back_to
         await fold_event(uow, env, data)
 
     processor = runtime.processor(f"batch-{uuid.uuid4().hex[:6]}")
-    processor._handlers = {"request.received": picky}  # this test's handler
+    processor._handlers = {RequestReceived: picky}  # this test's handler
     try:
         together = await processor.process_batch(
             [first.to_bytes(), broken.to_bytes(), second.to_bytes(), first.to_bytes()]

@@ -51,7 +51,8 @@ async def followup(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient,
 
 async def feed(runtime: ServiceRuntime, env: Envelope) -> None:
     async with runtime.uow() as uow:
-        await HANDLERS[env.type](uow, env, CATALOGUE[(env.type, env.version)].model_validate(env.data))
+        data = CATALOGUE[(env.type, env.version)].model_validate(env.data)
+        await HANDLERS[type(data)](uow, env, data)
         await uow.commit()
 
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from services.handling import clocks as sla
 from services.handling import service
+from services.handling import sla_scheduler as sla
 from services.handling import store as handling_store
 from services.handling.main import build_app
 from shared.auth import issue_staff_token

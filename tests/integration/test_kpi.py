@@ -55,7 +55,8 @@ async def feed(runtime: ServiceRuntime, rid: str, data: Any, at: datetime) -> No
         occurred_at=at,
     )
     async with runtime.uow() as uow:
-        await HANDLERS[env.type](uow, env, CATALOGUE[(env.type, env.version)].model_validate(env.data))
+        decoded = CATALOGUE[(env.type, env.version)].model_validate(env.data)
+        await HANDLERS[type(decoded)](uow, env, decoded)
         await uow.commit()
 
 

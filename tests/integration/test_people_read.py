@@ -235,7 +235,7 @@ async def test_the_first_responder_chases_a_request_and_nobody_else_does(
     assert early.status_code == 409  # not with a department yet
     routed = envelope(rid, RequestRouted(lead_department="urban", due={}))  # type: ignore[arg-type]
     async with runtime.uow() as uow:
-        await HANDLERS["request.routed"](uow, routed, RequestRouted.model_validate(routed.data))
+        await HANDLERS[RequestRouted](uow, routed, RequestRouted.model_validate(routed.data))
         await uow.commit()
     assert (await client.post(f"/v1/requests/{rid}/chase", headers=OTHER_AGENT, json={})).status_code == 403
     assert (await client.post(f"/v1/requests/{rid}/chase", headers=WEB, json={})).status_code == 404

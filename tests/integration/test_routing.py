@@ -41,7 +41,7 @@ async def routing(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
 async def apply(runtime: ServiceRuntime, env: Envelope) -> None:
     data = CATALOGUE[(env.type, env.version)].model_validate(env.data)
     async with runtime.uow() as uow:
-        await HANDLERS[env.type](uow, env, data)
+        await HANDLERS[type(data)](uow, env, data)
         await uow.commit()
 
 

@@ -89,7 +89,7 @@ class Followup:
         return (message or "").strip() or (self.reply or "").strip()
 
     def give_feedback(self, by: str) -> tuple[Followup, EventData]:
-        state = next_state(self.state, "request.feedback_given")
+        state = next_state(self.state, RequestFeedbackGiven)
         return replace(self, state=state), RequestFeedbackGiven(
             channel=self.channel, by=by, department=self.lead_department
         )
@@ -104,7 +104,7 @@ class Followup:
     ) -> tuple[Followup, list[EventData]]:
         if self.anonymous:
             raise NotSurveyed(self.request_id)
-        state = next_state(self.state, "request.rated")
+        state = next_state(self.state, RequestRated)
         events: list[EventData] = [RequestRated(rating=rating, score=score, comment=comment)]
         updated = replace(self, state=state, rating=rating)
         if rating == "unsatisfied":
@@ -130,7 +130,7 @@ class Followup:
         # Unsatisfied: back to the same lead department with the person's reason.
         reopened = replace(
             updated,
-            state=next_state(updated.state, "request.reopened"),
+            state=next_state(updated.state, RequestReopened),
             reopen_count=self.reopen_count + 1,
             revisit_owed=True,  # a return visit is due for every unsatisfied result
         )
@@ -152,13 +152,13 @@ class Followup:
 
     def no_response(self) -> tuple[Followup, EventData]:
         """The survey went unanswered: recorded as such, never as satisfied."""
-        state = next_state(self.state, "request.rated")
+        state = next_state(self.state, RequestRated)
         return replace(self, state=state, rating="no_response"), RequestRated(rating="no_response")
 
     def revisited(
         self, revisit_id: str, outcome: str, notes: str | None, policy: FollowupPolicy = FollowupPolicy()
     ) -> tuple[Followup, list[EventData]]:
-        state = next_state(self.state, "request.revisited")
+        state = next_state(self.state, RequestRevisited)
         events: list[EventData] = [RequestRevisited(revisit_id=revisit_id, outcome=outcome)]  # type: ignore[arg-type]
         updated = replace(self, state=state)
         if outcome == "recurred":
@@ -176,5 +176,5 @@ class Followup:
         return self.state == State.REVISITED
 
     def close(self, reason: str) -> tuple[Followup, EventData]:
-        state = next_state(self.state, "request.closed")
+        state = next_state(self.state, RequestClosed)
         return replace(self, state=state), RequestClosed(reason=reason)

@@ -15,7 +15,6 @@ from datetime import datetime
 
 LEVELS = ("very_satisfied", "satisfied", "basically_satisfied", "unsatisfied", "very_unsatisfied")
 BAD = frozenset({"unsatisfied", "very_unsatisfied"})
-GOOD = frozenset({"very_satisfied", "satisfied", "basically_satisfied"})
 
 # The fixed list of reasons a person may pick (with their Chinese labels for the forms).
 REASONS: dict[str, str] = {
@@ -32,7 +31,6 @@ REASONS: dict[str, str] = {
     "other": "其他",
 }
 
-OUTCOMES = ("rectified", "explained", "disputed")
 OUTCOME_TEXT = {
     "rectified": "相关工作人员已整改",
     "explained": "已向您说明情况",

@@ -76,14 +76,14 @@ class Case:
         self, actor_department: str | None, handler_id: str, at: datetime | None = None
     ) -> tuple[Case, EventData]:
         self._check(actor_department)
-        state = next_state(self.state, "request.accepted")
+        state = next_state(self.state, RequestAccepted)
         return replace(self, state=state, handler_id=handler_id, accepted_at=at), RequestAccepted(
             department=self.department, handler_id=handler_id
         )
 
     def contact(self, actor_department: str | None, handler_id: str, how: str) -> tuple[Case, EventData]:
         self._check(actor_department)
-        state = next_state(self.state, "request.contacted")
+        state = next_state(self.state, RequestContacted)
         return replace(self, state=state), RequestContacted(
             department=self.department, handler_id=handler_id, how=how
         )
@@ -92,7 +92,7 @@ class Case:
         self, actor_department: str | None, handler_id: str, step: Step, note: str
     ) -> tuple[Case, EventData]:
         self._check(actor_department)
-        state = next_state(self.state, "request.progressed")
+        state = next_state(self.state, RequestProgressed)
         return replace(self, state=state), RequestProgressed(
             department=self.department,
             handler_id=handler_id,
@@ -115,7 +115,7 @@ class Case:
         missing = sorted(co_departments - opinions_from)
         if missing and not override_reason:
             raise OpinionsMissing(missing)
-        state = next_state(self.state, "request.resolved")
+        state = next_state(self.state, RequestResolved)
         return replace(self, state=state), RequestResolved(
             department=self.department,
             handler_id=handler_id,
@@ -136,7 +136,7 @@ class Case:
             raise NotCoHandler(self.request_id)
         if self.state == State.RESOLVED or lead_state == State.RESOLVED:
             raise LeadResolved(self.request_id)
-        next_state(self.state, "request.co_opinion_added")
+        next_state(self.state, RequestCoOpinionAdded)
         return self, RequestCoOpinionAdded(department=self.department, opinion=opinion)
 
     def return_(
@@ -153,7 +153,7 @@ class Case:
         self._check(actor_department)
         if self.state == State.ACCEPTED and self.accepted_at and now and now > self.accepted_at + window:
             raise ReturnWindowClosed(self.request_id)
-        state = next_state(self.state, "request.returned")
+        state = next_state(self.state, RequestReturned)
         return replace(self, state=state), RequestReturned(
             department=self.department, reason=reason, belongs_to_department=belongs_to
         )

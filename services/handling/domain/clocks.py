@@ -8,12 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.events.catalogue import EventData, RequestAccepted, RequestContacted, RequestResolved
+
 HANDLING_CLOCKS = ("accept", "first_contact", "resolve")
 # Which action stops which clock.
-STOPPED_BY = {
-    "request.accepted": "accept",
-    "request.contacted": "first_contact",
-    "request.resolved": "resolve",
+STOPPED_BY: dict[type[EventData], str] = {
+    RequestAccepted: "accept",
+    RequestContacted: "first_contact",
+    RequestResolved: "resolve",
 }
 
 

@@ -24,7 +24,6 @@ from shared.masking import Person, mask_text
 jieba.setLogLevel(60)  # its dictionary-loading chatter is not a log line of ours
 
 ArticleStatus = Literal["draft", "pending", "published", "retired"]
-ArticleKind = Literal["article", "case"]
 Action = Literal["edit", "submit", "approve", "reject", "retire"]
 
 # (action) → (states it may start from, state it leads to)

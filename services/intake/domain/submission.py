@@ -9,8 +9,6 @@ from typing import Annotated
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -22,7 +20,7 @@ from pydantic_core import PydanticCustomError
 from shared.clock import now
 from shared.events.catalogue import Category, Channel, Urgency
 from shared.masking import id_check_digit, mask_email, normalise_number
-from shared.types import Instant
+from shared.types import Instant, Strict
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
@@ -86,11 +84,6 @@ def _email(value: str) -> str:
 
 # Free text: trimmed, length-limited, and no control characters (tabs and newlines are fine).
 NO_CONTROL = AfterValidator(_no_control_chars)
-
-
-class Strict(BaseModel):
-    # Unknown fields are refused; strings are trimmed before their length is checked.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Location(Strict):

@@ -3,13 +3,52 @@ gives the same row). Pure code: `apply(fact, envelope, data) -> fact`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from shared.events.catalogue import (
+    EventData,
+    NotificationDelivered,
+    NotificationRequested,
+    NotificationSent,
+    RequestAccepted,
+    RequestAnsweredAtIntake,
+    RequestChased,
+    RequestClosed,
+    RequestContacted,
+    RequestCoOpinionAdded,
+    RequestDueChanged,
+    RequestDueRecomputed,
+    RequestEscalated,
+    RequestExtensionDecided,
+    RequestExtensionRequested,
+    RequestFeedbackGiven,
+    RequestIncomplete,
+    RequestMerged,
+    RequestMergeReleased,
+    RequestPaused,
+    RequestProgressed,
+    RequestRated,
+    RequestReceived,
+    RequestReopened,
+    RequestRerouted,
+    RequestResolved,
+    RequestResumed,
+    RequestReturned,
+    RequestRevisited,
+    RequestRevisitScheduled,
+    RequestRouted,
+    RequestSlaBreached,
+    RequestSlaWarning,
+    RequestSupervised,
+    RequestSupervisionAnswered,
+    RequestSupplemented,
+    RequestWithdrawn,
+)
 from shared.events.envelope import Envelope
-from shared.lifecycle import State, follow
+from shared.lifecycle import CHANGES_STATE, State, follow
 
 
 @dataclass(frozen=True)
@@ -90,7 +129,21 @@ def replace(fact: Fact, **changes: Any) -> Fact:
     return new
 
 
-def _routed(fact: Fact, env: Envelope, d: Any) -> Fact:
+def _received(fact: Fact, env: Envelope, d: RequestReceived) -> Fact:
+    return replace(
+        fact,
+        channel=d.channel,
+        category=d.category,
+        urgency=d.urgency,
+        topic=d.topic,
+        area=d.area,
+        requester_ref=d.requester_ref,
+        received_at=env.occurred_at,
+        first_responder=d.first_responder.id if d.first_responder.kind == "staff" else None,
+    )
+
+
+def _routed(fact: Fact, env: Envelope, d: RequestRouted) -> Fact:
     if fact.answered_at_intake:
         return fact  # a routing decision that crossed the answer at intake: no department's clocks
     due = d.due
@@ -110,7 +163,7 @@ def _routed(fact: Fact, env: Envelope, d: Any) -> Fact:
     )
 
 
-def _rerouted(fact: Fact, env: Envelope, d: Any) -> Fact:
+def _rerouted(fact: Fact, env: Envelope, d: RequestRerouted) -> Fact:
     # A new department (after a return) or the same one again (reopened): its clocks start anew.
     routed = _routed(fact, env, d)
     return replace(
@@ -124,17 +177,29 @@ def _rerouted(fact: Fact, env: Envelope, d: Any) -> Fact:
     )
 
 
-def _resolved(fact: Fact, env: Envelope, d: Any) -> Fact:
+def _accepted(fact: Fact, env: Envelope, d: RequestAccepted) -> Fact:
+    return replace(fact, accepted_at=fact.accepted_at or env.occurred_at, handler_id=d.handler_id)
+
+
+def _contacted(fact: Fact, env: Envelope, d: RequestContacted) -> Fact:
+    return replace(fact, contacted_at=fact.contacted_at or env.occurred_at)
+
+
+def _returned(fact: Fact, env: Envelope, d: RequestReturned) -> Fact:
+    return replace(fact, returns=fact.returns + 1, returned_by=(*fact.returned_by, d.department))
+
+
+def _resolved(fact: Fact, env: Envelope, d: RequestResolved) -> Fact:
     return replace(fact, resolved_at=env.occurred_at, outcome=d.outcome, handler_id=d.handler_id)
 
 
-def _extension(fact: Fact, env: Envelope, d: Any) -> Fact:
+def _extension(fact: Fact, env: Envelope, d: RequestExtensionDecided) -> Fact:
     if d.approved and d.new_due is not None and d.clock == "resolve":
         return replace(fact, resolve_due=d.new_due)
     return fact
 
 
-def _due_changed(fact: Fact, env: Envelope, d: Any) -> Fact:
+def _due_changed(fact: Fact, env: Envelope, d: RequestDueChanged) -> Fact:
     """The current due times after an extension or a pause (feedback moved with resolve)."""
     if fact.answered_at_intake or d.department != fact.lead_department:
         return fact
@@ -147,7 +212,17 @@ def _due_changed(fact: Fact, env: Envelope, d: Any) -> Fact:
     )
 
 
-def _answered_at_intake(fact: Fact, env: Envelope, d: Any) -> Fact:
+def _due_recomputed(fact: Fact, env: Envelope, d: RequestDueRecomputed) -> Fact:
+    return replace(
+        fact,
+        accept_due=d.due.accept or fact.accept_due,
+        first_contact_due=d.due.first_contact or fact.first_contact_due,
+        resolve_due=d.due.resolve or fact.resolve_due,
+        feedback_due=d.due.feedback or fact.feedback_due,
+    )
+
+
+def _answered_at_intake(fact: Fact, env: Envelope, d: RequestAnsweredAtIntake) -> Fact:
     """Answered on the spot: no department handles it, so no department's clock counts
     (a routing already under way is cancelled)."""
     return replace(
@@ -167,7 +242,7 @@ def _answered_at_intake(fact: Fact, env: Envelope, d: Any) -> Fact:
     )
 
 
-def _resumed(fact: Fact, env: Envelope, d: Any) -> Fact:
+def _resumed(fact: Fact, env: Envelope, d: RequestResumed) -> Fact:
     """A pause moved the clocks: the moved due times count (like an extension)."""
     return replace(
         fact,
@@ -177,142 +252,136 @@ def _resumed(fact: Fact, env: Envelope, d: Any) -> Fact:
     )
 
 
-_FOLD = {
-    "request.received": lambda f, e, d: replace(
-        f,
-        channel=d.channel,
-        category=d.category,
-        urgency=d.urgency,
-        topic=d.topic,
-        area=d.area,
-        requester_ref=d.requester_ref,
-        received_at=e.occurred_at,
-        first_responder=d.first_responder.id if d.first_responder.kind == "staff" else None,
-    ),
-    "request.routed": _routed,
-    "request.rerouted": _rerouted,
-    "request.accepted": lambda f, e, d: replace(
-        f, accepted_at=f.accepted_at or e.occurred_at, handler_id=d.handler_id
-    ),
-    "request.contacted": lambda f, e, d: replace(f, contacted_at=f.contacted_at or e.occurred_at),
-    "request.returned": lambda f, e, d: replace(
-        f, returns=f.returns + 1, returned_by=(*f.returned_by, d.department)
-    ),
-    "request.extension_decided": _extension,
-    "request.resumed": _resumed,
-    "request.resolved": _resolved,
-    "request.answered_at_intake": _answered_at_intake,
-    "request.due_changed": _due_changed,
-    "request.feedback_given": lambda f, e, d: replace(f, feedback_at=e.occurred_at),
-    "request.rated": lambda f, e, d: replace(f, rating=d.rating, score=d.score, rated_at=e.occurred_at),
-    "request.reopened": lambda f, e, d: replace(f, reopens=max(f.reopens + 1, d.reopen_count)),
-    "request.revisited": lambda f, e, d: replace(
-        f, revisit_outcome=d.outcome, overturned=f.overturned or d.outcome == "recurred"
-    ),
-    "request.closed": lambda f, e, d: replace(f, closed_at=e.occurred_at),
-    "request.merged": lambda f, e, d: replace(f, excluded="merged"),
-    "request.withdrawn": lambda f, e, d: replace(f, excluded="withdrawn"),
-    # Its primary was withdrawn: handled on its own again, so it counts again.
-    "request.merge_released": lambda f, e, d: replace(f, excluded=None),
-    "request.chased": lambda f, e, d: replace(f, chases=f.chases + 1),
-    "request.due_recomputed": lambda f, e, d: replace(
-        f,
-        accept_due=d.due.accept or f.accept_due,
-        first_contact_due=d.due.first_contact or f.first_contact_due,
-        resolve_due=d.due.resolve or f.resolve_due,
-        feedback_due=d.due.feedback or f.feedback_due,
-    ),
+def _feedback_given(fact: Fact, env: Envelope, d: RequestFeedbackGiven) -> Fact:
+    return replace(fact, feedback_at=env.occurred_at)
+
+
+def _rated(fact: Fact, env: Envelope, d: RequestRated) -> Fact:
+    return replace(fact, rating=d.rating, score=d.score, rated_at=env.occurred_at)
+
+
+def _reopened(fact: Fact, env: Envelope, d: RequestReopened) -> Fact:
+    return replace(fact, reopens=max(fact.reopens + 1, d.reopen_count))
+
+
+def _revisited(fact: Fact, env: Envelope, d: RequestRevisited) -> Fact:
+    return replace(fact, revisit_outcome=d.outcome, overturned=fact.overturned or d.outcome == "recurred")
+
+
+def _closed(fact: Fact, env: Envelope, d: RequestClosed) -> Fact:
+    return replace(fact, closed_at=env.occurred_at)
+
+
+def _merged(fact: Fact, env: Envelope, d: RequestMerged) -> Fact:
+    return replace(fact, excluded="merged")
+
+
+def _withdrawn(fact: Fact, env: Envelope, d: RequestWithdrawn) -> Fact:
+    return replace(fact, excluded="withdrawn")
+
+
+def _merge_released(fact: Fact, env: Envelope, d: RequestMergeReleased) -> Fact:
+    """Its primary was withdrawn: handled on its own again, so it counts again."""
+    return replace(fact, excluded=None)
+
+
+def _chased(fact: Fact, env: Envelope, d: RequestChased) -> Fact:
+    return replace(fact, chases=fact.chases + 1)
+
+
+Fold = Callable[[Fact, Envelope, Any], Fact]
+# What each event changes in the fact row, besides the state (which the lifecycle decides).
+_FOLD: dict[type[EventData], Fold] = {
+    RequestReceived: _received,
+    RequestRouted: _routed,
+    RequestRerouted: _rerouted,
+    RequestAccepted: _accepted,
+    RequestContacted: _contacted,
+    RequestReturned: _returned,
+    RequestExtensionDecided: _extension,
+    RequestResumed: _resumed,
+    RequestResolved: _resolved,
+    RequestAnsweredAtIntake: _answered_at_intake,
+    RequestDueChanged: _due_changed,
+    RequestFeedbackGiven: _feedback_given,
+    RequestRated: _rated,
+    RequestReopened: _reopened,
+    RequestRevisited: _revisited,
+    RequestClosed: _closed,
+    RequestMerged: _merged,
+    RequestWithdrawn: _withdrawn,
+    RequestMergeReleased: _merge_released,
+    RequestChased: _chased,
+    RequestDueRecomputed: _due_recomputed,
 }
 
-STATE_OF = {
-    "request.received": "received",
-    "request.incomplete": "incomplete",
-    "request.supplemented": "supplemented",
-    "request.routed": "routed",
-    "request.rerouted": "routed",
-    "request.accepted": "accepted",
-    "request.contacted": "in_progress",
-    "request.progressed": "in_progress",
-    "request.returned": "returned",
-    "request.escalated": "escalated",
-    "request.resolved": "resolved",
-    "request.answered_at_intake": "answered_at_intake",
-    "request.feedback_given": "feedback_given",
-    "request.rated": "rated",
-    "request.reopened": "reopened",
-    "request.revisited": "revisited",
-    "request.closed": "closed",
-    "request.merged": "merged",
-    "request.withdrawn": "withdrawn",
-    "request.merge_released": "received",
-}
-
-FOLDED_TYPES = tuple(sorted(set(_FOLD) | set(STATE_OF)))
+# The events folded into the fact row: those with a fold, and every one that changes the state.
+FOLDED: frozenset[type[EventData]] = frozenset(_FOLD) | CHANGES_STATE
+FOLDED_TYPES = tuple(sorted(event.TYPE for event in FOLDED))  # for queries on the stored events
 # Kept for the request's timeline (the whole story of a request) but not folded into its facts.
-TIMELINE_TYPES = (
-    "request.paused",
-    "request.extension_requested",
-    "request.co_opinion_added",
-    "request.sla_warning",
-    "request.sla_breached",
-    "request.supervised",
-    "request.supervision_answered",
-    "request.revisit_scheduled",
-    "notification.requested",
-    "notification.sent",
-    "notification.delivered",
+TIMELINE: frozenset[type[EventData]] = frozenset(
+    {
+        RequestPaused,
+        RequestExtensionRequested,
+        RequestCoOpinionAdded,
+        RequestSlaWarning,
+        RequestSlaBreached,
+        RequestSupervised,
+        RequestSupervisionAnswered,
+        RequestRevisitScheduled,
+        NotificationRequested,
+        NotificationSent,
+        NotificationDelivered,
+    }
 )
 
 
-def apply(fact: Fact, envelope: Envelope, data: Any) -> Fact:
-    fold = _FOLD.get(envelope.type)
+def apply(fact: Fact, envelope: Envelope, data: EventData) -> Fact:
+    event = type(data)
+    fold = _FOLD.get(event)
     updated = fold(fact, envelope, data) if fold else fact
     # The lifecycle decides the state; an event that does not fit (a routing decision that
     # crossed an answer at intake) leaves it as it was. Replays see the same order.
     state = updated.state
-    if envelope.type in STATE_OF:
-        state = (follow(_state(fact.state), envelope.type) or _state(fact.state) or State.RECEIVED).value
+    if event in CHANGES_STATE:
+        state = (follow(_state(fact.state), event) or _state(fact.state) or State.RECEIVED).value
     return replace(updated, state=state, last_event_at=envelope.occurred_at, events=fact.events + 1)
 
 
 # Where an event sits in a request's life, to order events with the same timestamp.
-_RANK = {
-    t: i
-    for i, t in enumerate(
-        (
-            "request.received",
-            "request.incomplete",
-            "request.supplemented",
-            "request.answered_at_intake",
-            "request.routed",
-            "request.returned",
-            "request.escalated",
-            "request.rerouted",
-            "request.accepted",
-            "request.contacted",
-            "request.progressed",
-            "request.extension_decided",
-            "request.resumed",
-            "request.due_changed",
-            "request.resolved",
-            "request.feedback_given",
-            "request.rated",
-            "request.reopened",
-            "request.revisited",
-            "request.merged",
-            "request.withdrawn",
-            "request.merge_released",
-            "request.closed",
-        )
-    )
-}
+_LIFE_ORDER: tuple[type[EventData], ...] = (
+    RequestReceived,
+    RequestIncomplete,
+    RequestSupplemented,
+    RequestAnsweredAtIntake,
+    RequestRouted,
+    RequestReturned,
+    RequestEscalated,
+    RequestRerouted,
+    RequestAccepted,
+    RequestContacted,
+    RequestProgressed,
+    RequestExtensionDecided,
+    RequestResumed,
+    RequestDueChanged,
+    RequestResolved,
+    RequestFeedbackGiven,
+    RequestRated,
+    RequestReopened,
+    RequestRevisited,
+    RequestMerged,
+    RequestWithdrawn,
+    RequestMergeReleased,
+    RequestClosed,
+)
+_RANK: dict[type[EventData], int] = {event: i for i, event in enumerate(_LIFE_ORDER)}
 
 
-def fold_all(request_id: str, events: Iterable[tuple[Envelope, Any]]) -> Fact:
+def fold_all(request_id: str, events: Iterable[tuple[Envelope, EventData]]) -> Fact:
     """The fact row from the set of a request's events, whatever order they arrived in:
     sorted by when they happened (ties by their place in the lifecycle, then id). So a
     replay of a log republished in another order gives the same row."""
-    ordered = sorted(events, key=lambda e: (e[0].occurred_at, _RANK.get(e[0].type, 99), str(e[0].id)))
+    ordered = sorted(events, key=lambda e: (e[0].occurred_at, _RANK.get(type(e[1]), 99), str(e[0].id)))
     fact = new_fact(request_id)
     for envelope, data in ordered:
         fact = apply(fact, envelope, data)
@@ -327,4 +396,4 @@ def new_fact(request_id: str) -> Fact:
     return Fact(request_id=request_id)
 
 
-__all__ = ["FOLDED_TYPES", "TIMELINE_TYPES", "Fact", "apply", "fold_all", "new_fact"]
+__all__ = ["FOLDED", "FOLDED_TYPES", "TIMELINE", "Fact", "apply", "fold_all", "new_fact"]

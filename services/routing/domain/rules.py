@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-MATCH_FIELDS = ("category", "business_type", "topic", "area", "urgency", "keywords")
-
 
 @dataclass(frozen=True)
 class Rule:

@@ -20,13 +20,23 @@ from services.handling.domain.clocks import (
     ExtensionPolicy,
     clocks_from_routing,
 )
+from shared.background import run_every
 from shared.clock import now
 from shared.db import upsert
-from shared.events.catalogue import ClockName, RequestSlaBreached, RequestSlaWarning
-from shared.events.envelope import SYSTEM
+from shared.events.catalogue import (
+    ClockName,
+    EventData,
+    RequestDueRecomputed,
+    RequestResolved,
+    RequestReturned,
+    RequestSlaBreached,
+    RequestSlaWarning,
+)
+from shared.events.envelope import SYSTEM, Envelope
 from shared.lifecycle import HANDLING
 from shared.metrics import OPEN_CASES, OVERDUE_CASES, SLA_BREACHES, SLA_WARNINGS
 from shared.outbox import UnitOfWork
+from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -101,12 +111,14 @@ async def stop_clocks(
     await uow.session.execute(stmt.values(stopped_at=at))
 
 
-async def stop_for(uow: UnitOfWork, event_type: str, request_id: str, department: str, at: datetime) -> None:
-    """The work a department just did stops its clock (resolving stops them all)."""
-    if event_type in ("request.resolved", "request.returned"):
+async def stop_for(
+    uow: UnitOfWork, event: type[EventData], request_id: str, department: str, at: datetime
+) -> None:
+    """The work a department just did stops its clock (resolving or returning stops them all)."""
+    if event in (RequestResolved, RequestReturned):
         await stop_clocks(uow, request_id, at=at, department=department)
-    elif event_type in STOPPED_BY:
-        await stop_clocks(uow, request_id, at=at, department=department, clock=STOPPED_BY[event_type])
+    elif event in STOPPED_BY:
+        await stop_clocks(uow, request_id, at=at, department=department, clock=STOPPED_BY[event])
 
 
 async def load_clock(uow: UnitOfWork, request_id: str, department: str, name: str) -> Clock | None:
@@ -116,7 +128,7 @@ async def load_clock(uow: UnitOfWork, request_id: str, department: str, name: st
     return to_clock(row) if row else None
 
 
-async def apply_recomputed_due(uow: UnitOfWork, envelope: Any, data: Any) -> None:
+async def apply_recomputed_due(uow: UnitOfWork, envelope: Envelope, data: RequestDueRecomputed) -> None:
     """The calendar changed and routing counted the due times again: each running clock not
     yet due moves by as much as its due time moved (so a pause or an extension it had is
     kept); its warning moves with it unless it was given already."""
@@ -288,24 +300,22 @@ async def refresh_case_gauges(new_uow: Any, at: datetime | None = None) -> None:
             OVERDUE_CASES.labels(department).set(count)
 
 
-async def scheduler(runtime: Any) -> None:
-    """Background job of the handling service."""
-    interval = runtime.settings.sla_sweep_seconds
+async def scheduler(runtime: ServiceRuntime) -> None:
+    """Background job of the handling service: sweep every SLA_SWEEP_SECONDS, and refresh
+    the case gauges every GAUGE_SECONDS."""
     next_gauges = 0.0
     loop = asyncio.get_running_loop()
-    while True:
-        try:
-            if loop.time() >= next_gauges:
-                next_gauges = loop.time() + GAUGE_SECONDS
-                await refresh_case_gauges(runtime.uow)
-            count = await sweep(runtime.uow)
-            if count:
-                log.info("SLA scheduler emitted %d warnings/breaches", count)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("SLA sweep failed; retrying")
-        await asyncio.sleep(interval)
+
+    async def round_() -> None:
+        nonlocal next_gauges
+        if loop.time() >= next_gauges:
+            next_gauges = loop.time() + GAUGE_SECONDS
+            await refresh_case_gauges(runtime.uow)
+        count = await sweep(runtime.uow)
+        if count:
+            log.info("SLA scheduler emitted %d warnings/breaches", count)
+
+    await run_every(runtime.settings.sla_sweep_seconds, round_, log=log, failure="SLA sweep failed; retrying")
 
 
 async def pause_clocks(uow: UnitOfWork, request_id: str, department: str, at: datetime) -> int:
