@@ -251,6 +251,12 @@ class OutboxRelay:
         if await topic_exists(self._bootstrap, self.marker_topic):
             return
         await ensure_topics(self._bootstrap, [*self._topics, self.marker_topic], self._partitions)
+        # The development broker creates a topic it does not know on the first metadata
+        # request, with a partition count of its own; until the producer asks again it sends
+        # by the old count, to partitions the new topic does not have (never read). Ask now,
+        # so the republish below (which covers whatever went there) and all that follows
+        # land in partitions that exist.
+        await self._producer.client.force_metadata_update()
         count = await self.republish()
         if count:
             log.warning("broker has lost its log; republishing %d events from the outbox", count)
