@@ -585,7 +585,11 @@ async def reschedule(
     config = await store.CONFIG.get(uow.session)
     category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
     due = moved_due(config.policies, config.calendar, category, urgency, current, business_type)
-    start = await _clock_start(uow, envelope.request_id) or envelope.occurred_at
+    # The clocks count from when the routing decision started them (as their due times
+    # did), not from when the decision's row was written (later, for a consumer catching up).
+    start = (
+        route.get("clocks_started_at") or await _clock_start(uow, envelope.request_id) or envelope.occurred_at
+    )
     warn = warnings_for(config.policies, config.calendar, category, urgency, start, due, business_type)
     new_due = Due(**{k: due.get(k) for k in Due.model_fields})
     await _set_route_state(uow, envelope.request_id, due=new_due.model_dump(mode="json"))
