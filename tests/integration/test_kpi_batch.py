@@ -5,6 +5,7 @@ whatever order the fetch holds them in."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -36,6 +37,7 @@ def stories(count: int) -> dict[str, list[Envelope]]:
     out: dict[str, list[Envelope]] = {}
     for i in range(count):
         first = received()
+        first.data["requester_ref"] = f"rq_batch_{uuid.uuid4().hex[:8]}"  # no one's repeats
         rid = first.request_id
         department = ("urban", "water", "market")[i % 3]
         out[rid] = [first, routed(rid, department), accepted(rid, department)]
