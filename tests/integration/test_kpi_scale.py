@@ -88,7 +88,12 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
     # A caller who kept ringing about the same thing this month (and this week).
     for i in (3, 4, 5):
         sample[i] = replace(
-            sample[i], requester_ref="rq_again", topic="noise:1", received_at=at - timedelta(hours=i)
+            sample[i],
+            requester_ref="rq_again",
+            topic="noise:1",
+            # Hours before now, but never before the month began (the pinned clock may be
+            # minutes into a new month when this runs).
+            received_at=at - min(timedelta(hours=i), (at - month.start) * i / 6),
         )
     sessions = session_factory(engine)
     async with sessions() as session:
