@@ -170,7 +170,7 @@ async def test_an_approved_extension_moves_the_clock_and_tells_the_person(
     assert notice["template"] == "extension_notice" and notice["params"]["reason"] == "需要协调施工单位"
     # The person reads the new due time in the organisation's time zone, in words.
     local = datetime.fromisoformat(new_due).astimezone(organisation_tz())
-    expected = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"  # 2027年1月10日, as people write it
+    expected = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"  # 2027年1月10日
     assert notice["params"]["new_due"] == expected
 
 
