@@ -21,6 +21,7 @@ sends, is replaced by the contract's.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -128,6 +129,48 @@ def error_response(status: int, path: str = "") -> dict[str, Any]:
     return response
 
 
+_INLINE_MODEL = "x-inline-model"  # marks a body `json_body` declared, until it is hoisted
+
+
+def json_body(
+    model: type[BaseModel], description: str, media_type: str = "application/json"
+) -> dict[str, Any]:
+    """`openapi_extra` for a route that validates its JSON body itself (to answer its own 422,
+    or to compare a submission sent again as sent): the document still declares the body,
+    as the model's schema (hoisted into components by `with_error_responses`)."""
+    schema = model.model_json_schema(ref_template=_SCHEMAS + "{model}")
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {media_type: {"schema": schema}},
+            _INLINE_MODEL: model.__name__,
+        }
+    }
+
+
+def _hoist_body_schemas(spec: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """A body declared by `json_body` carries its model's schema inline with its `$defs`:
+    move both into components and refer to them, as FastAPI does for the models it parses."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            declared = operation.get("requestBody", {})
+            if _INLINE_MODEL not in declared:
+                continue
+            # A copy: FastAPI puts the route's own `openapi_extra` dict into the document, and
+            # another app built from the same route must find it as it was declared.
+            body = copy.deepcopy(declared)
+            name = body.pop(_INLINE_MODEL)
+            for media in body.get("content", {}).values():
+                schema = media["schema"]
+                schemas.update(schema.pop("$defs", {}))
+                schemas.setdefault(name, schema)
+                media["schema"] = {"$ref": _SCHEMAS + name}
+            operation["requestBody"] = body
+
+
 def with_error_responses(spec: dict[str, Any], service: str) -> dict[str, Any]:
     """The OpenAPI document with every operation's error statuses and the error body. FastAPI's
     own 422 (`HTTPValidationError`, a body the services never send) becomes the contract's.
@@ -143,6 +186,7 @@ def with_error_responses(spec: dict[str, Any], service: str) -> dict[str, Any]:
             for status in sorted(error_statuses(service, method, path, operation)):
                 responses.setdefault(str(status), error_response(status, path))
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    _hoist_body_schemas(spec, schemas)
     error_schema = ErrorBody.model_json_schema(ref_template=_SCHEMAS + "{model}")
     schemas.update(error_schema.pop("$defs"))
     schemas["ErrorBody"] = error_schema

@@ -5,24 +5,21 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge
+from services.intake.schemas import ArticleDetail, ArticleHits, ArticleList
 from shared.auth import Principal
 from shared.events.catalogue import Category
 from shared.policy import authorized
 from shared.runtime import db_session
-from shared.types import Instant
+from shared.types import Instant, Strict
 
 router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
 Session = Annotated[AsyncSession, Depends(db_session)]
 Caller = Annotated[Principal, Depends(authorized)]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class NewArticle(Strict):
@@ -60,7 +57,7 @@ class CaseProposal(Strict):
     title: Annotated[str, Field(min_length=2, max_length=500)] | None = None
 
 
-@router.get("/search")
+@router.get("/search", response_model=ArticleHits)
 async def search(
     session: Session,
     principal: Caller,
@@ -72,7 +69,7 @@ async def search(
     return {"items": await knowledge.search(session, q, limit=limit, category=category)}
 
 
-@router.get("/articles")
+@router.get("/articles", response_model=ArticleList)
 async def list_articles(
     session: Session,
     principal: Caller,
@@ -88,19 +85,19 @@ async def list_articles(
     }
 
 
-@router.post("/articles", status_code=201)
+@router.post("/articles", status_code=201, response_model=ArticleDetail, response_model_exclude_unset=True)
 async def create_article(body: NewArticle, session: Session, principal: Caller) -> dict[str, Any]:
     values = body.model_dump(exclude={"id"})
     return await knowledge.create_article(session, principal, values, body.id)
 
 
-@router.get("/articles/{article_id}")
+@router.get("/articles/{article_id}", response_model=ArticleDetail, response_model_exclude_unset=True)
 async def get_article(article_id: str, session: Session, principal: Caller) -> dict[str, Any]:
     """The article with every version (who changed what, who approved, when)."""
     return await knowledge.get_article(session, article_id, with_versions=True)
 
 
-@router.put("/articles/{article_id}")
+@router.put("/articles/{article_id}", response_model=ArticleDetail, response_model_exclude_unset=True)
 async def edit_article(
     article_id: str, body: ArticleEdit, session: Session, principal: Caller
 ) -> dict[str, Any]:
@@ -108,7 +105,9 @@ async def edit_article(
     return await knowledge.edit_article(session, principal, article_id, body.model_dump())
 
 
-@router.post("/articles/{article_id}/{action}")
+@router.post(
+    "/articles/{article_id}/{action}", response_model=ArticleDetail, response_model_exclude_unset=True
+)
 async def transition(
     article_id: str,
     action: Literal["submit", "approve", "reject", "retire"],
@@ -119,7 +118,7 @@ async def transition(
     return await knowledge.transition(session, principal, article_id, action, body.note if body else None)
 
 
-@router.post("/cases", status_code=201)
+@router.post("/cases", status_code=201, response_model=ArticleDetail, response_model_exclude_unset=True)
 async def propose_case(body: CaseProposal, session: Session, principal: Caller) -> dict[str, Any]:
     """Propose a resolved request as a typical case; personal data is removed, and a
     supervisor approves it before agents see it."""

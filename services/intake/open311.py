@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,7 @@ from shared.auth import Principal, hash_api_key
 from shared.clock import now
 from shared.errors import ApiError
 from shared.masking import Person, mask_text, street_level
+from shared.openapi import json_body
 from shared.outbox import UnitOfWork
 from shared.runtime import db_session, unit_of_work
 from shared.texts import department_name
@@ -191,7 +193,42 @@ async def service_definition(
         return errors_response(exc, fmt)
 
 
-@router.post("/{resource}", status_code=201)
+class Open311Post(BaseModel):
+    """POST Service Request (GeoReport v2), form-encoded; a material is `attribute[<code>]`
+    with the sha256 of bytes uploaded to `/v1/materials`."""
+
+    model_config = ConfigDict(extra="allow")
+    api_key: str = Field(description="the Open311 channel's key")
+    service_code: str = Field(description="a category or a business type of GET services.json")
+    jurisdiction_id: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+    address_string: str | None = Field(default=None, description="where the problem is")
+    address_id: str | None = None
+    email: str | None = None
+    device_id: str | None = None
+    account_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    media_url: str | None = None
+
+
+class Open311Created(BaseModel):
+    service_request_id: str
+    service_notice: str
+    account_id: str | None = None
+
+
+@router.post(
+    "/{resource}",
+    status_code=201,
+    response_model=list[Open311Created],
+    openapi_extra=json_body(
+        Open311Post, "GeoReport v2 POST Service Request", media_type="application/x-www-form-urlencoded"
+    ),
+)
 async def post_request(
     resource: str, request: Request, uow: Annotated[UnitOfWork, Depends(unit_of_work)]
 ) -> Response:

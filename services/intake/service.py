@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -11,6 +12,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge, store
 from services.intake.domain.classification import Classifier
@@ -23,7 +25,7 @@ from services.intake.domain.submission import (
     normalise_phone,
     requester_identity,
 )
-from shared.auth import Principal
+from shared.auth import Principal, hash_api_key
 from shared.clock import now
 from shared.db import insert_new
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error, validation_fields
@@ -52,6 +54,7 @@ from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 
 CLASSIFIER = Classifier.default()
+PHONE_LOOKUP = ("agent", "supervisor", "admin")  # who may find a person's requests by phone
 
 
 @dataclass(frozen=True)
@@ -740,3 +743,56 @@ def public_view(row: dict[str, Any]) -> dict[str, Any]:
         "submitted_at": row["submitted_at"].isoformat(),
         "received_at": row["received_at"].isoformat(),
     }
+
+
+# --- configuration: the service catalog, material bytes, channel adapters' keys ----------
+
+
+async def put_catalog_entry(session: AsyncSession, code: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """Every edit is a new version; requests keep the version they were checked against."""
+    row = await store.add_catalog_version(session, code, {**entry, "category": "business"})
+    await session.commit()
+    return catalog_view(row)
+
+
+def catalog_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: row[k] for k in ("code", "version", "name", "description", "deadline_class", "materials", "active")
+    }
+
+
+async def store_material(
+    session: AsyncSession, principal: Principal, content: bytes, media_type: str, sha256: str | None
+) -> dict[str, Any]:
+    """Material bytes, stored by their sha256; a hash sent along must match the bytes."""
+    digest = hashlib.sha256(content).hexdigest()
+    if sha256 is not None and sha256 != digest:
+        raise Unprocessable(
+            "sha256 does not match the bytes",
+            fields=[field_error("sha256", "matches_content", f"the bytes hash to {digest}")],
+        )
+    await store.store_material(
+        session,
+        sha256=digest,
+        size=len(content),
+        media_type=media_type,
+        content=content,
+        uploaded_by=principal.id,
+    )
+    await session.commit()
+    return {"sha256": digest, "size": len(content), "media_type": media_type}
+
+
+async def create_channel_key(session: AsyncSession, channel: str, label: str | None) -> dict[str, Any]:
+    """A new key for a channel adapter; shown once, stored only as a hash."""
+    key = f"sk_{channel}_{secrets.token_urlsafe(24)}"
+    key_id = await store.add_channel_key(session, key_hash=hash_api_key(key), channel=channel, label=label)
+    await session.commit()
+    return {"key_id": key_id, "channel": channel, "api_key": key}
+
+
+async def revoke_channel_key(session: AsyncSession, key_id: str) -> dict[str, Any]:
+    if not await store.revoke_channel_key(session, key_id):
+        raise NotFound(f"no key {key_id}")
+    await session.commit()
+    return {"key_id": key_id, "active": False}

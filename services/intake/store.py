@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import now
@@ -313,10 +314,57 @@ async def catalog_entry(
     return dict(row) if row else None
 
 
+async def latest_catalog_entries(session: AsyncSession) -> list[dict[str, Any]]:
+    """Each business type's latest version (retired ones too: the caller decides)."""
+    latest = select(catalog.c.code, func.max(catalog.c.version).label("version")).group_by(catalog.c.code)
+    latest_sq = latest.subquery()
+    stmt = (
+        select(catalog)
+        .join(latest_sq, (catalog.c.code == latest_sq.c.code) & (catalog.c.version == latest_sq.c.version))
+        .order_by(catalog.c.code)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def add_catalog_version(session: AsyncSession, code: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The business type's next version (the code's versions locked while it is numbered)."""
+    await session.execute(select(catalog.c.code).where(catalog.c.code == code).with_for_update())
+    latest = await session.scalar(select(func.max(catalog.c.version)).where(catalog.c.code == code))
+    row = {"code": code, "version": (latest or 0) + 1, **values}
+    await session.execute(pg_insert(catalog).values(**row))
+    return row
+
+
+async def store_material(session: AsyncSession, **values: Any) -> None:
+    """Material bytes by their hash: the same bytes sent twice are kept once."""
+    await session.execute(pg_insert(material_blobs).values(**values).on_conflict_do_nothing())
+
+
+async def add_channel_key(session: AsyncSession, *, key_hash: str, channel: str, label: str | None) -> str:
+    key_id = key_hash[:16]
+    await session.execute(
+        pg_insert(channel_keys).values(
+            key_hash=key_hash, key_id=key_id, channel=channel, label=label, active=True
+        )
+    )
+    return key_id
+
+
+async def list_channel_keys(session: AsyncSession) -> list[dict[str, Any]]:
+    c = channel_keys.c
+    stmt = select(c.key_id, c.channel, c.label, c.active, c.created_at).order_by(c.created_at, c.key_id)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def revoke_channel_key(session: AsyncSession, key_id: str) -> bool:
+    result = await session.execute(
+        update(channel_keys).where(channel_keys.c.key_id == key_id).values(active=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def insert_notification(**values: Any) -> Any:
     """Insert a notification unless this cause already produced it (redelivered events)."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
     return (
         pg_insert(notifications).values(**values).on_conflict_do_nothing(constraint="uq_notifications_cause")
     )
