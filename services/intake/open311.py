@@ -15,7 +15,6 @@ from xml.etree import ElementTree
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import service, store
@@ -109,10 +108,7 @@ async def _services(session: AsyncSession) -> list[dict[str, Any]]:
         }
         for code, (name, text) in CATEGORIES.items()
     ]
-    rows = await session.execute(
-        select(store.catalog).order_by(store.catalog.c.code, store.catalog.c.version)
-    )
-    latest = {r["code"]: r for r in rows.mappings()}
+    latest = {r["code"]: r for r in await store.latest_catalog_entries(session)}
     items += [
         {
             "service_code": code,
@@ -361,10 +357,12 @@ async def get_token(resource: str, session: Annotated[AsyncSession, Depends(db_s
 
 async def _list_requests(session: AsyncSession, request: Request) -> list[dict[str, Any]]:
     q = {k: v for k, v in request.query_params.items() if v}
-    stmt = select(store.requests).where(store.requests.c.channel == "open311")
+    ids: list[str] | None = None
+    start = end = None
+    codes: list[str] | None = None
+    closed: bool | None = None
     if "service_request_id" in q:  # overrides every other filter
         ids = [i.strip() for i in q["service_request_id"].split(",") if i.strip()]
-        stmt = stmt.where(store.requests.c.id.in_(ids))
     else:
         try:
             end = datetime.fromisoformat(q["end_date"]) if "end_date" in q else now()
@@ -377,30 +375,22 @@ async def _list_requests(session: AsyncSession, request: Request) -> list[dict[s
             raise Open311Error(400, f"start_date and end_date must lie between {MIN_YEAR} and {MAX_YEAR}")
         if end - start > timedelta(days=90) or end < start:
             raise Open311Error(400, "start_date and end_date must be at most 90 days apart, in order")
-        stmt = stmt.where(store.requests.c.submitted_at >= start, store.requests.c.submitted_at <= end)
         if "service_code" in q:
             codes = [c.strip() for c in q["service_code"].split(",")]
-            stmt = stmt.where(
-                store.requests.c.category.in_(codes) | store.requests.c.business_type.in_(codes)
-            )
         if q.get("status") in ("open", "closed"):
-            closed = store.requests.c.state.in_(CLOSED_STATES)
-            stmt = stmt.where(closed if q["status"] == "closed" else ~closed)
+            closed = q["status"] == "closed"
         elif "status" in q:
             raise Open311Error(400, "status must be open or closed")
-    rows = (await session.execute(stmt.order_by(store.requests.c.submitted_at.desc()).limit(1000))).mappings()
+    rows = await store.open311_requests(
+        session, ids=ids, start=start, end=end, codes=codes, closed=closed, closed_states=CLOSED_STATES
+    )
     names = await _business_names(session)
-    return [_view(dict(r), names) for r in rows]
+    return [_view(r, names) for r in rows]
 
 
 async def _business_names(session: AsyncSession) -> dict[str, str]:
     """The one-window business types by code: their names as the catalog gives them."""
-    rows = await session.execute(
-        select(store.catalog.c.code, store.catalog.c.name).order_by(
-            store.catalog.c.code, store.catalog.c.version
-        )
-    )
-    return {code: name for code, name in rows.all()}
+    return {r["code"]: r["name"] for r in await store.latest_catalog_entries(session)}
 
 
 def _view(row: dict[str, Any], business_names: dict[str, str] | None = None) -> dict[str, Any]:

@@ -363,6 +363,34 @@ async def revoke_channel_key(session: AsyncSession, key_id: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def open311_requests(
+    session: AsyncSession,
+    *,
+    ids: list[str] | None,
+    start: datetime | None,
+    end: datetime | None,
+    codes: list[str] | None,
+    closed: bool | None,
+    closed_states: Any,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Open311 `requests.json`: the channel's requests by id, or by submission time (newest
+    first, bounded; on `ix_requests_channel_submitted`) with their service code and status."""
+    c = requests.c
+    stmt = select(requests).where(c.channel == "open311")
+    if ids is not None:
+        stmt = stmt.where(c.id.in_(ids))
+    if start is not None and end is not None:
+        stmt = stmt.where(c.submitted_at >= start, c.submitted_at <= end)
+    if codes:
+        stmt = stmt.where(c.category.in_(codes) | c.business_type.in_(codes))
+    if closed is not None:
+        is_closed = c.state.in_(list(closed_states))
+        stmt = stmt.where(is_closed if closed else ~is_closed)
+    rows = await session.execute(stmt.order_by(c.submitted_at.desc()).limit(limit))
+    return [dict(r) for r in rows.mappings()]
+
+
 def insert_notification(**values: Any) -> Any:
     """Insert a notification unless this cause already produced it (redelivered events)."""
     return (
