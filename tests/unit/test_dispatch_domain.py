@@ -12,6 +12,8 @@ from services.routing.domain.dispatch import (
     decide,
     history_example,
     normalise,
+    pinyin_index,
+    read_pinyin,
     shipped_matters,
     threshold_for,
 )
@@ -158,6 +160,19 @@ SAFETY = SafetyNet.default()
         "有个小孩一个人在河边玩 大人不在 很危险",
         "老太太一个人坐在马路中间，太危险了",
         "我爸倒在地上已经没气了",
+        # What callers see, smell and hear, without the textbook word:
+        "屋里一股臭鸡蛋味 头晕恶心",
+        "燃汽管子漏了 味儿可大了",  # misspelt
+        "煤气报警器一直在叫 我们跑到楼下了",
+        "仓库那边的铁皮棚子眼看要掉下来了 下面全是人",
+        "楼上阳台的水泥块砸下来了 差点砸到楼下小孩",
+        "暖气片崩了 开水往外喷 孩子在屋里",
+        "地下室进水了 水已经到膝盖了 我妈还在下面",
+        "立交桥底下的车都泡在水里了 有人爬到车顶上",
+        "外面有人拿砖头砸我家门 说要弄死我",
+        "烧烤摊有人抡凳子 地上都是血",
+        "我们家老爷子糊涂了 一早出门遛弯 到现在也找不到",
+        "做饭的时候手被开水烫伤了 起了一大片泡 疼得直哭",
     ],
 )
 def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
@@ -177,10 +192,35 @@ def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
         "孩子学校乱收补课费",
         "燃气公司换完表就没气了，三天了没人来",  # no gas, not "stopped breathing"
         "楼道里电动车充电，很怕着火",  # a hazard, not a fire
+        "安全通道堆满了货 要是着火了人都跑不出去",  # a hazard: what if
+        "前年仓库着过一次火 现在要开火灾事故认定 找哪个部门",  # the past
+        "小区门口水管漏了快一个月了 一直冒水 也没人修",  # long-standing, nobody at risk
+        "燃气费怎么在手机上交",
+        "噪音吵得我头都要炸了 气死我了",
     ],
 )
 def test_the_safety_net_leaves_ordinary_requests_alone(text: str) -> None:
     assert SAFETY.check(text) is None, text
+
+
+def test_common_misspellings_are_read_as_the_word_meant() -> None:
+    assert normalise("燃汽费咋交") == "燃气费咋交"
+    assert normalise("电悌又坏了 物叶不管") == "电梯又坏了 物业不管"
+    assert normalise("暖气片") == "暖气片"  # a word stays as it is
+
+
+def test_a_text_typed_in_pinyin_reads_the_catalogue_terms_it_spells() -> None:
+    index = pinyin_index(["工资", "拖欠工资", "路灯", "停水"])
+    assert index["gongzi"] == "工资" and "tingshui" in index
+    read = read_pinyin("gongzi tuoqian 3 ge yue le, laoban pao le", index)
+    assert "工资" in read.split() and "路灯" not in read
+    assert read_pinyin("这条街的路灯不亮 ludeng", index) == "这条街的路灯不亮 ludeng"  # mostly characters
+    assert read_pinyin("wo jia ting shui le", index).endswith("停水")  # one syllable at a time
+
+
+def test_the_model_understands_pinyin_through_the_catalogue(model: DispatchModel) -> None:
+    assert model.predict("jia li ting shui le, mei shui").department == "water"
+    assert model.predict("lou dao li you mei qi wei").matter == "gas"
 
 
 def test_uncertain_requests_go_to_the_queue_but_urgent_ones_never_wait(model: DispatchModel) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import jieba
 import joblib
 import numpy as np
+from pypinyin import lazy_pinyin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -30,6 +31,7 @@ from sklearn.pipeline import Pipeline
 DATA = Path(__file__).with_name("data")
 CATALOGUE_FILE = DATA / "matters.json"
 SAFETY_NET_FILE = DATA / "safety_net.json"
+MISSPELLINGS_FILE = DATA / "misspellings.json"
 DEPARTMENT_LABEL = "dept:"  # a history label naming only a department that has no matter
 
 jieba.setLogLevel(60)
@@ -91,9 +93,15 @@ _SPACE = re.compile(r"\s+")
 _MASK = re.compile(r"[*＊#]{2,}|\d{5,}")
 
 
+_MISSPELLINGS: dict[str, str] = json.loads(MISSPELLINGS_FILE.read_text(encoding="utf-8"))["misspellings"]
+_MISSPELT = re.compile("|".join(sorted(map(re.escape, _MISSPELLINGS), key=len, reverse=True)))
+
+
 def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, masked numbers and runs of spaces dropped."""
+    """Full-width to half-width, lower case, common misspellings read as meant (燃汽 is
+    燃气), masked numbers and runs of spaces dropped."""
     text = unicodedata.normalize("NFKC", text).lower()
+    text = _MISSPELT.sub(lambda m: _MISSPELLINGS[m.group()], text)
     text = _MASK.sub(" ", text)
     return _SPACE.sub(" ", text).strip()
 
@@ -201,6 +209,33 @@ def catalogue_examples(matters: Iterable[Matter], params: TrainingParams | None 
     return out
 
 
+_LATIN = re.compile(r"[a-z]+")
+MIN_PINYIN_LETTERS = 5  # shorter spellings (an, shi, dian) are parts of too many others
+
+
+def pinyin_index(terms: Iterable[str]) -> dict[str, str]:
+    """Each catalogue term by its toneless pinyin (工资 → gongzi), for texts typed in pinyin."""
+    index: dict[str, str] = {}
+    for term in terms:
+        if len(term) < 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in term):
+            continue
+        spelt = "".join(lazy_pinyin(term))
+        if len(spelt) >= MIN_PINYIN_LETTERS:
+            index.setdefault(spelt, term)
+    return index
+
+
+def read_pinyin(text: str, index: Mapping[str, str]) -> str:
+    """A text typed mostly in pinyin ("gongzi tuoqian 3 ge yue le") with the catalogue terms
+    it spells added in characters, so the model reads what the person meant."""
+    letters = _LATIN.findall(text)
+    joined = "".join(letters)
+    if len(joined) < MIN_PINYIN_LETTERS or len(joined) * 2 < len(text.replace(" ", "")):
+        return text  # mostly characters: nothing to read
+    found = [term for spelt, term in index.items() if spelt in joined]
+    return f"{text} {' '.join(found)}" if found else text
+
+
 def features_of(text: str) -> list[str]:
     """Character 1–3-grams (spaces dropped) and jieba words of a normalised text."""
     return list(_features(text))
@@ -291,10 +326,17 @@ class DispatchModel:
     def predict_many(self, texts: Sequence[str], excluded: frozenset[str] = frozenset()) -> list[Prediction]:
         return [self._prediction(self.probabilities(t), excluded) for t in texts]
 
+    @functools.cached_property
+    def _pinyin(self) -> dict[str, str]:
+        return pinyin_index(k for m in self.matters.values() for k in (*m.keywords, m.name))
+
+    def _read(self, text: str) -> str:
+        return read_pinyin(normalise(text), self._pinyin)
+
     def probabilities(self, text: str) -> np.ndarray:
         """The same as the pipeline's predict_proba for one text, without its overheads."""
         counts: dict[int, int] = {}
-        for feature in features_of(normalise(text)):
+        for feature in features_of(self._read(text)):
             j = self._vocabulary.get(feature)
             if j is not None:
                 counts[j] = counts.get(j, 0) + 1
@@ -313,7 +355,7 @@ class DispatchModel:
     def knows_any_of(self, text: str) -> bool:
         """Whether any feature of the text is in the vocabulary (else every probability is
         the prior alone: nothing to suggest from)."""
-        return any(f in self._vocabulary for f in features_of(normalise(text)))
+        return any(f in self._vocabulary for f in features_of(self._read(text)))
 
     def _prediction(self, row: np.ndarray, excluded: frozenset[str]) -> Prediction:
         row = row.copy()
