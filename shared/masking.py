@@ -162,7 +162,7 @@ _MOBILE = re.compile(r"(?:0086|86)?1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0[1-9]\d{1,2}[2-9]\d{6,7}")
 
 
-def _classify(digits: str, plus: bool, cue: bool) -> str | None:
+def _classify(digits: str, plus: bool, cue: bool, card_cue: bool = False) -> str | None:
     """What kind of personal number a digit string is, if any."""
     if looks_like_id_number(digits):
         return "id"
@@ -178,13 +178,27 @@ def _classify(digits: str, plus: bool, cue: bool) -> str | None:
         return "landline"  # "电话 8888 1234": a local number named as one
     if cue and len(digits) == 15 and digits[0] in "12345678":
         return "id"  # an old 15-digit ID number named as one
+    if 16 <= len(digits) <= 19 and (card_cue or luhn_valid(digits)):
+        return "card"  # a bank card number (named as one, or its check digit holds)
     return None
 
 
+def luhn_valid(digits: str) -> bool:
+    """The check digit of bank card numbers (ISO/IEC 7812)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+_CARD_CUE = re.compile(r"(卡号|银行卡|信用卡|储蓄卡|借记卡|card)", re.I)
 _PHONE_CUE = re.compile(r"(电话|手机|号码|联系|致电|打|拨|座机|tel|phone|call|mobile|身份证|证件)", re.I)
 
 
 def _mask_number(kind: str, digits: str) -> str:
+    if kind == "card":
+        return digits[:4] + " **** " + digits[-4:]
     if kind == "id":
         return digits[:4] + "*" * (len(digits) - 8) + digits[-4:]
     local = digits[-11:] if kind == "mobile" else digits
@@ -194,6 +208,7 @@ def _mask_number(kind: str, digits: str) -> str:
     return local[:keep] + "*" * (len(local) - keep - 4) + local[-4:]
 
 
+MAX_PERSONAL_DIGITS = 19
 _THREE_DIGIT_AREAS = frozenset({"010"} | {f"02{d}" for d in range(10)})
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -209,22 +224,23 @@ def _number_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]
         plus = run.group().startswith("+")
         before = norm[max(0, run.start() - 8) : run.start()]
         cue = bool(_PHONE_CUE.search(before))
+        card_cue = bool(_CARD_CUE.search(before))
         if not _ASCII_DIGIT.search(run.group()) and len(_STRONG_CHINESE_DIGIT.findall(run.group())) < 7:
             continue  # a few Chinese numerals are words, not a number
-        # Each group's digits once; a personal number is at most 18 of them.
+        # Each group's digits once; a personal number is at most 19 of them (a bank card).
         group_digits = [norm[a:b].translate(_AS_DIGITS) for a, b in groups]
         i = 0
         while i < len(groups):
             found = None
             stretch = [group_digits[i]]
             for k in range(i + 1, len(groups)):
-                if sum(map(len, stretch)) + len(group_digits[k]) > 18:
+                if sum(map(len, stretch)) + len(group_digits[k]) > MAX_PERSONAL_DIGITS:
                     break
                 stretch.append(group_digits[k])
             # The longest stretch of consecutive groups that is a personal number.
             for j in range(i + len(stretch) - 1, i - 1, -1):
                 digits = "".join(stretch[: j - i + 1])
-                kind = _classify(digits, plus and i == 0, cue)
+                kind = _classify(digits, plus and i == 0, cue, card_cue)
                 if kind is not None:
                     found = (j, kind, digits)
                     break
@@ -266,6 +282,29 @@ def _email_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]]
         domain = re.sub(r"^\s*(?:@|\(at\)|\[at\]|\{at\}|\sat\s)\s*", "", domain, flags=re.I)
         domain = re.sub(r"\s*(?:\(dot\)|\[dot\]|\sdot\s)\s*", ".", domain, flags=re.I).replace(" ", "")
         spans.append((origin[m.start()], origin[m.end() - 1] + 1, mask_email(f"{local}@{domain}")))
+    return spans
+
+
+# --- messaging accounts ----------------------------------------------------------------
+
+# A QQ number or a WeChat id named as one ("QQ 12345678", "微信号 zhang_san88", "wxid_…"):
+# a way to reach the person, masked like a phone number.
+_ACCOUNT = re.compile(
+    r"(?:(?:qq|扣扣|企鹅)(?:号码|号)?\s*[是为:：]?\s*)(?P<qq>[1-9]\d{4,11})(?!\d)"
+    r"|(?:(?:微信|vx|wx|wechat|v信|薇信)(?:号|id)?\s*[是为:：]?\s*)(?P<wx>[a-z][-_a-z0-9]{5,19})(?![-_a-z0-9])"
+    r"|(?P<wxid>wxid_[a-z0-9]{4,30})",
+    re.I,
+)
+
+
+def _account_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]]:
+    spans = []
+    for m in _ACCOUNT.finditer(norm):
+        group = next(g for g in ("qq", "wx", "wxid") if m.group(g))
+        start, end = m.start(group), m.end(group)
+        value = m.group(group)
+        mask = value[:2] + "*" * max(3, len(value) - 4) + value[-2:]
+        spans.append((origin[start], origin[end - 1] + 1, mask))
     return spans
 
 
@@ -460,6 +499,7 @@ def mask_text(text: str, person: Person = NOBODY) -> str:
     norm, origin = _normalised(text)
     digits = _digits_view(norm)  # same length as norm: one character for one
     spans = _email_spans(norm, origin)
+    spans += _account_spans(norm, origin)
     spans += _number_spans(digits, origin)
     text = _apply(text, spans)
     # 3. A name introduced as one (我叫林小红), anyone's.

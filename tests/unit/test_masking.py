@@ -8,8 +8,9 @@ import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from shared.masking import Person, mask_text, mask_value, normalise, street_level
+from shared.masking import Person, luhn_valid, mask_text, mask_value, normalise, street_level
 from tests.support import pii_corpus as corpus
 
 EXAMPLES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -81,6 +82,41 @@ def test_the_issues_examples() -> None:
     # Without knowing the person: a name introduced as one.
     assert mask_text("我是林小红，住3号楼") == "我是林**，住3号楼"
     assert mask_text("你好我叫张伟电话13900001111") == "你好我叫张*电话139****1111"
+
+
+@st.composite
+def bank_cards(draw: st.DrawFn) -> str:
+    """A card number of 16-19 digits whose last digit is its Luhn check digit."""
+    body = draw(st.sampled_from(["6222", "6228", "6217", "4367", "5187", "6214"]))
+    body += "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=11, max_size=14)))
+    check = next(d for d in "0123456789" if luhn_valid(body + d))
+    return body + check
+
+
+@given(
+    bank_cards(),
+    st.sampled_from(["", " ", "-"]),
+    st.sampled_from(["银行卡号", "我的卡", "卡号：", "工资卡是"]),
+)
+def test_bank_card_numbers_are_masked_however_grouped(card: str, sep: str, cue: str) -> None:
+    written = sep.join(card[i : i + 4] for i in range(0, len(card), 4))
+    masked = mask_text(f"{cue}{written} 被盗刷了")
+    assert card not in re.sub(r"[\s-]", "", masked), masked
+    assert masked.endswith(f"{card[-4:]} 被盗刷了") and "*" in masked
+
+
+def test_messaging_accounts_named_as_such_are_masked() -> None:
+    for text, account in [
+        ("我的QQ是 123456789 有事找我", "123456789"),
+        ("qq:10001", "10001"),
+        ("加我微信 zhang_san88 谢谢", "zhang_san88"),
+        ("vx：Li-Hua2020", "Li-Hua2020"),
+        ("wxid_abc12345", "wxid_abc12345"),
+    ]:
+        masked = mask_text(text)
+        assert account not in masked and "*" in masked, masked
+    assert mask_text("工单号 20261201000123 查一下") == "工单号 20261201000123 查一下"  # not a card
+    assert mask_text("微信支付了30元") == "微信支付了30元"
 
 
 def test_the_address_is_masked_below_the_street() -> None:

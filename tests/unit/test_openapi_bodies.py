@@ -46,7 +46,9 @@ def test_the_bodies_a_client_sends_are_declared_with_their_rules() -> None:
     open311 = paths["/open311/v2/{resource}"]["post"]["requestBody"]["content"]
     form = _resolve(spec, open311["application/x-www-form-urlencoded"]["schema"])
     assert {"api_key", "service_code"} <= set(form["required"])
-    assert {"lat", "long", "address_string", "description", "first_name", "last_name"} <= set(form["properties"])
+    assert {"lat", "long", "address_string", "description", "first_name", "last_name"} <= set(
+        form["properties"]
+    )
 
 
 def test_every_reference_resolves_and_the_document_is_the_same_when_built_again() -> None:
