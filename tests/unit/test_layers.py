@@ -18,7 +18,6 @@ KNOWN = {
     # Its catalogue, materials and channel-key endpoints still write their own SQL; another
     # change (issue 22) is moving them into intake's queries.py, service.py and store.py.
     "intake": "being moved",
-    "kpi": "not moved yet",
 }
 
 # What builds a statement (from sqlalchemy and its dialects).
