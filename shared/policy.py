@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
 from shared.auth import Principal, Role, authenticate
 from shared.errors import Forbidden, NotFound
@@ -260,3 +260,8 @@ async def authorized(request: Request) -> Principal:
         if found.request_at is not None:
             await _check_request_scope(request, principal, found.request_at)
     return principal
+
+
+# The caller as a route dependency: authenticated and let through by the policy table (which
+# also holds every route's role and department checks; nothing else is promised by the name).
+Caller = Annotated[Principal, Depends(authorized)]

@@ -9,10 +9,10 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -156,6 +156,11 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with runtime_of(request).sessions() as session:
         yield session
+
+
+# The common route dependencies, declared once: a unit of work (commands) and a session (reads).
+Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
+Session = Annotated[AsyncSession, Depends(db_session)]
 
 
 def create_app(

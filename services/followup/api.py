@@ -5,27 +5,22 @@ from __future__ import annotations
 from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.followup import service, staff, store
+from services.followup import queries, service, staff
 from services.followup.domain.followup import NotSurveyed, score_contradiction
 from services.followup.domain.staff_rating import LEVELS, REASONS
-from shared.auth import Principal
 from shared.clock import organisation_tz
 from shared.errors import Conflict
 from shared.events.catalogue import Channel, Rating, RectificationOutcome, StaffRatingLevel
-from shared.outbox import UnitOfWork
-from shared.pagination import MAX_PAGE, keyset, keyset_page
-from shared.policy import authorized
-from shared.runtime import db_session, unit_of_work
+from shared.pagination import MAX_PAGE, keyset_page
+from shared.policy import Caller
+from shared.runtime import Session, Uow
 from shared.types import Day, Instant
 
 router = APIRouter(prefix="/v1", tags=["followup"])
-Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 class Strict(BaseModel):
@@ -63,7 +58,7 @@ async def give_feedback(
     request_id: str,
     body: FeedbackBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(authorized)],
+    principal: Caller,
 ) -> dict[str, Any]:
     return await service.give_feedback(uow, principal, request_id, body.message)
 
@@ -73,7 +68,7 @@ async def rate(
     request_id: str,
     body: RatingBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(authorized)],
+    principal: Caller,
 ) -> dict[str, Any]:
     try:
         return await service.rate(
@@ -88,7 +83,7 @@ async def close(
     request_id: str,
     body: CloseBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(authorized)],
+    principal: Caller,
 ) -> dict[str, Any]:
     return await service.close(uow, principal, request_id, body.reason)
 
@@ -100,8 +95,8 @@ class RevisitOutcome(Strict):
 
 @router.get("/revisits")
 async def list_revisits(
-    _: Annotated[Principal, Depends(authorized)],
-    session: Annotated[AsyncSession, Depends(db_session)],
+    _: Caller,
+    session: Session,
     due_before: Annotated[
         Instant | Day | None,
         Query(
@@ -113,21 +108,9 @@ async def list_revisits(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Return visits (回访) to make, soonest first (keyset pages on an index of state, due, id)."""
-    r = store.revisits.c
-    stmt = select(store.revisits).where(r.state == state)
-    if due_before is not None:
-        if not isinstance(due_before, datetime):
-            due_before = datetime.combine(due_before, time(0, 0), organisation_tz())
-        stmt = stmt.where(r.due < due_before)
-    rows = [
-        dict(row) for row in (await session.execute(keyset(stmt, [r.due, r.id], cursor, limit))).mappings()
-    ]
-    return keyset_page(
-        rows,
-        limit,
-        ("due", "id"),
-        lambda row: {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()},
-    )
+    if due_before is not None and not isinstance(due_before, datetime):
+        due_before = datetime.combine(due_before, time(0, 0), organisation_tz())
+    return await queries.revisits(session, state, due_before, cursor, limit)
 
 
 @router.post("/revisits/{revisit_id}/outcome")
@@ -135,7 +118,7 @@ async def record_revisit(
     revisit_id: str,
     body: RevisitOutcome,
     uow: Uow,
-    principal: Annotated[Principal, Depends(authorized)],
+    principal: Caller,
 ) -> dict[str, Any]:
     """What the return visit found; `recurred` overturns the result and reopens the request."""
     return await service.record_revisit(uow, principal, revisit_id, body.outcome, body.notes)
@@ -160,15 +143,13 @@ class RectificationBody(Strict):
 
 
 @router.get("/staff-ratings/reasons")
-async def rating_reasons(_: Annotated[Principal, Depends(authorized)]) -> dict[str, Any]:
+async def rating_reasons(_: Caller) -> dict[str, Any]:
     """The fixed list of reasons, and the five levels, for the rating forms."""
     return {"levels": list(LEVELS), "reasons": REASONS}
 
 
 @router.post("/staff-ratings", status_code=201)
-async def rate_staff(
-    body: StaffRatingBody, uow: Uow, principal: Annotated[Principal, Depends(authorized)]
-) -> dict[str, Any]:
+async def rate_staff(body: StaffRatingBody, uow: Uow, principal: Caller) -> dict[str, Any]:
     """A person's rating of the staff member who served them (one per service event)."""
     return await staff.rate_staff(uow, principal, body.model_dump())
 
@@ -176,7 +157,7 @@ async def rate_staff(
 @router.get("/rectifications")
 async def list_rectifications(
     uow: Uow,
-    principal: Annotated[Principal, Depends(authorized)],
+    principal: Caller,
     open_only: bool = True,
     department: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
@@ -195,6 +176,6 @@ async def decide_rectification(
     rectification_id: str,
     body: RectificationBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(authorized)],
+    principal: Caller,
 ) -> dict[str, Any]:
     return await staff.decide_rectification(uow, principal, rectification_id, body.outcome, body.note)

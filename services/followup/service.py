@@ -7,9 +7,6 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
 from services.followup import store
 from services.followup.domain.followup import Followup, FollowupPolicy, needs_revisit
 from services.followup.routing_client import DirectoryUnavailable, active_supervisors, working_days_after
@@ -54,17 +51,14 @@ def policy() -> FollowupPolicy:
 
 
 async def track_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
-    await uow.session.execute(
-        pg_insert(store.followups)
-        .values(
-            request_id=envelope.request_id,
-            state=State.RECEIVED.value,
-            channel=data.channel,
-            anonymous=data.anonymous,
-            category=data.category,
-            reopen_count=0,
-        )
-        .on_conflict_do_nothing()
+    await store.track(
+        uow.session,
+        request_id=envelope.request_id,
+        state=State.RECEIVED.value,
+        channel=data.channel,
+        anonymous=data.anonymous,
+        category=data.category,
+        reopen_count=0,
     )
 
 
@@ -231,10 +225,8 @@ async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | N
 async def _schedule_revisit(uow: UnitOfWork, followup: Followup, reason: str, cause: Envelope | None) -> None:
     due = await working_days_after(now(), policy().revisit_working_days)
     revisit_id = str(uuid.uuid4())
-    await uow.session.execute(
-        insert(store.revisits).values(
-            id=revisit_id, request_id=followup.request_id, due=due, reason=reason, state="scheduled"
-        )
+    await store.add_revisit(
+        uow.session, id=revisit_id, request_id=followup.request_id, due=due, reason=reason, state="scheduled"
     )
     uow.emit(
         RequestRevisitScheduled(revisit_id=revisit_id, due=due),
@@ -259,11 +251,7 @@ async def _close(
     if not with_duplicates:
         return updated
     # Requests merged into this one close with it (its handling was theirs).
-    f = store.followups.c
-    duplicates = await uow.session.scalars(
-        select(f.request_id).where(f.merged_into == followup.request_id, f.state == State.MERGED.value)
-    )
-    for duplicate_id in list(duplicates):
+    for duplicate_id in await store.merged_into(uow.session, followup.request_id):
         duplicate = await store.find(uow.session, duplicate_id, for_update=True)
         if duplicate is not None:
             done, event = duplicate.close(f"closed with {followup.request_id}")
@@ -284,23 +272,13 @@ async def on_withdrawn(uow: UnitOfWork, envelope: Envelope, data: RequestWithdra
 async def on_due_recomputed(uow: UnitOfWork, envelope: Envelope, data: RequestDueRecomputed) -> None:
     """The calendar changed: the feedback due time is the recomputed one."""
     if data.due.feedback is not None:
-        await uow.session.execute(
-            update(store.followups)
-            .where(
-                store.followups.c.request_id == envelope.request_id, store.followups.c.feedback_at.is_(None)
-            )
-            .values(feedback_due=data.due.feedback)
-        )
+        await store.set_feedback_due_unless_given(uow.session, envelope.request_id, data.due.feedback)
 
 
 async def on_merge_released(uow: UnitOfWork, envelope: Envelope, data: RequestMergeReleased) -> None:
     """Its primary was withdrawn or answered at intake: followed on its own again."""
     await track_lifecycle(uow, envelope, data)
-    await uow.session.execute(
-        update(store.followups)
-        .where(store.followups.c.request_id == envelope.request_id)
-        .values(merged_into=None)
-    )
+    await store.unmerge(uow.session, envelope.request_id)
 
 
 async def on_merged(uow: UnitOfWork, envelope: Envelope, data: RequestMerged) -> None:
@@ -319,22 +297,21 @@ async def record_revisit(
     uow: UnitOfWork, principal: Principal, revisit_id: str, outcome: str, notes: str | None
 ) -> dict[str, Any]:
     notes = mask_text(notes) if notes else notes
-    r = store.revisits.c
-    row = (
-        (await uow.session.execute(select(store.revisits).where(r.id == revisit_id).with_for_update()))
-        .mappings()
-        .first()
-    )
+    row = await store.get_revisit(uow.session, revisit_id, for_update=True)
     if row is None:
         raise NotFound(f"no revisit {revisit_id}")
     if row["state"] != "scheduled":
         raise Conflict(f"revisit {revisit_id} was recorded already")
     followup = await _load(uow, row["request_id"])
     updated, events = followup.revisited(revisit_id, outcome, notes, policy())
-    await uow.session.execute(
-        update(store.revisits)
-        .where(r.id == revisit_id)
-        .values(state="done", outcome=outcome, notes=notes, visited_by=principal.id, visited_at=now())
+    await store.record_revisit(
+        uow.session,
+        revisit_id,
+        state="done",
+        outcome=outcome,
+        notes=notes,
+        visited_by=principal.id,
+        visited_at=now(),
     )
     await store.save(uow.session, updated)
     last = None
@@ -362,16 +339,9 @@ async def close(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
 
 async def expire_surveys(new_uow: Any, at: Any = None) -> int:
     """Surveys unanswered by their deadline are recorded as no_response (once)."""
-    f = store.followups.c
     moment = at or now()
     async with new_uow() as uow:
-        stmt = (
-            select(f.request_id)
-            .where(f.state == State.FEEDBACK_GIVEN.value, f.anonymous.is_(False), f.survey_due <= moment)
-            .limit(500)
-            .with_for_update(skip_locked=True)
-        )
-        ids = list(await uow.session.scalars(stmt))
+        ids = await store.unrated_surveys(uow.session, moment, limit=500)
         for request_id in ids:
             followup = await store.find(uow.session, request_id)
             assert followup is not None

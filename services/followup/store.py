@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -12,17 +15,20 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    insert,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.followup.domain.followup import Followup
 from shared.clock import now
 from shared.db import fetch_row, new_metadata
 from shared.lifecycle import State
+from shared.pagination import keyset
 
 metadata = new_metadata()
 
@@ -147,3 +153,75 @@ rectifications = Table(
     Index("ix_rectifications_open_due_key", "due", "id", postgresql_where=text("outcome IS NULL")),
     Index("ix_rectifications_department_due_key", "department", "due", "id"),
 )
+
+
+# --- the statements of the reactions and commands (service.py) --------------------------------
+async def track(session: AsyncSession, **values: Any) -> None:
+    """Follow a new request (once: a redelivered arrival changes nothing)."""
+    await session.execute(pg_insert(followups).values(**values).on_conflict_do_nothing())
+
+
+async def set_feedback_due_unless_given(
+    session: AsyncSession, request_id: str, feedback_due: datetime
+) -> None:
+    """The feedback due time, while no feedback has been given."""
+    f = followups.c
+    await session.execute(
+        update(followups)
+        .where(f.request_id == request_id, f.feedback_at.is_(None))
+        .values(feedback_due=feedback_due)
+    )
+
+
+async def unmerge(session: AsyncSession, request_id: str) -> None:
+    await session.execute(
+        update(followups).where(followups.c.request_id == request_id).values(merged_into=None)
+    )
+
+
+async def merged_into(session: AsyncSession, request_id: str) -> list[str]:
+    """The requests merged into this one (still merged)."""
+    f = followups.c
+    stmt = select(f.request_id).where(f.merged_into == request_id, f.state == State.MERGED.value)
+    return list(await session.scalars(stmt))
+
+
+async def unrated_surveys(session: AsyncSession, moment: datetime, limit: int = 500) -> list[str]:
+    """Named requests whose survey was due by `moment` and has no rating, row-locked
+    (skipping those another transaction holds)."""
+    f = followups.c
+    stmt = (
+        select(f.request_id)
+        .where(f.state == State.FEEDBACK_GIVEN.value, f.anonymous.is_(False), f.survey_due <= moment)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def add_revisit(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(revisits).values(**values))
+
+
+async def get_revisit(
+    session: AsyncSession, revisit_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    return await fetch_row(session, revisits, revisits.c.id == revisit_id, for_update=for_update)
+
+
+async def record_revisit(session: AsyncSession, revisit_id: str, **values: Any) -> None:
+    await session.execute(update(revisits).where(revisits.c.id == revisit_id).values(**values))
+
+
+# --- the statements of the reads (queries.py) --------------------------------------------------
+async def revisits_page(
+    session: AsyncSession, state: str, due_before: datetime | None, cursor: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A keyset page of return visits in `state`, soonest due first (due before `due_before`)."""
+    r = revisits.c
+    stmt = select(revisits).where(r.state == state)
+    if due_before is not None:
+        stmt = stmt.where(r.due < due_before)
+    return [
+        dict(row) for row in (await session.execute(keyset(stmt, [r.due, r.id], cursor, limit))).mappings()
+    ]

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.handling import directory, service, store
-from shared.auth import Principal
-from shared.clock import now
-from shared.errors import NotFound
+from services.handling import directory, queries, service
 from shared.events.catalogue import Outcome
-from shared.outbox import UnitOfWork
-from shared.pagination import MAX_PAGE, decode_cursor, keyset, keyset_page, page
-from shared.policy import authorized
-from shared.runtime import db_session, unit_of_work
+from shared.pagination import MAX_PAGE
+from shared.policy import Caller
+from shared.runtime import Session, Uow
 from shared.types import Instant
 
 router = APIRouter(prefix="/v1", tags=["handling"])
-DeptStaff = Annotated[Principal, Depends(authorized)]
-Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
@@ -173,24 +165,10 @@ class CaseAction(BaseModel):
     event_id: str
 
 
-def _view(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "request_id": row["request_id"],
-        "department": row["department"],
-        "role": row["role"],
-        "state": row["state"],
-        "category": row["category"],
-        "urgency": row["urgency"],
-        "due": row["due"],
-        "handler_id": row["handler_id"],
-        "routed_at": row["routed_at"].isoformat() if row["routed_at"] else None,
-    }
-
-
 @router.get("/cases", response_model=CasePage)
 async def list_cases(
-    principal: DeptStaff,
-    session: Annotated[AsyncSession, Depends(db_session)],
+    principal: Caller,
+    session: Session,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
     state: str | None = None,
@@ -202,94 +180,26 @@ async def list_cases(
     """The department's queue: urgent cases first (the green channel), then oldest first.
     By default the work still to do; `state=all` shows merged, withdrawn, returned and
     closed cases too."""
-    rows = await store.queue(
+    return await queries.queue(
         session,
-        principal.department,
+        principal,
         limit=limit,
-        after=decode_cursor(cursor),
+        cursor=cursor,
         state=state,
         urgency=urgency,
-        handler_id=handler,
+        handler=handler,
         overdue=overdue,
         at_risk=at_risk,
-        now=now(),
     )
-    for row in rows:
-        row["position"] = store.queue_position(row)
-    result = page(rows, limit, seq_key="position")
-    result["items"] = [_view(r) for r in rows]
-    return result
 
 
 @router.get("/cases/{request_id}", response_model=CaseDetail)
-async def get_case(
-    request_id: str, principal: DeptStaff, session: Annotated[AsyncSession, Depends(db_session)]
-) -> dict[str, Any]:
-    row = (
-        (
-            await session.execute(
-                select(store.cases).where(
-                    store.cases.c.request_id == request_id, store.cases.c.department == principal.department
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"no case {request_id} in your department")
-    steps = (
-        await session.execute(
-            select(store.steps).where(store.steps.c.request_id == request_id).order_by(store.steps.c.seq)
-        )
-    ).mappings()
-    view = _view(dict(row))
-    view["steps"] = [
-        {
-            "kind": s["kind"],
-            "department": s["department"],
-            "actor_id": s["actor_id"],
-            "detail": s["detail"],
-            "at": s["at"].isoformat(),
-        }
-        for s in steps
-    ]
-    # The lead and every co-handler see the co-handlers' opinions and how the lead resolved
-    # it (with its override reason when it went ahead without some opinions).
-    opinions = (
-        await session.execute(
-            select(store.opinions)
-            .where(store.opinions.c.request_id == request_id)
-            .order_by(store.opinions.c.seq)
-        )
-    ).mappings()
-    view["opinions"] = [
-        {
-            "department": o["department"],
-            "author": o["author"],
-            "opinion": o["opinion"],
-            "at": o["at"].isoformat(),
-        }
-        for o in opinions
-    ]
-    resolved = [s for s in view["steps"] if s["kind"] == "resolve"]
-    view["resolution"] = (
-        {
-            "department": resolved[-1]["department"],
-            "outcome": resolved[-1]["detail"].get("outcome"),
-            "reply": resolved[-1]["detail"].get("reply"),
-            "override_reason": resolved[-1]["detail"].get("override_reason"),
-            "missing_opinions": resolved[-1]["detail"].get("missing_opinions", []),
-            "at": resolved[-1]["at"],
-        }
-        if resolved
-        else None
-    )
-    return view
+async def get_case(request_id: str, principal: Caller, session: Session) -> dict[str, Any]:
+    return await queries.case(session, principal, request_id)
 
 
 @router.post("/cases/{request_id}/accept", response_model=CaseAction)
-async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def accept(request_id: str, body: AcceptBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     """Accept the case, for oneself or for a handler of the department (`handler_id`, who
     must be an active handler or head of this department in routing's staff directory)."""
     handler_id = body.handler_id or principal.id
@@ -306,7 +216,7 @@ async def accept(request_id: str, body: AcceptBody, principal: DeptStaff, uow: U
 
 
 @router.post("/cases/{request_id}/contact", response_model=CaseAction)
-async def contact(request_id: str, body: ContactBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def contact(request_id: str, body: ContactBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     return await service.act(
         uow,
         principal,
@@ -318,43 +228,43 @@ async def contact(request_id: str, body: ContactBody, principal: DeptStaff, uow:
 
 
 @router.post("/cases/{request_id}/progress")
-async def progress(request_id: str, body: ProgressBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def progress(request_id: str, body: ProgressBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     return await service.progress(uow, principal, request_id, body.step, body.note, body.notify_requester)
 
 
 @router.post("/cases/{request_id}/resolve")
-async def resolve(request_id: str, body: ResolveBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def resolve(request_id: str, body: ResolveBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     """Resolve with an outcome and the reply for the person; with co-handlers, after every
     co-handler's opinion, or with `override_reason` (recorded)."""
     return await service.resolve(uow, principal, request_id, body.outcome, body.reply, body.override_reason)
 
 
 @router.post("/cases/{request_id}/return")
-async def return_case(request_id: str, body: ReturnBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def return_case(request_id: str, body: ReturnBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     """退单: not this department's request. Before acceptance, or within the return window."""
     return await service.return_case(uow, principal, request_id, body.reason, body.belongs_to_department)
 
 
 @router.post("/cases/{request_id}/pause")
-async def pause(request_id: str, body: PauseBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def pause(request_id: str, body: PauseBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     """Waiting on the person (information, access, a date): the clocks stop meanwhile."""
     return await service.pause(uow, principal, request_id, body.reason)
 
 
 @router.post("/cases/{request_id}/resume")
-async def resume(request_id: str, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def resume(request_id: str, principal: Caller, uow: Uow) -> dict[str, Any]:
     """The clocks run again; their due times move by the time the pause lasted."""
     return await service.resume(uow, principal, request_id)
 
 
 @router.post("/cases/{request_id}/opinions")
-async def add_opinion(request_id: str, body: OpinionBody, principal: DeptStaff, uow: Uow) -> dict[str, Any]:
+async def add_opinion(request_id: str, body: OpinionBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     return await service.add_opinion(uow, principal, request_id, body.opinion)
 
 
 @router.post("/cases/{request_id}/extensions", status_code=201)
 async def request_extension(
-    request_id: str, body: ExtensionBody, principal: DeptStaff, uow: Uow
+    request_id: str, body: ExtensionBody, principal: Caller, uow: Uow
 ) -> dict[str, Any]:
     return await service.request_extension(
         uow, principal, request_id, body.clock, body.requested_due, body.reason
@@ -366,37 +276,26 @@ async def decide_extension(
     extension_id: str,
     body: DecisionBody,
     uow: Uow,
-    principal: Annotated[Principal, Depends(authorized)],
+    principal: Caller,
 ) -> dict[str, Any]:
     return await service.decide_extension(uow, principal, extension_id, body.approve, body.note)
 
 
 @router.get("/extensions")
 async def list_extensions(
-    principal: Annotated[Principal, Depends(authorized)],
-    session: Annotated[AsyncSession, Depends(db_session)],
+    principal: Caller,
+    session: Session,
     state: Literal["pending", "approved", "rejected"] | None = None,
     request_id: Annotated[str | None, Query(max_length=36)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Extension requests, oldest first: what a head (their department's) or a supervisor
     has to decide."""
-    x = store.extensions.c
-    stmt = select(store.extensions).order_by(x.requested_at, x.id).limit(limit)
-    if principal.role in ("dept_head", "handler"):
-        stmt = stmt.where(x.department == principal.department)
-    if state is not None:
-        stmt = stmt.where(x.state == state)
-    if request_id is not None:
-        stmt = stmt.where(x.request_id == request_id)
-    rows = (await session.execute(stmt)).mappings()
-    return {"items": [_iso(dict(r)) for r in rows], "next_cursor": None}
+    return await queries.extensions(session, principal, state, request_id, limit)
 
 
 @router.post("/supervision-orders", status_code=201)
-async def issue_supervision_order(
-    body: SupervisionBody, uow: Uow, principal: Annotated[Principal, Depends(authorized)]
-) -> dict[str, Any]:
+async def issue_supervision_order(body: SupervisionBody, uow: Uow, principal: Caller) -> dict[str, Any]:
     return await service.issue_supervision_order(
         uow, principal, body.request_id, body.department, body.instructions, body.due
     )
@@ -404,45 +303,27 @@ async def issue_supervision_order(
 
 @router.post("/supervision-orders/{order_id}/answer")
 async def answer_supervision_order(
-    order_id: str, body: SupervisionAnswer, principal: DeptStaff, uow: Uow
+    order_id: str, body: SupervisionAnswer, principal: Caller, uow: Uow
 ) -> dict[str, Any]:
     return await service.answer_supervision_order(uow, principal, order_id, body.answer)
 
 
 @router.get("/supervision-orders")
 async def list_supervision_orders(
-    principal: Annotated[Principal, Depends(authorized)],
-    session: Annotated[AsyncSession, Depends(db_session)],
+    principal: Caller,
+    session: Session,
     open_only: bool = True,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Supervision orders by due time (keyset pages on an index of due time and id)."""
-    o = store.supervision_orders.c
-    stmt = select(store.supervision_orders)
-    if principal.role in ("dept_head", "handler"):
-        stmt = stmt.where(o.department == principal.department)
-    if open_only:
-        stmt = stmt.where(o.answered_at.is_(None))
-    rows = [dict(r) for r in (await session.execute(keyset(stmt, [o.due, o.id], cursor, limit))).mappings()]
-    return keyset_page(rows, limit, ("due", "id"), _iso)
-
-
-Overseer = Annotated[Principal, Depends(authorized)]
-
-
-_CLOCK_KEY = ("due", "request_id", "department", "clock")
-
-
-def _clock_key() -> list[Any]:
-    c = store.clocks.c
-    return [c.due, c.request_id, c.department, c.clock]
+    return await queries.supervision_orders(session, principal, open_only, cursor, limit)
 
 
 @router.get("/overdue")
 async def overdue(
-    principal: Overseer,
-    session: Annotated[AsyncSession, Depends(db_session)],
+    principal: Caller,
+    session: Session,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(description="next page of clocks")] = None,
     orders_cursor: Annotated[str | None, Query(description="next page of supervision orders")] = None,
@@ -450,60 +331,15 @@ async def overdue(
     """Clocks past their due time that are still running, and unanswered supervision orders
     past their deadline, soonest due first; across departments (a head sees their own).
     Each list is a keyset page of at most `limit` (`next_cursor`, `supervision_orders_next_cursor`)."""
-    moment = now()
-    c = store.clocks.c
-    stmt = (
-        select(store.clocks).where(c.stopped_at.is_(None), c.due <= store.clock_time(moment)).order_by(c.due)
-    )
-    o = store.supervision_orders.c
-    orders = select(store.supervision_orders).where(o.answered_at.is_(None), o.due <= moment)
-    if principal.role == "dept_head":
-        stmt, orders = (
-            stmt.where(c.department == principal.department),
-            orders.where(o.department == principal.department),
-        )
-    clock_rows = [
-        dict(r) for r in (await session.execute(keyset(stmt, _clock_key(), cursor, limit))).mappings()
-    ]
-    order_rows = [
-        dict(r)
-        for r in (await session.execute(keyset(orders, [o.due, o.id], orders_cursor, limit))).mappings()
-    ]
-    clocks = keyset_page(clock_rows, limit, _CLOCK_KEY, _iso)
-    late_orders = keyset_page(order_rows, limit, ("due", "id"), _iso)
-    return {
-        "clocks": clocks["items"],
-        "supervision_orders": late_orders["items"],
-        "next_cursor": clocks["next_cursor"],
-        "supervision_orders_next_cursor": late_orders["next_cursor"],
-    }
+    return await queries.overdue(session, principal, cursor, orders_cursor, limit)
 
 
 @router.get("/at-risk")
 async def at_risk(
-    principal: Overseer,
-    session: Annotated[AsyncSession, Depends(db_session)],
+    principal: Caller,
+    session: Session,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """Running clocks past their warning time but not yet due, soonest due first (keyset pages)."""
-    moment = now()
-    c = store.clocks.c
-    stmt = (
-        select(store.clocks)
-        .where(
-            c.stopped_at.is_(None),
-            c.warn_at <= store.clock_time(moment),
-            c.due > store.clock_time(moment),
-        )
-        .order_by(c.due)
-    )
-    if principal.role == "dept_head":
-        stmt = stmt.where(c.department == principal.department)
-    rows = [dict(r) for r in (await session.execute(keyset(stmt, _clock_key(), cursor, limit))).mappings()]
-    page_ = keyset_page(rows, limit, _CLOCK_KEY, _iso)
-    return {"clocks": page_["items"], "next_cursor": page_["next_cursor"]}
-
-
-def _iso(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+    return await queries.at_risk(session, principal, cursor, limit)

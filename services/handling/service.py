@@ -8,9 +8,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-
 from services.handling import sla_scheduler, store
 from services.handling.domain.case import (
     Case,
@@ -24,7 +21,6 @@ from services.handling.domain.case import (
 from services.handling.domain.clocks import Clock, ExtensionRefused
 from shared.auth import Principal
 from shared.clock import now
-from shared.db import upsert
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.events.catalogue import (
     ClockName,
@@ -58,9 +54,7 @@ from shared.texts import human_time
 
 async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -> None:
     """request.routed / request.rerouted: the case enters the lead's and co-handlers' queues."""
-    if await uow.session.scalar(
-        select(store.finished.c.state).where(store.finished.c.request_id == envelope.request_id)
-    ):
+    if await store.finished_state(uow.session, envelope.request_id):
         return  # ended at intake meanwhile: nothing to handle
     due = data.due.model_dump(mode="json")
     existing = {
@@ -82,7 +76,7 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
         if department in existing:
             # Back to a department that had it (reopened): the clocks restart, the handler stays.
             values["handler_id"] = existing[department].handler_id
-        await uow.session.execute(upsert(store.cases, ("request_id", "department"), tuple(values)), values)
+        await store.upsert_case(uow.session, values)
     # Departments no longer assigned (a return moved it on) leave the queue as "returned".
     for department, case in existing.items():
         if department != data.lead_department and department not in data.co_departments:
@@ -101,11 +95,7 @@ async def close_cases(
     """Answered at intake, merged, withdrawn or closed: the case leaves every queue (unless
     asked for by state), clocks stop."""
     state = entered_by(type(data))
-    await uow.session.execute(
-        pg_insert(store.finished)
-        .values(request_id=envelope.request_id, state=state.value)
-        .on_conflict_do_nothing()
-    )
+    await store.mark_finished(uow.session, envelope.request_id, state.value)
     for case in await store.cases_of_request(uow.session, envelope.request_id, for_update=True):
         await store.save_case(uow.session, Case(**{**case.__dict__, "state": state}))
     await sla_scheduler.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
@@ -116,23 +106,8 @@ async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDu
     current due and warning times (warnings on the business calendar), and every case of
     the request shows the same due times, the feedback due included."""
     due = data.due.model_dump(mode="json")
-    k = store.clocks.c
-    rows = (
-        (
-            await uow.session.execute(
-                select(store.clocks)
-                .where(
-                    k.request_id == envelope.request_id,
-                    k.department == data.department,
-                    k.stopped_at.is_(None),
-                    k.started_at <= envelope.occurred_at,  # not the clocks of a later routing
-                )
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .all()
-    )
+    # Not the clocks of a later routing: those started by the time of this change.
+    rows = await store.running_clocks(uow.session, envelope.request_id, data.department, envelope.occurred_at)
     if not rows:
         return  # rerouted or finished meanwhile: the case's clocks are no longer these
     moment = now()
@@ -142,36 +117,25 @@ async def apply_due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDu
         values: dict[str, Any] = {"due": new_due, "warn_at": new_warn or row["warn_at"]}
         if row["warned_at"] is not None and values["warn_at"] and values["warn_at"] > moment:
             values["warned_at"] = None  # a warning for the new deadline, when it comes
-        await uow.session.execute(
-            update(store.clocks)
-            .where(
-                k.request_id == envelope.request_id, k.department == data.department, k.clock == row["clock"]
-            )
-            .values(**values)
-        )
+        await store.update_clock(uow.session, envelope.request_id, data.department, row["clock"], **values)
     await store.set_due(uow.session, envelope.request_id, {k: v for k, v in due.items() if v is not None})
 
 
 async def reopen_released(uow: UnitOfWork, envelope: Envelope, data: RequestMergeReleased) -> None:
     """A merged duplicate is handed back (its primary was withdrawn): it may be queued again."""
-    await uow.session.execute(
-        store.finished.delete().where(
-            store.finished.c.request_id == envelope.request_id, store.finished.c.state == State.MERGED.value
-        )
-    )
+    await store.unmark_merged(uow.session, envelope.request_id)
 
 
 async def note_reopened(uow: UnitOfWork, envelope: Envelope, data: RequestReopened) -> None:
     """The person was not satisfied: the lead's case shows why (routing sends it back to them)."""
-    await uow.session.execute(
-        insert(store.steps).values(
-            request_id=envelope.request_id,
-            department=data.department,
-            kind="reopened",
-            actor_id=envelope.actor.id,
-            detail={"reason": data.reason, "reopen_count": data.reopen_count},
-            event_id=str(envelope.id),
-        )
+    await store.add_step(
+        uow.session,
+        request_id=envelope.request_id,
+        department=data.department,
+        kind="reopened",
+        actor_id=envelope.actor.id,
+        detail={"reason": data.reason, "reopen_count": data.reopen_count},
+        event_id=str(envelope.id),
     )
 
 
@@ -208,15 +172,14 @@ async def act(
             actor=principal.actor,
             cause=emitted,
         )
-    await uow.session.execute(
-        insert(store.steps).values(
-            request_id=request_id,
-            department=case.department,
-            kind=step,
-            actor_id=principal.id,
-            detail=detail,
-            event_id=str(emitted.id),
-        )
+    await store.add_step(
+        uow.session,
+        request_id=request_id,
+        department=case.department,
+        kind=step,
+        actor_id=principal.id,
+        detail=detail,
+        event_id=str(emitted.id),
     )
     if after is not None:
         await after(emitted)
@@ -250,11 +213,7 @@ async def resolve(
     reply, override_reason = mask_text(reply), mask_text(override_reason) if override_reason else None
     cases = await store.cases_of_request(uow.session, request_id)
     co = frozenset(c.department for c in cases if c.role == "co" and c.state != State.RETURNED)
-    given = frozenset(
-        await uow.session.scalars(
-            select(store.opinions.c.department).where(store.opinions.c.request_id == request_id)
-        )
-    )
+    given = await store.opinion_departments(uow.session, request_id)
 
     async def end_co_cases(resolved: Envelope) -> None:
         # The co-handlers' part ends with the lead's resolution: out of their open queues.
@@ -327,25 +286,23 @@ async def add_opinion(uow: UnitOfWork, principal: Principal, request_id: str, op
             f"request {request_id} has been resolved by the lead department; opinions are closed",
             code="already_resolved",
         ) from exc
-    await uow.session.execute(
-        insert(store.opinions).values(
-            request_id=request_id,
-            department=case.department,
-            author=principal.id,
-            opinion=opinion,
-            at=now(),
-        )
+    await store.add_opinion(
+        uow.session,
+        request_id=request_id,
+        department=case.department,
+        author=principal.id,
+        opinion=opinion,
+        at=now(),
     )
     emitted = uow.emit(event, request_id=request_id, actor=principal.actor)
-    await uow.session.execute(
-        insert(store.steps).values(
-            request_id=request_id,
-            department=case.department,
-            kind="opinion",
-            actor_id=principal.id,
-            detail={"opinion": opinion},
-            event_id=str(emitted.id),
-        )
+    await store.add_step(
+        uow.session,
+        request_id=request_id,
+        department=case.department,
+        kind="opinion",
+        actor_id=principal.id,
+        detail={"opinion": opinion},
+        event_id=str(emitted.id),
     )
     await uow.commit()
     return {"request_id": request_id, "department": case.department, "event_id": str(emitted.id)}
@@ -389,15 +346,7 @@ async def request_extension(
     if clock is None:
         raise NotFound(f"no {clock_name} clock on case {request_id}")
     _check_extension(clock, requested_due)
-    x = store.extensions.c
-    pending = await uow.session.scalar(
-        select(x.id).where(
-            x.request_id == request_id,
-            x.department == case.department,
-            x.clock == clock_name,
-            x.state == "pending",
-        )
-    )
+    pending = await store.pending_extension(uow.session, request_id, case.department, clock_name)
     if pending is not None:
         raise Conflict(
             f"extension {pending} for the {clock_name} clock is still waiting for the head's decision; "
@@ -405,17 +354,16 @@ async def request_extension(
             code="extension_pending",
         )
     extension_id = str(uuid.uuid4())
-    await uow.session.execute(
-        insert(store.extensions).values(
-            id=extension_id,
-            request_id=request_id,
-            department=case.department,
-            clock=clock_name,
-            requested_due=requested_due,
-            reason=reason,
-            requested_by=principal.id,
-            state="pending",
-        )
+    await store.add_extension(
+        uow.session,
+        id=extension_id,
+        request_id=request_id,
+        department=case.department,
+        clock=clock_name,
+        requested_due=requested_due,
+        reason=reason,
+        requested_by=principal.id,
+        state="pending",
     )
     uow.emit(
         RequestExtensionRequested(
@@ -445,15 +393,7 @@ async def decide_extension(
     uow: UnitOfWork, principal: Principal, extension_id: str, approve: bool, note: str | None
 ) -> dict[str, Any]:
     note = mask_text(note) if note else note
-    row = (
-        (
-            await uow.session.execute(
-                select(store.extensions).where(store.extensions.c.id == extension_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = await store.get_extension(uow.session, extension_id, for_update=True)
     if row is None or (principal.role == "dept_head" and principal.department != row["department"]):
         raise NotFound(f"no extension {extension_id}")
     if row["state"] != "pending":
@@ -469,12 +409,13 @@ async def decide_extension(
         new_due = row["requested_due"]
         await sla_scheduler.save_clock(uow, clock.extend(new_due, now()))
         await store.set_due(uow.session, row["request_id"], {row["clock"]: new_due.isoformat()})
-    await uow.session.execute(
-        update(store.extensions)
-        .where(store.extensions.c.id == extension_id)
-        .values(
-            state="approved" if approve else "rejected", decided_by=principal.id, note=note, decided_at=now()
-        )
+    await store.decide_extension(
+        uow.session,
+        extension_id,
+        state="approved" if approve else "rejected",
+        decided_by=principal.id,
+        note=note,
+        decided_at=now(),
     )
     decided = uow.emit(
         RequestExtensionDecided(
@@ -536,15 +477,14 @@ async def issue_supervision_order(
             "the deadline has passed", fields=[field_error("due", "in_future", "must be later than now")]
         )
     order_id = str(uuid.uuid4())
-    await uow.session.execute(
-        insert(store.supervision_orders).values(
-            id=order_id,
-            request_id=request_id,
-            department=case.department,
-            instructions=instructions,
-            due=due,
-            issued_by=principal.id,
-        )
+    await store.add_supervision_order(
+        uow.session,
+        id=order_id,
+        request_id=request_id,
+        department=case.department,
+        instructions=instructions,
+        due=due,
+        issued_by=principal.id,
     )
     uow.emit(
         RequestSupervised(order_id=order_id, department=case.department, instructions=instructions, due=due),
@@ -559,25 +499,14 @@ async def answer_supervision_order(
     uow: UnitOfWork, principal: Principal, order_id: str, answer: str
 ) -> dict[str, Any]:
     answer = mask_text(answer)
-    o = store.supervision_orders.c
-    row = (
-        (
-            await uow.session.execute(
-                select(store.supervision_orders).where(o.id == order_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = await store.get_supervision_order(uow.session, order_id, for_update=True)
     if row is None or row["department"] != principal.department:
         raise NotFound(f"no supervision order {order_id} for your department")
     if row["answered_at"] is not None:
         raise Conflict(f"supervision order {order_id} was answered already")
     moment = now()
-    await uow.session.execute(
-        update(store.supervision_orders)
-        .where(o.id == order_id)
-        .values(answer=answer, answered_by=principal.id, answered_at=moment)
+    await store.answer_supervision_order(
+        uow.session, order_id, answer=answer, answered_by=principal.id, answered_at=moment
     )
     answered = uow.emit(
         RequestSupervisionAnswered(
@@ -591,15 +520,14 @@ async def answer_supervision_order(
         request_id=row["request_id"],
         actor=principal.actor,
     )
-    await uow.session.execute(
-        insert(store.steps).values(
-            request_id=row["request_id"],
-            department=row["department"],
-            kind="supervision_answer",
-            actor_id=principal.id,
-            detail={"order_id": order_id, "answer": answer},
-            event_id=str(answered.id),
-        )
+    await store.add_step(
+        uow.session,
+        request_id=row["request_id"],
+        department=row["department"],
+        kind="supervision_answer",
+        actor_id=principal.id,
+        detail={"order_id": order_id, "answer": answer},
+        event_id=str(answered.id),
     )
     await uow.commit()
     return {"id": order_id, "answered": True}
@@ -617,14 +545,13 @@ async def pause(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
     uow.emit(
         RequestPaused(department=case.department, reason=reason), request_id=request_id, actor=principal.actor
     )
-    await uow.session.execute(
-        insert(store.steps).values(
-            request_id=request_id,
-            department=case.department,
-            kind="pause",
-            actor_id=principal.id,
-            detail={"reason": reason},
-        )
+    await store.add_step(
+        uow.session,
+        request_id=request_id,
+        department=case.department,
+        kind="pause",
+        actor_id=principal.id,
+        detail={"reason": reason},
     )
     await uow.commit()
     return {"request_id": request_id, "paused": True}

@@ -19,18 +19,21 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    insert,
     literal,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.handling.domain.case import Case
 from shared.clock import now
-from shared.db import fetch_row, new_metadata
+from shared.db import fetch_row, new_metadata, upsert
 from shared.lifecycle import State
+from shared.pagination import keyset
 
 metadata = new_metadata()
 
@@ -289,3 +292,219 @@ async def queue(
         stmt = stmt.where(position > after)
     stmt = stmt.order_by(position).limit(limit)
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+# --- the statements of the commands and reactions (service.py) --------------------------------
+async def finished_state(session: AsyncSession, request_id: str) -> str | None:
+    """How the request ended before a department got it, if it did."""
+    return await session.scalar(select(finished.c.state).where(finished.c.request_id == request_id))
+
+
+async def mark_finished(session: AsyncSession, request_id: str, state: str) -> None:
+    await session.execute(
+        pg_insert(finished).values(request_id=request_id, state=state).on_conflict_do_nothing()
+    )
+
+
+async def unmark_merged(session: AsyncSession, request_id: str) -> None:
+    """A merged request handed back may be queued again."""
+    await session.execute(
+        finished.delete().where(finished.c.request_id == request_id, finished.c.state == State.MERGED.value)
+    )
+
+
+async def upsert_case(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(upsert(cases, ("request_id", "department"), tuple(values)), values)
+
+
+async def running_clocks(
+    session: AsyncSession, request_id: str, department: str, started_by: datetime
+) -> list[dict[str, Any]]:
+    """The department's running clocks of a request started by `started_by`, row-locked."""
+    k = clocks.c
+    stmt = (
+        select(clocks)
+        .where(
+            k.request_id == request_id,
+            k.department == department,
+            k.stopped_at.is_(None),
+            k.started_at <= started_by,
+        )
+        .with_for_update()
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+
+
+async def update_clock(
+    session: AsyncSession, request_id: str, department: str, clock: str, **values: Any
+) -> None:
+    k = clocks.c
+    await session.execute(
+        update(clocks)
+        .where(k.request_id == request_id, k.department == department, k.clock == clock)
+        .values(**values)
+    )
+
+
+async def add_step(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(steps).values(**values))
+
+
+async def add_opinion(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(opinions).values(**values))
+
+
+async def opinion_departments(session: AsyncSession, request_id: str) -> frozenset[str]:
+    """The departments that gave an opinion on a request."""
+    return frozenset(
+        await session.scalars(select(opinions.c.department).where(opinions.c.request_id == request_id))
+    )
+
+
+async def pending_extension(
+    session: AsyncSession, request_id: str, department: str, clock: str
+) -> str | None:
+    x = extensions.c
+    return await session.scalar(
+        select(x.id).where(
+            x.request_id == request_id,
+            x.department == department,
+            x.clock == clock,
+            x.state == "pending",
+        )
+    )
+
+
+async def add_extension(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(extensions).values(**values))
+
+
+async def get_extension(
+    session: AsyncSession, extension_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    return await fetch_row(session, extensions, extensions.c.id == extension_id, for_update=for_update)
+
+
+async def decide_extension(session: AsyncSession, extension_id: str, **values: Any) -> None:
+    await session.execute(update(extensions).where(extensions.c.id == extension_id).values(**values))
+
+
+async def add_supervision_order(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(supervision_orders).values(**values))
+
+
+async def get_supervision_order(
+    session: AsyncSession, order_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    return await fetch_row(
+        session, supervision_orders, supervision_orders.c.id == order_id, for_update=for_update
+    )
+
+
+async def answer_supervision_order(session: AsyncSession, order_id: str, **values: Any) -> None:
+    o = supervision_orders.c
+    await session.execute(update(supervision_orders).where(o.id == order_id).values(**values))
+
+
+# --- the statements of the reads (queries.py) --------------------------------------------------
+async def get_case_row(
+    session: AsyncSession, request_id: str, department: str | None
+) -> dict[str, Any] | None:
+    return await fetch_row(session, cases, cases.c.request_id == request_id, cases.c.department == department)
+
+
+async def case_steps(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
+    stmt = select(steps).where(steps.c.request_id == request_id).order_by(steps.c.seq)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def case_opinions(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
+    stmt = select(opinions).where(opinions.c.request_id == request_id).order_by(opinions.c.seq)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+# The reads below take a `scope`: None for every department, else a 1-tuple of the one
+# department seen (whose code may itself be None: a caller with no department sees none).
+Scope = tuple[str | None] | None
+
+
+async def list_extensions(
+    session: AsyncSession, scope: Scope, state: str | None, request_id: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Extension requests, oldest first."""
+    x = extensions.c
+    stmt = select(extensions).order_by(x.requested_at, x.id).limit(limit)
+    if scope is not None:
+        (department,) = scope
+        stmt = stmt.where(x.department == department)
+    if state is not None:
+        stmt = stmt.where(x.state == state)
+    if request_id is not None:
+        stmt = stmt.where(x.request_id == request_id)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+SUPERVISION_KEY = ("due", "id")
+CLOCK_KEY = ("due", "request_id", "department", "clock")
+
+
+def _clock_key() -> list[Any]:
+    c = clocks.c
+    return [c.due, c.request_id, c.department, c.clock]
+
+
+async def supervision_orders_page(
+    session: AsyncSession, scope: Scope, open_only: bool, cursor: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A keyset page of supervision orders by due time and id."""
+    o = supervision_orders.c
+    stmt = select(supervision_orders)
+    if scope is not None:
+        (department,) = scope
+        stmt = stmt.where(o.department == department)
+    if open_only:
+        stmt = stmt.where(o.answered_at.is_(None))
+    return [dict(r) for r in (await session.execute(keyset(stmt, [o.due, o.id], cursor, limit))).mappings()]
+
+
+async def overdue_page(
+    session: AsyncSession,
+    scope: Scope,
+    moment: datetime,
+    cursor: str | None,
+    orders_cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Keyset pages of the running clocks past due and the unanswered supervision orders past
+    their deadline at `moment`, soonest due first."""
+    c = clocks.c
+    stmt = select(clocks).where(c.stopped_at.is_(None), c.due <= clock_time(moment)).order_by(c.due)
+    o = supervision_orders.c
+    orders = select(supervision_orders).where(o.answered_at.is_(None), o.due <= moment)
+    if scope is not None:
+        (department,) = scope
+        stmt, orders = stmt.where(c.department == department), orders.where(o.department == department)
+    clock_rows = [
+        dict(r) for r in (await session.execute(keyset(stmt, _clock_key(), cursor, limit))).mappings()
+    ]
+    order_rows = [
+        dict(r)
+        for r in (await session.execute(keyset(orders, [o.due, o.id], orders_cursor, limit))).mappings()
+    ]
+    return clock_rows, order_rows
+
+
+async def at_risk_page(
+    session: AsyncSession, scope: Scope, moment: datetime, cursor: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A keyset page of running clocks past their warning time but not yet due at `moment`."""
+    c = clocks.c
+    stmt = (
+        select(clocks)
+        .where(c.stopped_at.is_(None), c.warn_at <= clock_time(moment), c.due > clock_time(moment))
+        .order_by(c.due)
+    )
+    if scope is not None:
+        (department,) = scope
+        stmt = stmt.where(c.department == department)
+    return [dict(r) for r in (await session.execute(keyset(stmt, _clock_key(), cursor, limit))).mappings()]

@@ -7,29 +7,21 @@ import csv
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi import service, staff, store
-from services.kpi.domain.facts import Fact
+from services.kpi import queries, service, staff
 from services.kpi.domain.figures import BadPeriod, Period
 from services.kpi.rebuild import rebuild
-from shared.auth import Principal
 from shared.clock import organisation_tz
-from shared.errors import ApiError, NotFound, field_error
-from shared.outbox import UnitOfWork
-from shared.policy import authorized
-from shared.runtime import db_session, runtime_of, unit_of_work
+from shared.errors import ApiError, field_error
+from shared.policy import Caller
+from shared.runtime import Session, Uow, runtime_of
 from shared.texts import human_time
 from shared.types import MAX_YEAR, MIN_YEAR, year_in_range
 
 router = APIRouter(prefix="/v1", tags=["kpi"])
-Session = Annotated[AsyncSession, Depends(db_session)]
-Reader = Annotated[Principal, Depends(authorized)]
-Supervisor = Annotated[Principal, Depends(authorized)]
 PeriodQuery = Annotated[str, Query(description="2026-11, 2026-W48, 2026-Q4 or 2026")]
 
 
@@ -81,96 +73,62 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/kpis", response_model=None)
 async def kpis(
-    request: Request, principal: Reader, session: Session, period: PeriodQuery, department: str | None = None
+    request: Request, principal: Caller, session: Session, period: PeriodQuery, department: str | None = None
 ) -> dict[str, Any] | Response:
     p = _period(period)
     if principal.role == "dept_head":
         department = principal.department  # heads see their own department only
-    rows = await service.department_rows(session, p, department)
+    rows = await queries.department_rows(session, p, department)
     if _wants_csv(request):
         return _csv([_flat(r) for r in rows])
     body: dict[str, Any] = {"period": p.label, "items": rows}
     if department is None:
-        body["organisation"] = await service.organisation(session, p)
+        body["organisation"] = await queries.organisation(session, p)
     return body
 
 
 @router.get("/rankings", response_model=None)
 async def rankings(
-    request: Request, _: Reader, session: Session, period: PeriodQuery
+    request: Request, _: Caller, session: Session, period: PeriodQuery
 ) -> dict[str, Any] | Response:
     p = _period(period)
-    ranked = await service.rankings(session, p)
+    ranked = await queries.rankings(session, p)
     if _wants_csv(request):
         return _csv(ranked)
     return {"period": p.label, "items": ranked}
 
 
 @router.get("/accountability")
-async def accountability(_: Reader, session: Session) -> dict[str, Any]:
+async def accountability(_: Caller, session: Session) -> dict[str, Any]:
     """Departments under the pass line in N consecutive periods."""
-    rows = (await session.execute(select(store.flags).order_by(store.flags.c.flagged_at.desc()))).mappings()
-    return {
-        "items": [{**dict(r), "flagged_at": r["flagged_at"].isoformat()} for r in rows],
-        "next_cursor": None,
-    }
+    return await queries.accountability(session)
 
 
 @router.get("/hotspots")
 async def get_hotspots(
-    _: Reader,
+    _: Caller,
     session: Session,
     period: PeriodQuery,
     top: Annotated[int, Query(ge=1, le=100, description="how many of each list")] = 10,
 ) -> dict[str, Any]:
     p = _period(period)
-    return await service.hotspots(session, p, p.previous(organisation_tz()), top)
-
-
-async def _visible_fact(session: AsyncSession, principal: Principal, request_id: str) -> Fact:
-    """A request's fact row, if the caller may see it: department staff only the requests
-    their department led, co-handled or returned (404 otherwise, as if it did not exist)."""
-    fact = await store.load_fact(session, request_id)
-    involved = fact is not None and principal.department in (
-        fact.lead_department,
-        *fact.co_departments,
-        *fact.returned_by,
-    )
-    if fact is None or (principal.role in ("handler", "dept_head") and not involved):
-        raise NotFound(f"no request {request_id}")
-    return fact
+    return await queries.hotspots(session, p, p.previous(organisation_tz()), top)
 
 
 @router.get("/requests/{request_id}/facts")
-async def request_facts(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
-    fact = await _visible_fact(session, principal, request_id)
-    row = fact.to_row()
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+async def request_facts(request_id: str, principal: Caller, session: Session) -> dict[str, Any]:
+    return await queries.request_facts(session, principal, request_id)
 
 
 @router.get("/requests/{request_id}/timeline")
-async def request_timeline(request_id: str, principal: Reader, session: Session) -> dict[str, Any]:
+async def request_timeline(request_id: str, principal: Caller, session: Session) -> dict[str, Any]:
     """Every lifecycle event of a request in the order it happened (masked data only): the
     case page's timeline. Department staff see the requests their department took part in."""
-    fact = await _visible_fact(session, principal, request_id)
-    payloads = await session.scalars(
-        select(store.events.c.payload).where(store.events.c.request_id == request_id)
-    )
-    events = sorted(payloads, key=lambda p: (p["occurred_at"], p["id"]))
-    return {
-        "request_id": request_id,
-        "state": fact.state,
-        "lead_department": fact.lead_department,
-        "events": [
-            {k: p[k] for k in ("id", "type", "occurred_at", "producer", "actor", "data")} for p in events
-        ],
-    }
+    return await queries.timeline(session, principal, request_id)
 
 
 @router.post("/periods/{period}/close")
-async def close_period(
-    period: str, principal: Supervisor, uow: Annotated[UnitOfWork, Depends(unit_of_work)]
-) -> dict[str, Any]:
+async def close_period(period: str, principal: Caller, uow: Uow) -> dict[str, Any]:
     """Score, rank and flag a period that is over (the service also closes each month by
     itself once it is over). A period not over yet is refused (409 `period_not_over`);
     closing a closed period again answers its recorded ranking and announces nothing."""
@@ -188,9 +146,7 @@ async def close_period(
 
 
 @router.post("/rebuild")
-async def post_rebuild(
-    request: Request, _: Annotated[Principal, Depends(authorized)], repair_counts: bool = False
-) -> dict[str, Any]:
+async def post_rebuild(request: Request, _: Caller, repair_counts: bool = False) -> dict[str, Any]:
     """Replay requests.lifecycle from the beginning into a fresh projection and report every
     difference from the live one (there must be none), and every kept count that differs from
     a recount of the live fact rows (`repair_counts=true` rewrites them)."""
@@ -205,7 +161,7 @@ class Evaluation(BaseModel):
 
 @router.get("/staff/{staff_id}/kpis")
 async def staff_kpis(
-    staff_id: str, period: PeriodQuery, session: Session, principal: Reader
+    staff_id: str, period: PeriodQuery, session: Session, principal: Caller
 ) -> dict[str, Any]:
     """A staff member's figures for a period, with the self and superior evaluations; for the
     member, their department head and supervisors only."""
@@ -219,6 +175,6 @@ async def put_evaluation(
     kind: Literal["self", "superior"],
     body: Evaluation,
     session: Session,
-    principal: Reader,
+    principal: Caller,
 ) -> dict[str, Any]:
     return await staff.evaluate(session, principal, staff_id, _period(period), kind, body.score, body.text)

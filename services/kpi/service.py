@@ -1,21 +1,17 @@
-"""KPI's commands: closing a period (scores, ranking, accountability flags) and the queries
-behind the API. Figures are computed from fact rows only."""
+"""KPI's commands: closing a period (scores, ranking, accountability flags). Figures are
+computed from fact rows only (queries.py reads them; store.py holds the SQL)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.kpi import directory, store
-from services.kpi.domain import rollup
+from services.kpi import queries, store
 from services.kpi.domain.figures import Period
-from services.kpi.domain.hotspots import matter_areas, ranked_counts
-from services.kpi.domain.scoring import rank, score, under_pass_line_streak
+from services.kpi.domain.scoring import under_pass_line_streak
 from shared.background import run_every
 from shared.clock import now, organisation_tz
 from shared.events.catalogue import KpiDepartmentFlagged, KpiPeriodScored
@@ -25,90 +21,6 @@ from shared.runtime import ServiceRuntime
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-async def department_rows(
-    session: AsyncSession, period: Period, department: str | None, at: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Each department's figures (docs/kpi.md), summed from the kept counts: one query for
-    the counts, one for today's open clocks, one for merged/withdrawn requests."""
-    departments = [department] if department else await store.departments_in(session)
-    weights = get_settings().kpi_weights
-    at = at or now()
-    counted = await store.period_counts(session, period, at, department)
-    excluded = await store.excluded_counts(session, period, department)
-    rows = []
-    for code in departments:
-        measures = counted.get(code, {})
-        figures = rollup.department_figures(
-            code,
-            period,
-            measures,
-            excluded=excluded.get(code, 0),
-            open_due_now={m: n for m, n in measures.items() if m in rollup.OPEN_MEASURES},
-        )
-        figures["score"] = score(figures, weights)
-        rows.append(figures)
-    return rows
-
-
-async def organisation(session: AsyncSession, period: Period) -> dict[str, Any]:
-    """First-contact resolution and volumes across departments (summed from the counts)."""
-    counted = await store.period_counts(session, period, None, rollup.ORG)
-    return rollup.organisation_figures(period, counted.get(rollup.ORG, {}))
-
-
-async def hotspots(session: AsyncSession, period: Period, previous: Period, top: int) -> dict[str, Any]:
-    """The `top` topics, areas, matters and matters at one place by count and by growth
-    against the previous period, and the `top` repeat requesters: a bounded answer,
-    whatever the volume."""
-    now_counts = (await store.period_counts(session, period, None, rollup.ORG)).get(rollup.ORG, {})
-    then_counts = (await store.period_counts(session, previous, None, rollup.ORG)).get(rollup.ORG, {})
-    return {
-        "period": period.label,
-        "previous": previous.label,
-        "topics": ranked_counts(
-            rollup.hot_counters(now_counts, "topic"), rollup.hot_counters(then_counts, "topic"), top
-        ),
-        "areas": ranked_counts(
-            rollup.hot_counters(now_counts, "area"), rollup.hot_counters(then_counts, "area"), top
-        ),
-        "matters": ranked_counts(
-            rollup.hot_counters(now_counts, "matter"), rollup.hot_counters(then_counts, "matter"), top
-        ),
-        "matters_in_areas": matter_areas(
-            ranked_counts(
-                rollup.hot_counters(now_counts, "matter_area"),
-                rollup.hot_counters(then_counts, "matter_area"),
-                top,
-            )
-        ),
-        "repeated": await store.repeated(session, period, top),
-    }
-
-
-async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
-    """Every active department: those with figures ranked, those without listed unranked."""
-    rows = {r["department"]: r for r in await department_rows(session, period, None)}
-    for code in await directory.active_departments():
-        if code not in rows:
-            empty = rollup.department_figures(code, period, {}, excluded=0, open_due_now={})
-            rows[code] = {**empty, "score": score(empty, get_settings().kpi_weights)}
-    return [
-        {
-            "rank": s.rank,
-            "department": s.department,
-            "score": s.score,
-            "pass_line": get_settings().kpi_pass_line,
-            "passed": None if s.score is None else s.score >= get_settings().kpi_pass_line,
-            "acceptance_timeliness": rows[s.department]["acceptance_timeliness"]["rate"],
-            "on_time_resolution": rows[s.department]["on_time_resolution"]["rate"],
-            "feedback_timeliness": rows[s.department]["feedback_timeliness"]["rate"],
-            "handling_accuracy": rows[s.department]["handling_accuracy"]["rate"],
-            "satisfaction": rows[s.department]["satisfaction"]["rate"],
-        }
-        for s in rank({d: r["score"] for d, r in rows.items()})
-    ]
 
 
 class PeriodNotOver(Exception):
@@ -131,8 +43,8 @@ async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> di
     closed = await _closed(uow.session, label)
     if closed is not None:
         return closed
-    ranked = await rankings(uow.session, period)
-    figures = {r["department"]: r for r in await department_rows(uow.session, period, None)}
+    ranked = await queries.rankings(uow.session, period)
+    figures = {r["department"]: r for r in await queries.department_rows(uow.session, period, None)}
     for row in ranked:
         values = {
             "period": label,
@@ -141,25 +53,9 @@ async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> di
             "rank": row["rank"],
             "figures": figures.get(row["department"], {}),
         }
-        await uow.session.execute(
-            pg_insert(store.scores)
-            .values(**values)
-            .on_conflict_do_update(
-                index_elements=["period", "department"],
-                set_={
-                    "score": row["score"],
-                    "rank": row["rank"],
-                    "figures": values["figures"],
-                    "scored_at": now(),
-                },
-            )
-        )
+        await store.save_score(uow.session, values)
     # The period is closed even when no department had anything in it ("*" marks it).
-    await uow.session.execute(
-        pg_insert(store.scores)
-        .values(period=label, department="*", score=None, rank=None, figures={"departments": len(ranked)})
-        .on_conflict_do_nothing()
-    )
+    await store.mark_period_closed(uow.session, label, len(ranked))
     key = f"period:{label}"
     uow.emit(
         KpiPeriodScored(
@@ -175,15 +71,8 @@ async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> di
         )
         if under_pass_line_streak(history, settings.kpi_pass_line) < settings.kpi_flag_after_periods:
             continue
-        result = await uow.session.execute(
-            pg_insert(store.flags)
-            .values(
-                department=row["department"], period=label, periods=periods, pass_line=settings.kpi_pass_line
-            )
-            .on_conflict_do_nothing()
-            .returning(store.flags.c.department)
-        )
-        if result.first() is not None:  # flagged once per streak end, however often it is closed
+        new = await store.add_flag(uow.session, row["department"], label, periods, settings.kpi_pass_line)
+        if new:  # flagged once per streak end, however often it is closed
             uow.emit(
                 KpiDepartmentFlagged(department=row["department"], periods=periods),
                 request_id=key,
@@ -196,18 +85,12 @@ async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> di
 
 async def _closed(session: AsyncSession, label: str) -> dict[str, Any] | None:
     """The recorded result of a period closed before (with a lock, so two closes do not both score)."""
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"kpi-period:{label}"))))
-    sc = store.scores.c
-    marker = await session.scalar(select(sc.period).where(sc.period == label, sc.department == "*"))
-    if marker is None:
+    await store.lock_period(session, label)
+    if not await store.period_closed(session, label):
         return None
-    rows = (
-        await session.execute(
-            select(sc.department, sc.score, sc.rank).where(sc.period == label, sc.department != "*")
-        )
-    ).all()
+    rows = await store.period_scores(session, label)
     ordered = sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.department))
-    flags = await session.scalars(select(store.flags.c.department).where(store.flags.c.period == label))
+    flags = await store.period_flags(session, label)
     return {
         "period": label,
         "ranking": [{"rank": r.rank, "department": r.department, "score": r.score} for r in ordered],
@@ -228,15 +111,7 @@ async def _history(
         current = current.previous(tz)
         labels.append(current.label)
     labels.reverse()
-    rows = dict(
-        (
-            await session.execute(
-                select(store.scores.c.period, store.scores.c.score).where(
-                    store.scores.c.department == department, store.scores.c.period.in_(labels)
-                )
-            )
-        ).all()
-    )
+    rows = await store.score_history(session, department, labels)
     return [rows.get(label) for label in labels], labels
 
 
@@ -246,10 +121,8 @@ async def period_closer(runtime: ServiceRuntime) -> None:
     async def close_last_month() -> None:
         last_month = (now().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         async with runtime.sessions() as session:
-            done = await session.scalar(
-                select(store.scores.c.period).where(store.scores.c.period == last_month)
-            )
-        if done is None:
+            done = await store.period_scored(session, last_month)
+        if not done:
             async with runtime.uow() as uow:
                 await close_period(uow, last_month)
             log.info("closed KPI period %s", last_month)

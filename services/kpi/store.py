@@ -582,3 +582,90 @@ async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[s
         await add_counts(session, Counter({k: n for k, n in expected.items() if n}))
         await add_repeats(session, Counter({k: n for k, n in expected_repeats.items() if n}))
     return diff + repeat_diff
+
+
+# --- closing a period: scores, ranks and accountability flags (service.py) --------------------
+async def lock_period(session: AsyncSession, label: str) -> None:
+    """Hold the period for this transaction, so two closes do not both score it."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"kpi-period:{label}"))))
+
+
+async def period_closed(session: AsyncSession, label: str) -> bool:
+    """The period was closed before (its "*" marker row is there)."""
+    sc = scores.c
+    return await session.scalar(select(sc.period).where(sc.period == label, sc.department == "*")) is not None
+
+
+async def period_scored(session: AsyncSession, label: str) -> bool:
+    """Any score of the period is recorded."""
+    return await session.scalar(select(scores.c.period).where(scores.c.period == label)) is not None
+
+
+async def period_scores(session: AsyncSession, label: str) -> list[Any]:
+    """The departments' recorded scores and ranks of a closed period (rows of department,
+    score, rank)."""
+    sc = scores.c
+    stmt = select(sc.department, sc.score, sc.rank).where(sc.period == label, sc.department != "*")
+    return list((await session.execute(stmt)).all())
+
+
+async def period_flags(session: AsyncSession, label: str) -> list[str]:
+    return list(await session.scalars(select(flags.c.department).where(flags.c.period == label)))
+
+
+async def save_score(session: AsyncSession, values: dict[str, Any]) -> None:
+    """A department's score and rank for a period (replacing one recorded before)."""
+    await session.execute(
+        pg_insert(scores)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=["period", "department"],
+            set_={
+                "score": values["score"],
+                "rank": values["rank"],
+                "figures": values["figures"],
+                "scored_at": now(),
+            },
+        )
+    )
+
+
+async def mark_period_closed(session: AsyncSession, label: str, departments: int) -> None:
+    """The period is closed even when no department had anything in it ("*" marks it)."""
+    await session.execute(
+        pg_insert(scores)
+        .values(period=label, department="*", score=None, rank=None, figures={"departments": departments})
+        .on_conflict_do_nothing()
+    )
+
+
+async def add_flag(
+    session: AsyncSession, department: str, label: str, periods: list[str], pass_line: float
+) -> bool:
+    """Flag a department at the end of a streak; False if it was flagged for it already."""
+    result = await session.execute(
+        pg_insert(flags)
+        .values(department=department, period=label, periods=periods, pass_line=pass_line)
+        .on_conflict_do_nothing()
+        .returning(flags.c.department)
+    )
+    return result.first() is not None
+
+
+async def score_history(session: AsyncSession, department: str, labels: list[str]) -> dict[str, float | None]:
+    """The department's recorded scores of the periods named, by period."""
+    stmt = select(scores.c.period, scores.c.score).where(
+        scores.c.department == department, scores.c.period.in_(labels)
+    )
+    return dict((await session.execute(stmt)).all())
+
+
+# --- the reads behind the API (queries.py) ---------------------------------------------------
+async def flags_newest_first(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = (await session.execute(select(flags).order_by(flags.c.flagged_at.desc()))).mappings()
+    return [dict(r) for r in rows]
+
+
+async def event_payloads(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
+    """The kept lifecycle events of a request (their masked payloads), in no order."""
+    return list(await session.scalars(select(events.c.payload).where(events.c.request_id == request_id)))

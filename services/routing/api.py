@@ -5,28 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing import learning, matters, service, store
+from services.routing import learning, matters, queries, service, store
 from services.routing.domain.calendar import CalendarError, Unit
 from services.routing.domain.sla import CLOCKS
-from shared.auth import Principal
-from shared.errors import ApiError, Conflict, Forbidden, NotFound, field_error
+from shared.errors import ApiError, Conflict, Forbidden, field_error
 from shared.events.catalogue import Category, Urgency
-from shared.outbox import UnitOfWork
-from shared.policy import authorized
-from shared.runtime import db_session, runtime_of, unit_of_work
+from shared.policy import Caller
+from shared.runtime import Session, Uow, runtime_of
 from shared.types import Day, Instant
 
 router = APIRouter(prefix="/v1", tags=["routing"])
-Session = Annotated[AsyncSession, Depends(db_session)]
-Reader = Annotated[Principal, Depends(authorized)]
-Admin = Annotated[Principal, Depends(authorized)]
 Code = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -226,167 +218,88 @@ class Assignments(BaseModel):
     history: list[dict[str, Any]]
 
 
-async def _department_exists(session: AsyncSession, code: str | None, field: str) -> None:
-    if code is None:
-        return
-    if await session.scalar(select(store.departments.c.code).where(store.departments.c.code == code)) is None:
+def _matches_path(name: str, body_value: str, path_value: str) -> None:
+    if body_value != path_value:
         raise ApiError(
-            f"unknown department {code}",
+            f"{name} in the body differs from the path",
             status=422,
             code="validation_failed",
-            fields=[field_error(field, "known_department", f"no department {code}")],
+            fields=[field_error(name, "matches_path", f"must equal the {name} in the path")],
         )
 
 
 @router.get("/departments", response_model=DepartmentPage)
-async def list_departments(_: Reader, session: Session) -> dict[str, Any]:
-    rows = (await session.execute(select(store.departments).order_by(store.departments.c.code))).mappings()
-    return {"items": [dict(r) for r in rows], "next_cursor": None}
+async def list_departments(_: Caller, session: Session) -> dict[str, Any]:
+    return await queries.departments(session)
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentEntry)
-async def create_department(body: Department, _: Admin, session: Session) -> dict[str, Any]:
-    await _department_exists(session, body.parent, "parent")
-    result = await session.execute(
-        pg_insert(store.departments)
-        .values(**body.model_dump())
-        .on_conflict_do_nothing()
-        .returning(store.departments.c.code)
-    )
-    if result.first() is None:
-        raise Conflict(f"department {body.code} already exists")
-    await session.commit()
-    store.CONFIG.invalidate()
-    return body.model_dump()
+async def create_department(body: Department, _: Caller, session: Session) -> dict[str, Any]:
+    return await service.create_department(session, body.model_dump())
 
 
 @router.put("/departments/{code}", response_model=DepartmentEntry)
-async def put_department(code: str, body: Department, _: Admin, session: Session) -> dict[str, Any]:
-    if body.code != code:
-        raise ApiError(
-            "code in the body differs from the path",
-            status=422,
-            code="validation_failed",
-            fields=[field_error("code", "matches_path", "must equal the code in the path")],
-        )
-    await _department_exists(session, body.parent, "parent")
-    if body.parent is not None and code in await store.ancestors(session, body.parent) | {body.parent}:
-        raise ApiError(
-            "a department cannot sit under itself",
-            status=422,
-            code="validation_failed",
-            fields=[field_error("parent", "no_cycle", f"{body.parent} is {code} or lies under it")],
-        )
-    stmt = pg_insert(store.departments).values(**body.model_dump())
-    await session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=body.model_dump()))
-    await session.commit()
-    store.CONFIG.invalidate()
-    return body.model_dump()
+async def put_department(code: str, body: Department, _: Caller, session: Session) -> dict[str, Any]:
+    _matches_path("code", body.code, code)
+    return await service.put_department(session, body.model_dump())
 
 
 @router.get("/rules")
-async def list_rules(_: Reader, session: Session) -> dict[str, Any]:
-    rows = (
-        await session.execute(select(store.rules).order_by(store.rules.c.priority, store.rules.c.id))
-    ).mappings()
-    return {"items": [dict(r) for r in rows], "next_cursor": None}
+async def list_rules(_: Caller, session: Session) -> dict[str, Any]:
+    return await queries.rules(session)
 
 
-async def _save_rule(session: AsyncSession, body: RoutingRule) -> dict[str, Any]:
-    await _department_exists(session, body.lead_department, "lead_department")
-    for i, dept in enumerate(body.co_departments):
-        await _department_exists(session, dept, f"co_departments.{i}")
+def _rule_values(body: RoutingRule) -> dict[str, Any]:
     values = body.model_dump()
     values["match"] = body.match.model_dump(exclude_defaults=True)
-    await session.execute(
-        pg_insert(store.rules).values(**values).on_conflict_do_update(index_elements=["id"], set_=values)
-    )
-    await session.commit()
-    store.CONFIG.invalidate()
     return values
 
 
 @router.post("/rules", status_code=201)
-async def create_rule(body: RoutingRule, _: Admin, session: Session) -> dict[str, Any]:
-    if await session.scalar(select(store.rules.c.id).where(store.rules.c.id == body.id)) is not None:
-        raise Conflict(f"rule {body.id} already exists")
-    return await _save_rule(session, body)
+async def create_rule(body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
+    return await service.save_rule(session, _rule_values(body), new=True)
 
 
 @router.put("/rules/{rule_id}")
-async def put_rule(rule_id: str, body: RoutingRule, _: Admin, session: Session) -> dict[str, Any]:
-    if body.id != rule_id:
-        raise ApiError(
-            "id in the body differs from the path",
-            status=422,
-            code="validation_failed",
-            fields=[field_error("id", "matches_path", "must equal the id in the path")],
-        )
-    return await _save_rule(session, body)
+async def put_rule(rule_id: str, body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
+    _matches_path("id", body.id, rule_id)
+    return await service.save_rule(session, _rule_values(body), new=False)
 
 
 @router.get("/sla-policies")
-async def list_policies(_: Reader, session: Session) -> dict[str, Any]:
-    rows = (await session.execute(select(store.sla_policies))).mappings()
-    return {"items": [dict(r) for r in rows], "next_cursor": None}
+async def list_policies(_: Caller, session: Session) -> dict[str, Any]:
+    return await queries.policies(session)
 
 
 @router.put("/sla-policies")
-async def put_policy(body: SlaPolicy, _: Admin, session: Session) -> dict[str, Any]:
-    values = body.model_dump()
-    await session.execute(
-        pg_insert(store.sla_policies)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=["scope", "urgency", "clock"],
-            set_={"amount": body.amount, "unit": body.unit, "warning_fraction": body.warning_fraction},
-        )
-    )
-    await session.commit()
-    store.CONFIG.invalidate()
-    return values
+async def put_policy(body: SlaPolicy, _: Caller, session: Session) -> dict[str, Any]:
+    return await service.put_policy(session, body.model_dump())
 
 
 @router.get("/calendar/days/{day}", response_model=CalendarDayView)
-async def get_day(day: Day, _: Reader, session: Session) -> dict[str, Any]:
-    calendar = await store.load_calendar(session)
-    edited = day in calendar.overrides
-    return {"day": day.isoformat(), "workday": calendar.is_workday(day), "edited": edited}
+async def get_day(day: Day, _: Caller, session: Session) -> dict[str, Any]:
+    return await queries.calendar_day(session, day)
 
 
 @router.put("/calendar/days/{day}", response_model=CalendarDayEdit)
-async def put_day(day: Day, body: CalendarDay, _: Admin, session: Session) -> dict[str, Any]:
-    values = {"day": day, "workday": body.workday, "note": body.note}
-    await session.execute(
-        pg_insert(store.calendar_days)
-        .values(**values)
-        .on_conflict_do_update(index_elements=["day"], set_={"workday": body.workday, "note": body.note})
-    )
-    await session.commit()
-    store.CONFIG.invalidate()
-    return {"day": day.isoformat(), "workday": body.workday, "note": body.note}
+async def put_day(day: Day, body: CalendarDay, _: Caller, session: Session) -> dict[str, Any]:
+    return await service.put_calendar_day(session, day, body.workday, body.note)
 
 
 @router.get("/calendar/years")
-async def list_calendar_years(_: Reader, session: Session) -> dict[str, Any]:
+async def list_calendar_years(_: Caller, session: Session) -> dict[str, Any]:
     """Each year's calendar: its source, whether it is provisional, and the admins' warning
     (from 1 November while next year is provisional)."""
-    return await service.calendar_status(session)
+    return await queries.calendar_status(session)
 
 
 @router.get("/calendar/years/{year}")
-async def get_calendar_year(year: int, _: Reader, session: Session) -> dict[str, Any]:
-    status = await service.calendar_status(session)
-    found = next((y for y in status["items"] if y["year"] == year), None)
-    if found is None:
-        raise NotFound(f"the calendar has no year {year}")
-    return found
+async def get_calendar_year(year: int, _: Caller, session: Session) -> dict[str, Any]:
+    return await queries.calendar_year(session, year)
 
 
 @router.put("/calendar/years/{year}")
-async def put_calendar_year(
-    year: int, body: CalendarNotice, _: Admin, uow: Annotated[UnitOfWork, Depends(unit_of_work)]
-) -> dict[str, Any]:
+async def put_calendar_year(year: int, body: CalendarNotice, _: Caller, uow: Uow) -> dict[str, Any]:
     """Enter the State Council's notice for a year in one call: its days off and make-up
     working days replace the year's days; the year is no longer provisional; the due times
     of clocks not yet due are recomputed (`request.due_recomputed`)."""
@@ -402,15 +315,12 @@ async def put_calendar_year(
 
 
 @router.post("/calendar/due", response_model=DueAnswer)
-async def compute_due(body: DueQuery, _: Reader, session: Session) -> dict[str, Any]:
-    calendar = await store.load_calendar(session)
+async def compute_due(body: DueQuery, _: Caller, session: Session) -> dict[str, Any]:
+    pauses = [(p.paused_from, p.paused_until) for p in body.pauses]
     try:
-        due = calendar.add(
-            body.start, body.amount, body.unit, [(p.paused_from, p.paused_until) for p in body.pauses]
-        )
+        return await queries.due(session, body.start, body.amount, body.unit, pauses)
     except CalendarError as exc:
         raise ApiError(str(exc), status=422, code="validation_failed") from exc
-    return {"start": body.start.isoformat(), "amount": body.amount, "unit": body.unit, "due": due.isoformat()}
 
 
 # --- the working time left on clocks (issue 21) ----------------------------------------------
@@ -438,52 +348,24 @@ class TimeLeftAnswer(BaseModel):
 
 
 @router.post("/calendar/time-left", response_model=TimeLeftAnswer)
-async def time_left(body: TimeLeftQuery, _: Reader, session: Session) -> dict[str, Any]:
+async def time_left(body: TimeLeftQuery, _: Caller, session: Session) -> dict[str, Any]:
     """The working time left on each clock at `at` (the platform's now by default), on the
     business calendar: weekends, holidays, make-up days, nights and the lunch break do not
     count. What a countdown reads: 剩余 1 个工作日 3 小时 / 已超时 2 小时."""
-    from services.routing.domain.time_left import time_left as count_left
-    from shared import clock
-
-    calendar = await store.load_calendar(session)
-    at = body.at or clock.now()
-    answers = count_left(calendar, body.dues, at)
-    return {
-        "at": at.isoformat(),
-        "workday_minutes": calendar.minutes_per_day,
-        "items": [
-            {"due": a.due.isoformat(), "working_minutes_left": a.working_minutes_left, "overdue": a.overdue}
-            for a in answers
-        ],
-    }
+    return await queries.time_left(session, body.dues, body.at)
 
 
 @router.get("/assignments/{request_id}", response_model=Assignments)
-async def get_assignments(request_id: str, _: Reader, session: Session) -> dict[str, Any]:
-    route = await store.get_route(session, request_id)
-    if route is None:
-        raise NotFound(f"no request {request_id} has been routed")
-    history = await store.history(session, request_id)
-    for h in history:
-        h["at"] = h["at"].isoformat()
-    return {
-        "request_id": request_id,
-        "lead_department": route["lead_department"],
-        "co_departments": route["co_departments"],
-        "returns": route["returns"],
-        "excluded_departments": route["excluded_departments"],
-        "state": route["state"],
-        "due": route["due"],
-        "history": history,
-    }
+async def get_assignments(request_id: str, _: Caller, session: Session) -> dict[str, Any]:
+    return await queries.assignments(session, request_id)
 
 
 @router.post("/assignments/{request_id}")
 async def dispatch(
     request_id: str,
     body: Dispatch,
-    principal: Annotated[Principal, Depends(authorized)],
-    uow: Annotated[UnitOfWork, Depends(unit_of_work)],
+    principal: Caller,
+    uow: Uow,
 ) -> dict[str, Any]:
     """Manual dispatch of an escalated or unmatched request (coordinating department, supervisors)."""
     if principal.role in ("dept_head", "handler"):
@@ -496,46 +378,31 @@ async def dispatch(
 
 
 @router.get("/staff", response_model=StaffPage)
-async def list_staff(_: Reader, session: Session, department: str | None = None) -> dict[str, Any]:
-    stmt = select(store.staff).order_by(store.staff.c.id)
-    if department:
-        stmt = stmt.where(store.staff.c.department == department)
-    return {"items": [dict(r) for r in (await session.execute(stmt)).mappings()], "next_cursor": None}
+async def list_staff(_: Caller, session: Session, department: str | None = None) -> dict[str, Any]:
+    return await queries.staff(session, department)
 
 
 @router.get("/staff/{staff_id}", response_model=StaffEntry)
-async def get_staff(staff_id: str, _: Reader, session: Session) -> dict[str, Any]:
+async def get_staff(staff_id: str, _: Caller, session: Session) -> dict[str, Any]:
     """One staff member (other services ask for a member's department here)."""
-    row = (await session.execute(select(store.staff).where(store.staff.c.id == staff_id))).mappings().first()
-    if row is None:
-        raise NotFound(f"no staff member {staff_id}")
-    return dict(row)
+    return await queries.staff_member(session, staff_id)
 
 
 @router.put("/staff/{staff_id}", response_model=StaffEntry)
-async def put_staff(staff_id: str, body: StaffMember, _: Admin, session: Session) -> dict[str, Any]:
-    await _department_exists(session, body.department, "department")
-    values = {"id": staff_id, **body.model_dump()}
-    await session.execute(
-        pg_insert(store.staff)
-        .values(**values)
-        .on_conflict_do_update(index_elements=["id"], set_=body.model_dump())
-    )
-    await session.commit()
-    store.CONFIG.invalidate()
-    return values
+async def put_staff(staff_id: str, body: StaffMember, _: Caller, session: Session) -> dict[str, Any]:
+    return await service.put_staff(session, staff_id, body.model_dump())
 
 
 @router.get("/matters")
 async def list_matters(
-    _: Reader, session: Session, include_retired: bool = False, department: str | None = None
+    _: Caller, session: Session, include_retired: bool = False, department: str | None = None
 ) -> dict[str, Any]:
     """The dispatch catalogue (派单目录): matters with their lead and co-handling departments."""
     return {"items": await matters.list_matters(session, include_retired, department), "next_cursor": None}
 
 
 @router.post("/matter-suggestions")
-async def suggest_matters(body: SuggestionQuery, _: Reader, session: Session) -> dict[str, Any]:
+async def suggest_matters(body: SuggestionQuery, _: Caller, session: Session) -> dict[str, Any]:
     """The matters (事项) a text most resembles under the dispatch model in use, best first,
     each with its lead department's code and name and the model's probability: the agent's
     suggestions while typing. A POST so that what the person said stays out of URLs and logs."""
@@ -543,35 +410,35 @@ async def suggest_matters(body: SuggestionQuery, _: Reader, session: Session) ->
 
 
 @router.get("/matters/{code}")
-async def get_matter(code: str, _: Reader, session: Session) -> dict[str, Any]:
+async def get_matter(code: str, _: Caller, session: Session) -> dict[str, Any]:
     return await matters.get_matter(session, code)
 
 
 @router.get("/matters/{code}/versions")
-async def matter_versions(code: str, _: Reader, session: Session) -> dict[str, Any]:
+async def matter_versions(code: str, _: Caller, session: Session) -> dict[str, Any]:
     """Every version of a matter, who made it and when (the audit trail)."""
     return {"items": await matters.versions(session, code), "next_cursor": None}
 
 
 @router.post("/matters", status_code=201)
-async def create_matter(body: NewMatter, principal: Admin, session: Session) -> dict[str, Any]:
+async def create_matter(body: NewMatter, principal: Caller, session: Session) -> dict[str, Any]:
     return await matters.create(session, principal, body.model_dump())
 
 
 @router.put("/matters/{code}")
-async def put_matter(code: str, body: MatterBody, principal: Admin, session: Session) -> dict[str, Any]:
+async def put_matter(code: str, body: MatterBody, principal: Caller, session: Session) -> dict[str, Any]:
     """A new version of the matter; the next model learns it."""
     return await matters.update(session, principal, code, body.model_dump())
 
 
 @router.post("/matters/{code}/retire")
-async def retire_matter(code: str, principal: Admin, session: Session) -> dict[str, Any]:
+async def retire_matter(code: str, principal: Caller, session: Session) -> dict[str, Any]:
     return await matters.retire(session, principal, code)
 
 
 @router.get("/dispatch-queue")
 async def dispatch_queue(
-    _: Annotated[Principal, Depends(authorized)],
+    _: Caller,
     session: Session,
     state: Literal["waiting", "review", "dispatched", "confirmed"] | None = None,
 ) -> dict[str, Any]:
@@ -584,8 +451,8 @@ async def dispatch_queue(
 async def dispatch_queued(
     request_id: str,
     body: QueueDispatch,
-    principal: Annotated[Principal, Depends(authorized)],
-    uow: Annotated[UnitOfWork, Depends(unit_of_work)],
+    principal: Caller,
+    uow: Uow,
 ) -> dict[str, Any]:
     """The dispatcher's pick: one of the suggestions or another department."""
     return await service.dispatch_from_queue(
@@ -594,15 +461,13 @@ async def dispatch_queued(
 
 
 @router.get("/dispatch-models")
-async def dispatch_models(_: Annotated[Principal, Depends(authorized)], session: Session) -> dict[str, Any]:
+async def dispatch_models(_: Caller, session: Session) -> dict[str, Any]:
     """The trained dispatch models, newest (the one in use) first."""
     return {"items": await matters.models(session), "next_cursor": None}
 
 
 @router.post("/dispatch-models", status_code=202)
-async def train_dispatch_model(
-    request: Request, principal: Annotated[Principal, Depends(authorized)], session: Session
-) -> dict[str, Any]:
+async def train_dispatch_model(request: Request, principal: Caller, session: Session) -> dict[str, Any]:
     """Train a model from the catalogue and the centre's history, in the background; the
     new version appears in GET /v1/dispatch-models and is used from then on."""
     if not await learning.active_matters(session):

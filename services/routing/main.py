@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from services.routing import api, learning, service, store
+from services.routing import api, learning, queries, store
 from services.routing.consumers import HANDLERS, is_urgent_arrival
 from shared.policy import install_request_scope
 from shared.runtime import ServiceRuntime, create_app, serve
@@ -17,7 +17,7 @@ NAME = "routing"
 async def readiness_detail(runtime: ServiceRuntime) -> dict[str, Any]:
     """Readiness says when next year's calendar is still provisional (from 1 November)."""
     async with runtime.sessions() as session:
-        status = await service.calendar_status(session)
+        status = await queries.calendar_status(session)
     return {"calendar": {"warning": status["warning"]}} if status["warning"] else {}
 
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import DateTime, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import learning, store
-from services.routing.domain.calendar import notice_overrides, provisional_warning
+from services.routing.domain.calendar import notice_overrides
+from services.routing.domain.departments import DepartmentCycle, Placement
 from services.routing.domain.dispatch import SafetyNet, decide, threshold_for
 from services.routing.domain.rules import Rule, choose
 from services.routing.domain.sla import (
@@ -24,7 +24,6 @@ from services.routing.domain.sla import (
 )
 from shared.auth import Principal
 from shared.clock import now
-from shared.db import fetch_row
 from shared.errors import ApiError, Conflict, NotFound, field_error
 from shared.events.catalogue import (
     Audience,
@@ -56,7 +55,6 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, entered_by, next_state
-from shared.metrics import CALENDAR_PROVISIONAL
 from shared.outbox import UnitOfWork
 from shared.settings import get_settings
 from shared.texts import CODED, human_time
@@ -167,15 +165,14 @@ async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple
 
 
 async def _record(uow: UnitOfWork, envelope: Envelope, kind: str, department: str, **values: Any) -> None:
-    await uow.session.execute(
-        insert(store.assignments).values(
-            request_id=envelope.request_id,
-            kind=kind,
-            department=department,
-            event_id=str(envelope.id),
-            at=envelope.occurred_at,
-            **values,
-        )
+    await store.insert_assignment(
+        uow.session,
+        request_id=envelope.request_id,
+        kind=kind,
+        department=department,
+        event_id=str(envelope.id),
+        at=envelope.occurred_at,
+        **values,
     )
 
 
@@ -271,20 +268,18 @@ async def _route(
         urgent_rule=choice.urgent_rule,
     )
     due_json = due.model_dump(mode="json")
-    await session.execute(
-        update(store.routes)
-        .where(store.routes.c.request_id == route["request_id"])
-        .values(
-            lead_department=lead,
-            co_departments=list(co),
-            state=State.ROUTED.value,
-            due=due_json,
-            urgency=route["urgency"],
-            category=route["category"],
-            matter=choice.matter,
-            decided_by=choice.decided_by,
-            clocks_started_at=started,
-        )
+    await _set_route_state(
+        uow,
+        route["request_id"],
+        lead_department=lead,
+        co_departments=list(co),
+        state=State.ROUTED.value,
+        due=due_json,
+        urgency=route["urgency"],
+        category=route["category"],
+        matter=choice.matter,
+        decided_by=choice.decided_by,
+        clocks_started_at=started,
     )
     emitted = uow.emit(data, request_id=route["request_id"], actor=actor, cause=cause)
     await _record(
@@ -322,10 +317,7 @@ async def _route(
             coordinating,
             "urgent_dispatch_review",
             supervisors=False,
-            lead=await session.scalar(
-                select(store.departments.c.name).where(store.departments.c.code == lead)
-            )
-            or lead,
+            lead=await store.department_name(session, lead) or lead,
             confidence=f"{choice.confidence or 0:.0%}",
         )
     return emitted
@@ -351,16 +343,8 @@ async def _queue(uow: UnitOfWork, route: dict[str, Any], choice: Choice, state: 
         "decided_by": None,
         "decided_at": None,
     }
-    await uow.session.execute(
-        pg_insert(store.dispatch_queue)
-        .values(**values)
-        .on_conflict_do_update(index_elements=["request_id"], set_=values)
-    )
-    await uow.session.execute(
-        update(store.routes)
-        .where(store.routes.c.request_id == route["request_id"])
-        .values(urgency=route["urgency"], category=route["category"])
-    )
+    await store.upsert_queue_item(uow.session, values)
+    await _set_route_state(uow, route["request_id"], urgency=route["urgency"], category=route["category"])
     log.info(
         "request %s waits for a dispatcher (%s, confidence %s)", route["request_id"], state, choice.confidence
     )
@@ -381,11 +365,7 @@ async def record_label(
         "source": source,
         "at": now(),
     }
-    await uow.session.execute(
-        pg_insert(store.dispatch_labels)
-        .values(**values)
-        .on_conflict_do_update(index_elements=["request_id"], set_=values)
-    )
+    await store.upsert_label(uow.session, values)
 
 
 def _category_derived(data: RequestReceived) -> bool:
@@ -407,10 +387,8 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
         # Missing materials: routing waits for the supplement (the clock has not started).
         "state": (State.INCOMPLETE if data.awaiting_materials else State.RECEIVED).value,
     }
-    created = (await uow.session.execute(store.NEW_ROUTE, values)).mappings().first()
-    route = (
-        dict(created) if created else await store.get_route(uow.session, envelope.request_id, for_update=True)
-    )
+    created = await store.create_route(uow.session, values)
+    route = created or await store.get_route(uow.session, envelope.request_id, for_update=True)
     assert route is not None
     if route["state"] != State.RECEIVED.value:
         return
@@ -462,9 +440,7 @@ async def stop_routing(
 
 
 async def _set_route_state(uow: UnitOfWork, request_id: str, **values: Any) -> None:
-    await uow.session.execute(
-        update(store.routes).where(store.routes.c.request_id == request_id).values(**values)
-    )
+    await store.update_route(uow.session, request_id, **values)
 
 
 async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturned) -> None:
@@ -537,13 +513,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
 async def _return_reasons(uow: UnitOfWork, request_id: str, returns: int) -> str:
     """Why it is escalated, in the words of the departments that returned it:
     "已被退回 2 次：城管局：不属于本单位职责；水务局：……"."""
-    a, d = store.assignments.c, store.departments.c
-    rows = await uow.session.execute(
-        select(a.department, d.name, a.reason)
-        .select_from(store.assignments.outerjoin(store.departments, d.code == a.department))
-        .where(a.request_id == request_id, a.kind == "returned")
-        .order_by(a.seq)
-    )
+    rows = await store.return_reasons(uow.session, request_id)
     parts = [
         # "市场监管局 (market regulation)" → "市场监管局": the name people here read.
         f"{(name or department).split(' (')[0]}：{(text or '').strip().rstrip('。；;.')}"
@@ -554,13 +524,7 @@ async def _return_reasons(uow: UnitOfWork, request_id: str, returns: int) -> str
 
 async def _clock_start(uow: UnitOfWork, request_id: str) -> datetime | None:
     """When the current routing decision was taken (the handling clocks count from it)."""
-    a = store.assignments.c
-    return await uow.session.scalar(
-        select(a.at)
-        .where(a.request_id == request_id, a.kind.in_(("routed", "rerouted", "dispatched")))
-        .order_by(a.seq.desc())
-        .limit(1)
-    )
+    return await store.last_decision_at(uow.session, request_id)
 
 
 async def reschedule(
@@ -690,7 +654,7 @@ async def sla_alert(
 
 
 async def _department_name(uow: UnitOfWork, code: str) -> str:
-    name = await uow.session.scalar(select(store.departments.c.name).where(store.departments.c.code == code))
+    name = await store.department_name(uow.session, code)
     return str(name or code).split(" (")[0]
 
 
@@ -748,56 +712,19 @@ async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopen
 _RUNNING = (State.ROUTED.value, State.REOPENED.value, State.ESCALATED.value, State.RETURNED.value)
 
 
-async def calendar_status(session: Any) -> dict[str, Any]:
-    """The calendar's years and the warning admins see while next year is provisional."""
-    y, d = store.calendar_years.c, store.calendar_days.c
-    years = [
-        dict(r) for r in (await session.execute(select(store.calendar_years).order_by(y.year))).mappings()
-    ]
-    items = []
-    for row in years:
-        start, end = date(row["year"], 1, 1), date(row["year"], 12, 31)
-        days = (await session.execute(select(d.day, d.workday).where(d.day >= start, d.day <= end))).all()
-        items.append(
-            {
-                "year": row["year"],
-                "source": row["source"],
-                "provisional": row["provisional"],
-                "notice": row["notice"],
-                "days_off": sorted(day.isoformat() for day, workday in days if not workday),
-                "make_up_days": sorted(day.isoformat() for day, workday in days if workday),
-            }
-        )
-    known = {row["year"] for row in years}
-    today = now().date()
-    provisional = {row["year"] for row in years if row["provisional"]} | ({today.year + 1} - known)
-    warning = provisional_warning(today, provisional)
-    CALENDAR_PROVISIONAL.labels(service="routing").set(1 if warning else 0)
-    return {"items": items, "warning": warning}
-
-
 async def enter_notice(
     uow: UnitOfWork, year: int, notice: str, holidays: list[date], workdays: list[date]
 ) -> dict[str, Any]:
     """The State Council notice for a year: its days replace the year's, the year is final,
     and the due times of clocks not yet due are counted again."""
     overrides = notice_overrides(year, holidays, workdays)
-    d = store.calendar_days.c
-    await uow.session.execute(
-        store.calendar_days.delete().where(d.day >= date(year, 1, 1), d.day <= date(year, 12, 31))
-    )
-    for day, workday in sorted(overrides.items()):
-        await uow.session.execute(
-            insert(store.calendar_days).values(
-                day=day, workday=workday, note=("调休上班 " if workday else "放假 ") + notice[:150]
-            )
-        )
+    days = [
+        (day, workday, ("调休上班 " if workday else "放假 ") + notice[:150])
+        for day, workday in sorted(overrides.items())
+    ]
+    await store.replace_year_days(uow.session, year, days)
     values = {"source": "state_council", "provisional": False, "notice": notice, "updated_at": now()}
-    await uow.session.execute(
-        pg_insert(store.calendar_years)
-        .values(year=year, **values)
-        .on_conflict_do_update(index_elements=["year"], set_=values)
-    )
+    await store.upsert_calendar_year(uow.session, year, values)
     store.CONFIG.invalidate()
     changed = await recompute_due_times(uow, f"{year}年节假日安排：{notice}", date(year, 1, 1))
     await uow.commit()
@@ -824,24 +751,11 @@ async def recompute_due_times(uow: UnitOfWork, reason: str, first_day: date) -> 
     requests changed."""
     store.CONFIG.invalidate()
     moment = now()
-    r = store.routes.c
-    # The last clock of a request (feedback, else resolve) still to fall due.
-    latest_due = func.coalesce(r.due["feedback"].astext, r.due["resolve"].astext).cast(
-        DateTime(timezone=True)
-    )
-    stmt = (
-        select(store.routes)
-        .where(r.state.in_(_RUNNING), r.due.is_not(None), latest_due > moment)
-        .with_for_update(skip_locked=True)
-    )
     changed = 0
-    for row in (await uow.session.execute(stmt)).mappings():
-        route = dict(row)
-        started = route["clocks_started_at"] or await uow.session.scalar(
-            select(func.max(store.assignments.c.at)).where(
-                store.assignments.c.request_id == route["request_id"],
-                store.assignments.c.kind.in_(("routed", "rerouted", "dispatched", "escalated")),
-            )
+    # Those whose last clock (feedback, else resolve) is still to fall due.
+    for route in await store.running_routes(uow.session, _RUNNING, moment):
+        started = route["clocks_started_at"] or await store.latest_clock_start(
+            uow.session, route["request_id"]
         )
         if started is None:
             continue
@@ -891,9 +805,7 @@ async def dispatch(
         kind="dispatched",
     )
     assert emitted is not None
-    await uow.session.execute(
-        update(store.assignments).where(store.assignments.c.event_id == str(emitted.id)).values(reason=reason)
-    )
+    await store.set_assignment_reason(uow.session, str(emitted.id), reason)
     await record_label(uow, request_id, lead, "manual")
     await _close_queue_item(uow, request_id, principal.id, lead, co, None, "dispatched")
     await uow.commit()
@@ -908,20 +820,15 @@ async def dispatch(
 async def _close_queue_item(
     uow: UnitOfWork, request_id: str, by: str, lead: str, co: list[str], matter: str | None, state: str
 ) -> None:
-    await uow.session.execute(
-        update(store.dispatch_queue)
-        .where(
-            store.dispatch_queue.c.request_id == request_id,
-            store.dispatch_queue.c.state.in_(("waiting", "review")),
-        )
-        .values(
-            state=state,
-            decided_by=by,
-            decided_at=now(),
-            lead_department=lead,
-            co_departments=co,
-            matter=matter,
-        )
+    await store.close_queue_item(
+        uow.session,
+        request_id,
+        state=state,
+        decided_by=by,
+        decided_at=now(),
+        lead_department=lead,
+        co_departments=co,
+        matter=matter,
     )
 
 
@@ -937,9 +844,7 @@ async def dispatch_from_queue(
     """The dispatcher's decision on a queued request: a waiting one goes out now; an
     urgent one already sent is confirmed or re-dispatched. Either way it is a label."""
     session = uow.session
-    item = await fetch_row(
-        session, store.dispatch_queue, store.dispatch_queue.c.request_id == request_id, for_update=True
-    )
+    item = await store.get_queue_item(session, request_id, for_update=True)
     if item is None:
         raise NotFound(f"request {request_id} is not in the dispatcher's queue")
     if item["state"] not in ("waiting", "review"):
@@ -952,13 +857,7 @@ async def dispatch_from_queue(
         for name, code in [("lead_department", lead), *[(f"co_departments.{i}", c) for i, c in enumerate(co)]]
         if code not in config.active_departments
     ]
-    if (
-        matter is not None
-        and await session.scalar(
-            select(store.matters.c.code).where(store.matters.c.code == matter, store.matters.c.active)
-        )
-        is None
-    ):
+    if matter is not None and not await store.active_matter_exists(session, matter):
         unknown.append(field_error("matter", "known_matter", f"no active matter {matter}"))
     if unknown:
         raise ApiError("unknown departments or matter", status=422, code="validation_failed", fields=unknown)
@@ -990,11 +889,7 @@ async def dispatch_from_queue(
         assert emitted is not None
         event_id = str(emitted.id)
         if reason:
-            await session.execute(
-                update(store.assignments)
-                .where(store.assignments.c.event_id == event_id)
-                .values(reason=reason)
-            )
+            await store.set_assignment_reason(session, event_id, reason)
     await record_label(uow, request_id, lead, "dispatcher", matter)
     await _close_queue_item(uow, request_id, principal.id, lead, co, matter, state)
     await uow.commit()
@@ -1016,3 +911,83 @@ async def label_resolved(uow: UnitOfWork, envelope: Envelope, data: RequestResol
         return
     matter = route["matter"] if route["lead_department"] == data.department else None
     await record_label(uow, envelope.request_id, data.department, "resolved", matter)
+
+
+# --- the configuration commands: the directory, rules, SLA policies, edited days, staff ------
+# Each commits its change and drops the cached routing configuration (this process's next
+# decision reads it at once; another replica's within the cache's few seconds).
+async def _department_exists(session: AsyncSession, code: str | None, field: str) -> None:
+    if code is None:
+        return
+    if not await store.department_exists(session, code):
+        raise ApiError(
+            f"unknown department {code}",
+            status=422,
+            code="validation_failed",
+            fields=[field_error(field, "known_department", f"no department {code}")],
+        )
+
+
+async def _saved(session: AsyncSession) -> None:
+    await session.commit()
+    store.CONFIG.invalidate()
+
+
+async def create_department(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+    await _department_exists(session, values["parent"], "parent")
+    if not await store.insert_department(session, values):
+        raise Conflict(f"department {values['code']} already exists")
+    await _saved(session)
+    return values
+
+
+async def put_department(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+    """Create or replace a department; it may not sit under itself (a 422 on `parent`)."""
+    code, parent = values["code"], values["parent"]
+    await _department_exists(session, parent, "parent")
+    ancestors = await store.ancestors(session, parent) if parent is not None else set()
+    try:
+        Placement(code, parent, frozenset(ancestors)).check()
+    except DepartmentCycle as exc:
+        raise ApiError(
+            "a department cannot sit under itself",
+            status=422,
+            code="validation_failed",
+            fields=[field_error("parent", "no_cycle", str(exc))],
+        ) from exc
+    await store.upsert_department(session, values)
+    await _saved(session)
+    return values
+
+
+async def save_rule(session: AsyncSession, values: dict[str, Any], *, new: bool) -> dict[str, Any]:
+    """Create (`new`: a 409 if the id is taken) or replace a routing rule."""
+    if new and await store.rule_exists(session, values["id"]):
+        raise Conflict(f"rule {values['id']} already exists")
+    await _department_exists(session, values["lead_department"], "lead_department")
+    for i, dept in enumerate(values["co_departments"]):
+        await _department_exists(session, dept, f"co_departments.{i}")
+    await store.upsert_rule(session, values)
+    await _saved(session)
+    return values
+
+
+async def put_policy(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+    await store.upsert_policy(session, values)
+    await _saved(session)
+    return values
+
+
+async def put_calendar_day(
+    session: AsyncSession, day: date, workday: bool, note: str | None
+) -> dict[str, Any]:
+    await store.upsert_calendar_day(session, day, workday, note)
+    await _saved(session)
+    return {"day": day.isoformat(), "workday": workday, "note": note}
+
+
+async def put_staff(session: AsyncSession, staff_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    await _department_exists(session, values["department"], "department")
+    await store.upsert_staff(session, staff_id, values)
+    await _saved(session)
+    return {"id": staff_id, **values}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,7 +22,9 @@ from sqlalchemy import (
     String,
     Table,
     func,
+    insert,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -332,3 +334,231 @@ class ConfigCache:
 
 
 CONFIG = ConfigCache()
+
+
+# --- the organisation directory and configuration (read by queries, written by commands) ------
+async def department_exists(session: AsyncSession, code: str) -> bool:
+    return await session.scalar(select(departments.c.code).where(departments.c.code == code)) is not None
+
+
+async def list_departments(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = (await session.execute(select(departments).order_by(departments.c.code))).mappings()
+    return [dict(r) for r in rows]
+
+
+async def insert_department(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """A new department; False if its code is taken."""
+    result = await session.execute(
+        pg_insert(departments).values(**values).on_conflict_do_nothing().returning(departments.c.code)
+    )
+    return result.first() is not None
+
+
+async def upsert_department(session: AsyncSession, values: dict[str, Any]) -> None:
+    stmt = pg_insert(departments).values(**values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=values))
+
+
+async def department_name(session: AsyncSession, code: str) -> str | None:
+    return await session.scalar(select(departments.c.name).where(departments.c.code == code))
+
+
+async def list_rules(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = (await session.execute(select(rules).order_by(rules.c.priority, rules.c.id))).mappings()
+    return [dict(r) for r in rows]
+
+
+async def rule_exists(session: AsyncSession, rule_id: str) -> bool:
+    return await session.scalar(select(rules.c.id).where(rules.c.id == rule_id)) is not None
+
+
+async def upsert_rule(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(
+        pg_insert(rules).values(**values).on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+async def list_policies(session: AsyncSession) -> list[dict[str, Any]]:
+    return [dict(r) for r in (await session.execute(select(sla_policies))).mappings()]
+
+
+async def upsert_policy(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(
+        pg_insert(sla_policies)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=["scope", "urgency", "clock"],
+            set_={
+                "amount": values["amount"],
+                "unit": values["unit"],
+                "warning_fraction": values["warning_fraction"],
+            },
+        )
+    )
+
+
+async def upsert_calendar_day(session: AsyncSession, day: date, workday: bool, note: str | None) -> None:
+    await session.execute(
+        pg_insert(calendar_days)
+        .values(day=day, workday=workday, note=note)
+        .on_conflict_do_update(index_elements=["day"], set_={"workday": workday, "note": note})
+    )
+
+
+async def calendar_year_rows(session: AsyncSession) -> list[dict[str, Any]]:
+    rows = (await session.execute(select(calendar_years).order_by(calendar_years.c.year))).mappings()
+    return [dict(r) for r in rows]
+
+
+async def calendar_days_between(session: AsyncSession, start: date, end: date) -> list[tuple[date, bool]]:
+    d = calendar_days.c
+    rows = (await session.execute(select(d.day, d.workday).where(d.day >= start, d.day <= end))).all()
+    return [(day, workday) for day, workday in rows]
+
+
+async def replace_year_days(session: AsyncSession, year: int, days: list[tuple[date, bool, str]]) -> None:
+    """The year's edited days become `days` (day, workday, note), in that order."""
+    d = calendar_days.c
+    await session.execute(
+        calendar_days.delete().where(d.day >= date(year, 1, 1), d.day <= date(year, 12, 31))
+    )
+    for day, workday, note in days:
+        await session.execute(insert(calendar_days).values(day=day, workday=workday, note=note))
+
+
+async def upsert_calendar_year(session: AsyncSession, year: int, values: dict[str, Any]) -> None:
+    await session.execute(
+        pg_insert(calendar_years)
+        .values(year=year, **values)
+        .on_conflict_do_update(index_elements=["year"], set_=values)
+    )
+
+
+async def list_staff(session: AsyncSession, department: str | None) -> list[dict[str, Any]]:
+    stmt = select(staff).order_by(staff.c.id)
+    if department:
+        stmt = stmt.where(staff.c.department == department)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def get_staff(session: AsyncSession, staff_id: str) -> dict[str, Any] | None:
+    row = (await session.execute(select(staff).where(staff.c.id == staff_id))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def upsert_staff(session: AsyncSession, staff_id: str, values: dict[str, Any]) -> None:
+    await session.execute(
+        pg_insert(staff)
+        .values(id=staff_id, **values)
+        .on_conflict_do_update(index_elements=["id"], set_=values)
+    )
+
+
+# --- routes, their assignment history and the dispatcher's queue ------------------------------
+async def insert_assignment(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(assignments).values(**values))
+
+
+async def set_assignment_reason(session: AsyncSession, event_id: str, reason: str) -> None:
+    await session.execute(update(assignments).where(assignments.c.event_id == event_id).values(reason=reason))
+
+
+async def update_route(session: AsyncSession, request_id: str, **values: Any) -> None:
+    await session.execute(update(routes).where(routes.c.request_id == request_id).values(**values))
+
+
+async def create_route(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
+    """A new request's route, as stored (and locked by the insert); None if it exists."""
+    created = (await session.execute(NEW_ROUTE, values)).mappings().first()
+    return dict(created) if created else None
+
+
+async def return_reasons(session: AsyncSession, request_id: str) -> list[tuple[str, str | None, str | None]]:
+    """Each return of a request, in order: the department, its name and the reason given."""
+    a, d = assignments.c, departments.c
+    rows = await session.execute(
+        select(a.department, d.name, a.reason)
+        .select_from(assignments.outerjoin(departments, d.code == a.department))
+        .where(a.request_id == request_id, a.kind == "returned")
+        .order_by(a.seq)
+    )
+    return [(department, name, text) for department, name, text in rows]
+
+
+async def last_decision_at(session: AsyncSession, request_id: str) -> datetime | None:
+    """When the current routing decision was recorded (routed, rerouted or dispatched)."""
+    a = assignments.c
+    return await session.scalar(
+        select(a.at)
+        .where(a.request_id == request_id, a.kind.in_(("routed", "rerouted", "dispatched")))
+        .order_by(a.seq.desc())
+        .limit(1)
+    )
+
+
+async def latest_clock_start(session: AsyncSession, request_id: str) -> datetime | None:
+    """The latest routing decision of a request that started its clocks (escalation included)."""
+    return await session.scalar(
+        select(func.max(assignments.c.at)).where(
+            assignments.c.request_id == request_id,
+            assignments.c.kind.in_(("routed", "rerouted", "dispatched", "escalated")),
+        )
+    )
+
+
+async def running_routes(
+    session: AsyncSession, states: tuple[str, ...], moment: datetime
+) -> list[dict[str, Any]]:
+    """Routes in `states` whose last clock (feedback, else resolve) is due after `moment`,
+    row-locked (skipping those another transaction holds)."""
+    r = routes.c
+    latest_due = func.coalesce(r.due["feedback"].astext, r.due["resolve"].astext).cast(
+        DateTime(timezone=True)
+    )
+    stmt = (
+        select(routes)
+        .where(r.state.in_(states), r.due.is_not(None), latest_due > moment)
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(row) for row in (await session.execute(stmt)).mappings()]
+
+
+async def upsert_queue_item(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(
+        pg_insert(dispatch_queue)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["request_id"], set_=values)
+    )
+
+
+async def get_queue_item(
+    session: AsyncSession, request_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    return await fetch_row(
+        session, dispatch_queue, dispatch_queue.c.request_id == request_id, for_update=for_update
+    )
+
+
+async def close_queue_item(session: AsyncSession, request_id: str, **values: Any) -> None:
+    """Decide a queued request still waiting or in review."""
+    q = dispatch_queue.c
+    await session.execute(
+        update(dispatch_queue)
+        .where(q.request_id == request_id, q.state.in_(("waiting", "review")))
+        .values(**values)
+    )
+
+
+async def upsert_label(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(
+        pg_insert(dispatch_labels)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["request_id"], set_=values)
+    )
+
+
+async def active_matter_exists(session: AsyncSession, code: str) -> bool:
+    return (
+        await session.scalar(select(matters.c.code).where(matters.c.code == code, matters.c.active))
+        is not None
+    )

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.kpi_facts import generate
-from services.kpi import service, store
+from services.kpi import queries, store
 from services.kpi.domain.facts import Fact, replace
 from services.kpi.domain.figures import Period, department_figures, organisation_figures
 from services.kpi.domain.hotspots import hotspots
@@ -112,7 +112,7 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
         quarter = Period.parse(f"{at.year}-Q{(at.month - 1) // 3 + 1}", tz)
         year = Period.parse(str(at.year), tz)
         for period in (month, previous_month, week, quarter, year, next_month):
-            got = await service.department_rows(session, period, None, at=at)
+            got = await queries.department_rows(session, period, None, at=at)
             want = []
             for d in departments:
                 figures = department_figures(
@@ -128,22 +128,22 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
                 figures["score"] = score(figures, get_settings().kpi_weights)
                 want.append(figures)
             assert [_diff(g, w) for g, w in zip(got, want, strict=True)] == [{}] * len(want), period.label
-            one = await service.department_rows(session, period, "urban", at=at)
+            one = await queries.department_rows(session, period, "urban", at=at)
             assert one == [w for w in want if w["department"] == "urban"]
-            assert await service.organisation(session, period) == organisation_figures(everything, period)
+            assert await queries.organisation(session, period) == organisation_figures(everything, period)
             previous = period.previous(tz)
-            assert await service.hotspots(session, period, previous, 10) == hotspots(
+            assert await queries.hotspots(session, period, previous, 10) == hotspots(
                 everything, period, previous, top=10
             )
         # The month had something in every figure the sample can give.
         figures = {
-            r["department"]: r for r in await service.department_rows(session, previous_month, None, at=at)
+            r["department"]: r for r in await queries.department_rows(session, previous_month, None, at=at)
         }
         urban = figures["urban"]
         assert urban["on_time_resolution"]["denominator"] > 0 and urban["satisfaction"]["denominator"] > 0
         assert sum(r["counts"]["excluded_merged_or_withdrawn"] for r in figures.values()) > 0
         assert sum(r["returns"]["count"] for r in figures.values()) > 0
-        spots = await service.hotspots(session, month, previous_month, 10)
+        spots = await queries.hotspots(session, month, previous_month, 10)
         assert {"requester_ref": "rq_again", "topic": "noise:1", "requests": 3} in spots["repeated"]
         # The kept counts are exactly a recount of the fact rows.
         assert await store.recount(session) == []

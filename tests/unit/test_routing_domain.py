@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from services.routing.domain.calendar import BusinessCalendar
 from services.routing.domain.rules import Rule, choose
 from services.routing.domain.sla import DEFAULT_POLICIES, ClockPolicy, due_times, policy_for, warning_at
@@ -136,3 +138,15 @@ def test_a_working_time_clock_warns_in_working_time() -> None:
     assert warned == datetime(2026, 12, 7, 16, 30, tzinfo=TZ)
     assert calendar.is_working_time(warned)
     assert warning_at(start, due, 0.8, "hours", calendar) == datetime(2026, 12, 7, 6, 48, tzinfo=TZ)
+
+
+def test_a_department_never_sits_under_itself() -> None:
+    from services.routing.domain.departments import DepartmentCycle, Placement
+
+    Placement("water", None).check()
+    Placement("water", "city", frozenset()).check()
+    Placement("water", "urban", frozenset({"city"})).check()
+    for parent, above in [("water", frozenset()), ("pumps", frozenset({"water", "city"}))]:
+        with pytest.raises(DepartmentCycle) as raised:
+            Placement("water", parent, above).check()
+        assert str(raised.value) == f"{parent} is water or lies under it"

@@ -1,0 +1,149 @@
+"""KPI's reads: department figures per period, rankings, hot spots, accountability flags and
+a request's fact row and timeline, shaped as the API answers them. Figures are summed from
+the kept counts (the SQL is in store.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.kpi import directory, store
+from services.kpi.domain import rollup
+from services.kpi.domain.facts import Fact
+from services.kpi.domain.figures import Period
+from services.kpi.domain.hotspots import matter_areas, ranked_counts
+from services.kpi.domain.scoring import rank, score
+from shared.auth import Principal
+from shared.clock import now
+from shared.errors import NotFound
+from shared.settings import get_settings
+
+
+async def department_rows(
+    session: AsyncSession, period: Period, department: str | None, at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Each department's figures (docs/kpi.md), summed from the kept counts: one query for
+    the counts, one for today's open clocks, one for merged/withdrawn requests."""
+    departments = [department] if department else await store.departments_in(session)
+    weights = get_settings().kpi_weights
+    at = at or now()
+    counted = await store.period_counts(session, period, at, department)
+    excluded = await store.excluded_counts(session, period, department)
+    rows = []
+    for code in departments:
+        measures = counted.get(code, {})
+        figures = rollup.department_figures(
+            code,
+            period,
+            measures,
+            excluded=excluded.get(code, 0),
+            open_due_now={m: n for m, n in measures.items() if m in rollup.OPEN_MEASURES},
+        )
+        figures["score"] = score(figures, weights)
+        rows.append(figures)
+    return rows
+
+
+async def organisation(session: AsyncSession, period: Period) -> dict[str, Any]:
+    """First-contact resolution and volumes across departments (summed from the counts)."""
+    counted = await store.period_counts(session, period, None, rollup.ORG)
+    return rollup.organisation_figures(period, counted.get(rollup.ORG, {}))
+
+
+async def hotspots(session: AsyncSession, period: Period, previous: Period, top: int) -> dict[str, Any]:
+    """The `top` topics, areas, matters and matters at one place by count and by growth
+    against the previous period, and the `top` repeat requesters: a bounded answer,
+    whatever the volume."""
+    now_counts = (await store.period_counts(session, period, None, rollup.ORG)).get(rollup.ORG, {})
+    then_counts = (await store.period_counts(session, previous, None, rollup.ORG)).get(rollup.ORG, {})
+    return {
+        "period": period.label,
+        "previous": previous.label,
+        "topics": ranked_counts(
+            rollup.hot_counters(now_counts, "topic"), rollup.hot_counters(then_counts, "topic"), top
+        ),
+        "areas": ranked_counts(
+            rollup.hot_counters(now_counts, "area"), rollup.hot_counters(then_counts, "area"), top
+        ),
+        "matters": ranked_counts(
+            rollup.hot_counters(now_counts, "matter"), rollup.hot_counters(then_counts, "matter"), top
+        ),
+        "matters_in_areas": matter_areas(
+            ranked_counts(
+                rollup.hot_counters(now_counts, "matter_area"),
+                rollup.hot_counters(then_counts, "matter_area"),
+                top,
+            )
+        ),
+        "repeated": await store.repeated(session, period, top),
+    }
+
+
+async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+    """Every active department: those with figures ranked, those without listed unranked."""
+    rows = {r["department"]: r for r in await department_rows(session, period, None)}
+    for code in await directory.active_departments():
+        if code not in rows:
+            empty = rollup.department_figures(code, period, {}, excluded=0, open_due_now={})
+            rows[code] = {**empty, "score": score(empty, get_settings().kpi_weights)}
+    return [
+        {
+            "rank": s.rank,
+            "department": s.department,
+            "score": s.score,
+            "pass_line": get_settings().kpi_pass_line,
+            "passed": None if s.score is None else s.score >= get_settings().kpi_pass_line,
+            "acceptance_timeliness": rows[s.department]["acceptance_timeliness"]["rate"],
+            "on_time_resolution": rows[s.department]["on_time_resolution"]["rate"],
+            "feedback_timeliness": rows[s.department]["feedback_timeliness"]["rate"],
+            "handling_accuracy": rows[s.department]["handling_accuracy"]["rate"],
+            "satisfaction": rows[s.department]["satisfaction"]["rate"],
+        }
+        for s in rank({d: r["score"] for d, r in rows.items()})
+    ]
+
+
+async def accountability(session: AsyncSession) -> dict[str, Any]:
+    """Departments under the pass line in N consecutive periods, newest flag first."""
+    rows = await store.flags_newest_first(session)
+    return {
+        "items": [{**r, "flagged_at": r["flagged_at"].isoformat()} for r in rows],
+        "next_cursor": None,
+    }
+
+
+async def visible_fact(session: AsyncSession, principal: Principal, request_id: str) -> Fact:
+    """A request's fact row, if the caller may see it: department staff only the requests
+    their department led, co-handled or returned (404 otherwise, as if it did not exist)."""
+    fact = await store.load_fact(session, request_id)
+    involved = fact is not None and principal.department in (
+        fact.lead_department,
+        *fact.co_departments,
+        *fact.returned_by,
+    )
+    if fact is None or (principal.role in ("handler", "dept_head") and not involved):
+        raise NotFound(f"no request {request_id}")
+    return fact
+
+
+async def request_facts(session: AsyncSession, principal: Principal, request_id: str) -> dict[str, Any]:
+    fact = await visible_fact(session, principal, request_id)
+    row = fact.to_row()
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+async def timeline(session: AsyncSession, principal: Principal, request_id: str) -> dict[str, Any]:
+    """Every lifecycle event of a request in the order it happened (masked data only)."""
+    fact = await visible_fact(session, principal, request_id)
+    payloads = await store.event_payloads(session, request_id)
+    events = sorted(payloads, key=lambda p: (p["occurred_at"], p["id"]))
+    return {
+        "request_id": request_id,
+        "state": fact.state,
+        "lead_department": fact.lead_department,
+        "events": [
+            {k: p[k] for k in ("id", "type", "occurred_at", "producer", "actor", "data")} for p in events
+        ],
+    }
