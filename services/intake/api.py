@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge, queries, retention, service
 from services.intake.channel_keys import ChannelKeys
@@ -41,19 +40,14 @@ from services.intake.schemas import (
     WhoAmI,
     WithdrawBody,
 )
-from shared.auth import Principal
 from shared.errors import ApiError
 from shared.openapi import json_body
-from shared.outbox import UnitOfWork
-from shared.policy import authorized
-from shared.runtime import db_session, runtime_of, unit_of_work
+from shared.policy import Caller
+from shared.runtime import Session, Uow, runtime_of
 from shared.types import Instant, PositiveInt32
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 AuditInstant = Annotated[Instant, Query(description="ISO 8601 with offset")]
-Caller = Annotated[Principal, Depends(authorized)]
-Session = Annotated[AsyncSession, Depends(db_session)]
-Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 MAX_MATERIAL_BYTES = 10 * 1024 * 1024
 
 

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge
 from services.intake.schemas import ArticleDetail, ArticleHits, ArticleList
-from shared.auth import Principal
 from shared.events.catalogue import Category
-from shared.policy import authorized
-from shared.runtime import db_session
+from shared.policy import Caller
+from shared.runtime import Session
 from shared.types import Instant, Strict
 
 router = APIRouter(prefix="/v1/kb", tags=["knowledge base"])
-Session = Annotated[AsyncSession, Depends(db_session)]
-Caller = Annotated[Principal, Depends(authorized)]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
