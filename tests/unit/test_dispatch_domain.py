@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.routing.domain.dispatch import (
+    LEARNED_URGENCY,
     DispatchModel,
     Matter,
     SafetyNet,
@@ -200,6 +201,34 @@ def test_the_safety_net_catches_emergencies_however_phrased(text: str) -> None:
     ],
 )
 def test_the_safety_net_leaves_ordinary_requests_alone(text: str) -> None:
+    assert SAFETY.check(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "孩子把一整瓶药都吃了 现在叫不醒",
+        "楼下那个窨井盖没了 刚才有个人掉下去了",
+        "屋里好多烟 门把手烫得摸不了",
+        "工厂那边飘过来一股刺鼻的黄烟 好多人在咳嗽 有人晕了",
+        "那个人站在桥栏杆外面 一直往下看",
+    ],
+)
+def test_the_learned_model_catches_dangers_no_rule_names(text: str) -> None:
+    assert SafetyNet.rules_only().check(text) is None  # no rule has these words
+    assert SAFETY.check(text) == LEARNED_URGENCY, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上周楼里着过一次小火 现在没事了 就问问谁来检查",
+        "电视里说有个小区燃气爆炸了 我们这安全吗",
+        "我们单位消防演练 需要报备吗",
+        "气死我了 快递又丢了",
+    ],
+)
+def test_near_misses_stay_ordinary(text: str) -> None:
     assert SAFETY.check(text) is None, text
 
 

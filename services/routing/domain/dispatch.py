@@ -32,6 +32,7 @@ DATA = Path(__file__).with_name("data")
 CATALOGUE_FILE = DATA / "matters.json"
 SAFETY_NET_FILE = DATA / "safety_net.json"
 MISSPELLINGS_FILE = DATA / "misspellings.json"
+URGENCY_EXAMPLES_FILE = DATA / "urgency_examples.jsonl"
 DEPARTMENT_LABEL = "dept:"  # a history label naming only a department that has no matter
 
 jieba.setLogLevel(60)
@@ -124,6 +125,10 @@ class SafetyRule:
             return False
         return self.unless is None or not self.unless.search(text)
 
+    def excepted(self, text: str) -> bool:
+        """The rule's words are there, and so is one of its exceptions."""
+        return self.unless is not None and bool(self.pattern.search(text)) and bool(self.unless.search(text))
+
 
 class SafetyNet:
     """Keyword and pattern rules that make a request urgent whatever the model thinks:
@@ -131,7 +136,7 @@ class SafetyNet:
     first: a rule errs on the side of urgent; `unless` drops the obvious non-emergencies
     (a question about a fire-safety fee is not a fire)."""
 
-    def __init__(self, rules: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, rules: Sequence[Mapping[str, Any]], learned: UrgencyModel | None = None) -> None:
         self.rules = [
             SafetyRule(
                 r["id"],
@@ -140,15 +145,79 @@ class SafetyNet:
             )
             for r in rules
         ]
+        self.learned = learned
 
     @classmethod
     def default(cls) -> SafetyNet:
+        """The shipped rules, and a model of urgency learned from the shipped examples."""
+        return cls(json.loads(SAFETY_NET_FILE.read_text(encoding="utf-8"))["rules"], UrgencyModel.shipped())
+
+    @classmethod
+    def rules_only(cls) -> SafetyNet:
         return cls(json.loads(SAFETY_NET_FILE.read_text(encoding="utf-8"))["rules"])
 
     def check(self, text: str) -> str | None:
-        """The first rule that fires, or None."""
+        """The first rule that fires, else the learned model if it is sure enough, or None."""
         lowered = normalise(text)
-        return next((r.id for r in self.rules if r.fires_on(lowered)), None)
+        rule = next((r.id for r in self.rules if r.fires_on(lowered)), None)
+        if rule is not None or self.learned is None or any(r.excepted(lowered) for r in self.rules):
+            return rule  # a rule's named exception (a tyre leaking air) is not for the model to overrule
+        return LEARNED_URGENCY if self.learned.is_urgent(lowered) else None
+
+
+LEARNED_URGENCY = "model:urgency"
+# Cross-validated on the shipped urgency examples, rules and model together: recall ~90 %,
+# precision ~84 %; on bench/eval/dispatch.jsonl (never trained on) it adds ~9 false alarms
+# in 368 requests to the rules' one. Lower catches more emergencies and raises more alarms.
+URGENCY_THRESHOLD = 0.65
+
+
+class UrgencyModel:
+    """Whether a text describes danger to people now, learned from examples (what callers
+    see, smell and hear, and the near-misses that share their words: a past fire, a question
+    about a gas bill). Rules name the textbook cases; this catches the descriptions rules
+    cannot list. TF-IDF of the same features as dispatch, logistic regression."""
+
+    def __init__(self, pipeline: Pipeline, threshold: float) -> None:
+        self.pipeline = pipeline
+        self.threshold = threshold
+
+    @classmethod
+    def train(
+        cls, examples: Sequence[tuple[str, bool, float]], threshold: float = URGENCY_THRESHOLD
+    ) -> UrgencyModel:
+        vectorizer = TfidfVectorizer(analyzer=features_of, sublinear_tf=True)
+        model = LogisticRegression(C=10.0, max_iter=500, class_weight="balanced")
+        pipeline = Pipeline([("features", vectorizer), ("model", model)])
+        pipeline.fit(
+            [normalise(t) for t, _, _ in examples],
+            [u for _, u, _ in examples],
+            model__sample_weight=np.array([w for _, _, w in examples]),
+        )
+        return cls(pipeline, threshold)
+
+    @classmethod
+    @functools.cache
+    def shipped(cls) -> UrgencyModel | None:
+        if not URGENCY_EXAMPLES_FILE.exists():
+            return None
+        return cls.train(shipped_urgency_examples())
+
+    def probability(self, normalised: str) -> float:
+        return float(self.pipeline.predict_proba([normalised])[0][1])
+
+    def is_urgent(self, normalised: str) -> bool:
+        return self.probability(normalised) >= self.threshold
+
+
+def shipped_urgency_examples() -> list[tuple[str, bool, float]]:
+    """The shipped urgency examples, and the catalogue's own examples (those of urgent
+    matters urgent): the catalogue's ordinary requests are what most requests look like."""
+    lines = URGENCY_EXAMPLES_FILE.read_text(encoding="utf-8").splitlines()
+    examples = [(e["text"], bool(e["urgent"]), 1.0) for e in map(json.loads, filter(str.strip, lines))]
+    for m in shipped_matters():
+        examples += [(text, m.urgent, 1.0) for text in m.examples]
+    return examples
 
 
 # --- the model ---------------------------------------------------------------------
