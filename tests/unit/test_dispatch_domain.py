@@ -232,6 +232,14 @@ def test_near_misses_stay_ordinary(text: str) -> None:
     assert SAFETY.check(text) is None, text
 
 
+def test_the_urgency_fast_path_equals_scikit_learns_probability() -> None:
+    learned = SAFETY.learned
+    assert learned is not None
+    for text in ["孩子把药都吃了 叫不醒", "路灯坏了", "zzzz", "气死我了"]:
+        n = normalise(text)
+        assert learned.probability(n) == pytest.approx(learned.pipeline.predict_proba([n])[0][1], abs=1e-9)
+
+
 def test_common_misspellings_are_read_as_the_word_meant() -> None:
     assert normalise("燃汽费咋交") == "燃气费咋交"
     assert normalise("电悌又坏了 物叶不管") == "电梯又坏了 物业不管"

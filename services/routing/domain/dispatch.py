@@ -181,6 +181,14 @@ class UrgencyModel:
     def __init__(self, pipeline: Pipeline, threshold: float) -> None:
         self.pipeline = pipeline
         self.threshold = threshold
+        vectorizer: TfidfVectorizer = pipeline.named_steps["features"]
+        model: LogisticRegression = pipeline.named_steps["model"]
+        self._vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self._idf = vectorizer.idf_
+        urgent_class = list(model.classes_).index(True)
+        sign = 1.0 if urgent_class == 1 else -1.0
+        self._coef = sign * model.coef_[0]
+        self._intercept = sign * float(model.intercept_[0])
 
     @classmethod
     def train(
@@ -204,7 +212,11 @@ class UrgencyModel:
         return cls.train(shipped_urgency_examples())
 
     def probability(self, normalised: str) -> float:
-        return float(self.pipeline.predict_proba([normalised])[0][1])
+        """The pipeline's probability of `True`, read from its vocabulary and coefficients
+        (a dictionary look-up per feature, as DispatchModel.probabilities)."""
+        values = tfidf_row(self._vocabulary, self._idf, normalised)
+        score = self._intercept + (float(values[1] @ self._coef[values[0]]) if values is not None else 0.0)
+        return float(1.0 / (1.0 + np.exp(-score)))
 
     def is_urgent(self, normalised: str) -> bool:
         return self.probability(normalised) >= self.threshold
@@ -318,6 +330,25 @@ def _features(text: str) -> tuple[str, ...]:
     return tuple(grams + ["w:" + w for w in words(text)])
 
 
+def tfidf_row(
+    vocabulary: Mapping[str, int], idf: np.ndarray, normalised: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The text's non-zero TF-IDF entries (sublinear tf, l2-normalised, as the fitted
+    TfidfVectorizer computes them): feature indices and values, or None if none is known."""
+    counts: dict[int, int] = {}
+    for feature in features_of(normalised):
+        j = vocabulary.get(feature)
+        if j is not None:
+            counts[j] = counts.get(j, 0) + 1
+    if not counts:
+        return None
+    idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    values = (1.0 + np.log(tf)) * idf[idx]
+    values /= np.sqrt(values @ values)
+    return idx, values
+
+
 class DispatchModel:
     """TF-IDF of character 1–3-grams and jieba words, multinomial logistic regression
     (scikit-learn). Prediction reads the fitted vocabulary, idf and coefficients directly:
@@ -404,18 +435,11 @@ class DispatchModel:
 
     def probabilities(self, text: str) -> np.ndarray:
         """The same as the pipeline's predict_proba for one text, without its overheads."""
-        counts: dict[int, int] = {}
-        for feature in features_of(self._read(text)):
-            j = self._vocabulary.get(feature)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
+        row = tfidf_row(self._vocabulary, self._idf, self._read(text))
+        if row is None:
             scores = self._intercept.copy()
         else:
-            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            values = (1.0 + np.log(tf)) * self._idf[idx]
-            values /= np.sqrt(values @ values)
+            idx, values = row
             scores = values @ self._coef_t[idx] + self._intercept
         scores = np.exp(scores - scores.max())
         result: np.ndarray = scores / scores.sum()
