@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
+.PHONY: bench-consumers console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -62,6 +62,10 @@ clean: stop
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Each service's consumer applying a backlog already on the topic (no broker), per second.
+bench-consumers: $(STAMP)
+	$(BIN)/python bench/consumers.py
 
 # The KPI database filled with a month at a big city's volume (BENCH_SCALE_FACTS, default
 # 600000), then the supervisor's, head's and handler's KPI pages timed (bench/scale.py).
