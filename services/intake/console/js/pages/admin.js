@@ -361,6 +361,7 @@ export async function mattersPage(main) {
         [t("updatedBy"), (v) => v.actor], [t("updatedAt"), (v) => time(v.at)],
       ], history.items.slice().reverse())}</details>`);
     const form = $("#matter-form");
+    form.scrollIntoView({ block: "nearest" });
     form.dataset.code = m.code;
     form.dataset.version = m.version;
   };
