@@ -46,7 +46,10 @@ export async function call(service, method, template, { path, query, body, accep
     // A conflict (409) is told in the console's words: someone saved in between, it exists
     // already, it is in another state (the service's own words stay in the title).
     const state = error?.current_state ? t("currentState", { state: label("state", error.current_state) }) : "";
-    const said = response.status === 409 ? t("conflictSaid", { why: label("conflict", error?.code || "conflict") + state }) : "";
+    // The generic code says little: the service's own words follow the Chinese ones.
+    const generic = !error?.code || error.code === "conflict" || label("conflict", error.code) === error.code;
+    const why = label("conflict", generic ? "conflict" : error.code) + state + (generic && error?.message ? ` — ${error.message}` : "");
+    const said = response.status === 409 ? t("conflictSaid", { why }) : "";
     throw new ApiError(
       response.status,
       said || `${t("failed")} (${response.status})：${error?.message || data}${detail ? " — " + detail : ""}`,

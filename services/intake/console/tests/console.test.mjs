@@ -164,3 +164,23 @@ test("calendar days read as people write them, with the weekday", () => {
   assert.equal(humanDay("2027-02-15"), "Mon 15 Feb 2027");
   setLang("zh");
 });
+
+test("a conflict (409) is told in Chinese by its error code", async () => {
+  const { call, session } = await import("../js/api.js");
+  session.urls.routing = "http://routing.test";
+  const answer = (error) => async () => ({
+    ok: false, status: 409, headers: { get: () => "application/json" }, json: async () => ({ error }),
+  });
+  setLang("zh");
+  globalThis.fetch = answer({ code: "version_conflict", message: "matter x is at version 3, not 2" });
+  await assert.rejects(call("routing", "PUT", "/v1/matters/{code}", { path: { code: "x" }, body: {} }), (e) => {
+    assert.equal(e.status, 409);
+    assert.equal(e.code, "version_conflict");
+    assert.equal(e.message, "操作冲突（409）：该事项已被他人修改并保存为新版本，请重新打开后再编辑");
+    return true;
+  });
+  globalThis.fetch = answer({ code: "illegal_transition", message: "closed", current_state: "closed" });
+  await assert.rejects(call("routing", "GET", "/v1/rules"), /当前状态不允许此操作（当前状态：已归档）/);
+  globalThis.fetch = answer({ code: "conflict", message: "rule r1 already exists" });
+  await assert.rejects(call("routing", "GET", "/v1/rules"), /操作冲突（409）：已有相同编号的记录.* — rule r1 already exists/);
+});
