@@ -184,7 +184,9 @@ def test_an_admin_creates_a_channel_key_sees_it_once_and_revokes_it(
     assert http.get(f"{base}/v1/channel-keys/whoami", headers={"X-API-Key": secret}).is_success
     row = wait_for(
         browser,
-        lambda d: next(r for r in d.find_elements(By.CSS_SELECTOR, "#keys tbody tr") if label in r.text),
+        lambda d: next(
+            (r for r in d.find_elements(By.CSS_SELECTOR, "#keys tbody tr") if label in r.text), None
+        ),
     )
     assert "微信" in row.text and "有效" in row.text
     key_id = row.get_attribute("data-id")

@@ -293,7 +293,8 @@ export async function adminPage(main) {
     }, show)();
   });
   await show();
-  return null;
+  // Polled: the lists only (an editor, the notice form and a key just shown are left alone).
+  return { refresh: show };
 }
 
 // --- the dispatch catalogue (事项) -------------------------------------------------------------
@@ -402,7 +403,7 @@ export async function mattersPage(main) {
     guard(() => list.first())();
   });
   await list.refresh();
-  return null;
+  return list; // polled: the list only, not the editor
 }
 
 // --- knowledge-base approvals -----------------------------------------------------------------
