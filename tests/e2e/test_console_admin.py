@@ -4,7 +4,8 @@ asserting what the admin reads, in Chinese:
 - the dispatch catalogue (派单目录): add a matter, edit its keywords and see the new version,
   an edit made from a version someone has since saved over told as a conflict in Chinese,
   retire it;
-- a dispatch rule added, an SLA policy read in words;
+- a department added (inactive: no ranking counts it) and renamed; a dispatch rule added
+  and edited; the SLA policies read in words;
 - a channel key created with its secret shown once (gone after a reload), then revoked — and
   intake refuses it;
 - a State Council notice's day entered through the calendar and listed with its weekday;
@@ -135,7 +136,7 @@ def test_an_admin_adds_edits_and_retires_a_matter_with_its_versions(
     no_errors(browser)
 
 
-def test_an_admin_adds_a_dispatch_rule_and_reads_the_sla_policies(
+def test_an_admin_adds_a_department_and_a_dispatch_rule_and_reads_the_sla_policies(
     base: str, browser: WebDriver, http: httpx.Client, services: Platform
 ) -> None:
     dept = names(http, services)
@@ -166,6 +167,24 @@ def test_an_admin_adds_a_dispatch_rule_and_reads_the_sla_policies(
     rules = http.get(f"{services.urls['routing']}/v1/rules", headers=bearer(ADMIN)).json()["items"]
     saved = next(r for r in rules if r["id"] == rule_id)
     assert saved["co_departments"] == ["environment"] and saved["match"]["keywords"] == [word]
+
+    # A department: added inactive, then renamed; the name reads at once by its code.
+    code = f"test_office_{uuid.uuid4().hex[:4]}"
+    press(browser, "button.new-department")
+    form = wait_for(browser, lambda d: d.find_element(By.ID, "department-form"))
+    form.find_element(By.NAME, "code").send_keys(code)
+    form.find_element(By.NAME, "name").send_keys("测试科 (test office)")
+    tap(browser, form.find_element(By.NAME, "active"))  # off: not a department that is ranked
+    tap(browser, form.find_element(By.CSS_SELECTOR, 'button[type="submit"]'))
+    wait_for(browser, shows("#department-saved", "已保存单位：测试科"))
+    wait_for(browser, shows(f'#departments tr[data-code="{code}"]', "测试科", "否"))
+    press(browser, f'#departments tr[data-code="{code}"] button.edit-department')
+    form = wait_for(browser, lambda d: d.find_element(By.ID, "department-form"))
+    assert "编辑单位：测试科" in form.text
+    fill(form.find_element(By.NAME, "name"), "测试二科 (second test office)")
+    tap(browser, form.find_element(By.CSS_SELECTOR, 'button[type="submit"]'))
+    wait_for(browser, shows(f'#departments tr[data-code="{code}"]', "测试二科"))
+    assert "second test office" not in text_of(browser, f'#departments tr[data-code="{code}"]')
     no_errors(browser)
 
 

@@ -81,6 +81,8 @@ const ZH = {
   revoked: "已吊销", createdAt: "创建时间",
   pendingKb: "待审核的知识文章与典型案例", rejectNote: "驳回理由（必填）", kbApproved: "已同意发布：{q}", kbRejected: "已驳回：{q}",
   currentDept: "当前承办单位", dueTimes: "办理时限",
+  newDepartment: "新增单位", editDepartment: "编辑单位：{name}", departmentName: "单位名称（中文 (English)）", parentDept: "上级单位",
+  departmentSaved: "已保存单位：{name}",
   // roles
   "role.agent": "坐席", "role.handler": "承办人", "role.dept_head": "单位负责人", "role.supervisor": "督办员",
   "role.admin": "管理员", "role.ops": "运维",
@@ -160,6 +162,8 @@ const EN = {
   revoked: "Revoked", createdAt: "Created",
   pendingKb: "Articles and cases waiting for approval", rejectNote: "Why rejected (required)", kbApproved: "Published: {q}", kbRejected: "Rejected: {q}",
   currentDept: "Department now", dueTimes: "Due",
+  newDepartment: "New department", editDepartment: "Edit {name}", departmentName: "Name (中文 (English))", parentDept: "Parent department",
+  departmentSaved: "Department saved: {name}",
   "role.agent": "Agent", "role.handler": "Handler", "role.dept_head": "Head", "role.supervisor": "Supervisor",
   "role.admin": "Admin", "role.ops": "Ops",
 };

@@ -4,7 +4,7 @@
 // list, edit with its version, add, retire); and the knowledge base's approvals. Every
 // change goes through the services' own APIs (routing, intake).
 import { html, render, $, on, formValues } from "../dom.js";
-import { t, label, bilingual, values } from "../i18n.js";
+import { t, label, bilingual, values, learnDepartments } from "../i18n.js";
 import { call } from "../api.js";
 import { months, now, humanDay } from "../format.js";
 import { splitList, joinList, parseDays, compactDays } from "../lists.js";
@@ -107,12 +107,25 @@ function policyFields(p, catalog) {
     </div>`;
 }
 
+// --- departments ----------------------------------------------------------------------------
+function departmentFields(d = {}) {
+  return html`<div class="row">
+      ${field(t("code"), html`<input name="code" required pattern="[A-Za-z0-9_.\\-]+" value="${d.code || ""}" ${d.code ? "readonly" : ""}>`)}
+      ${field(t("departmentName"), html`<input name="name" required maxlength="200" value="${d.name || ""}" placeholder="城市管理局 (urban management)">`)}
+      ${field(t("head"), html`<input name="head" maxlength="100" value="${d.head || ""}">`)}
+    </div>
+    ${field(t("parentDept"), deptSelect("parent", d.parent, { blank: t("none") }))}
+    <label class="check"><input type="checkbox" name="active" ${d.active === false ? "" : "checked"}> ${t("inUse")}</label>
+    <label class="check"><input type="checkbox" name="coordinating" ${d.coordinating ? "checked" : ""}> ${t("coordinating")}</label>`;
+}
+
 // --- the page -------------------------------------------------------------------------------
 export async function adminPage(main) {
   render(main, html`<h2>${t("nav.admin")}</h2>
     <div id="calendar-banner" role="status"></div>
     <div class="case-grid">
-      ${card(t("departments"), html`<div id="departments"></div>`)}
+      ${card(t("departments"), html`<div id="department-editor"></div><div id="departments"></div>`, {
+        extra: html`<button type="button" class="act new-department">${t("newDepartment")}</button>` })}
       ${card(t("slaPolicies"), html`<div id="policy-editor"></div><div id="policies"></div>`, {
         extra: html`<button type="button" class="act new-policy">${t("editPolicy")}</button>` })}
     </div>
@@ -164,14 +177,16 @@ export async function adminPage(main) {
       Promise.all(days(21).map((day) => call("routing", "GET", "/v1/calendar/days/{day}", { path: { day } }))),
       call("routing", "GET", "/v1/calendar/years"),
     ]);
-    data = { rules: rules.items, policies: policies.items, catalog: catalog.items, years };
+    learnDepartments(departments.items); // a name just changed reads everywhere at once
+    data = { departments: departments.items, rules: rules.items, policies: policies.items, catalog: catalog.items, years };
     const provisional = new Set(years.items.filter((y) => y.provisional).map((y) => y.year));
     const upcoming = years.items.filter((y) => y.provisional && y.year >= thisYear());
     render("#calendar-banner", provisionalBanner(upcoming));
     render("#departments", table([
       [t("department"), (d) => dept(d.code)], [t("code"), (d) => d.code], [t("head"), (d) => d.head || ""],
-      [t("coordinating"), (d) => yesNo(d.coordinating)],
-    ], departments.items));
+      [t("coordinating"), (d) => yesNo(d.coordinating)], [t("inUse"), (d) => yesNo(d.active)],
+      [t("actions"), (d) => html`<button type="button" class="act edit-department" data-code="${d.code}">${t("edit")}</button>`],
+    ], departments.items, { rowAttrs: (d) => html`data-code="${d.code}"` }));
     render("#rules", table([
       [t("ruleId"), (r) => r.id], [t("priority"), (r) => r.priority], [t("match"), (r) => matchWords(r.match)],
       [t("lead"), (r) => dept(r.lead_department)], [t("coHandlers"), (r) => (r.co_departments || []).map((c) => dept(c))],
@@ -207,6 +222,26 @@ export async function adminPage(main) {
       [t("deadlineClass"), (c) => c.deadline_class || ""], [t("materials"), (c) => c.materials.map((m) => m.name).join("、")],
     ], catalog.items));
   };
+
+  // Departments: POST a new one, PUT an edit (the code kept).
+  const openDepartment = (d) => render("#department-editor", editorForm("department-form",
+    d ? t("editDepartment", { name: bilingual(d.name) }) : t("newDepartment"), departmentFields(d || {})));
+  on(main, "click", "button.new-department", () => openDepartment(null));
+  on(main, "click", "button.edit-department", (event, button) => openDepartment(data.departments.find((d) => d.code === button.dataset.code)));
+  on(main, "click", "#department-editor button.cancel", () => render("#department-editor", html``));
+  on(main, "submit", "#department-form", (event, form) => {
+    event.preventDefault();
+    guard(async () => {
+      const v = formValues(form);
+      const body = { code: v.code, name: v.name, parent: v.parent || null, head: v.head || null, active: v.active, coordinating: v.coordinating };
+      const saved = await (form.elements.code.readOnly
+        ? call("routing", "PUT", "/v1/departments/{code}", { path: { code: body.code }, body })
+        : call("routing", "POST", "/v1/departments", { body }));
+      const words = t("departmentSaved", { name: bilingual(saved.name) });
+      render("#department-editor", html`<p class="ok" id="department-saved">${words}</p>`);
+      toast(words);
+    }, show)();
+  });
 
   // Rules: one editor for a new rule and an edit (PUT keeps the id).
   const openRule = (rule) => render("#rule-editor", editorForm("rule-form",
