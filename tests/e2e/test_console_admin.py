@@ -133,6 +133,12 @@ def test_an_admin_adds_edits_and_retires_a_matter_with_its_versions(
     tap(browser, browser.find_element(By.CSS_SELECTOR, '#matter-filters input[name="include_retired"]'))
     tap(browser, browser.find_element(By.CSS_SELECTOR, '#matter-filters button[type="submit"]'))
     wait_for(browser, shows(f'#matters tr[data-code="{code}"]', "已下线", "第 4 版"))
+    # English second: the same page in the other language.
+    tap(browser, browser.find_element(By.ID, "lang"))
+    wait_for(browser, shows("#main h2", "Dispatch catalogue"))
+    wait_for(browser, shows("#matters", "Version", "In use", "Edit"))
+    tap(browser, browser.find_element(By.ID, "lang"))
+    wait_for(browser, shows("#main h2", "派单目录"))
     no_errors(browser)
 
 
