@@ -187,8 +187,8 @@ async def transition(
     """submit / approve / reject / retire."""
     row = await _load(session, article_id)
     if action in ("approve", "reject"):
-        if not may_approve(principal):
-            raise Forbidden("publishing needs a supervisor's approval")
+        if not may_approve(principal, row.get("created_by")):
+            raise Forbidden("publishing needs a supervisor's (or another admin's) approval")
         if action == "reject" and not note:
             raise Unprocessable(
                 "say why it is rejected", fields=[field_error("note", "required", "a rejection needs a note")]

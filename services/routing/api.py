@@ -114,6 +114,15 @@ class NewMatter(MatterBody):
     code: MatterCode
 
 
+class MatterEdit(MatterBody):
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="the version this edit was made from: 409 version_conflict if the matter has "
+        "moved on since (someone else saved in between); no check without it",
+    )
+
+
 class QueueDispatch(Strict):
     lead_department: Code
     co_departments: list[Code] = Field(default_factory=list, max_length=20)
@@ -426,9 +435,11 @@ async def create_matter(body: NewMatter, principal: Caller, session: Session) ->
 
 
 @router.put("/matters/{code}")
-async def put_matter(code: str, body: MatterBody, principal: Caller, session: Session) -> dict[str, Any]:
-    """A new version of the matter; the next model learns it."""
-    return await matters.update(session, principal, code, body.model_dump())
+async def put_matter(code: str, body: MatterEdit, principal: Caller, session: Session) -> dict[str, Any]:
+    """A new version of the matter; the next model learns it. With `version`, the edit is
+    refused (409 version_conflict) if the matter is no longer at that version."""
+    values = body.model_dump(exclude={"version"})
+    return await matters.update(session, principal, code, values, expected_version=body.version)
 
 
 @router.post("/matters/{code}/retire")

@@ -115,11 +115,21 @@ async def create(session: AsyncSession, principal: Principal, body: dict[str, An
 
 
 async def update(
-    session: AsyncSession, principal: Principal, code: str, body: dict[str, Any]
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    body: dict[str, Any],
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
     current = await fetch_row(session, store.matters, store.matters.c.code == code, for_update=True)
     if current is None:
         raise NotFound(f"no matter {code}")
+    if expected_version is not None and expected_version != current["version"]:
+        raise Conflict(
+            f"matter {code} is at version {current['version']}, not {expected_version}: "
+            "someone saved it in between",
+            code="version_conflict",
+        )
     values = {**dict(current), **body, "code": code, "version": current["version"] + 1}
     values.pop("updated_at", None)
     values.pop("updated_by", None)

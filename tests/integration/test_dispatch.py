@@ -325,8 +325,12 @@ async def test_the_matters_api_versions_and_audits(routing: tuple[httpx.AsyncCli
         bad_category.status_code == 422 and bad_category.json()["error"]["fields"][0]["field"] == "category"
     )
     update |= {"co_departments": ["urban"]}
-    updated = await client.put(f"/v1/matters/{code}", json=update, headers=ADMIN)
+    updated = await client.put(f"/v1/matters/{code}", json={**update, "version": 1}, headers=ADMIN)
     assert updated.json()["version"] == 2 and updated.json()["co_departments"] == ["urban"]
+    # An edit made from a version someone has since saved over is refused, and changes nothing.
+    stale = await client.put(f"/v1/matters/{code}", json={**update, "version": 1}, headers=ADMIN)
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "version_conflict", stale.text
+    assert (await client.get(f"/v1/matters/{code}", headers=AGENT)).json()["version"] == 2
     retired = await client.post(f"/v1/matters/{code}/retire", headers=ADMIN)
     assert retired.json()["version"] == 3 and retired.json()["active"] is False
     assert (await client.post(f"/v1/matters/{code}/retire", headers=ADMIN)).status_code == 409

@@ -49,6 +49,10 @@ def test_editors_are_the_owning_head_and_admins_and_approvers_supervisors() -> N
     assert may_edit(staff("admin"), "urban")
     assert not may_edit(staff("agent"), "urban") and not may_edit(staff("supervisor"), "urban")
     assert may_approve(staff("supervisor")) and not may_approve(staff("dept_head", "urban"))
+    # An admin approves what someone else wrote, never their own article (four eyes).
+    admin = staff("admin")
+    assert may_approve(admin, "head-urban") and not may_approve(admin, admin.id)
+    assert not may_approve(admin)
 
 
 def test_only_published_articles_within_their_validity_are_live() -> None:

@@ -1,15 +1,16 @@
 // The services' own APIs, called from the browser with the staff token. Every call names
 // its operation as the OpenAPI documents do — service, method and path template — so a
 // unit test (tests/unit/test_console_contract.py) checks each one against docs/openapi/.
-import { t } from "./i18n.js";
+import { t, label } from "./i18n.js";
 
 export const session = { token: localStorage.getItem("console.token"), urls: {} };
 
 export class ApiError extends Error {
-  constructor(status, message, fields = []) {
+  constructor(status, message, fields = [], code = "") {
     super(message);
     this.status = status;
     this.fields = fields;
+    this.code = code;
   }
 }
 
@@ -42,10 +43,18 @@ export async function call(service, method, template, { path, query, body, accep
     const error = data?.error;
     const fields = error?.fields || [];
     const detail = fields.map((f) => `${f.field}: ${f.message}`).join("; ");
+    // A conflict (409) is told in the console's words: someone saved in between, it exists
+    // already, it is in another state (the service's own words stay in the title).
+    const state = error?.current_state ? t("currentState", { state: label("state", error.current_state) }) : "";
+    // The generic code says little: the service's own words follow the Chinese ones.
+    const generic = !error?.code || error.code === "conflict" || label("conflict", error.code) === error.code;
+    const why = label("conflict", generic ? "conflict" : error.code) + state + (generic && error?.message ? ` — ${error.message}` : "");
+    const said = response.status === 409 ? t("conflictSaid", { why }) : "";
     throw new ApiError(
       response.status,
-      `${t("failed")} (${response.status})：${error?.message || data}${detail ? " — " + detail : ""}`,
+      said || `${t("failed")} (${response.status})：${error?.message || data}${detail ? " — " + detail : ""}`,
       fields,
+      error?.code || "",
     );
   }
   return data;

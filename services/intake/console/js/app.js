@@ -8,12 +8,12 @@ import { agentPage, minePage } from "./pages/agent.js";
 import { queuePage, extensionsPage } from "./pages/queue.js";
 import { casePage } from "./pages/case.js";
 import { boardPage, kpiPage, trendsPage } from "./pages/supervisor.js";
-import { adminPage, kbPage } from "./pages/admin.js";
+import { adminPage, kbPage, mattersPage } from "./pages/admin.js";
 import { dispatchPage } from "./pages/dispatch.js";
 
 const PAGES = {
   agent: agentPage, mine: minePage, queue: queuePage, extensions: extensionsPage, case: casePage,
-  board: boardPage, kpi: kpiPage, trends: trendsPage, admin: adminPage, kb: kbPage, dispatch: dispatchPage,
+  board: boardPage, kpi: kpiPage, trends: trendsPage, admin: adminPage, matters: mattersPage, kb: kbPage, dispatch: dispatchPage,
 };
 
 function navFor(me) {
@@ -24,7 +24,7 @@ function navFor(me) {
     dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi"],
     dispatcher: ["dispatch", "board"],
     supervisor: ["board", "kpi", "trends", "dispatch", "kb"],
-    admin: ["admin", "kb", "board", "kpi"],
+    admin: ["admin", "matters", "kb", "board", "kpi"],
     ops: ["board", "kpi", "trends"],
   }[me.role] || [];
 }

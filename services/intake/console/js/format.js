@@ -121,3 +121,14 @@ export function months(n = 6) {
   }
   return out;
 }
+
+const WEEKDAYS_ZH = ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"];
+const WEEKDAYS_EN = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/** A calendar day (YYYY-MM-DD) as people write it: 2027年2月15日（星期一） / Mon 15 Feb 2027. */
+export function humanDay(day) {
+  const [y, m, d] = String(day).split("-").map(Number);
+  if (!y || !m || !d) return String(day ?? "");
+  const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+  return i18n.lang === "zh" ? `${y}年${m}月${d}日（${WEEKDAYS_ZH[weekday]}）` : `${WEEKDAYS_EN[weekday]} ${d} ${MONTHS[m - 1]} ${y}`;
+}

@@ -1,6 +1,6 @@
 // Components: small functions from data to html`…`, shared by every page.
 import { html, render, on, $ } from "./dom.js";
-import { t, label, departmentName, values } from "./i18n.js";
+import { t, label, departmentName, values, knownDepartments } from "./i18n.js";
 import { when, countdown, workingCountdown } from "./format.js";
 
 export function toast(message, error = false) {
@@ -120,3 +120,22 @@ export const actionForm = (name, title, body, { open = false, primary } = {}) =>
       <button class="primary" type="submit">${primary || t("save")}</button>
     </form>
   </details>`;
+
+/** A department picker by name (routing's departments), the code as the value. */
+export const deptSelect = (name, selected, { blank } = {}) => html`<select name="${name}" ${blank === undefined ? "required" : ""}>
+  ${blank !== undefined ? html`<option value="">${blank}</option>` : ""}
+  ${knownDepartments().map((c) => html`<option value="${c}" ${c === selected ? "selected" : ""}>${departmentName(c)}</option>`)}</select>`;
+
+/** Checkboxes read by formValues() as one list `group`: departments by name, or the values of
+ * an i18n group (categories, urgencies) by their label. */
+const checks = (group, codes, words, selected = []) => html`<span class="checks">${codes.map(
+  (c) => html`<label class="check"><input type="checkbox" name="${group}.${c}" data-group="${group}" value="${c}" ${selected.includes(c) ? "checked" : ""}> ${words(c)}</label>`,
+)}</span>`;
+export const deptChecks = (group, selected) => checks(group, knownDepartments(), departmentName, selected);
+export const valueChecks = (group, valueGroup, selected) => checks(group, values(valueGroup), (v) => label(valueGroup, v), selected);
+
+/** An editor card's form: the same fields for a new record and an edit, a submit and a cancel. */
+export const editorForm = (id, heading, body, { primary, extra } = {}) => html`
+  <form id="${id}" class="editor"><h4>${heading}</h4>${body}
+    <div class="buttons"><button class="primary" type="submit">${primary || t("save")}</button>
+    <button type="button" class="act cancel">${t("cancel")}</button>${extra || ""}</div></form>`;

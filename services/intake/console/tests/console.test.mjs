@@ -135,3 +135,52 @@ test("the working time left is asked of routing once per list, and falls back to
   assert.equal(await workingTimeLeft([a]), CALENDAR_TIME);
   assert.equal(await workingTimeLeft([]), CALENDAR_TIME);
 });
+
+const { splitList, joinList, parseDays, compactDays } = await import("../js/lists.js");
+const { humanDay } = await import("../js/format.js");
+
+test("an admin's lists: keywords split on 、，, and new lines; examples one a line", () => {
+  assert.deepEqual(splitList("噪音、噪声，扰民\n 施工 ,噪音;；"), ["噪音", "噪声", "扰民", "施工"]);
+  assert.deepEqual(splitList("夜里施工，吵得睡不着\n广场舞音响太响", { lines: true }), ["夜里施工，吵得睡不着", "广场舞音响太响"]);
+  assert.deepEqual(splitList(""), []);
+  assert.equal(joinList(["噪音", "噪声"]), "噪音、噪声");
+  assert.equal(joinList(["a", "b"], { lines: true }), "a\nb");
+});
+
+test("a notice's days: dates and ranges, repeats dropped, what is not a date told", () => {
+  const read = parseDays("2027-02-15~2027-02-17\n2027-04-05、2027/5/1 至 2027-05-02, 2027-02-16");
+  assert.deepEqual(read.days, ["2027-02-15", "2027-02-16", "2027-02-17", "2027-04-05", "2027-05-01", "2027-05-02"]);
+  assert.deepEqual(read.wrong, []);
+  assert.deepEqual(parseDays("2027-02-30, 明天, 2027-03-05~2027-03-01").wrong, ["2027-02-30", "明天", "2027-03-05~2027-03-01"]);
+  assert.deepEqual(parseDays("2026-12-31~2027-01-02").days, ["2026-12-31", "2027-01-01", "2027-01-02"]);
+  assert.deepEqual(compactDays(["2027-04-05", "2027-02-16", "2027-02-15", "2027-02-17"]), ["2027-02-15~2027-02-17", "2027-04-05"]);
+  assert.deepEqual(parseDays(compactDays(read.days).join("\n")).days, read.days);
+});
+
+test("calendar days read as people write them, with the weekday", () => {
+  setLang("zh");
+  assert.equal(humanDay("2027-02-15"), "2027年2月15日（星期一）");
+  setLang("en");
+  assert.equal(humanDay("2027-02-15"), "Mon 15 Feb 2027");
+  setLang("zh");
+});
+
+test("a conflict (409) is told in Chinese by its error code", async () => {
+  const { call, session } = await import("../js/api.js");
+  session.urls.routing = "http://routing.test";
+  const answer = (error) => async () => ({
+    ok: false, status: 409, headers: { get: () => "application/json" }, json: async () => ({ error }),
+  });
+  setLang("zh");
+  globalThis.fetch = answer({ code: "version_conflict", message: "matter x is at version 3, not 2" });
+  await assert.rejects(call("routing", "PUT", "/v1/matters/{code}", { path: { code: "x" }, body: {} }), (e) => {
+    assert.equal(e.status, 409);
+    assert.equal(e.code, "version_conflict");
+    assert.equal(e.message, "操作冲突（409）：该事项已被他人修改并保存为新版本，请重新打开后再编辑");
+    return true;
+  });
+  globalThis.fetch = answer({ code: "illegal_transition", message: "closed", current_state: "closed" });
+  await assert.rejects(call("routing", "GET", "/v1/rules"), /当前状态不允许此操作（当前状态：已归档）/);
+  globalThis.fetch = answer({ code: "conflict", message: "rule r1 already exists" });
+  await assert.rejects(call("routing", "GET", "/v1/rules"), /操作冲突（409）：已有相同编号的记录.* — rule r1 already exists/);
+});

@@ -1,9 +1,10 @@
 // 坐席: register a call keyboard first — caller lookup, the form, KB answers beside it.
 import { html, render, $, on, formValues, debounce } from "../dom.js";
 import { t, label, bilingual, departmentName } from "../i18n.js";
-import { call } from "../api.js";
+import { call, optional } from "../api.js";
+import { workingTimeLeft, CALENDAR_TIME } from "../timeleft.js";
 import { pct } from "../format.js";
-import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList } from "../ui.js";
+import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
 
 const OPEN = new Set(["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"]);
 
@@ -248,12 +249,34 @@ export async function agentPage(main, { me }) {
 // 催办 is open while a department has the request (intake answers 409 otherwise).
 const CHASEABLE = new Set(["routed", "accepted", "in_progress", "returned", "escalated", "reopened"]);
 
+/** The clocks still running on a request a department holds: [clock, due] (accept until it is
+ * signed for, then resolve). */
+function runningClocks(r) {
+  const due = r.route?.due || {};
+  if (!CHASEABLE.has(r.state)) return [];
+  return (r.state === "routed" ? ["accept", "resolve"] : ["resolve"]).filter((c) => due[c]).map((c) => [c, due[c]]);
+}
+
 export async function minePage(main, { me }) {
   render(main, html`<h2>${t("mine")}</h2>${card(t("mine"), html`<div id="chase-result" aria-live="polite"></div><div id="mine"></div>`)}`);
-  const list = pagedList($("#mine"),
-    (cursor) => call("intake", "GET", "/v1/requests", { query: { first_responder: "me", limit: 20, cursor } }),
+  // Where each request is now and its due times: routing's assignment (the department that
+  // holds it, the clocks' due times), counted down in working time (timeleft.js).
+  let working = CALENDAR_TIME;
+  const load = async (cursor) => {
+    const page = await call("intake", "GET", "/v1/requests", { query: { first_responder: "me", limit: 20, cursor } });
+    const routes = await Promise.all(page.items.map((r) => (r.lead_department || CHASEABLE.has(r.state)
+      ? optional("routing", "GET", "/v1/assignments/{request_id}", { path: { request_id: r.id } }).catch(() => null)
+      : null)));
+    const items = page.items.map((r, i) => ({ ...r, route: routes[i] }));
+    working = await workingTimeLeft(items.flatMap((r) => runningClocks(r).map(([, due]) => due)));
+    return { ...page, items };
+  };
+  const list = pagedList($("#mine"), load,
     (items) => table([
-      ...requestColumns(),
+      ...requestColumns().filter(([head]) => head !== t("lead")),
+      [t("currentDept"), (r) => dept(r.route?.lead_department || r.lead_department)],
+      [t("dueTimes"), (r) => runningClocks(r).map(([clock, due]) => html`<div class="clock" data-clock="${clock}">
+        ${label("clock", clock)} ${clockLeft(due, null, { working, showDue: true })}</div>`)],
       [t("actions"), (r) => (CHASEABLE.has(r.state) && r.lead_department
         ? html`<button type="button" class="act chase" data-id="${r.id}">${t("chase")}</button>`
         : "")],
