@@ -414,10 +414,14 @@ def test_the_coordinating_office_dispatches_a_twice_returned_request(
         lambda r: r.json()["lead_department"] not in (None, first) and r.json()["state"] == "routed",
     )["lead_department"]
     if second != "coordination":
+        handler = bearer(issue_staff_token(f"handler-{second}", "handler", second))
+        # Intake may know of the re-route before handling has opened the second case.
+        until(
+            lambda: http.get(f"{u['handling']}/v1/cases/{rid}", headers=handler),
+            lambda r: r.is_success and r.json()["state"] == "routed",
+        )
         back = http.post(
-            f"{u['handling']}/v1/cases/{rid}/return",
-            headers=bearer(issue_staff_token(f"handler-{second}", "handler", second)),
-            json={"reason": "也不是我们的"},
+            f"{u['handling']}/v1/cases/{rid}/return", headers=handler, json={"reason": "也不是我们的"}
         )
         assert back.is_success, back.text
     until(

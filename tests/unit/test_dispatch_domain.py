@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from services.routing.domain.dispatch import (
@@ -18,6 +20,7 @@ from services.routing.domain.dispatch import (
     shipped_matters,
     threshold_for,
 )
+from shared.urgency import URGENCY_EXAMPLES_FILE
 
 pytestmark = pytest.mark.unit
 
@@ -288,3 +291,15 @@ def test_the_shipped_catalogue_covers_a_city() -> None:
     assert all(len(m.examples) >= 4 and m.keywords for m in matters)
     categories = {"consultation", "suggestion", "complaint", "help", "repair", "business"}
     assert all(m.category in categories for m in matters)
+
+
+def test_the_urgency_examples_hold_the_catalogues_examples_as_shipped() -> None:
+    """The urgency model learns from the dispatch catalogue's examples too (shared/data keeps a
+    copy, as shared code does not read a service's files): the copy is the catalogue's."""
+    lines = URGENCY_EXAMPLES_FILE.read_text(encoding="utf-8").splitlines()
+    copied = sorted(
+        (e["text"], e["urgent"])
+        for e in map(json.loads, filter(str.strip, lines))
+        if e.get("source") == "catalogue"
+    )
+    assert copied == sorted((text, m.urgent) for m in shipped_matters() for text in m.examples)

@@ -112,3 +112,23 @@ def test_unicode_is_kept_normalised_and_invisible_characters_cannot_hide_urgent_
     assert CLASSIFIER.classify(submission.content).urgency == "urgent"
     decomposed = Submission.model_validate({**body, "content": "Cafe\u0301"})
     assert decomposed.content == "Café"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电梯困人",
+        "有人打架斗殴",
+        "路面塌陷了",
+        "自来水管爆了",
+        "厨房一股臭鸡蛋味 头都晕了",
+        "楼道里好多烟 门把手都烫手",
+    ],
+)
+def test_the_persons_first_answer_already_says_urgent_as_routing_will(text: str) -> None:
+    assert CLASSIFIER.classify(text).urgency == "urgent", text
+
+
+def test_an_ordinary_request_stays_normal_at_intake() -> None:
+    for text in ["路灯坏了好几天了", "燃气费在哪交", "楼上装修太吵 气死我了"]:
+        assert CLASSIFIER.classify(text).urgency == "normal", text

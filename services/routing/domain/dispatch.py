@@ -14,7 +14,6 @@ import functools
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +27,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from shared.urgency import (  # noqa: F401  (re-exported: the dispatch's text judgement)
+    LEARNED_URGENCY,
+    SafetyNet,
+    UrgencyModel,
+    features_of,
+    normalise,
+    tfidf_row,
+    words,
+)
+
 DATA = Path(__file__).with_name("data")
 CATALOGUE_FILE = DATA / "matters.json"
-SAFETY_NET_FILE = DATA / "safety_net.json"
-MISSPELLINGS_FILE = DATA / "misspellings.json"
-URGENCY_EXAMPLES_FILE = DATA / "urgency_examples.jsonl"
 DEPARTMENT_LABEL = "dept:"  # a history label naming only a department that has no matter
 
 jieba.setLogLevel(60)
@@ -86,150 +92,6 @@ def shipped_catalogue() -> dict[str, Any]:
 
 def shipped_matters() -> list[Matter]:
     return [Matter.from_dict(m) for m in shipped_catalogue()["matters"]]
-
-
-# --- text --------------------------------------------------------------------------
-
-_SPACE = re.compile(r"\s+")
-_MASK = re.compile(r"[*＊#]{2,}|\d{5,}")
-
-
-_MISSPELLINGS: dict[str, str] = json.loads(MISSPELLINGS_FILE.read_text(encoding="utf-8"))["misspellings"]
-_MISSPELT = re.compile("|".join(sorted(map(re.escape, _MISSPELLINGS), key=len, reverse=True)))
-
-
-def normalise(text: str) -> str:
-    """Full-width to half-width, lower case, common misspellings read as meant (燃汽 is
-    燃气), masked numbers and runs of spaces dropped."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = _MISSPELT.sub(lambda m: _MISSPELLINGS[m.group()], text)
-    text = _MASK.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()
-
-
-def words(text: str) -> list[str]:
-    return [w for w in jieba.lcut(text) if w.strip()]
-
-
-# --- urgency safety net ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SafetyRule:
-    id: str
-    pattern: re.Pattern[str]
-    unless: re.Pattern[str] | None = None
-
-    def fires_on(self, text: str) -> bool:
-        if not self.pattern.search(text):
-            return False
-        return self.unless is None or not self.unless.search(text)
-
-    def excepted(self, text: str) -> bool:
-        """The rule's words are there, and so is one of its exceptions."""
-        return self.unless is not None and bool(self.pattern.search(text)) and bool(self.unless.search(text))
-
-
-class SafetyNet:
-    """Keyword and pattern rules that make a request urgent whatever the model thinks:
-    fire, gas, people trapped, collapse, burst mains, violence, people in danger. Recall
-    first: a rule errs on the side of urgent; `unless` drops the obvious non-emergencies
-    (a question about a fire-safety fee is not a fire)."""
-
-    def __init__(self, rules: Sequence[Mapping[str, Any]], learned: UrgencyModel | None = None) -> None:
-        self.rules = [
-            SafetyRule(
-                r["id"],
-                re.compile("|".join(r["patterns"])),
-                re.compile("|".join(r["unless"])) if r.get("unless") else None,
-            )
-            for r in rules
-        ]
-        self.learned = learned
-
-    @classmethod
-    def default(cls) -> SafetyNet:
-        """The shipped rules, and a model of urgency learned from the shipped examples."""
-        return cls(json.loads(SAFETY_NET_FILE.read_text(encoding="utf-8"))["rules"], UrgencyModel.shipped())
-
-    @classmethod
-    def rules_only(cls) -> SafetyNet:
-        return cls(json.loads(SAFETY_NET_FILE.read_text(encoding="utf-8"))["rules"])
-
-    def check(self, text: str) -> str | None:
-        """The first rule that fires, else the learned model if it is sure enough, or None."""
-        lowered = normalise(text)
-        rule = next((r.id for r in self.rules if r.fires_on(lowered)), None)
-        if rule is not None or self.learned is None or any(r.excepted(lowered) for r in self.rules):
-            return rule  # a rule's named exception (a tyre leaking air) is not for the model to overrule
-        return LEARNED_URGENCY if self.learned.is_urgent(lowered) else None
-
-
-LEARNED_URGENCY = "model:urgency"
-# Cross-validated on the shipped urgency examples, rules and model together: recall ~90 %,
-# precision ~84 %; on bench/eval/dispatch.jsonl (never trained on) it adds ~9 false alarms
-# in 368 requests to the rules' one. Lower catches more emergencies and raises more alarms.
-URGENCY_THRESHOLD = 0.65
-
-
-class UrgencyModel:
-    """Whether a text describes danger to people now, learned from examples (what callers
-    see, smell and hear, and the near-misses that share their words: a past fire, a question
-    about a gas bill). Rules name the textbook cases; this catches the descriptions rules
-    cannot list. TF-IDF of the same features as dispatch, logistic regression."""
-
-    def __init__(self, pipeline: Pipeline, threshold: float) -> None:
-        self.pipeline = pipeline
-        self.threshold = threshold
-        vectorizer: TfidfVectorizer = pipeline.named_steps["features"]
-        model: LogisticRegression = pipeline.named_steps["model"]
-        self._vocabulary: dict[str, int] = vectorizer.vocabulary_
-        self._idf = vectorizer.idf_
-        urgent_class = list(model.classes_).index(True)
-        sign = 1.0 if urgent_class == 1 else -1.0
-        self._coef = sign * model.coef_[0]
-        self._intercept = sign * float(model.intercept_[0])
-
-    @classmethod
-    def train(
-        cls, examples: Sequence[tuple[str, bool, float]], threshold: float = URGENCY_THRESHOLD
-    ) -> UrgencyModel:
-        vectorizer = TfidfVectorizer(analyzer=features_of, sublinear_tf=True)
-        model = LogisticRegression(C=10.0, max_iter=500, class_weight="balanced")
-        pipeline = Pipeline([("features", vectorizer), ("model", model)])
-        pipeline.fit(
-            [normalise(t) for t, _, _ in examples],
-            [u for _, u, _ in examples],
-            model__sample_weight=np.array([w for _, _, w in examples]),
-        )
-        return cls(pipeline, threshold)
-
-    @classmethod
-    @functools.cache
-    def shipped(cls) -> UrgencyModel | None:
-        if not URGENCY_EXAMPLES_FILE.exists():
-            return None
-        return cls.train(shipped_urgency_examples())
-
-    def probability(self, normalised: str) -> float:
-        """The pipeline's probability of `True`, read from its vocabulary and coefficients
-        (a dictionary look-up per feature, as DispatchModel.probabilities)."""
-        values = tfidf_row(self._vocabulary, self._idf, normalised)
-        score = self._intercept + (float(values[1] @ self._coef[values[0]]) if values is not None else 0.0)
-        return float(1.0 / (1.0 + np.exp(-score)))
-
-    def is_urgent(self, normalised: str) -> bool:
-        return self.probability(normalised) >= self.threshold
-
-
-def shipped_urgency_examples() -> list[tuple[str, bool, float]]:
-    """The shipped urgency examples, and the catalogue's own examples (those of urgent
-    matters urgent): the catalogue's ordinary requests are what most requests look like."""
-    lines = URGENCY_EXAMPLES_FILE.read_text(encoding="utf-8").splitlines()
-    examples = [(e["text"], bool(e["urgent"]), 1.0) for e in map(json.loads, filter(str.strip, lines))]
-    for m in shipped_matters():
-        examples += [(text, m.urgent, 1.0) for text in m.examples]
-    return examples
 
 
 # --- the model ---------------------------------------------------------------------
@@ -315,38 +177,6 @@ def read_pinyin(text: str, index: Mapping[str, str]) -> str:
         return text  # mostly characters: nothing to read
     found = [term for spelt, term in index.items() if spelt in joined]
     return f"{text} {' '.join(found)}" if found else text
-
-
-def features_of(text: str) -> list[str]:
-    """Character 1–3-grams (spaces dropped) and jieba words of a normalised text."""
-    return list(_features(text))
-
-
-@functools.lru_cache(maxsize=8192)
-def _features(text: str) -> tuple[str, ...]:
-    # Cached: training folds see the same texts again and again.
-    compact = text.replace(" ", "")
-    grams = [compact[i : i + n] for n in (1, 2, 3) for i in range(len(compact) - n + 1)]
-    return tuple(grams + ["w:" + w for w in words(text)])
-
-
-def tfidf_row(
-    vocabulary: Mapping[str, int], idf: np.ndarray, normalised: str
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The text's non-zero TF-IDF entries (sublinear tf, l2-normalised, as the fitted
-    TfidfVectorizer computes them): feature indices and values, or None if none is known."""
-    counts: dict[int, int] = {}
-    for feature in features_of(normalised):
-        j = vocabulary.get(feature)
-        if j is not None:
-            counts[j] = counts.get(j, 0) + 1
-    if not counts:
-        return None
-    idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-    values = (1.0 + np.log(tf)) * idf[idx]
-    values /= np.sqrt(values @ values)
-    return idx, values
 
 
 class DispatchModel:
