@@ -12,6 +12,16 @@ from pydantic_core import PydanticCustomError
 from services.followup import queries, service, staff
 from services.followup.domain.followup import NotSurveyed, score_contradiction
 from services.followup.domain.staff_rating import LEVELS, REASONS
+from services.followup.schemas import (
+    FollowupState,
+    RatingAnswer,
+    RatingReasons,
+    RectificationDecided,
+    RectificationPage,
+    RevisitPage,
+    RevisitRecorded,
+    StaffRatingView,
+)
 from shared.clock import organisation_tz
 from shared.errors import Conflict
 from shared.events.catalogue import Channel, Rating, RectificationOutcome, StaffRatingLevel
@@ -53,7 +63,7 @@ class CloseBody(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=500)] = "completed"
 
 
-@router.post("/requests/{request_id}/feedback")
+@router.post("/requests/{request_id}/feedback", response_model=FollowupState)
 async def give_feedback(
     request_id: str,
     body: FeedbackBody,
@@ -63,7 +73,7 @@ async def give_feedback(
     return await service.give_feedback(uow, principal, request_id, body.message)
 
 
-@router.post("/requests/{request_id}/rating")
+@router.post("/requests/{request_id}/rating", response_model=RatingAnswer)
 async def rate(
     request_id: str,
     body: RatingBody,
@@ -78,7 +88,7 @@ async def rate(
         raise Conflict("anonymous requests are not surveyed") from exc
 
 
-@router.post("/requests/{request_id}/close")
+@router.post("/requests/{request_id}/close", response_model=FollowupState)
 async def close(
     request_id: str,
     body: CloseBody,
@@ -93,7 +103,7 @@ class RevisitOutcome(Strict):
     notes: Annotated[str, Field(max_length=2000)] | None = None
 
 
-@router.get("/revisits")
+@router.get("/revisits", response_model=RevisitPage)
 async def list_revisits(
     _: Caller,
     session: Session,
@@ -113,7 +123,7 @@ async def list_revisits(
     return await queries.revisits(session, state, due_before, cursor, limit)
 
 
-@router.post("/revisits/{revisit_id}/outcome")
+@router.post("/revisits/{revisit_id}/outcome", response_model=RevisitRecorded)
 async def record_revisit(
     revisit_id: str,
     body: RevisitOutcome,
@@ -142,19 +152,19 @@ class RectificationBody(Strict):
     note: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-@router.get("/staff-ratings/reasons")
+@router.get("/staff-ratings/reasons", response_model=RatingReasons)
 async def rating_reasons(_: Caller) -> dict[str, Any]:
     """The fixed list of reasons, and the five levels, for the rating forms."""
     return {"levels": list(LEVELS), "reasons": REASONS}
 
 
-@router.post("/staff-ratings", status_code=201)
+@router.post("/staff-ratings", status_code=201, response_model=StaffRatingView)
 async def rate_staff(body: StaffRatingBody, uow: Uow, principal: Caller) -> dict[str, Any]:
     """A person's rating of the staff member who served them (one per service event)."""
     return await staff.rate_staff(uow, principal, body.model_dump())
 
 
-@router.get("/rectifications")
+@router.get("/rectifications", response_model=RectificationPage)
 async def list_rectifications(
     uow: Uow,
     principal: Caller,
@@ -171,7 +181,7 @@ async def list_rectifications(
     return keyset_page(rows, limit, ("due", "id"))
 
 
-@router.post("/rectifications/{rectification_id}/outcome")
+@router.post("/rectifications/{rectification_id}/outcome", response_model=RectificationDecided)
 async def decide_rectification(
     rectification_id: str,
     body: RectificationBody,

@@ -165,6 +165,111 @@ class CaseAction(BaseModel):
     event_id: str
 
 
+class OpinionAdded(BaseModel):
+    request_id: str
+    department: str
+    event_id: str
+
+
+class PauseAnswer(BaseModel):
+    """Paused (`paused` true) or resumed (false, with the clocks' due times moved by the pause)."""
+
+    request_id: str
+    paused: bool
+    due: dict[str, str] | None = Field(default=None, description="on resume: each clock's new due time")
+
+
+class ExtensionRequested(BaseModel):
+    id: str
+    request_id: str
+    clock: str
+    state: str
+
+
+class ExtensionDecided(BaseModel):
+    id: str
+    state: str = Field(description="`approved` or `rejected`")
+    new_due: str | None
+
+
+class ExtensionView(BaseModel):
+    id: str
+    request_id: str
+    department: str
+    clock: str
+    requested_due: str
+    reason: str
+    requested_by: str
+    state: str
+    decided_by: str | None
+    note: str | None
+    requested_at: str
+    decided_at: str | None
+
+
+class ExtensionPage(BaseModel):
+    items: list[ExtensionView]
+    next_cursor: str | None
+
+
+class SupervisionIssued(BaseModel):
+    id: str
+    request_id: str
+    department: str
+    due: str
+
+
+class SupervisionAnswered(BaseModel):
+    id: str
+    answered: bool
+
+
+class SupervisionOrderView(BaseModel):
+    id: str
+    request_id: str
+    department: str
+    instructions: str
+    due: str
+    issued_by: str
+    issued_at: str
+    answer: str | None
+    answered_by: str | None
+    answered_at: str | None
+    breached_at: str | None
+
+
+class SupervisionOrderPage(BaseModel):
+    items: list[SupervisionOrderView]
+    next_cursor: str | None
+
+
+class ClockView(BaseModel):
+    request_id: str
+    department: str
+    clock: str
+    started_at: str
+    due: str
+    original_due: str
+    warn_at: str | None
+    warned_at: str | None
+    breached_at: str | None
+    stopped_at: str | None
+    paused_at: str | None
+    extensions: int
+
+
+class OverdueAnswer(BaseModel):
+    clocks: list[ClockView]
+    supervision_orders: list[SupervisionOrderView]
+    next_cursor: str | None = Field(description="the next page of clocks")
+    supervision_orders_next_cursor: str | None
+
+
+class AtRiskAnswer(BaseModel):
+    clocks: list[ClockView]
+    next_cursor: str | None
+
+
 @router.get("/cases", response_model=CasePage)
 async def list_cases(
     principal: Caller,
@@ -227,42 +332,42 @@ async def contact(request_id: str, body: ContactBody, principal: Caller, uow: Uo
     )
 
 
-@router.post("/cases/{request_id}/progress")
+@router.post("/cases/{request_id}/progress", response_model=CaseAction)
 async def progress(request_id: str, body: ProgressBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     return await service.progress(uow, principal, request_id, body.step, body.note, body.notify_requester)
 
 
-@router.post("/cases/{request_id}/resolve")
+@router.post("/cases/{request_id}/resolve", response_model=CaseAction)
 async def resolve(request_id: str, body: ResolveBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     """Resolve with an outcome and the reply for the person; with co-handlers, after every
     co-handler's opinion, or with `override_reason` (recorded)."""
     return await service.resolve(uow, principal, request_id, body.outcome, body.reply, body.override_reason)
 
 
-@router.post("/cases/{request_id}/return")
+@router.post("/cases/{request_id}/return", response_model=CaseAction)
 async def return_case(request_id: str, body: ReturnBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     """退单: not this department's request. Before acceptance, or within the return window."""
     return await service.return_case(uow, principal, request_id, body.reason, body.belongs_to_department)
 
 
-@router.post("/cases/{request_id}/pause")
+@router.post("/cases/{request_id}/pause", response_model=PauseAnswer, response_model_exclude_unset=True)
 async def pause(request_id: str, body: PauseBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     """Waiting on the person (information, access, a date): the clocks stop meanwhile."""
     return await service.pause(uow, principal, request_id, body.reason)
 
 
-@router.post("/cases/{request_id}/resume")
+@router.post("/cases/{request_id}/resume", response_model=PauseAnswer, response_model_exclude_unset=True)
 async def resume(request_id: str, principal: Caller, uow: Uow) -> dict[str, Any]:
     """The clocks run again; their due times move by the time the pause lasted."""
     return await service.resume(uow, principal, request_id)
 
 
-@router.post("/cases/{request_id}/opinions")
+@router.post("/cases/{request_id}/opinions", response_model=OpinionAdded)
 async def add_opinion(request_id: str, body: OpinionBody, principal: Caller, uow: Uow) -> dict[str, Any]:
     return await service.add_opinion(uow, principal, request_id, body.opinion)
 
 
-@router.post("/cases/{request_id}/extensions", status_code=201)
+@router.post("/cases/{request_id}/extensions", status_code=201, response_model=ExtensionRequested)
 async def request_extension(
     request_id: str, body: ExtensionBody, principal: Caller, uow: Uow
 ) -> dict[str, Any]:
@@ -271,7 +376,7 @@ async def request_extension(
     )
 
 
-@router.post("/extensions/{extension_id}/decision")
+@router.post("/extensions/{extension_id}/decision", response_model=ExtensionDecided)
 async def decide_extension(
     extension_id: str,
     body: DecisionBody,
@@ -281,7 +386,7 @@ async def decide_extension(
     return await service.decide_extension(uow, principal, extension_id, body.approve, body.note)
 
 
-@router.get("/extensions")
+@router.get("/extensions", response_model=ExtensionPage)
 async def list_extensions(
     principal: Caller,
     session: Session,
@@ -294,21 +399,21 @@ async def list_extensions(
     return await queries.extensions(session, principal, state, request_id, limit)
 
 
-@router.post("/supervision-orders", status_code=201)
+@router.post("/supervision-orders", status_code=201, response_model=SupervisionIssued)
 async def issue_supervision_order(body: SupervisionBody, uow: Uow, principal: Caller) -> dict[str, Any]:
     return await service.issue_supervision_order(
         uow, principal, body.request_id, body.department, body.instructions, body.due
     )
 
 
-@router.post("/supervision-orders/{order_id}/answer")
+@router.post("/supervision-orders/{order_id}/answer", response_model=SupervisionAnswered)
 async def answer_supervision_order(
     order_id: str, body: SupervisionAnswer, principal: Caller, uow: Uow
 ) -> dict[str, Any]:
     return await service.answer_supervision_order(uow, principal, order_id, body.answer)
 
 
-@router.get("/supervision-orders")
+@router.get("/supervision-orders", response_model=SupervisionOrderPage)
 async def list_supervision_orders(
     principal: Caller,
     session: Session,
@@ -320,7 +425,7 @@ async def list_supervision_orders(
     return await queries.supervision_orders(session, principal, open_only, cursor, limit)
 
 
-@router.get("/overdue")
+@router.get("/overdue", response_model=OverdueAnswer)
 async def overdue(
     principal: Caller,
     session: Session,
@@ -334,7 +439,7 @@ async def overdue(
     return await queries.overdue(session, principal, cursor, orders_cursor, limit)
 
 
-@router.get("/at-risk")
+@router.get("/at-risk", response_model=AtRiskAnswer)
 async def at_risk(
     principal: Caller,
     session: Session,

@@ -7,12 +7,12 @@ answers the contract's 422 naming each field; the route declares its schema with
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from services.intake.domain.submission import Material
+from shared.answers import Free, Moment
 from shared.events.catalogue import Channel
 from shared.types import Strict
 
@@ -266,23 +266,23 @@ class Article(BaseModel):
     category: str | None
     keywords: list[str]
     department: str | None
-    valid_from: datetime | None
-    valid_to: datetime | None
+    valid_from: Moment | None
+    valid_to: Moment | None
     source_request_id: str | None
     note: str | None
     created_by: str | None
     approved_by: str | None
-    updated_at: datetime
+    updated_at: Moment
 
 
 class ArticleVersion(BaseModel):
     version: int
     status: str
     action: str = Field(description="create, edit, submit, approve, reject or retire")
-    snapshot: dict[str, Any]
+    snapshot: Free
     by: str
     note: str | None
-    at: datetime
+    at: Moment
 
 
 class ArticleDetail(Article):

@@ -14,6 +14,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.kpi import queries, service, staff
 from services.kpi.domain.figures import BadPeriod, Period
 from services.kpi.rebuild import rebuild
+from services.kpi.schemas import (
+    EvaluationSaved,
+    FlagPage,
+    Hotspots,
+    KpiAnswer,
+    PeriodClosed,
+    RankingAnswer,
+    Rebuilt,
+    RequestFacts,
+    StaffFigures,
+    Timeline,
+)
 from shared.clock import organisation_tz
 from shared.errors import ApiError, field_error
 from shared.policy import Caller
@@ -23,6 +35,10 @@ from shared.types import MAX_YEAR, MIN_YEAR, year_in_range
 
 router = APIRouter(prefix="/v1", tags=["kpi"])
 PeriodQuery = Annotated[str, Query(description="2026-11, 2026-W48, 2026-Q4 or 2026")]
+# The figures as CSV with `Accept: text/csv` (one line per department).
+CSV_TOO: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV when asked"}
+}
 
 
 def _period(label: str) -> Period:
@@ -71,7 +87,7 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-@router.get("/kpis", response_model=None)
+@router.get("/kpis", response_model=KpiAnswer, response_model_exclude_unset=True, responses=CSV_TOO)
 async def kpis(
     request: Request, principal: Caller, session: Session, period: PeriodQuery, department: str | None = None
 ) -> dict[str, Any] | Response:
@@ -87,7 +103,7 @@ async def kpis(
     return body
 
 
-@router.get("/rankings", response_model=None)
+@router.get("/rankings", response_model=RankingAnswer, responses=CSV_TOO)
 async def rankings(
     request: Request, _: Caller, session: Session, period: PeriodQuery
 ) -> dict[str, Any] | Response:
@@ -98,13 +114,13 @@ async def rankings(
     return {"period": p.label, "items": ranked}
 
 
-@router.get("/accountability")
+@router.get("/accountability", response_model=FlagPage)
 async def accountability(_: Caller, session: Session) -> dict[str, Any]:
     """Departments under the pass line in N consecutive periods."""
     return await queries.accountability(session)
 
 
-@router.get("/hotspots")
+@router.get("/hotspots", response_model=Hotspots)
 async def get_hotspots(
     _: Caller,
     session: Session,
@@ -115,19 +131,19 @@ async def get_hotspots(
     return await queries.hotspots(session, p, p.previous(organisation_tz()), top)
 
 
-@router.get("/requests/{request_id}/facts")
+@router.get("/requests/{request_id}/facts", response_model=RequestFacts)
 async def request_facts(request_id: str, principal: Caller, session: Session) -> dict[str, Any]:
     return await queries.request_facts(session, principal, request_id)
 
 
-@router.get("/requests/{request_id}/timeline")
+@router.get("/requests/{request_id}/timeline", response_model=Timeline)
 async def request_timeline(request_id: str, principal: Caller, session: Session) -> dict[str, Any]:
     """Every lifecycle event of a request in the order it happened (masked data only): the
     case page's timeline. Department staff see the requests their department took part in."""
     return await queries.timeline(session, principal, request_id)
 
 
-@router.post("/periods/{period}/close")
+@router.post("/periods/{period}/close", response_model=PeriodClosed, response_model_exclude_unset=True)
 async def close_period(period: str, principal: Caller, uow: Uow) -> dict[str, Any]:
     """Score, rank and flag a period that is over (the service also closes each month by
     itself once it is over). A period not over yet is refused (409 `period_not_over`);
@@ -145,7 +161,7 @@ async def close_period(period: str, principal: Caller, uow: Uow) -> dict[str, An
         ) from exc
 
 
-@router.post("/rebuild")
+@router.post("/rebuild", response_model=Rebuilt)
 async def post_rebuild(request: Request, _: Caller, repair_counts: bool = False) -> dict[str, Any]:
     """Replay requests.lifecycle from the beginning into a fresh projection and report every
     difference from the live one (there must be none), and every kept count that differs from
@@ -159,7 +175,7 @@ class Evaluation(BaseModel):
     text: Annotated[str, Field(min_length=1, max_length=5000)]
 
 
-@router.get("/staff/{staff_id}/kpis")
+@router.get("/staff/{staff_id}/kpis", response_model=StaffFigures)
 async def staff_kpis(
     staff_id: str, period: PeriodQuery, session: Session, principal: Caller
 ) -> dict[str, Any]:
@@ -168,7 +184,7 @@ async def staff_kpis(
     return await staff.figures(session, principal, staff_id, _period(period))
 
 
-@router.put("/staff/{staff_id}/evaluations/{period}/{kind}")
+@router.put("/staff/{staff_id}/evaluations/{period}/{kind}", response_model=EvaluationSaved)
 async def put_evaluation(
     staff_id: str,
     period: str,

@@ -227,6 +227,158 @@ class Assignments(BaseModel):
     history: list[dict[str, Any]]
 
 
+class RuleView(BaseModel):
+    id: str
+    priority: int
+    match: dict[str, Any] = Field(description="only the criteria the rule sets")
+    lead_department: str
+    co_departments: list[str]
+    active: bool
+
+
+class RulePage(BaseModel):
+    items: list[RuleView]
+    next_cursor: str | None
+
+
+class SlaPolicyView(BaseModel):
+    scope: str
+    urgency: str
+    clock: str
+    amount: float
+    unit: str
+    warning_fraction: float
+
+
+class SlaPolicyPage(BaseModel):
+    items: list[SlaPolicyView]
+    next_cursor: str | None
+
+
+class CalendarYearView(BaseModel):
+    year: int
+    source: str
+    provisional: bool
+    notice: str | None
+    days_off: list[str]
+    make_up_days: list[str]
+
+
+class CalendarYears(BaseModel):
+    items: list[CalendarYearView]
+    warning: str | None = Field(description="the admins' warning while next year is provisional")
+
+
+class CalendarYearEntered(CalendarYearView):
+    requests_recomputed: int = Field(description="requests whose due times were counted again")
+
+
+class Dispatched(BaseModel):
+    request_id: str
+    lead_department: str
+    co_departments: list[str]
+    event_id: str
+
+
+class QueueDispatched(BaseModel):
+    request_id: str
+    state: str = Field(description="`dispatched`, or `confirmed` (the urgent guess was right)")
+    lead_department: str
+    co_departments: list[str]
+    matter: str | None
+    event_id: str | None
+
+
+class MatterView(BaseModel):
+    code: str
+    version: int
+    name: str
+    description: str
+    lead_department: str
+    co_departments: list[str]
+    category: str
+    urgent: bool
+    keywords: list[str]
+    examples: list[str]
+    active: bool
+    updated_at: str
+    updated_by: str
+
+
+class MatterPage(BaseModel):
+    items: list[MatterView]
+    next_cursor: str | None
+
+
+class MatterVersion(BaseModel):
+    code: str
+    version: int
+    action: str = Field(description="seeded, created, updated or retired")
+    actor: str
+    at: str
+    snapshot: dict[str, Any]
+
+
+class MatterVersionPage(BaseModel):
+    items: list[MatterVersion]
+    next_cursor: str | None
+
+
+class MatterSuggestion(BaseModel):
+    code: str
+    name: str
+    category: str
+    lead_department: str
+    lead_department_name: str
+    co_departments: list[str]
+    confidence: float
+
+
+class MatterSuggestions(BaseModel):
+    items: list[MatterSuggestion]
+    model_version: int | None
+
+
+class QueueItem(BaseModel):
+    request_id: str
+    state: str
+    urgent: bool
+    text: str
+    suggestions: list[dict[str, Any]]
+    model_version: int | None
+    confidence: float | None
+    queued_at: str
+    decided_by: str | None
+    decided_at: str | None
+    lead_department: str | None
+    co_departments: list[str]
+    matter: str | None
+
+
+class QueuePage(BaseModel):
+    items: list[QueueItem]
+    next_cursor: str | None
+
+
+class DispatchModel(BaseModel):
+    version: int
+    trained_at: str
+    trained_by: str
+    catalogue_matters: int
+    history_labels: int
+    threshold: float | None
+
+
+class DispatchModelPage(BaseModel):
+    items: list[DispatchModel]
+    next_cursor: str | None
+
+
+class TrainingStarted(BaseModel):
+    training: str = Field(description="`started` or `already_running`")
+    current_version: int | None
+
+
 def _matches_path(name: str, body_value: str, path_value: str) -> None:
     if body_value != path_value:
         raise ApiError(
@@ -253,7 +405,7 @@ async def put_department(code: str, body: Department, _: Caller, session: Sessio
     return await service.put_department(session, body.model_dump())
 
 
-@router.get("/rules")
+@router.get("/rules", response_model=RulePage)
 async def list_rules(_: Caller, session: Session) -> dict[str, Any]:
     return await queries.rules(session)
 
@@ -264,23 +416,23 @@ def _rule_values(body: RoutingRule) -> dict[str, Any]:
     return values
 
 
-@router.post("/rules", status_code=201)
+@router.post("/rules", status_code=201, response_model=RuleView)
 async def create_rule(body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
     return await service.save_rule(session, _rule_values(body), new=True)
 
 
-@router.put("/rules/{rule_id}")
+@router.put("/rules/{rule_id}", response_model=RuleView)
 async def put_rule(rule_id: str, body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
     _matches_path("id", body.id, rule_id)
     return await service.save_rule(session, _rule_values(body), new=False)
 
 
-@router.get("/sla-policies")
+@router.get("/sla-policies", response_model=SlaPolicyPage)
 async def list_policies(_: Caller, session: Session) -> dict[str, Any]:
     return await queries.policies(session)
 
 
-@router.put("/sla-policies")
+@router.put("/sla-policies", response_model=SlaPolicyView)
 async def put_policy(body: SlaPolicy, _: Caller, session: Session) -> dict[str, Any]:
     return await service.put_policy(session, body.model_dump())
 
@@ -295,19 +447,19 @@ async def put_day(day: Day, body: CalendarDay, _: Caller, session: Session) -> d
     return await service.put_calendar_day(session, day, body.workday, body.note)
 
 
-@router.get("/calendar/years")
+@router.get("/calendar/years", response_model=CalendarYears)
 async def list_calendar_years(_: Caller, session: Session) -> dict[str, Any]:
     """Each year's calendar: its source, whether it is provisional, and the admins' warning
     (from 1 November while next year is provisional)."""
     return await queries.calendar_status(session)
 
 
-@router.get("/calendar/years/{year}")
+@router.get("/calendar/years/{year}", response_model=CalendarYearView)
 async def get_calendar_year(year: int, _: Caller, session: Session) -> dict[str, Any]:
     return await queries.calendar_year(session, year)
 
 
-@router.put("/calendar/years/{year}")
+@router.put("/calendar/years/{year}", response_model=CalendarYearEntered)
 async def put_calendar_year(year: int, body: CalendarNotice, _: Caller, uow: Uow) -> dict[str, Any]:
     """Enter the State Council's notice for a year in one call: its days off and make-up
     working days replace the year's days; the year is no longer provisional; the due times
@@ -369,7 +521,7 @@ async def get_assignments(request_id: str, _: Caller, session: Session) -> dict[
     return await queries.assignments(session, request_id)
 
 
-@router.post("/assignments/{request_id}")
+@router.post("/assignments/{request_id}", response_model=Dispatched)
 async def dispatch(
     request_id: str,
     body: Dispatch,
@@ -402,7 +554,7 @@ async def put_staff(staff_id: str, body: StaffMember, _: Caller, session: Sessio
     return await service.put_staff(session, staff_id, body.model_dump())
 
 
-@router.get("/matters")
+@router.get("/matters", response_model=MatterPage)
 async def list_matters(
     _: Caller, session: Session, include_retired: bool = False, department: str | None = None
 ) -> dict[str, Any]:
@@ -410,7 +562,7 @@ async def list_matters(
     return {"items": await matters.list_matters(session, include_retired, department), "next_cursor": None}
 
 
-@router.post("/matter-suggestions")
+@router.post("/matter-suggestions", response_model=MatterSuggestions)
 async def suggest_matters(body: SuggestionQuery, _: Caller, session: Session) -> dict[str, Any]:
     """The matters (事项) a text most resembles under the dispatch model in use, best first,
     each with its lead department's code and name and the model's probability: the agent's
@@ -418,23 +570,23 @@ async def suggest_matters(body: SuggestionQuery, _: Caller, session: Session) ->
     return await matters.suggest(session, body.text, body.limit)
 
 
-@router.get("/matters/{code}")
+@router.get("/matters/{code}", response_model=MatterView)
 async def get_matter(code: str, _: Caller, session: Session) -> dict[str, Any]:
     return await matters.get_matter(session, code)
 
 
-@router.get("/matters/{code}/versions")
+@router.get("/matters/{code}/versions", response_model=MatterVersionPage)
 async def matter_versions(code: str, _: Caller, session: Session) -> dict[str, Any]:
     """Every version of a matter, who made it and when (the audit trail)."""
     return {"items": await matters.versions(session, code), "next_cursor": None}
 
 
-@router.post("/matters", status_code=201)
+@router.post("/matters", status_code=201, response_model=MatterView)
 async def create_matter(body: NewMatter, principal: Caller, session: Session) -> dict[str, Any]:
     return await matters.create(session, principal, body.model_dump())
 
 
-@router.put("/matters/{code}")
+@router.put("/matters/{code}", response_model=MatterView)
 async def put_matter(code: str, body: MatterEdit, principal: Caller, session: Session) -> dict[str, Any]:
     """A new version of the matter; the next model learns it. With `version`, the edit is
     refused (409 version_conflict) if the matter is no longer at that version."""
@@ -442,12 +594,12 @@ async def put_matter(code: str, body: MatterEdit, principal: Caller, session: Se
     return await matters.update(session, principal, code, values, expected_version=body.version)
 
 
-@router.post("/matters/{code}/retire")
+@router.post("/matters/{code}/retire", response_model=MatterView)
 async def retire_matter(code: str, principal: Caller, session: Session) -> dict[str, Any]:
     return await matters.retire(session, principal, code)
 
 
-@router.get("/dispatch-queue")
+@router.get("/dispatch-queue", response_model=QueuePage)
 async def dispatch_queue(
     _: Caller,
     session: Session,
@@ -458,7 +610,7 @@ async def dispatch_queue(
     return {"items": await matters.dispatch_queue(session, state), "next_cursor": None}
 
 
-@router.post("/dispatch-queue/{request_id}/dispatch")
+@router.post("/dispatch-queue/{request_id}/dispatch", response_model=QueueDispatched)
 async def dispatch_queued(
     request_id: str,
     body: QueueDispatch,
@@ -471,13 +623,13 @@ async def dispatch_queued(
     )
 
 
-@router.get("/dispatch-models")
+@router.get("/dispatch-models", response_model=DispatchModelPage)
 async def dispatch_models(_: Caller, session: Session) -> dict[str, Any]:
     """The trained dispatch models, newest (the one in use) first."""
     return {"items": await matters.models(session), "next_cursor": None}
 
 
-@router.post("/dispatch-models", status_code=202)
+@router.post("/dispatch-models", status_code=202, response_model=TrainingStarted)
 async def train_dispatch_model(request: Request, principal: Caller, session: Session) -> dict[str, Any]:
     """Train a model from the catalogue and the centre's history, in the background; the
     new version appears in GET /v1/dispatch-models and is used from then on."""
