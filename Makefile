@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: bench-consumers console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
+.PHONY: eval-pii bench-consumers console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -82,6 +82,10 @@ train-dispatch: $(STAMP)
 
 eval-dispatch: $(STAMP)
 	$(BIN)/python bench/eval_dispatch.py
+
+# Personal data in free text: what survives the masking, on a set written without the code.
+eval-pii: $(STAMP)
+	$(BIN)/python bench/eval_pii.py
 
 kpi-rebuild: $(STAMP)
 	$(BIN)/python -m services.kpi.rebuild

@@ -168,10 +168,11 @@ def main() -> None:
         f"  top3 {fresh['top3_department_accuracy']:.1%}  queued {fresh['queued_share']:.1%}"
         f"  urgent recall {fresh['urgent_recall']:.1%} precision {fresh['urgent_precision']:.1%}"
     )
-    result["blind_sets"] = {}
+    blind: dict[str, Any] = {}
+    result["blind_sets"] = blind
     for name, path in BLIND.items():
         m = measure(model, safety, load(path))
-        result["blind_sets"][name] = {"eval_set": str(path.relative_to(ROOT)), **m}
+        blind[name] = {"eval_set": str(path.relative_to(ROOT)), **m}
         print(
             f"{name:<27} n={m['requests']:<4} top1 {m['top1_department_accuracy']:.1%}"
             f"  top3 {m['top3_department_accuracy']:.1%}  matter {m['matter_accuracy']:.1%}"

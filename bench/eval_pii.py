@@ -1,0 +1,77 @@
+"""`make eval-pii`: how much personal data written into free text survives the masking, on
+`bench/eval/pii_blind.jsonl` (written by someone who never saw the masking code or its tests:
+each request with the exact strings that identify or reach a person, and the requester's own
+form fields where given), and how often text with no personal data is changed.
+
+A string survives when, after masking, its letters and digits (separators and spaces
+dropped, full-width and Chinese numerals read as digits) still appear in a row in the text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shared.masking import Person, mask_text, normalise_number  # noqa: E402
+
+EVAL = ROOT / "bench" / "eval" / "pii_blind.jsonl"
+RESULTS = ROOT / "bench" / "results.json"
+_KEEP = re.compile(r"[0-9A-Za-z\u4e00-\u9fff@]")
+
+
+def _compact(text: str) -> str:
+    return "".join(_KEEP.findall(normalise_number(text).lower()))
+
+
+def measure(items: list[dict[str, Any]]) -> dict[str, Any]:
+    found = survived = 0
+    benign = changed = 0
+    leaks: list[dict[str, str]] = []
+    for item in items:
+        masked = mask_text(item["text"], Person.of(item.get("person")))
+        if not item["pii"]:
+            benign += 1
+            if masked != item["text"]:
+                changed += 1
+                leaks.append({"benign_changed": item["text"], "masked": masked})
+            continue
+        compact = _compact(masked)
+        for pii in item["pii"]:
+            found += 1
+            if _compact(pii) and _compact(pii) in compact:
+                survived += 1
+                leaks.append({"survived": pii, "masked": masked})
+    return {
+        "requests": len(items),
+        "personal_strings": found,
+        "masked": found - survived,
+        "recall": round((found - survived) / found, 4) if found else None,
+        "benign_requests": benign,
+        "benign_changed": changed,
+        "failures": leaks,
+    }
+
+
+def main() -> None:
+    items = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    result = measure(items)
+    print(
+        f"personal strings {result['personal_strings']}: masked {result['masked']} "
+        f"(recall {result['recall']:.1%}); texts without personal data changed: "
+        f"{result['benign_changed']} of {result['benign_requests']}"
+    )
+    for failure in result["failures"]:
+        print("  ", json.dumps(failure, ensure_ascii=False))
+    existing = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    existing["pii_masking"] = {k: v for k, v in result.items() if k != "failures"}
+    RESULTS.write_text(json.dumps(existing, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
