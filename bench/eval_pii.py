@@ -1,7 +1,11 @@
 """`make eval-pii`: how much personal data written into free text survives the masking, on
 `bench/eval/pii_blind.jsonl` (written by someone who never saw the masking code or its tests:
 each request with the exact strings that identify or reach a person, and the requester's own
-form fields where given), and how often text with no personal data is changed.
+form fields where given), and how often text with no personal data is changed. Measured blind
+first (95.0 %: 246 of 259; 0 of 44 clean texts changed); what it found missing was then
+added by kind (numbers split by commas, 艾特/点 and (at)(dot) e-mails, QQ in Chinese numerals,
+WeChat ids written "WeChat ID:", names introduced as 户名/她叫/联系我女儿, Latin names), so
+its figure now flatters.
 
 A string survives when, after masking, its letters and digits (separators and spaces
 dropped, full-width and Chinese numerals read as digits) still appear in a row in the text.

@@ -112,7 +112,7 @@ def _normalised(text: str) -> tuple[str, Sequence[int]]:
 # --- digit runs ----------------------------------------------------------------------
 
 # What people put between the digits of one number.
-_SEP = r"[ \t\u3000\-‐‑‒–—―−.·・_/()\[\]（）]"
+_SEP = r"[ \t\u3000\-‐‑‒–—―−.·・_/()\[\]（），,]"
 _DIGIT = r"[0-9零〇○洞一幺壹二两贰三叁四肆五伍六陆七拐柒八捌九勾玖]"
 _RUN = re.compile(rf"\+?{_DIGIT}(?:{_SEP}{{0,3}}{_DIGIT})*(?:{_SEP}{{0,3}}[Xx](?![A-Za-z]))?")
 _GROUP = re.compile(rf"{_DIGIT}+[Xx]?|[Xx]")
@@ -256,6 +256,13 @@ def _number_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]
 
 # --- e-mail addresses ----------------------------------------------------------------
 
+_AT = r"(?:@|\(at\)|\[at\]|\{at\}|艾特|圈a)"
+_DOT = r"(?:\.|\(dot\)|\[dot\]|\sdot\s|点)"
+# An address with an at sign, or one written out (john(at)gmail(dot)com, sunli艾特163点com).
+_EMAIL_WRITTEN = re.compile(
+    rf"[A-Za-z0-9._%+\-]{{1,64}}\s*{_AT}\s*[A-Za-z0-9\-]+(?:\s*{_DOT}\s*[A-Za-z0-9\-]+)*\s*{_DOT}\s*[A-Za-z]{{2,}}",
+    re.I,
+)
 _EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]{1,64}\s*(?:@|\(at\)|\[at\]|\{at\}|\sat\s)\s*"
     r"[A-Za-z0-9\-]+(?:\s*(?:\.|\(dot\)|\[dot\]|\sdot\s)\s*[A-Za-z0-9\-]+)*"
@@ -271,7 +278,15 @@ def mask_email(email: str) -> str:
 
 def _email_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]]:
     spans = []
+    written = [m for m in _EMAIL_WRITTEN.finditer(norm)]
+    for m in written:
+        local, _, domain = re.split(rf"\s*({_AT})\s*", m.group(), maxsplit=1, flags=re.I)
+        domain = re.sub(rf"\s*{_DOT}\s*", ".", domain, flags=re.I).replace(" ", "")
+        spans.append((origin[m.start()], origin[m.end() - 1] + 1, mask_email(f"{local}@{domain}")))
+    taken = [(m.start(), m.end()) for m in written]
     for m in _EMAIL.finditer(norm):
+        if any(a < m.end() and m.start() < b for a, b in taken):
+            continue
         raw = m.group()
         if "@" not in raw and not re.search(r"\(at\)|\[at\]|\{at\}", raw, re.I):
             # "x at y dot com" without brackets only when it ends like a domain
@@ -291,7 +306,7 @@ def _email_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]]
 # a way to reach the person, masked like a phone number.
 _ACCOUNT = re.compile(
     r"(?:(?:qq|扣扣|企鹅)(?:号码|号)?\s*[是为:：]?\s*)(?P<qq>[1-9]\d{4,11})(?!\d)"
-    r"|(?:(?:微信|vx|wx|wechat|v信|薇信)(?:号|id)?\s*[是为:：]?\s*)(?P<wx>[a-z][-_a-z0-9]{5,19})(?![-_a-z0-9])"
+    r"|(?:(?:微信|vx|wx|wechat|v信|薇信|威信|徽信)\s*(?:号|id)?\s*[是为:：]?\s*)(?P<wx>[a-z][-_a-z0-9]{5,19})(?![-_a-z0-9])"
     r"|(?P<wxid>wxid_[a-z0-9]{4,30})",
     re.I,
 )
@@ -324,10 +339,15 @@ COMMON_SURNAMES = frozenset(
 _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff]"
 # A name introduced as one: 我叫林小红, 我是林小红, 姓名：林小红, 联系人 林小红.
 _INTRO = re.compile(
-    rf"(?:我叫|我是|本人(?:叫|是)?|姓名\s*[:：]?|联系人\s*[:：]?|名字(?:叫|是)\s*)\s*({_CJK}(?:\s?{_CJK}){{1,3}})"
+    rf"(?:我叫|我是|本人(?:叫|是)?|姓名\s*[:：]?|户名\s*[:：]?|联系人\s*[:：]?|名字(?:叫|是)\s*"
+    rf"|(?:她|他|我(?:儿子|女儿|爱人|老伴|丈夫|妻子|老公|老婆|父亲|母亲|爸|妈|家属))(?:叫|名叫)"
+    rf"|联系我?(?:儿子|女儿|爱人|老伴|家属|家人|丈夫|妻子|老公|老婆))\s*({_CJK}(?:\s?{_CJK}){{1,3}})"
 )
 # What follows a name in such a sentence (so 我是业主 / 我是张家港的 stay as written).
-_AFTER_NAME = re.compile(r"[\s，,。.！!？?；;、:：)）]|$|电话|手机|住|家|在|想|要|反映|投诉|联系|，")
+_AFTER_NAME = re.compile(
+    r"[\s，,。.！!？?；;、:：)）]|$|电话|手机|住|家|在|想|要|反映|投诉|联系|，"
+    r"|的(?:家属|家人|儿子|女儿|爱人|老伴|丈夫|妻子|妈妈|爸爸|孩子|邻居)"
+)
 _NOT_NAME_TAILS = ("先生", "女士", "师傅", "老师", "阿姨", "大爷", "大妈", "同志")
 # Words people introduce themselves with that begin like a surname (房, 车, 司, 程 …).
 _NOT_NAMES = frozenset(
@@ -499,7 +519,7 @@ def mask_text(text: str, person: Person = NOBODY) -> str:
     norm, origin = _normalised(text)
     digits = _digits_view(norm)  # same length as norm: one character for one
     spans = _email_spans(norm, origin)
-    spans += _account_spans(norm, origin)
+    spans += _account_spans(digits, origin)  # QQ 二三四五六七八九 is a number too
     spans += _number_spans(digits, origin)
     text = _apply(text, spans)
     # 3. A name introduced as one (我叫林小红), anyone's.
@@ -530,7 +550,15 @@ def _mask_introduced_names(text: str) -> str:
                 return m.group()[: m.start(1) - m.start()] + mask_name(candidate) + m.group()[cut:]
         return m.group()
 
-    return _INTRO.sub(replace, text)
+    return _LATIN_INTRO.sub(
+        lambda m: m.group()[: m.start(1) - m.start()] + m.group(1)[0] + "***", _INTRO.sub(replace, text)
+    )
+
+
+# A name in Latin letters introduced as one ("我叫 Anna Müller", "I'm Kevin Wang").
+_LATIN_INTRO = re.compile(
+    r"(?:我叫|我是|本人|联系人\s*[:：]?|(?i:my name is|i am|i'm))\s*([A-Z][a-zà-ÿ]+(?:[ -][A-Z][a-zà-ÿ]+){1,2})"
+)
 
 
 def _offset(name: str, count: int) -> int:

@@ -119,6 +119,27 @@ def test_messaging_accounts_named_as_such_are_masked() -> None:
     assert mask_text("微信支付了30元") == "微信支付了30元"
 
 
+def test_more_ways_people_write_contact_data_and_names() -> None:
+    cases = [
+        ("回电一三八，零零一二，三四五六就行", "三四五六"),  # a number split by commas
+        ("写信到 wang.lei(at)qq(dot)com 也行", "wang.lei"),
+        ("邮箱 zhaoyun艾特sina点com", "zhaoyun"),
+        ("扣扣 九八七六五四三二 晚上在线", "九八七六五四三二"),
+        ("WeChat ID: Lucy_Chen_88 thanks", "Lucy_Chen_88"),
+        ("威信 abc-2024 加我", "abc-2024"),
+        ("汇款户名王建国，账号另给", "建国"),
+        ("她叫刘芳，是我邻居", "刘芳"),
+        ("有事联系我女儿陈静 谢谢", "陈静"),
+        ("我是赵磊的家属，替他反映", "赵磊"),
+        ("我叫 Maria Garcia，想问签证", "Garcia"),
+        ("Hello, I'm David Miller from building 5", "Miller"),
+    ]
+    for text, secret in cases:
+        assert secret not in mask_text(text), (text, mask_text(text))
+    for text in ["他是物业的", "她叫我别打了", "联系我女儿的学校", "我是张家港的"]:
+        assert mask_text(text) == text, text
+
+
 def test_the_address_is_masked_below_the_street() -> None:
     address = "杭州市西湖区文三路478号华星时代广场A座1201室"
     person = Person(addresses=(address,))
