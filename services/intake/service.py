@@ -11,7 +11,6 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge, store
@@ -27,7 +26,6 @@ from services.intake.domain.submission import (
 )
 from shared.auth import Principal, hash_api_key
 from shared.clock import now
-from shared.db import insert_new
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error, validation_fields
 from shared.events.catalogue import (
     Audience,
@@ -181,8 +179,7 @@ async def submit_request(
     }
     # Insert first, look for the earlier submit only if there is one: a new request (nearly
     # every request) costs no extra query, and two identical submits racing cannot both win.
-    inserted = await uow.session.execute(insert_new(store.requests, returning="id"), row)
-    if inserted.first() is None:
+    if not await store.insert_request(uow.session, row):
         existing = await store.find_duplicate_submit(
             uow.session, submission.channel, submission.external_id, idempotency_key
         )
@@ -407,20 +404,9 @@ async def _release_duplicates(uow: UnitOfWork, primary: dict[str, Any], cause: E
     """The primary ended without handling (withdrawn, answered at intake): the requests
     merged into it are other people's and go back to handling. The earliest becomes the
     primary (it is routed afresh), the others are merged into it; each person is told."""
-    duplicates = [
-        dict(d)
-        for d in (
-            await uow.session.execute(
-                select(store.requests)
-                .where(
-                    store.requests.c.merged_into == primary["id"],
-                    store.requests.c.state == State.MERGED.value,
-                )
-                .order_by(store.requests.c.received_at, store.requests.c.id)
-                .with_for_update()
-            )
-        ).mappings()
-    ]
+    duplicates = await store.merged_into(
+        uow.session, primary["id"], state=State.MERGED.value, for_update=True
+    )
     if not duplicates:
         return
     ended = {"withdrawn": ("撤回", "withdrawn"), "answered_at_intake": ("当场答复", "answered at intake")}[
@@ -455,23 +441,16 @@ async def chase(uow: UnitOfWork, principal: Principal, request_id: str, note: st
     if (principal.kind, principal.id) != (row["first_responder_kind"], row["first_responder_id"]):
         raise Forbidden(f"only the first responder of request {request_id} chases it")
     next_state(State(row["state"]), RequestChased)  # 409 naming the state if not with a department
-    count = 1 + len(
-        list(
-            await uow.session.scalars(
-                select(store.chases.c.id).where(store.chases.c.request_id == request_id)
-            )
-        )
-    )
+    count = 1 + await store.chase_count(uow.session, request_id)
     chased_at = now()
-    await uow.session.execute(
-        insert(store.chases).values(
-            id=str(uuid.uuid4()),
-            request_id=request_id,
-            department=row["lead_department"],
-            chased_by=principal.id,
-            note=note,
-            chased_at=chased_at,
-        )
+    await store.add_chase(
+        uow.session,
+        id=str(uuid.uuid4()),
+        request_id=request_id,
+        department=row["lead_department"],
+        chased_by=principal.id,
+        note=note,
+        chased_at=chased_at,
     )
     emitted = uow.emit(
         RequestChased(
@@ -496,15 +475,14 @@ async def _audited_read(
     row = await store.get_request(uow.session, request_id)
     if row is None or not may_see(principal, row):
         raise NotFound(f"no request {request_id}")
-    await uow.session.execute(
-        insert(store.personal_data_reads).values(
-            request_id=request_id,
-            reader_id=principal.id,
-            reader_role=principal.role,
-            purpose=purpose,
-            what=what,
-            at=now(),
-        )
+    await store.record_personal_data_read(
+        uow.session,
+        request_id=request_id,
+        reader_id=principal.id,
+        reader_role=principal.role,
+        purpose=purpose,
+        what=what,
+        at=now(),
     )
     await uow.commit()
     return row
@@ -608,20 +586,18 @@ async def notify(
         row, audience, department, recipients or [], recipients_by_audience or {}
     ):
         notification_id = str(uuid.uuid4())
-        result = await uow.session.execute(
-            store.insert_notification(
-                id=notification_id,
-                request_id=row["id"],
-                template=template,
-                audience=who,
-                channel=channel,
-                destination=destination,
-                state="sent",
-                cause_event_id=str(cause.id),
-                recipient=recipient,
-            )
-        )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if not await store.add_notification(
+            uow.session,
+            id=notification_id,
+            request_id=row["id"],
+            template=template,
+            audience=who,
+            channel=channel,
+            destination=destination,
+            state="sent",
+            cause_event_id=str(cause.id),
+            recipient=recipient,
+        ):
             continue  # this message went out already
         text = render(template, params, audience=who)
         uow.emit(
@@ -667,13 +643,10 @@ async def on_notification_requested(uow: UnitOfWork, envelope: Envelope, data: N
     )
     if data.template == "result_feedback":
         # Requests merged into this one follow its result: their people are told too.
-        duplicates = await uow.session.execute(
-            select(store.requests).where(store.requests.c.merged_into == row["id"])
-        )
-        for duplicate in duplicates.mappings():
+        for duplicate in await store.merged_into(uow.session, row["id"]):
             await notify(
                 uow,
-                dict(duplicate),
+                duplicate,
                 "merged_result",
                 {**data.params, "primary_id": row["id"]},
                 ["requester"],

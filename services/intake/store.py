@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import now
-from shared.db import fetch_row, new_metadata
+from shared.db import fetch_row, insert_new, new_metadata
 
 metadata = new_metadata()
 
@@ -389,6 +389,43 @@ async def open311_requests(
         stmt = stmt.where(is_closed if closed else ~is_closed)
     rows = await session.execute(stmt.order_by(c.submitted_at.desc()).limit(limit))
     return [dict(r) for r in rows.mappings()]
+
+
+async def insert_request(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Insert a new request; False if one with its idempotency key or external id exists."""
+    inserted = await session.execute(insert_new(requests, returning="id"), row)
+    return inserted.first() is not None
+
+
+async def merged_into(
+    session: AsyncSession, primary_id: str, *, state: str | None = None, for_update: bool = False
+) -> list[dict[str, Any]]:
+    """The requests merged into this one, earliest first."""
+    stmt = select(requests).where(requests.c.merged_into == primary_id)
+    if state is not None:
+        stmt = stmt.where(requests.c.state == state)
+    stmt = stmt.order_by(requests.c.received_at, requests.c.id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def chase_count(session: AsyncSession, request_id: str) -> int:
+    return int(await session.scalar(select(func.count()).where(chases.c.request_id == request_id)) or 0)
+
+
+async def add_chase(session: AsyncSession, **values: Any) -> None:
+    await session.execute(pg_insert(chases).values(**values))
+
+
+async def record_personal_data_read(session: AsyncSession, **values: Any) -> None:
+    await session.execute(pg_insert(personal_data_reads).values(**values))
+
+
+async def add_notification(session: AsyncSession, **values: Any) -> bool:
+    """A notification unless this cause already produced it (redelivered events): whether it is new."""
+    result = await session.execute(insert_notification(**values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def insert_notification(**values: Any) -> Any:
