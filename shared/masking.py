@@ -557,7 +557,8 @@ def _mask_introduced_names(text: str) -> str:
 
 # A name in Latin letters introduced as one ("我叫 Anna Müller", "I'm Kevin Wang").
 _LATIN_INTRO = re.compile(
-    r"(?:我叫|我是|本人|联系人\s*[:：]?|(?i:my name is|i am|i'm))\s*([A-Z][a-zà-ÿ]+(?:[ -][A-Z][a-zà-ÿ]+){1,2})"
+    r"(?:我叫|我是|本人|联系人\s*[:：]?|(?i:my name is|i am|i'm))\s*"
+    r"([A-Z][a-zà-ÿ]+(?:[ -][A-Z][a-zà-ÿ]+){1,2})"
 )
 
 
