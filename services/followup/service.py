@@ -73,10 +73,10 @@ async def track_lifecycle(uow: UnitOfWork, envelope: Envelope, data: EventData) 
         log.warning("request %s: %s does not fit state %s", envelope.request_id, envelope.type, current.state)
         return
     extra: dict[str, Any] = {}
-    updated = Followup(**{**current.__dict__, "state": state})
+    updated = current.following(state)
     if isinstance(data, RequestRouted):  # routed or rerouted
         extra = {"feedback_due": data.due.feedback}
-        updated = Followup(**{**updated.__dict__, "lead_department": data.lead_department})
+        updated = current.following(state, lead_department=data.lead_department)
     elif isinstance(data, RequestResolved):
         extra = {"resolved_at": envelope.occurred_at, "outcome": data.outcome, "reply": data.reply}
     await store.save(uow.session, updated, **extra)
@@ -212,7 +212,7 @@ async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | N
         )
         await _schedule_revisit(uow, followup, reason, cause)
         if followup.revisit_owed:
-            followup = Followup(**{**followup.__dict__, "revisit_owed": False})
+            followup = followup.revisit_scheduled()
             await store.save(uow.session, followup)
         return followup
     if followup.can_close_by_itself(

@@ -80,7 +80,7 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
     # Departments no longer assigned (a return moved it on) leave the queue as "returned".
     for department, case in existing.items():
         if department != data.lead_department and department not in data.co_departments:
-            await store.save_case(uow.session, Case(**{**case.__dict__, "state": State.RETURNED}))
+            await store.save_case(uow.session, case.left_for_another())
     warn = data.warn_at.model_dump(mode="json") if data.warn_at else {}
     await sla_scheduler.start_clocks(
         uow, envelope.request_id, data.lead_department, envelope.occurred_at, due, warn
@@ -97,7 +97,7 @@ async def close_cases(
     state = entered_by(type(data))
     await store.mark_finished(uow.session, envelope.request_id, state.value)
     for case in await store.cases_of_request(uow.session, envelope.request_id, for_update=True):
-        await store.save_case(uow.session, Case(**{**case.__dict__, "state": state}))
+        await store.save_case(uow.session, case.ended(state))
     await sla_scheduler.stop_clocks(uow, envelope.request_id, at=envelope.occurred_at)
 
 
@@ -219,7 +219,7 @@ async def resolve(
         # The co-handlers' part ends with the lead's resolution: out of their open queues.
         for case in cases:
             if case.role == "co" and case.state not in (State.RETURNED, State.RESOLVED):
-                await store.save_case(uow.session, Case(**{**case.__dict__, "state": State.RESOLVED}))
+                await store.save_case(uow.session, case.ended_with_the_lead())
 
     try:
         return await act(

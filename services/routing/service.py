@@ -5,7 +5,7 @@ the coordinating department dispatch by hand."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -236,7 +236,7 @@ async def _route(
         if choice.to_queue and not may_queue:
             # A re-route after a return goes on the best remaining guess at once (as it
             # always did); a second return escalates to the coordinating department.
-            choice = Choice(**{**choice.__dict__, "to_queue": False})
+            choice = replace(choice, to_queue=False)
     if choice.urgent_rule and route["urgency"] != "urgent":
         route = {**route, "urgency": "urgent"}
     if choice.category and category_derived:

@@ -83,6 +83,14 @@ class Followup:
     reply: str | None = None  # the department's reply at resolution
     revisit_owed: bool = False  # unsatisfied and reopened: visit once handled again
 
+    def following(self, state: State, lead_department: str | None = None) -> Followup:
+        """Another service moved the request on (to a department, when routed)."""
+        return replace(self, state=state, lead_department=lead_department or self.lead_department)
+
+    def revisit_scheduled(self) -> Followup:
+        """The return visit owed for an unsatisfied rating is scheduled: owed no more."""
+        return replace(self, revisit_owed=False)
+
     def feedback_text(self, message: str | None) -> str:
         """What the person is told: the feedback's own text, else the reply recorded when
         the department resolved it."""

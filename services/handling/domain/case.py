@@ -66,6 +66,18 @@ class Case:
     routed_at: datetime | None = None
     accepted_at: datetime | None = None
 
+    def left_for_another(self) -> Case:
+        """The request went to other departments: this one's part ends as returned."""
+        return replace(self, state=State.RETURNED)
+
+    def ended(self, state: State) -> Case:
+        """The request ended elsewhere (answered at intake, merged, withdrawn, closed)."""
+        return replace(self, state=state)
+
+    def ended_with_the_lead(self) -> Case:
+        """A co-handler's part ends when the lead resolves."""
+        return replace(self, state=State.RESOLVED)
+
     def _check(self, actor_department: str | None, *, lead_only: bool = True) -> None:
         if actor_department != self.department:
             raise NotYourCase(self.request_id)

@@ -358,7 +358,7 @@ def calibrated_threshold(matters: Sequence[Matter], history: Sequence[Example], 
     held: list[tuple[float, bool]] = []
     for k in range(folds):
         train_matters = [
-            Matter(**{**m.__dict__, "examples": tuple(e for i, e in enumerate(m.examples) if i % folds != k)})
+            dataclasses.replace(m, examples=tuple(e for i, e in enumerate(m.examples) if i % folds != k))
             for m in matters
         ]
         test = [(e, m.lead) for m in matters for i, e in enumerate(m.examples) if i % folds == k]
