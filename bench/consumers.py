@@ -46,7 +46,7 @@ async def run(service: str, raws: list[bytes]) -> dict[str, Any]:
         metadata=store.metadata,
         handlers=consumers.HANDLERS,
         settings=_settings(service),
-        prepare_batch=getattr(consumers, "prepare_batch", None),
+        prepare_batch=getattr(consumers, "prepare_batch", None),  # as each service main wires it
     )
     processor = runtime.processor()
     outcomes: dict[str, int] = {}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from services.followup import service
+from collections.abc import Sequence
+
+from services.followup import service, store
 from shared.events.catalogue import (
     KpiDepartmentFlagged,
     KpiPeriodScored,
@@ -37,8 +39,10 @@ from shared.events.catalogue import (
     StaffRated,
     StaffRectificationDecided,
 )
+from shared.events.envelope import Envelope
 from shared.inbox import Handlers
 from shared.lifecycle import CHANGES_STATE
+from shared.outbox import UnitOfWork
 
 # Followup decides these steps itself (and has moved the request on when it emitted them).
 DECIDED_HERE = frozenset(
@@ -87,3 +91,9 @@ IGNORED = frozenset(
         KpiDepartmentFlagged,
     }
 )
+
+
+async def prepare_batch(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+    """A fetch's followups read and locked in one statement before its events are applied
+    (each event then costs its update alone)."""
+    await store.lock_for_fetch(uow.session, [envelope.request_id for envelope in envelopes])

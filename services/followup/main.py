@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.followup import api, store
-from services.followup.consumers import HANDLERS
+from services.followup.consumers import HANDLERS, prepare_batch
 from services.followup.service import survey_timeouts
 from shared.runtime import ServiceRuntime, create_app, serve
 
@@ -14,7 +14,11 @@ NAME = "followup"
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(
-        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[survey_timeouts]
+        name=NAME,
+        metadata=store.metadata,
+        handlers=HANDLERS,
+        background=[survey_timeouts],
+        prepare_batch=prepare_batch,
     )
     return create_app(runtime, [api.router], title="Followup service")
 

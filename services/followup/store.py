@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -82,10 +83,29 @@ async def revisit_pending(session: AsyncSession, request_id: str) -> bool:
     return (await session.scalar(stmt.limit(1))) is not None
 
 
+# A consumer's fetch: its requests' followups read and locked in one statement, then read and
+# kept here by `find` and `save` while the fetch's transaction lasts (session.info ends with
+# the session). Only the aggregate's own columns are kept; they are written by `save` alone.
+_FETCH = "followups_of_fetch"
+
+
+async def lock_for_fetch(session: AsyncSession, request_ids: Sequence[str]) -> None:
+    """Read and lock the followups of a fetch's requests at once (in one order: no deadlock)."""
+    ids = sorted(set(request_ids))
+    stmt = select(followups).where(followups.c.request_id.in_(ids)).order_by(followups.c.request_id)
+    rows = (await session.execute(stmt.with_for_update())).mappings()
+    session.info[_FETCH] = (set(ids), {r["request_id"]: _followup(r) for r in rows})
+
+
 async def find(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Followup | None:
+    fetch = session.info.get(_FETCH)
+    if fetch is not None and request_id in fetch[0]:
+        return fetch[1].get(request_id)  # read and locked with the fetch
     row = await fetch_row(session, followups, followups.c.request_id == request_id, for_update=for_update)
-    if row is None:
-        return None
+    return None if row is None else _followup(row)
+
+
+def _followup(row: Mapping[str, Any] | Any) -> Followup:
     return Followup(
         request_id=row["request_id"],
         state=State(row["state"]),
@@ -102,6 +122,9 @@ async def find(session: AsyncSession, request_id: str, *, for_update: bool = Fal
 
 
 async def save(session: AsyncSession, followup: Followup, **extra: object) -> None:
+    fetch = session.info.get(_FETCH)
+    if fetch is not None and followup.request_id in fetch[0]:
+        fetch[1][followup.request_id] = followup
     await session.execute(
         update(followups)
         .where(followups.c.request_id == followup.request_id)
@@ -159,6 +182,18 @@ rectifications = Table(
 async def track(session: AsyncSession, **values: Any) -> None:
     """Follow a new request (once: a redelivered arrival changes nothing)."""
     await session.execute(pg_insert(followups).values(**values).on_conflict_do_nothing())
+    fetch = session.info.get(_FETCH)
+    if fetch is not None and values["request_id"] in fetch[0] and values["request_id"] not in fetch[1]:
+        fetch[1][values["request_id"]] = _followup(
+            {
+                "lead_department": None,
+                "rating": None,
+                "escalated": False,
+                "reply": None,
+                "revisit_owed": False,
+                **values,
+            }
+        )
 
 
 async def set_feedback_due_unless_given(

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from services.followup import service
 from services.followup import store as followup_store
-from services.followup.consumers import HANDLERS
+from services.followup.consumers import HANDLERS, prepare_batch
 from services.followup.main import build_app
 from shared.auth import issue_staff_token
 from shared.clock import now
@@ -443,3 +443,47 @@ async def test_revisits_are_listed_page_by_page_and_due_before_takes_a_date(
     assert set(ids) <= set(seen) and len(seen) == len(set(seen))
     bad = await client.get("/v1/revisits", params={"due_before": "明天"}, headers=AGENT)
     assert bad.status_code == 422
+
+
+async def test_a_fetch_applied_at_once_leaves_each_request_where_one_by_one_would(platform: Settings) -> None:
+    """The consumer reads and locks a fetch's followups in one statement (prepare_batch) and
+    keeps them while it applies the fetch: the state, lead and reply come out as when each
+    event is applied alone, also for a request that arrives inside the same fetch."""
+    runtime = ServiceRuntime(
+        name="followup",
+        metadata=followup_store.metadata,
+        handlers=HANDLERS,
+        settings=platform,
+        prepare_batch=prepare_batch,
+    )
+    t = now()
+    fetch: list[bytes] = []
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    for rid in ids:
+        for data in (
+            RequestReceived(
+                channel="wechat",
+                category="repair",
+                urgency="normal",
+                submitted_at=t,  # type: ignore[arg-type]
+                first_responder=FirstResponder(kind="staff", id="agent-001"),
+            ),
+            RequestRouted(
+                lead_department="water", due=Due(feedback=t + timedelta(days=9)), category="repair"
+            ),  # type: ignore[arg-type]
+            RequestAccepted(department="water", handler_id="h-water"),
+            RequestResolved(department="water", handler_id="h-water", outcome="resolved", reply="水管已换新"),
+        ):
+            fetch.append(envelope(rid, data).model_dump_json().encode())
+    outcomes = await runtime.processor().process_batch(fetch)
+    assert [o[0] for o in outcomes] == ["applied"] * len(fetch)
+    for rid in ids:
+        async with runtime.sessions() as session:
+            followup = await followup_store.find(session, rid)
+        assert followup is not None
+        assert (followup.state.value, followup.lead_department, followup.reply) == (
+            "resolved",
+            "water",
+            "水管已换新",
+        )
+    await runtime.engine.dispose()
