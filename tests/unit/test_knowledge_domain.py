@@ -77,3 +77,10 @@ def test_a_case_study_keeps_what_happened_and_drops_who() -> None:
     for personal in ("李建国", "幸福里3号", "13812345678", "li@example.com", "110105194912310021"):
         assert personal not in stripped
     assert stripped.count(REMOVED) == 5 and stripped.endswith("油烟扰民")
+
+
+def test_a_citizens_words_reach_the_terms_the_articles_use() -> None:
+    assert "路灯" in query_terms("门口路灯不亮了")  # jieba reads 路 / 灯不亮
+    assert "工资" in query_terms("老板欠俺工钱不给")
+    assert "营业执照" in query_terms("开个小卖部要办啥证")
+    assert "养老保险" in query_terms("退休金咋领")
