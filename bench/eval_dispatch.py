@@ -47,6 +47,9 @@ BLIND = {
     "blind_b (used for changes)": ROOT / "bench" / "eval" / "dispatch_blind_b.jsonl",
     "blind_d (used for changes)": ROOT / "bench" / "eval" / "dispatch_blind_d.jsonl",
     "blind_c (held out)": ROOT / "bench" / "eval" / "dispatch_blind_c.jsonl",
+    # Agents' work-order notes and phone-typed messages, 5 a matter each (800): written as
+    # catalogue examples and kept out instead. Urgency is the matter's own (approximate).
+    "blind_e (held out)": ROOT / "bench" / "eval" / "dispatch_blind_e.jsonl",
 }
 RESULTS = ROOT / "bench" / "results.json"
 
