@@ -172,6 +172,31 @@ def until(
         time.sleep(0.3)
 
 
+def agents_routed_request(
+    http: httpx.Client, base: str, content: str, topic: str, phone: str
+) -> tuple[str, Any]:
+    """A request a hotline agent registered (the agent is its first responder), once routing
+    has placed it: its id and intake's view of it."""
+    made = http.post(
+        f"{base}/v1/requests",
+        headers=bearer(AGENT),
+        json={"channel": "hotline", "content": content, "topic": topic, "requester": {"phone": phone}},
+    )
+    assert made.status_code == 201, made.text
+    rid = str(made.json()["id"])
+    routed = until(
+        lambda: http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)),
+        lambda r: r.is_success and r.json()["state"] == "routed" and r.json()["lead_department"],
+    )
+    return rid, routed
+
+
+def department_names(http: httpx.Client, services: Platform) -> dict[str, str]:
+    """Department code → Chinese name, as routing has them."""
+    items = http.get(f"{services.urls['routing']}/v1/departments", headers=bearer(AGENT)).json()["items"]
+    return {d["code"]: re.split(r"\s*[(（]", d["name"])[0] for d in items}
+
+
 def case_timeline_has(base: str, rid: str, *labels: str) -> Callable[[WebDriver], bool]:
     """The case page's timeline shows every label (the KPI service folds events shortly
     after they happen; the page polls)."""
@@ -736,27 +761,10 @@ def test_matter_suggestions_appear_as_the_agent_types_and_fill_the_form(
 def test_the_first_responder_chases_a_request_and_reads_what_happened(
     base: str, browser: WebDriver, http: httpx.Client, services: Platform
 ) -> None:
-    made = http.post(
-        f"{base}/v1/requests",
-        headers=bearer(AGENT),
-        json={
-            "channel": "hotline",
-            "content": "小区旁边工地凌晨两点还在打桩，吵得整栋楼睡不着",
-            "topic": "噪音",
-            "requester": {"phone": "13800138555"},
-        },
+    rid, routed = agents_routed_request(
+        http, base, "小区旁边工地凌晨两点还在打桩，吵得整栋楼睡不着", "噪音", "13800138555"
     )
-    assert made.status_code == 201, made.text
-    rid = made.json()["id"]
-    routed = until(
-        lambda: http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)),
-        lambda r: r.is_success and r.json()["state"] == "routed" and r.json()["lead_department"],
-    )
-    names = {
-        d["code"]: re.split(r"\s*[(（]", d["name"])[0]
-        for d in http.get(f"{services.urls['routing']}/v1/departments", headers=bearer(AGENT)).json()["items"]
-    }
-    lead = names[routed["lead_department"]]
+    lead = department_names(http, services)[routed["lead_department"]]
     open_as(browser, base, AGENT, "mine")
     row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#mine tr[data-id="{rid}"]'))
     assert lead in row.text and "已派单" in row.text

@@ -38,7 +38,6 @@ from tests.e2e.test_console import (
     shows,
     text_of,
     toast_says,
-    until,
     wait_for,
 )
 
@@ -48,10 +47,7 @@ browser, http, base = console.browser, console.http, console.base
 URBAN_HEAD = issue_staff_token("head-urban", "dept_head", "urban")
 
 
-def names(http: httpx.Client, services: Platform) -> dict[str, str]:
-    """Department code → Chinese name, as routing has them."""
-    items = http.get(f"{services.urls['routing']}/v1/departments", headers=bearer(ADMIN)).json()["items"]
-    return {d["code"]: re.split(r"\s*[(（]", d["name"])[0] for d in items}
+names = console.department_names
 
 
 def tap(driver: WebDriver, element: WebElement) -> None:
@@ -302,21 +298,8 @@ def test_an_admin_approves_one_article_and_rejects_another_with_a_reason(
 def test_an_agents_requests_show_the_department_holding_each_and_its_due_times(
     base: str, browser: WebDriver, http: httpx.Client, services: Platform
 ) -> None:
-    made = http.post(
-        f"{base}/v1/requests",
-        headers=bearer(AGENT),
-        json={
-            "channel": "hotline",
-            "content": "楼下餐馆油烟直排，窗户都不敢开",
-            "topic": "油烟",
-            "requester": {"phone": "13800138666"},
-        },
-    )
-    assert made.status_code == 201, made.text
-    rid = made.json()["id"]
-    routed = until(
-        lambda: http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)),
-        lambda r: r.is_success and r.json()["state"] == "routed" and r.json()["lead_department"],
+    rid, routed = console.agents_routed_request(
+        http, base, "楼下餐馆油烟直排，窗户都不敢开", "油烟", "13800138666"
     )
     lead = names(http, services)[routed["lead_department"]]
     open_as(browser, base, AGENT, "mine")
