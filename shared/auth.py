@@ -31,10 +31,18 @@ class Principal:
     id: str
     role: Role
     department: str | None = None
+    # The department the route's policy narrows this caller to (shared.policy `authorized`
+    # sets it from the table); None: not narrowed, the caller sees every department's.
+    scoped_to: str | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(kind=self.kind, id=self.id)
+
+    def sees(self, *departments: str | None) -> bool:
+        """Whether the policy's department scope admits something these departments take
+        part in (always, for a caller the route does not narrow)."""
+        return self.scoped_to is None or self.scoped_to in departments
 
 
 def issue_staff_token(

@@ -13,13 +13,15 @@ A department-scoped rule may also say where the route finds the request it acts 
 (`request_at="path.request_id"` or `"body.request_id"`): `authorized` then checks the scope
 itself, before the route runs, against the departments the service says take part in that
 request (lead and co-handling, see `install_request_scope`), and answers 404 outside it.
-Routes whose rule names no request narrow the scope in their own code (lists, queues).
+Routes whose rule names no request narrow by the caller's `scoped_to` / `sees(...)`, which
+`authorized` sets from the rule (lists, queues, a decision on another department's row), so
+no route writes down again which roles a department scope narrows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Request
@@ -118,7 +120,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/assignments/{request_id}"): rule(
             *STAFF, scope="own_department", request_at="path.request_id"
         ),
-        # The coordinating department's staff, or supervisors (checked in the route).
+        # The coordinating department's staff, or supervisors (the command checks which is the
+        # coordinating department; the scope says whom it narrows).
         ("POST", "/v1/assignments/{request_id}"): rule(*DEPT, "supervisor", "admin", scope="own_department"),
         ("GET", "/v1/staff"): rule(*STAFF),
         ("GET", "/v1/staff/{staff_id}"): rule(*STAFF),
@@ -168,8 +171,10 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
         ("GET", "/v1/staff-ratings/reasons"): rule("channel", *STAFF),
         ("POST", "/v1/staff-ratings"): rule("channel", "agent"),
         # A head sees and decides their own department's (narrowed in the code).
-        ("GET", "/v1/rectifications"): rule("dept_head", "supervisor", "admin"),
-        ("POST", "/v1/rectifications/{rectification_id}/outcome"): rule("dept_head", "supervisor"),
+        ("GET", "/v1/rectifications"): rule("dept_head", "supervisor", "admin", scope="own_department"),
+        ("POST", "/v1/rectifications/{rectification_id}/outcome"): rule(
+            "dept_head", "supervisor", scope="own_department"
+        ),
     },
     "kpi": {
         ("GET", "/v1/kpis"): rule(*OVERSIGHT, scope="own_department"),
@@ -257,6 +262,9 @@ async def authorized(request: Request) -> Principal:
     if found.scope == "own_department" and principal.role in DEPT:
         if not principal.department:
             raise Forbidden("a department-scoped role needs a department in its token")
+        # The route's code narrows what it reads and changes by `scoped_to` / `sees`, so the
+        # scope is what this table says, never a role list written again in a route.
+        principal = replace(principal, scoped_to=principal.department)
         if found.request_at is not None:
             await _check_request_scope(request, principal, found.request_at)
     return principal

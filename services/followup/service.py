@@ -154,7 +154,7 @@ async def give_feedback(
 ) -> dict[str, Any]:
     followup = await _load(uow, request_id)
     _check_channel(principal, followup)
-    if principal.role in ("handler", "dept_head") and principal.department != followup.lead_department:
+    if not principal.sees(followup.lead_department):
         raise NotFound(f"no request {request_id} in your department")
     message = mask_text(message) if message else message  # free text: masked (shared.masking)
     updated = await _feedback(uow, followup, principal.actor, principal.id, message)

@@ -172,7 +172,7 @@ async def decide_rectification(
         .mappings()
         .first()
     )
-    if task is None or (principal.role == "dept_head" and principal.department != task["department"]):
+    if task is None or not principal.sees(task["department"]):
         raise NotFound(f"no rectification {rectification_id}")
     if task["outcome"] is not None:
         raise Conflict("this rectification was decided already", current_state=task["outcome"])
@@ -238,8 +238,8 @@ async def list_rectifications(
 ) -> list[dict[str, Any]]:
     r = store.rectifications.c
     stmt = select(store.rectifications)
-    if principal.role == "dept_head":
-        department = principal.department
+    if principal.scoped_to:
+        department = principal.scoped_to
     if department:
         stmt = stmt.where(r.department == department)
     if open_only:

@@ -34,13 +34,8 @@ def _iso(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _own_department(principal: Principal) -> store.Scope:
-    """A head or handler sees their own department's; supervisors and others every one."""
-    return (principal.department,) if principal.role in ("dept_head", "handler") else None
-
-
-def _head_scope(principal: Principal) -> store.Scope:
-    """A head sees their own department's; everyone else let in, every department's."""
-    return (principal.department,) if principal.role == "dept_head" else None
+    """The department the policy narrows the caller to; supervisors and others every one."""
+    return (principal.scoped_to,) if principal.scoped_to else None
 
 
 async def queue(
@@ -139,7 +134,7 @@ async def overdue(
     session: AsyncSession, principal: Principal, cursor: str | None, orders_cursor: str | None, limit: int
 ) -> dict[str, Any]:
     clock_rows, order_rows = await store.overdue_page(
-        session, _head_scope(principal), now(), cursor, orders_cursor, limit
+        session, _own_department(principal), now(), cursor, orders_cursor, limit
     )
     clocks = keyset_page(clock_rows, limit, store.CLOCK_KEY, _iso)
     late_orders = keyset_page(order_rows, limit, store.SUPERVISION_KEY, _iso)
@@ -154,6 +149,6 @@ async def overdue(
 async def at_risk(
     session: AsyncSession, principal: Principal, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    rows = await store.at_risk_page(session, _head_scope(principal), now(), cursor, limit)
+    rows = await store.at_risk_page(session, _own_department(principal), now(), cursor, limit)
     page_ = keyset_page(rows, limit, store.CLOCK_KEY, _iso)
     return {"clocks": page_["items"], "next_cursor": page_["next_cursor"]}

@@ -394,7 +394,7 @@ async def decide_extension(
 ) -> dict[str, Any]:
     note = mask_text(note) if note else note
     row = await store.get_extension(uow.session, extension_id, for_update=True)
-    if row is None or (principal.role == "dept_head" and principal.department != row["department"]):
+    if row is None or not principal.sees(row["department"]):
         raise NotFound(f"no extension {extension_id}")
     if row["state"] != "pending":
         raise Conflict(f"extension {extension_id} is already {row['state']}")
@@ -500,7 +500,7 @@ async def answer_supervision_order(
 ) -> dict[str, Any]:
     answer = mask_text(answer)
     row = await store.get_supervision_order(uow.session, order_id, for_update=True)
-    if row is None or row["department"] != principal.department:
+    if row is None or not principal.sees(row["department"]):
         raise NotFound(f"no supervision order {order_id} for your department")
     if row["answered_at"] is not None:
         raise Conflict(f"supervision order {order_id} was answered already")

@@ -102,7 +102,7 @@ async def requests_page(
         session,
         limit=limit,
         after_seq=decode_cursor(cursor),
-        department=principal.department if principal.role in ("handler", "dept_head") else None,
+        department=principal.scoped_to,
         filters=filters,
         phone=caller,
     )

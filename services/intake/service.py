@@ -679,12 +679,7 @@ def may_see(principal: Principal, row: dict[str, Any]) -> bool:
     co-handles; the other roles all."""
     if principal.kind == "channel":
         return bool(row["channel"] == principal.id)
-    if principal.role in ("handler", "dept_head"):
-        return principal.department is not None and (
-            row["lead_department"] == principal.department
-            or principal.department in (row["co_departments"] or [])
-        )
-    return True
+    return principal.sees(row["lead_department"], *(row["co_departments"] or []))
 
 
 def public_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -92,8 +92,8 @@ async def kpis(
     request: Request, principal: Caller, session: Session, period: PeriodQuery, department: str | None = None
 ) -> dict[str, Any] | Response:
     p = _period(period)
-    if principal.role == "dept_head":
-        department = principal.department  # heads see their own department only
+    if principal.scoped_to:
+        department = principal.scoped_to  # heads see their own department only
     rows = await queries.department_rows(session, p, department)
     if _wants_csv(request):
         return _csv([_flat(r) for r in rows])

@@ -118,12 +118,7 @@ async def visible_fact(session: AsyncSession, principal: Principal, request_id: 
     """A request's fact row, if the caller may see it: department staff only the requests
     their department led, co-handled or returned (404 otherwise, as if it did not exist)."""
     fact = await store.load_fact(session, request_id)
-    involved = fact is not None and principal.department in (
-        fact.lead_department,
-        *fact.co_departments,
-        *fact.returned_by,
-    )
-    if fact is None or (principal.role in ("handler", "dept_head") and not involved):
+    if fact is None or not principal.sees(fact.lead_department, *fact.co_departments, *fact.returned_by):
         raise NotFound(f"no request {request_id}")
     return fact
 
