@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from services.routing import learning, matters, queries, service, store
+from services.routing import learning, matters, queries, service
 from services.routing.domain.calendar import CalendarError, Unit
 from services.routing.domain.sla import CLOCKS
-from shared.errors import ApiError, Conflict, Forbidden, field_error
+from shared.errors import ApiError, Conflict, field_error
 from shared.events.catalogue import Category, Urgency
 from shared.policy import Caller
 from shared.runtime import Session, Uow, runtime_of
@@ -224,6 +224,9 @@ class Assignments(BaseModel):
     excluded_departments: list[str]
     state: str
     due: dict[str, Any] | None
+    # Since when the lead department's clocks stand still (waiting on the person); null
+    # while they run.
+    paused_since: Instant | None = None
     history: list[dict[str, Any]]
 
 
@@ -529,10 +532,6 @@ async def dispatch(
     uow: Uow,
 ) -> dict[str, Any]:
     """Manual dispatch of an escalated or unmatched request (coordinating department, supervisors)."""
-    if principal.role in ("dept_head", "handler"):
-        coordinating = await store.coordinating_department(uow.session)
-        if principal.department != coordinating:
-            raise Forbidden("only the coordinating department or a supervisor dispatches by hand")
     return await service.dispatch(
         uow, principal, request_id, body.lead_department, body.co_departments, body.reason
     )

@@ -111,6 +111,7 @@ async def assignments(session: AsyncSession, request_id: str) -> dict[str, Any]:
         "excluded_departments": route["excluded_departments"],
         "state": route["state"],
         "due": route["due"],
+        "paused_since": route["paused_since"],
         "history": history,
     }
 

@@ -24,7 +24,7 @@ from services.routing.domain.sla import (
 )
 from shared.auth import Principal
 from shared.clock import now
-from shared.errors import ApiError, Conflict, NotFound, field_error
+from shared.errors import ApiError, Conflict, Forbidden, NotFound, field_error
 from shared.events.catalogue import (
     Audience,
     DispatchAlternative,
@@ -39,6 +39,7 @@ from shared.events.catalogue import (
     RequestExtensionRequested,
     RequestMerged,
     RequestMergeReleased,
+    RequestPaused,
     RequestReceived,
     RequestReopened,
     RequestRerouted,
@@ -280,6 +281,7 @@ async def _route(
         matter=choice.matter,
         decided_by=choice.decided_by,
         clocks_started_at=started,
+        paused_since=None,  # a new lead's clocks run
     )
     emitted = uow.emit(data, request_id=route["request_id"], actor=actor, cause=cause)
     await _record(
@@ -542,7 +544,11 @@ async def reschedule(
         moved = {k: v for k, v in data.due.model_dump().items() if v is not None}
         reason = "pause"
     route = await store.get_route(uow.session, envelope.request_id, for_update=True)
-    if route is None or route["lead_department"] != data.department or not moved:
+    if route is None or route["lead_department"] != data.department:
+        return
+    if isinstance(data, RequestResumed) and route.get("paused_since") is not None:
+        await _set_route_state(uow, envelope.request_id, paused_since=None)  # the clocks run again
+    if not moved:
         return
     current = {k: datetime.fromisoformat(v) if v else None for k, v in (route["due"] or {}).items()}
     current.update(moved)
@@ -568,6 +574,15 @@ async def reschedule(
         actor=SYSTEM,
         cause=envelope,
     )
+
+
+async def clocks_paused(uow: UnitOfWork, envelope: Envelope, data: RequestPaused) -> None:
+    """The lead department waits on the person: where the request stands says its clocks
+    stand still (the first responder's list shows 暂停计时, not a countdown). A co-handler's
+    pause stops only its own part, which routing's due times do not count."""
+    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
+    if route is not None and route["lead_department"] == data.department:
+        await _set_route_state(uow, envelope.request_id, paused_since=envelope.occurred_at)
 
 
 async def _tell(
@@ -781,6 +796,8 @@ async def dispatch(
     uow: UnitOfWork, principal: Principal, request_id: str, lead: str, co: list[str], reason: str
 ) -> dict[str, Any]:
     """Manual dispatch (人工派单) by the coordinating department or a supervisor."""
+    if principal.scoped_to and principal.scoped_to != await store.coordinating_department(uow.session):
+        raise Forbidden("only the coordinating department or a supervisor dispatches by hand")
     route = await store.get_route(uow.session, request_id, for_update=True)
     if route is None:
         raise NotFound(f"no request {request_id} has been routed")

@@ -122,6 +122,7 @@ routes = Table(
     Column("matter", String(100)),  # the matter (事项) it was dispatched under
     Column("decided_by", String(20)),  # rule, model, dispatcher, manual, fallback
     Column("clocks_started_at", DateTime(timezone=True)),  # where the due times count from
+    Column("paused_since", DateTime(timezone=True)),  # the lead's clocks stand still since
 )
 
 assignments = Table(

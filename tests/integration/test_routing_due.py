@@ -17,12 +17,14 @@ from services.intake.domain.notifications import render
 from services.routing import store as routing_store
 from services.routing.consumers import HANDLERS
 from services.routing.main import build_app
+from shared.auth import issue_staff_token
 from shared.clock import organisation_tz
 from shared.events.catalogue import (
     Due,
     FirstResponder,
     RequestExtensionDecided,
     RequestExtensionRequested,
+    RequestPaused,
     RequestReceived,
     RequestResumed,
     RequestSlaBreached,
@@ -129,6 +131,33 @@ async def test_an_approved_extension_moves_the_feedback_due_and_warns_in_working
     assert datetime.fromisoformat(changed[-1]["data"]["due"]["feedback"]) == calendar.add(
         later, 2, "working_days"
     )
+
+
+async def test_where_a_request_stands_says_its_clocks_are_paused_until_they_run_again(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    """The first responder's list (我的首问) reads the assignment: while the lead department
+    waits on the person it must not count the clocks down."""
+    client, runtime = routing
+    routed = await routed_on(runtime, SATURDAY_MORNING)
+    rid, lead = routed["request_id"], routed["data"]["lead_department"]
+    agent = {"Authorization": f"Bearer {issue_staff_token('agent-1', 'agent', settings=runtime.settings)}"}
+
+    async def paused_since() -> str | None:
+        answer = await client.get(f"/v1/assignments/{rid}", headers=agent)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["paused_since"]
+
+    assert await paused_since() is None
+    # A co-handler's pause stops only its own part: the lead's clocks still run.
+    await apply(runtime, envelope(rid, RequestPaused(department="elsewhere", reason="等材料")))
+    assert await paused_since() is None
+    pause = at(envelope(rid, RequestPaused(department=lead, reason="等待市民提供照片")), SATURDAY_MORNING)
+    await apply(runtime, pause)
+    assert datetime.fromisoformat(str(await paused_since())) == SATURDAY_MORNING
+    later = datetime.fromisoformat(routed["data"]["due"]["resolve"]) + timedelta(days=2)
+    await apply(runtime, envelope(rid, RequestResumed(department=lead, due=Due(resolve=later))))
+    assert await paused_since() is None
 
 
 async def test_sla_alerts_reach_the_handler_the_head_and_for_a_breach_the_supervisors_once(

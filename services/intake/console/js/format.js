@@ -67,10 +67,11 @@ export function span(ms) {
 
 /** How far a clock has run, counted from the platform's now: level ok / half / low /
  * overdue, and the words for it (剩余 1 天 3 小时（自然时间） / 已超时 2 小时（自然时间）). */
-export function countdown(dueIso, startIso, { atRisk = false, stopped = false } = {}) {
+export function countdown(dueIso, startIso, { atRisk = false, stopped = false, paused = false } = {}) {
   if (!dueIso) return null;
   const due = Date.parse(dueIso), current = now();
   const left = due - current;
+  if (paused) return { level: "stopped", text: t("clockPaused"), left };
   if (stopped) return { level: "stopped", text: t("stopped"), left };
   if (left <= 0) return { level: "overdue", text: t("overdueBy", { d: span(left) }), left };
   const total = startIso ? due - Date.parse(startIso) : 0;
@@ -99,10 +100,12 @@ export function workingSpan(minutes, workdayMinutes) {
  * due time ({working_minutes_left, overdue}) and the working day's length: level ok / soon
  * (under one working day, or handling's warning has fallen) / overdue, and the words for it
  * (剩余 1 个工作日 3 小时 / 剩余 2 小时 / 已超时 1 个工作日 2 小时). */
-export function workingCountdown(answer, workdayMinutes, { atRisk = false, stopped = false } = {}) {
+export function workingCountdown(answer, workdayMinutes, { atRisk = false, stopped = false, paused = false } = {}) {
   if (!answer) return null;
   const minutes = Math.round(answer.working_minutes_left);
   const words = workingSpan(minutes, workdayMinutes);
+  // A paused clock (the department waits on the person) stands still: no countdown.
+  if (paused) return { level: "stopped", text: t("clockPaused"), minutes };
   if (stopped) return { level: "stopped", text: t("stopped"), minutes };
   if (answer.overdue) return { level: "overdue", text: t("workOverdueBy", { d: words }), minutes };
   const level = atRisk || minutes < Math.round(workdayMinutes) ? "soon" : "ok";

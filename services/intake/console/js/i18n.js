@@ -22,7 +22,7 @@ const ZH = {
   // handling
   queue: "部门待办", timeLeft: "剩余时间", clockAccept: "签收", clockResolve: "办结", routedAt: "派单时间",
   handler: "承办人", filters: "筛选", onlyUrgent: "仅紧急", onlyOverdue: "仅超期", onlyAtRisk: "仅临期",
-  mineOnly: "仅我承办", overdueBy: "已超时 {d}（自然时间）", left: "剩余 {d}（自然时间）", stopped: "已停止", paused: "暂停中",
+  mineOnly: "仅我承办", overdueBy: "已超时 {d}（自然时间）", left: "剩余 {d}（自然时间）", stopped: "已停止", paused: "暂停中", clockPaused: "暂停计时（等待群众）",
   workLeft: "剩余 {d}", workOverdueBy: "已超时 {d}", workday1: "{n} 个工作日", workdays: "{n} 个工作日",
   hours: "{n} 小时", minutes: "{n} 分钟",
   caseTitle: "诉求 {id}", facts: "诉求信息", contactMasked: "联系方式（已脱敏）", timeline: "办理过程",
@@ -107,7 +107,7 @@ const EN = {
   matterSuggestions: "Suggested matters (from the content so far)", matterPicked: "Matter picked: {name} (matter and category filled in)",
   queue: "Department queue", timeLeft: "Time left", clockAccept: "Accept", clockResolve: "Resolve", routedAt: "Routed",
   handler: "Handler", filters: "Filters", onlyUrgent: "Urgent only", onlyOverdue: "Overdue only", onlyAtRisk: "At risk only",
-  mineOnly: "Mine only", overdueBy: "{d} overdue (calendar time)", left: "{d} left (calendar time)", stopped: "stopped", paused: "paused",
+  mineOnly: "Mine only", overdueBy: "{d} overdue (calendar time)", left: "{d} left (calendar time)", stopped: "stopped", paused: "paused", clockPaused: "clock paused (waiting on the person)",
   workLeft: "{d} left", workOverdueBy: "{d} overdue", workday1: "{n} working day", workdays: "{n} working days",
   hours: "{n} h", minutes: "{n} min",
   caseTitle: "Request {id}", facts: "Request", contactMasked: "Contact (masked)", timeline: "Timeline",

@@ -50,6 +50,9 @@ test("durations and countdowns: coloured as the clock runs out, counted from the
   assert.equal(countdown("2026-12-02T00:00:00Z", start).text, "2 h overdue (calendar time)");
   setLang("zh");
   assert.equal(countdown("2026-12-05T02:00:00Z", start, { stopped: true }).text, "已停止");
+  // A paused clock stands still, even past its due time: no countdown, no overdue colour.
+  const paused = countdown("2026-12-01T02:00:00Z", start, { paused: true });
+  assert.deepEqual([paused.level, paused.text], ["stopped", "暂停计时（等待群众）"]);
   assert.deepEqual(months(3), ["2026-10", "2026-11", "2026-12"]);
 });
 
@@ -88,6 +91,9 @@ test("working time left, as routing counts it: working days, hours, minutes, col
     ["ok", "ok", "soon", "soon", "soon", "overdue", "overdue"],
   );
   assert.equal(workingCountdown({ working_minutes_left: 2 * 450, overdue: false }, day, { atRisk: true }).level, "soon");
+  const paused = workingCountdown({ working_minutes_left: -30, overdue: true }, day, { paused: true });
+  assert.equal(paused.text, "暂停计时（等待群众）");
+  assert.equal(paused.level, "stopped");
   assert.deepEqual(workingCountdown({ working_minutes_left: 900, overdue: false }, day, { stopped: true }).level, "stopped");
   assert.equal(workingCountdown(undefined, day), null);
   assert.ok(!left(450 + 180).text.includes("自然时间")); // working time is not calendar time

@@ -276,7 +276,7 @@ export async function minePage(main, { me }) {
       ...requestColumns().filter(([head]) => head !== t("lead")),
       [t("currentDept"), (r) => dept(r.route?.lead_department || r.lead_department)],
       [t("dueTimes"), (r) => runningClocks(r).map(([clock, due]) => html`<div class="clock" data-clock="${clock}">
-        ${label("clock", clock)} ${clockLeft(due, null, { working, showDue: true })}</div>`)],
+        ${label("clock", clock)} ${clockLeft(due, null, { working, showDue: true, paused: Boolean(r.route?.paused_since) })}</div>`)],
       [t("actions"), (r) => (CHASEABLE.has(r.state) && r.lead_department
         ? html`<button type="button" class="act chase" data-id="${r.id}">${t("chase")}</button>`
         : "")],

@@ -51,7 +51,7 @@ function clocks(kase, paused, events, working) {
     return html`<li data-clock="${name}"><span>${label("clock", name)}</span>
       ${stop
         ? html`<span class="countdown ${late ? "overdue" : "done"}">${late ? t("metLate") : t("met")}</span> <span class="muted">${time(stop.occurred_at)}</span>`
-        : html`${clockLeft(due[name], kase.routed_at, { stopped: paused, working })} <span class="muted">${t("due")} ${time(due[name])}</span>`}</li>`;
+        : html`${clockLeft(due[name], kase.routed_at, { paused, working })} <span class="muted">${t("due")} ${time(due[name])}</span>`}</li>`;
   })}</ul>`;
 }
 

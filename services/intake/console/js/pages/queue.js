@@ -27,7 +27,7 @@ function queueTable(items, atRisk, working) {
       [t("state"), (c) => html`${badge("state", c.state)} <span class="muted">${label("role", c.role)}</span>`],
       [t("category"), (c) => label("category", c.category)],
       [`${t("timeLeft")}·${label("clock", "accept")}`, (c) => (c.state === "routed" ? clockLeft(c.due?.accept, c.routed_at, { atRisk: atRisk.has(c.request_id), showDue: true, working }) : html`<span class="muted">—</span>`)],
-      [`${t("timeLeft")}·${label("clock", "resolve")}`, (c) => clockLeft(c.due?.resolve, c.routed_at, { atRisk: atRisk.has(c.request_id), stopped: c.state === "paused", showDue: true, working })],
+      [`${t("timeLeft")}·${label("clock", "resolve")}`, (c) => clockLeft(c.due?.resolve, c.routed_at, { atRisk: atRisk.has(c.request_id), paused: c.state === "paused", showDue: true, working })],
       [t("routedAt"), (c) => time(c.routed_at)],
       [t("handler"), (c) => c.handler_id || ""],
       [t("actions"), (c) => (c.state === "routed" ? html`<button class="act accept" data-id="${c.request_id}">${t("accept")}</button>` : html`<a class="act-link" href="#/case/${c.request_id}">${t("caseActions")}</a>`)],
