@@ -66,13 +66,22 @@ async def staff_member(staff_id: str) -> dict[str, Any] | None:
 async def active_supervisors() -> list[str]:
     """The ids of the active supervisors (督办组), from the directory."""
     s = get_settings()
+    items: list[dict[str, Any]] = []
+    query: dict[str, str] = {"role": "supervisor", "limit": "500"}
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(
-                f"{s.routing_url.rstrip('/')}/v1/staff", headers={"Authorization": f"Bearer {_token()}"}
-            )
-        response.raise_for_status()
-        items: list[dict[str, Any]] = response.json()["items"]
+            while True:  # the directory answers a page at a time
+                response = await client.get(
+                    f"{s.routing_url.rstrip('/')}/v1/staff",
+                    params=query,
+                    headers={"Authorization": f"Bearer {_token()}"},
+                )
+                response.raise_for_status()
+                answer = response.json()
+                items += answer["items"]
+                if not answer.get("next_cursor"):
+                    break
+                query = {**query, "cursor": answer["next_cursor"]}
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         raise DirectoryUnavailable(str(exc)) from exc
     return sorted(m["id"] for m in items if m.get("role") == "supervisor" and m.get("active", True))

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.routing import learning, matters, queries, service
 from services.routing.domain.calendar import CalendarError, Unit
 from services.routing.domain.sla import CLOCKS
+from shared.auth import Role
 from shared.errors import ApiError, Conflict, field_error
 from shared.events.catalogue import Category, Urgency
+from shared.pagination import MAX_PAGE
 from shared.policy import Caller
 from shared.runtime import Session, Uow, runtime_of
 from shared.types import Day, Instant
@@ -538,8 +540,16 @@ async def dispatch(
 
 
 @router.get("/staff", response_model=StaffPage)
-async def list_staff(_: Caller, session: Session, department: str | None = None) -> dict[str, Any]:
-    return await queries.staff(session, department)
+async def list_staff(
+    _: Caller,
+    session: Session,
+    department: str | None = None,
+    role: Role | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """The directory, by id, a page at a time (`next_cursor` for the next)."""
+    return await queries.staff(session, department, role, cursor, limit)
 
 
 @router.get("/staff/{staff_id}", response_model=StaffEntry)
@@ -603,10 +613,13 @@ async def dispatch_queue(
     _: Caller,
     session: Session,
     state: Literal["waiting", "review", "dispatched", "confirmed"] | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     """待派单: requests the model was not sure about (waiting), and urgent ones it sent at
-    once on its best guess (review), urgent first, oldest first, with the top 3 suggestions."""
-    return {"items": await matters.dispatch_queue(session, state), "next_cursor": None}
+    once on its best guess (review), urgent first, oldest first, with the top 3 suggestions;
+    a page at a time (`next_cursor` for the next)."""
+    return await matters.dispatch_queue(session, state, cursor, limit)
 
 
 @router.post("/dispatch-queue/{request_id}/dispatch", response_model=QueueDispatched)

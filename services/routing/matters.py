@@ -149,22 +149,23 @@ async def retire(session: AsyncSession, principal: Principal, code: str) -> dict
     return await _save(session, principal, values, "retired")
 
 
-async def dispatch_queue(session: AsyncSession, state: str | None) -> list[dict[str, Any]]:
-    stmt = select(store.dispatch_queue).order_by(
-        store.dispatch_queue.c.urgent.desc(), store.dispatch_queue.c.queued_at
+async def dispatch_queue(
+    session: AsyncSession, state: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """One page of the queue, urgent first, oldest first, on the queue's index (keyset: the
+    cursor carries the last row's place in that order)."""
+    rows, next_cursor = await store.dispatch_queue_page(
+        session, (state,) if state else ("waiting", "review"), cursor, limit
     )
-    stmt = stmt.where(store.dispatch_queue.c.state.in_((state,) if state else ("waiting", "review")))
-    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
-    names = {
-        r["code"]: r["name"]
-        for r in (await session.execute(select(store.matters.c.code, store.matters.c.name))).mappings()
-    }
+    names = await store.matter_names(
+        session, {s["matter"] for r in rows for s in r["suggestions"] if s.get("matter")}
+    )
     for r in rows:
         for key in ("queued_at", "decided_at"):
             r[key] = r[key].isoformat() if r[key] else None
         for s in r["suggestions"]:
             s["matter_name"] = names.get(s.get("matter") or "")
-    return rows
+    return {"items": rows, "next_cursor": next_cursor}
 
 
 async def models(session: AsyncSession) -> list[dict[str, Any]]:

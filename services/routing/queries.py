@@ -116,8 +116,11 @@ async def assignments(session: AsyncSession, request_id: str) -> dict[str, Any]:
     }
 
 
-async def staff(session: AsyncSession, department: str | None) -> dict[str, Any]:
-    return {"items": await store.list_staff(session, department), "next_cursor": None}
+async def staff(
+    session: AsyncSession, department: str | None, role: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    items, next_cursor = await store.list_staff(session, department, role, cursor, limit)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 async def staff_member(session: AsyncSession, staff_id: str) -> dict[str, Any]:

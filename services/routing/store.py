@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -35,6 +36,7 @@ from services.routing.domain.rules import Rule
 from services.routing.domain.sla import ClockPolicy
 from shared.clock import now, organisation_tz
 from shared.db import fetch_row, new_metadata
+from shared.pagination import encode_key, keyset
 from shared.settings import get_settings
 
 metadata = new_metadata()
@@ -82,6 +84,8 @@ staff = Table(
     Column("role", String(20), nullable=False),  # handler, dept_head, supervisor, agent, admin
     Column("active", Boolean, nullable=False, server_default="true"),
 )
+Index("staff_by_department", staff.c.department, staff.c.id)
+Index("staff_by_role", staff.c.role, staff.c.id)
 
 calendar_days = Table(
     "calendar_days",
@@ -217,6 +221,27 @@ dispatch_queue = Table(
     Column("co_departments", JSONB, nullable=False, server_default="[]"),
     Column("matter", String(100)),
 )
+# The queue's order (urgent first, then oldest) per state, for its keyset pages.
+DISPATCH_ORDER = (~dispatch_queue.c.urgent, dispatch_queue.c.queued_at, dispatch_queue.c.request_id)
+Index("dispatch_queue_by_state_in_order", dispatch_queue.c.state, *DISPATCH_ORDER)
+
+
+async def dispatch_queue_page(
+    session: AsyncSession, states: tuple[str, ...], cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    stmt = keyset(
+        select(dispatch_queue).where(dispatch_queue.c.state.in_(states)), DISPATCH_ORDER, cursor, limit
+    )
+    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    last = rows[-1] if len(rows) == limit else None
+    return rows, (encode_key([not last["urgent"], last["queued_at"], last["request_id"]]) if last else None)
+
+
+async def matter_names(session: AsyncSession, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    stmt = select(matters.c.code, matters.c.name).where(matters.c.code.in_(sorted(codes)))
+    return {r["code"]: r["name"] for r in (await session.execute(stmt)).mappings()}
 
 
 async def load_rules(session: AsyncSession) -> list[Rule]:
@@ -435,11 +460,17 @@ async def upsert_calendar_year(session: AsyncSession, year: int, values: dict[st
     )
 
 
-async def list_staff(session: AsyncSession, department: str | None) -> list[dict[str, Any]]:
-    stmt = select(staff).order_by(staff.c.id)
+async def list_staff(
+    session: AsyncSession, department: str | None, role: str | None, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the directory by id (a centre has hundreds of agents on duty)."""
+    stmt = select(staff)
     if department:
         stmt = stmt.where(staff.c.department == department)
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+    if role:
+        stmt = stmt.where(staff.c.role == role)
+    rows = [dict(r) for r in (await session.execute(keyset(stmt, [staff.c.id], cursor, limit))).mappings()]
+    return rows, (encode_key([rows[-1]["id"]]) if len(rows) == limit else None)
 
 
 async def get_staff(session: AsyncSession, staff_id: str) -> dict[str, Any] | None:

@@ -353,7 +353,7 @@ def test_a_department_handles_a_co_handled_case_to_the_persons_rating(
     form.find_element(By.NAME, "reason").send_keys("等待刘女士提供噪音录音和具体时段")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(browser, shows("#facts", "暂停中"))
-    wait_for(browser, shows("#clocks", "已停止"))
+    wait_for(browser, shows("#clocks", "暂停计时（等待群众）"))  # stands still, no countdown
     browser.find_element(By.CSS_SELECTOR, "button.act-resume").click()
     wait_for(browser, toast_says("已完成：恢复计时"))
     form = action(browser, "extension")
@@ -785,6 +785,32 @@ def test_the_first_responder_chases_a_request_and_reads_what_happened(
     for other in browser.find_elements(By.CSS_SELECTOR, "#mine tbody tr"):
         if any(word in other.text for word in ("当场答复", "已合并", "已反馈")):
             assert not other.find_elements(By.CSS_SELECTOR, "button.chase"), other.text
+
+    # The lead department signs and waits on the person: the first responder reads that its
+    # clocks stand still, not a countdown running out.
+    handling = services.urls["handling"]
+    department = routed["lead_department"]
+    handler = bearer(issue_staff_token(f"handler-{department}-01", "handler", department))
+    until(
+        lambda: http.post(f"{handling}/v1/cases/{rid}/accept", headers=handler, json={}),
+        lambda r: r.is_success,
+    )
+    paused = http.post(
+        f"{handling}/v1/cases/{rid}/pause", headers=handler, json={"reason": "等待市民提供打桩录像"}
+    )
+    assert paused.is_success, paused.text
+
+    # No reload: the page polls what changed elsewhere.
+    wait_for(
+        browser,
+        lambda d: (
+            "暂停计时（等待群众）" in d.find_element(By.CSS_SELECTOR, f'#mine tr[data-id="{rid}"]').text
+        ),
+    )
+    running = ", ".join(
+        f'#mine tr[data-id="{rid}"] .countdown.{level}' for level in ("ok", "soon", "overdue")
+    )
+    assert not browser.find_elements(By.CSS_SELECTOR, running), text_of(browser, "#mine")
     no_errors(browser)
 
 

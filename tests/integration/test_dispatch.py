@@ -187,6 +187,44 @@ async def test_uncertain_requests_wait_for_the_dispatcher(
     )
 
 
+async def test_the_dispatcher_pages_through_the_queue_urgent_first_then_oldest(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime], unsure: None
+) -> None:
+    client, runtime = routing
+    texts = [
+        "小区门口那个东西又坏了找谁都没人管",
+        "我家楼上天天半夜弄出动静 你们管不管",
+        "上次说的事到现在没人回我电话",
+        "楼道里的电动车着火了，烟很大",
+        "那边路口又堵死了天天这样",
+    ]
+    mine = []
+    for text in texts:
+        env = citizen(text)
+        await apply(runtime, env)
+        mine.append(env.request_id)
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(20):  # at most one page per request and then some
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        answer = (await client.get("/v1/dispatch-queue", params=params, headers=DISPATCHER)).json()
+        assert len(answer["items"]) <= 2
+        seen += answer["items"]
+        cursor = answer["next_cursor"]
+        if cursor is None:
+            break
+    ids = [i["request_id"] for i in seen]
+    assert len(ids) == len(set(ids)), "a request shown on two pages"
+    assert set(mine) <= set(ids)
+    urgent = [i["urgent"] for i in seen]
+    assert urgent == sorted(urgent, reverse=True), "urgent ones first, across pages"
+    normal = [i["queued_at"] for i in seen if not i["urgent"]]
+    assert normal == sorted(normal), "then the oldest first"
+    # A cursor this API did not give out is refused, naming the field.
+    bad = await client.get("/v1/dispatch-queue", params={"cursor": "not-ours"}, headers=DISPATCHER)
+    assert bad.status_code == 400 and bad.json()["error"]["fields"][0]["field"] == "cursor", bad.text
+
+
 async def test_urgent_requests_never_wait_and_the_dispatcher_reviews_them(
     routing: tuple[httpx.AsyncClient, ServiceRuntime], unsure: None
 ) -> None:

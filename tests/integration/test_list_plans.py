@@ -120,11 +120,14 @@ async def check_pages(
     build_app: Callable[[ServiceRuntime], FastAPI],
     tables: list[str],
     pages: list[tuple[str, dict[str, Any], dict[str, str]]],
+    prepare: tuple[str, ...] = (),
 ) -> None:
     runtime = ServiceRuntime(name=service, metadata=metadata, handlers={}, settings=settings)
     app = build_app(runtime)
     try:
         async with runtime.sessions() as session:
+            for statement in prepare:  # rows the filled tables refer to
+                await session.execute(text(statement))
             for name in tables:
                 await fill(session, metadata.tables[name], SIZES.get(name, ROWS))
             large = await _large_tables(session)
@@ -166,7 +169,7 @@ async def check_pages(
         await runtime.engine.dispose()
 
 
-@pytest.mark.parametrize("service", ["handling", "followup", "kpi", "intake"])
+@pytest.mark.parametrize("service", ["handling", "followup", "kpi", "intake", "routing"])
 async def test_list_pages_read_large_tables_on_indexes(platform: Settings, service: str) -> None:
     if service == "handling":
         from services.handling import store
@@ -219,6 +222,28 @@ async def test_list_pages_read_large_tables_on_indexes(platform: Settings, servi
                 ("/v1/rankings", {"period": "2026-11"}, SUPERVISOR),
                 ("/v1/hotspots", {"period": "2026-12"}, SUPERVISOR),
             ],
+        )
+    elif service == "routing":
+        from services.routing import store as routing_store
+        from services.routing.main import build_app as routing_app
+
+        await check_pages(
+            platform,
+            service,
+            routing_store.metadata,
+            routing_app,
+            ["dispatch_queue", "staff"],
+            [
+                ("/v1/dispatch-queue", {}, SUPERVISOR),
+                ("/v1/dispatch-queue", {"state": "dispatched", "limit": 20}, SUPERVISOR),
+                ("/v1/staff", {"role": "supervisor"}, SUPERVISOR),
+                ("/v1/staff", {"department": "urban", "limit": 20}, HEAD),
+            ],
+            # The filler's eight departments, for the directory's foreign key.
+            prepare=(
+                "INSERT INTO departments (code, name, active, coordinating) SELECT d, d, true, false "
+                f"FROM unnest(ARRAY{list(DEPARTMENTS)}) d ON CONFLICT DO NOTHING",
+            ),
         )
     else:
         from services.intake import store as intake_store

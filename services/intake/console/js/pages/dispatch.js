@@ -24,16 +24,19 @@ export async function dispatchPage(main, { me }) {
   const readsQueue = ["dispatcher", "supervisor", "admin"].includes(me.role);
   let fromQueue = false;
   const list = pagedList($("#waiting"), async (cursor) => {
-    const queue = readsQueue && !cursor ? await optional("routing", "GET", "/v1/dispatch-queue", {}) : null;
+    // The coordinating office pages through its own cases; the dispatch queue through itself.
+    const own = me.department === "coordination";
+    const queue = readsQueue && (!own || !cursor)
+      ? await optional("routing", "GET", "/v1/dispatch-queue", { query: own ? {} : { cursor } }) : null;
     fromQueue = queue !== null;
     const queued = (queue?.items || []).map((x) => ({ ...x, queued: true, content: x.text }));
-    if (me.department === "coordination") {
+    if (own) {
       // The coordinating department's own queue is what waits for a dispatch by hand.
       const own = await call("handling", "GET", "/v1/cases", { query: { state: "routed", limit: 20, cursor } });
       const requests = await Promise.all(own.items.map((c) => call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: c.request_id } }).catch(() => null)));
       return { items: [...queued, ...own.items.map((c, i) => ({ ...c, request: requests[i] }))], next_cursor: own.next_cursor };
     }
-    if (fromQueue) return { items: queued, next_cursor: null };
+    if (fromQueue) return { items: queued, next_cursor: queue.next_cursor };
     const [escalated, returned] = await Promise.all([
       call("intake", "GET", "/v1/requests", { query: { state: "escalated", limit: 50 } }),
       call("intake", "GET", "/v1/requests", { query: { state: "returned", limit: 50 } }),

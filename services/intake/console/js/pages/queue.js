@@ -126,7 +126,7 @@ export async function extensionsPage(main, { me }) {
   };
   const showTeam = async () => {
     const period = months(1)[0];
-    const staff = (await call("routing", "GET", "/v1/staff", { query: { department: me.department } })).items;
+    const staff = (await call("routing", "GET", "/v1/staff", { query: { department: me.department, limit: 500 } })).items;
     const figures = await Promise.all(staff.map((s) => call("kpi", "GET", "/v1/staff/{staff_id}/kpis", { path: { staff_id: s.id }, query: { period } }).catch(() => null)));
     render("#team", table([
       [t("handler"), (row) => html`${row.s.name} <span class="muted">${row.s.id}</span>`],
