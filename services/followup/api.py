@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.followup import queries, service, staff
@@ -28,13 +28,9 @@ from shared.events.catalogue import Channel, Rating, RectificationOutcome, Staff
 from shared.pagination import MAX_PAGE, keyset_page
 from shared.policy import Caller
 from shared.runtime import Session, Uow
-from shared.types import Day, Instant
+from shared.types import Day, Instant, Strict
 
 router = APIRouter(prefix="/v1", tags=["followup"])
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class FeedbackBody(Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.handling import directory, queries, service
@@ -13,14 +13,10 @@ from shared.events.catalogue import Outcome
 from shared.pagination import MAX_PAGE
 from shared.policy import Caller
 from shared.runtime import Session, Uow
-from shared.types import Instant
+from shared.types import Instant, Strict
 
 router = APIRouter(prefix="/v1", tags=["handling"])
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class AcceptBody(Strict):

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from services.routing import learning, matters, queries, service
@@ -18,14 +18,10 @@ from shared.events.catalogue import Category, Urgency
 from shared.pagination import MAX_PAGE
 from shared.policy import Caller
 from shared.runtime import Session, Uow, runtime_of
-from shared.types import Day, Instant
+from shared.types import Day, Instant, Strict
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 Code = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_.-]+$")]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Department(Strict):
