@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: eval-pii bench-consumers console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
+.PHONY: fuzz eval-pii bench-consumers console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -86,6 +86,14 @@ eval-dispatch: $(STAMP)
 # Personal data in free text: what survives the masking, on a set written without the code.
 eval-pii: $(STAMP)
 	$(BIN)/python bench/eval_pii.py
+
+# The schema-driven fuzzer with more examples per operation (FUZZ_EXAMPLES), its counts of
+# calls, 5xx answers and undocumented answers into bench/results.json.
+FUZZ_EXAMPLES ?= 10
+fuzz: $(STAMP)
+	@mkdir -p .run && rm -f .run/fuzz.jsonl
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=$(CURDIR)/.run/fuzz.jsonl $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py -s; \
+	  status=$$?; $(BIN)/python bench/fuzz_report.py .run/fuzz.jsonl; exit $$status
 
 kpi-rebuild: $(STAMP)
 	$(BIN)/python -m services.kpi.rebuild

@@ -7,11 +7,13 @@ its body must match the schema declared for that status (schemathesis'
 statuses with the contract's error body, shared.openapi).
 
 Bounded: FUZZ_EXAMPLES generated cases per operation (default 4), so the whole run stays
-within a few minutes.
+within a few minutes. With FUZZ_REPORT set to a file, each service's counts are appended to
+it as a JSON line (`make fuzz` merges them into bench/results.json).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -117,6 +119,18 @@ def test_no_generated_request_gets_a_server_error(fuzz_platform: dict[str, str],
         f"\n{service}: {operations} operations, {calls} fuzz calls, {len(server_errors)} answered 5xx, "
         f"{len(nonconforming)} not as documented (status or body)"
     )
+    if os.environ.get("FUZZ_REPORT"):
+        with open(os.environ["FUZZ_REPORT"], "a", encoding="utf-8") as report:
+            counts = {
+                "service": service,
+                "operations": operations,
+                "examples_per_operation": EXAMPLES,
+                "roles": len(CREDENTIALS),
+                "calls": calls,
+                "answered_5xx": len(server_errors),
+                "not_as_documented": len(nonconforming),
+            }
+            report.write(json.dumps(counts) + "\n")
     assert operations > 0 and calls >= operations
     assert server_errors == [], "\n".join(server_errors[:20])
     assert nonconforming == [], "\n".join(nonconforming[:20])
