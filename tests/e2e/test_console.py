@@ -782,9 +782,16 @@ def test_the_first_responder_chases_a_request_and_reads_what_happened(
     browser.find_element(By.CSS_SELECTOR, f'#mine tr[data-id="{rid}"] button.chase').click()
     wait_for(browser, shows("#chased", "第 2 次催办"))
     # A request no department holds (answered on the spot, merged, …) has no chase button.
-    for other in browser.find_elements(By.CSS_SELECTOR, "#mine tbody tr"):
-        if any(word in other.text for word in ("当场答复", "已合并", "已反馈")):
-            assert not other.find_elements(By.CSS_SELECTOR, "button.chase"), other.text
+    # Read the rows in one go: the page re-renders them as it polls, so an element found a moment
+    # ago may be gone by the time its text is asked for.
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('#mine tbody tr')].map("
+        "tr => [tr.innerText, tr.querySelector('button.chase') !== null])"
+    )
+    assert rows, text_of(browser, "#mine")
+    for text, has_chase in rows:
+        if any(word in text for word in ("当场答复", "已合并", "已反馈")):
+            assert not has_chase, text
 
     # The lead department signs and waits on the person: the first responder reads that its
     # clocks stand still, not a countdown running out.
