@@ -9,11 +9,13 @@ import pytest
 from services.routing.domain.dispatch import (
     LEARNED_URGENCY,
     DispatchModel,
+    Example,
     Matter,
     SafetyNet,
     TrainingParams,
     decide,
     history_example,
+    matter_text,
     normalise,
     pinyin_index,
     read_pinyin,
@@ -122,6 +124,20 @@ def test_history_teaches_what_the_catalogue_does_not(model: DispatchModel) -> No
     learned = DispatchModel.train(MATTERS, history, params=QUICK)
     assert learned.predict(text).department == "police"
     assert learned.predict(text).matter is None
+
+
+def test_an_agents_formulas_teach_nothing_about_the_matter(model: DispatchModel) -> None:
+    # The centre's history is written by agents: 来电人反映……要求尽快处理 on every line. A
+    # history that happens to hold mostly garbage must not make the formula mean garbage.
+    history = [
+        Example(f"来电人反映：{t}，要求尽快处理。", "garbage")
+        for t in ("某小区垃圾三天没人收", "XX路垃圾桶满了", "垃圾堆在楼下", "垃圾站臭气熏天", "垃圾乱扔")
+    ]
+    learned = DispatchModel.train(MATTERS, history, params=QUICK)
+    answer = learned.predict("来电人反映：某小区一天没水了，要求尽快处理。")
+    assert answer.department == "water" and answer.matter == "outage", answer
+    assert matter_text("来电人反映：XX路路灯不亮，要求尽快处理。").replace(" ", "") == ":路路灯不亮,。"
+    assert matter_text("停电半天了，什么时候来电") == "停电半天了,什么时候来电"  # power coming back
 
 
 def test_a_department_label_becomes_its_most_similar_matter(model: DispatchModel) -> None:

@@ -34,6 +34,7 @@ from shared.urgency import (  # noqa: F401  (re-exported: the dispatch's text ju
     features_of,
     normalise,
     tfidf_row,
+    without_framing,
     words,
 )
 
@@ -42,6 +43,11 @@ CATALOGUE_FILE = DATA / "matters.json"
 DEPARTMENT_LABEL = "dept:"  # a history label naming only a department that has no matter
 
 jieba.setLogLevel(60)
+
+
+def matter_text(text: str) -> str:
+    """The text as the dispatch model reads it: normalised, without a work order's formulas."""
+    return without_framing(normalise(text))
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ class TrainingParams:
     c: float = 20.0
     catalogue_weight: float = 1.0
     keyword_weight: float = 0.6
-    history_weight: float = 2.0
+    history_weight: float = 1.0
     max_iter: int = 300
     tol: float = 1e-3
     calibrate: bool = True
@@ -244,7 +250,7 @@ class DispatchModel:
         model = LogisticRegression(C=p.c, max_iter=p.max_iter, solver="saga", tol=p.tol)
         pipeline = Pipeline([("features", vectorizer), ("model", model)])
         pipeline.fit(
-            [normalise(e.text) for e in examples],
+            [matter_text(e.text) for e in examples],
             [e.label for e in examples],
             model__sample_weight=np.array([e.weight for e in examples]),
         )
@@ -261,7 +267,7 @@ class DispatchModel:
         return pinyin_index(k for m in self.matters.values() for k in (*m.keywords, m.name))
 
     def _read(self, text: str) -> str:
-        return read_pinyin(normalise(text), self._pinyin)
+        return read_pinyin(matter_text(text), self._pinyin)
 
     def probabilities(self, text: str) -> np.ndarray:
         """The same as the pipeline's predict_proba for one text, without its overheads."""
