@@ -195,7 +195,6 @@ def without_framing(text: str) -> str:
     return _FRAMING.sub(" ", text)
 
 
-
 @functools.lru_cache(maxsize=8192)
 def _features(text: str) -> tuple[str, ...]:
     # Cached: training folds see the same texts again and again.
