@@ -388,11 +388,12 @@ async def list_extensions(
     session: Session,
     state: Literal["pending", "approved", "rejected"] | None = None,
     request_id: Annotated[str | None, Query(max_length=36)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
     """Extension requests, oldest first: what a head (their department's) or a supervisor
-    has to decide."""
-    return await queries.extensions(session, principal, state, request_id, limit)
+    has to decide (keyset pages on an index of request time and id)."""
+    return await queries.extensions(session, principal, state, request_id, cursor, limit)
 
 
 @router.post("/supervision-orders", status_code=201, response_model=SupervisionIssued)

@@ -117,10 +117,15 @@ async def case(session: AsyncSession, principal: Principal, request_id: str) -> 
 
 
 async def extensions(
-    session: AsyncSession, principal: Principal, state: str | None, request_id: str | None, limit: int
+    session: AsyncSession,
+    principal: Principal,
+    state: str | None,
+    request_id: str | None,
+    cursor: str | None,
+    limit: int,
 ) -> dict[str, Any]:
-    rows = await store.list_extensions(session, _own_department(principal), state, request_id, limit)
-    return {"items": [_iso(r) for r in rows], "next_cursor": None}
+    rows = await store.extensions_page(session, _own_department(principal), state, request_id, cursor, limit)
+    return keyset_page(rows, limit, store.EXTENSION_KEY, _iso)
 
 
 async def supervision_orders(

@@ -113,6 +113,10 @@ extensions = Table(
     Column("note", Text),
     Column("requested_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Column("decided_at", DateTime(timezone=True)),
+    # Keyset pages, oldest first: what a supervisor has to decide, what a head's department has.
+    Index("ix_extensions_state_key", "state", "requested_at", "id"),
+    Index("ix_extensions_department_state_key", "department", "state", "requested_at", "id"),
+    Index("ix_extensions_key", "requested_at", "id"),
 )
 
 opinions = Table(
@@ -428,12 +432,20 @@ async def case_opinions(session: AsyncSession, request_id: str) -> list[dict[str
 Scope = tuple[str | None] | None
 
 
-async def list_extensions(
-    session: AsyncSession, scope: Scope, state: str | None, request_id: str | None, limit: int
+EXTENSION_KEY = ("requested_at", "id")
+
+
+async def extensions_page(
+    session: AsyncSession,
+    scope: Scope,
+    state: str | None,
+    request_id: str | None,
+    cursor: str | None,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    """Extension requests, oldest first."""
+    """A keyset page of extension requests, oldest first."""
     x = extensions.c
-    stmt = select(extensions).order_by(x.requested_at, x.id).limit(limit)
+    stmt = select(extensions)
     if scope is not None:
         (department,) = scope
         stmt = stmt.where(x.department == department)
@@ -441,7 +453,8 @@ async def list_extensions(
         stmt = stmt.where(x.state == state)
     if request_id is not None:
         stmt = stmt.where(x.request_id == request_id)
-    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+    page = keyset(stmt, [x.requested_at, x.id], cursor, limit)
+    return [dict(r) for r in (await session.execute(page)).mappings()]
 
 
 SUPERVISION_KEY = ("due", "id")

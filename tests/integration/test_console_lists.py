@@ -48,6 +48,46 @@ async def test_a_head_lists_the_pending_extensions_of_their_department_only(
     assert bad.status_code == 422 and "state" in bad.text
 
 
+async def test_a_head_pages_through_the_pending_extensions_oldest_first(
+    handling: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, runtime = handling
+    reasons = ("等待燃气公司配合开挖", "需协调产权单位", "雨季无法施工")
+    asked = []
+    for reason in reasons:
+        rid = await route(runtime)
+        await client.post(f"/v1/cases/{rid}/accept", json={}, headers=URBAN)
+        made = await client.post(
+            f"/v1/cases/{rid}/extensions",
+            headers=URBAN,
+            json={
+                "clock": "resolve",
+                "requested_due": (now() + timedelta(days=9)).isoformat(),
+                "reason": reason,
+            },
+        )
+        assert made.status_code == 201, made.text
+        asked.append(made.json()["id"])
+    seen: list[dict[str, object]] = []
+    cursor = None
+    while True:
+        params = {"state": "pending", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/extensions", params=params, headers=URBAN_HEAD)).json()
+        assert len(page["items"]) <= 2
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    ids = [x["id"] for x in seen]
+    assert len(ids) == len(set(ids))  # no extension twice across pages
+    mine = [x for x in seen if x["id"] in asked]
+    assert [x["reason"] for x in mine] == list(reasons)  # oldest first
+    keys = [(x["requested_at"], x["id"]) for x in seen]
+    assert keys == sorted(keys)
+    bad = await client.get("/v1/extensions", params={"cursor": "not-a-cursor"}, headers=URBAN_HEAD)
+    assert bad.status_code in (400, 422) and "cursor" in bad.text
+
+
 async def test_an_agent_finds_a_callers_earlier_requests_by_phone(
     intake: tuple[httpx.AsyncClient, ServiceRuntime],
 ) -> None:

@@ -180,8 +180,11 @@ async def test_list_pages_read_large_tables_on_indexes(platform: Settings, servi
             service,
             store.metadata,
             build_app,
-            ["clocks", "supervision_orders"],
+            ["clocks", "supervision_orders", "extensions"],
             [
+                ("/v1/extensions", {"state": "pending"}, SUPERVISOR),
+                ("/v1/extensions", {"state": "pending"}, HEAD),
+                ("/v1/extensions", {}, SUPERVISOR),
                 ("/v1/overdue", {}, SUPERVISOR),
                 ("/v1/overdue", {"limit": 20}, HEAD),
                 ("/v1/at-risk", {}, SUPERVISOR),
