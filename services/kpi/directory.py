@@ -20,13 +20,22 @@ async def active_departments() -> list[str]:
     lists the departments with figures only, and says nothing false)."""
     s = get_settings()
     token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5))
+    items: list[dict[str, Any]] = []
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            response = await client.get(
-                f"{s.routing_url.rstrip('/')}/v1/departments", headers={"Authorization": f"Bearer {token}"}
-            )
-        response.raise_for_status()
-        items: list[dict[str, Any]] = response.json()["items"]
+            cursor: str | None = None
+            while True:  # every page of the directory
+                response = await client.get(
+                    f"{s.routing_url.rstrip('/')}/v1/departments",
+                    params={"cursor": cursor} if cursor else {},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                response.raise_for_status()
+                page = response.json()
+                items += page["items"]
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         log.warning("department directory not reachable (%s); ranking the departments with figures", exc)
         return []

@@ -391,8 +391,15 @@ def _matches_path(name: str, body_value: str, path_value: str) -> None:
 
 
 @router.get("/departments", response_model=DepartmentPage)
-async def list_departments(_: Caller, session: Session) -> dict[str, Any]:
-    return await queries.departments(session)
+async def list_departments(
+    _: Caller,
+    session: Session,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """The department directory by code (keyset pages; a city's directory may hold its
+    streets and towns too)."""
+    return await queries.departments(session, cursor, limit)
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentEntry)
@@ -561,10 +568,16 @@ async def put_staff(staff_id: str, body: StaffMember, _: Caller, session: Sessio
 
 @router.get("/matters", response_model=MatterPage)
 async def list_matters(
-    _: Caller, session: Session, include_retired: bool = False, department: str | None = None
+    _: Caller,
+    session: Session,
+    include_retired: bool = False,
+    department: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    """The dispatch catalogue (派单目录): matters with their lead and co-handling departments."""
-    return {"items": await matters.list_matters(session, include_retired, department), "next_cursor": None}
+    """The dispatch catalogue (派单目录): matters with their lead and co-handling departments,
+    by code (keyset pages)."""
+    return await matters.list_matters(session, include_retired, department, cursor, limit)
 
 
 @router.post("/matter-suggestions", response_model=MatterSuggestions)

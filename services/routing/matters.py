@@ -15,6 +15,7 @@ from shared.auth import Principal
 from shared.clock import now
 from shared.db import fetch_row
 from shared.errors import ApiError, Conflict, NotFound, field_error
+from shared.pagination import keyset, keyset_page
 
 EDITABLE = (
     "name",
@@ -35,14 +36,19 @@ def view(row: Any) -> dict[str, Any]:
 
 
 async def list_matters(
-    session: AsyncSession, include_retired: bool, department: str | None
-) -> list[dict[str, Any]]:
-    stmt = select(store.matters).order_by(store.matters.c.code)
+    session: AsyncSession, include_retired: bool, department: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """A keyset page of the catalogue by code (its primary key)."""
+    stmt = select(store.matters)
     if not include_retired:
         stmt = stmt.where(store.matters.c.active)
     if department:
         stmt = stmt.where(store.matters.c.lead_department == department)
-    return [view(r) for r in (await session.execute(stmt)).mappings()]
+    rows = [
+        dict(r)
+        for r in (await session.execute(keyset(stmt, [store.matters.c.code], cursor, limit))).mappings()
+    ]
+    return keyset_page(rows, limit, ("code",), view)
 
 
 async def get_matter(session: AsyncSession, code: str) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from services.routing.domain.time_left import time_left as count_left
 from shared import clock
 from shared.errors import NotFound
 from shared.metrics import CALENDAR_PROVISIONAL
+from shared.pagination import keyset_page
 
 
-async def departments(session: AsyncSession) -> dict[str, Any]:
-    return {"items": await store.list_departments(session), "next_cursor": None}
+async def departments(session: AsyncSession, cursor: str | None, limit: int) -> dict[str, Any]:
+    return keyset_page(await store.departments_page(session, cursor, limit), limit, ("code",))
 
 
 async def rules(session: AsyncSession) -> dict[str, Any]:

@@ -367,9 +367,10 @@ async def department_exists(session: AsyncSession, code: str) -> bool:
     return await session.scalar(select(departments.c.code).where(departments.c.code == code)) is not None
 
 
-async def list_departments(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = (await session.execute(select(departments).order_by(departments.c.code))).mappings()
-    return [dict(r) for r in rows]
+async def departments_page(session: AsyncSession, cursor: str | None, limit: int) -> list[dict[str, Any]]:
+    """A keyset page of the directory by code (its primary key)."""
+    page = keyset(select(departments), [departments.c.code], cursor, limit)
+    return [dict(r) for r in (await session.execute(page)).mappings()]
 
 
 async def insert_department(session: AsyncSession, values: dict[str, Any]) -> bool:

@@ -20,6 +20,7 @@ from services.routing.consumers import HANDLERS, is_urgent_arrival
 from services.routing.main import build_app
 from shared.auth import issue_staff_token
 from shared.events.catalogue import RequestReturned
+from shared.pagination import MAX_PAGE
 from shared.runtime import ServiceRuntime
 from shared.settings import Settings, get_settings
 from tests.integration.conftest import asgi_client
@@ -323,6 +324,29 @@ async def test_matter_suggestions_while_an_agent_types(
         refused = await client.post("/v1/matter-suggestions", headers=AGENT, json=bad)
         assert refused.status_code == 422, refused.text
         assert field in refused.text
+
+
+async def test_the_catalogue_and_the_directory_page_by_code(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime],
+) -> None:
+    client, _ = routing
+    for path, limit in (("/v1/matters", 25), ("/v1/departments", 4)):
+        whole = (await client.get(path, params={"limit": MAX_PAGE}, headers=AGENT)).json()
+        assert whole["next_cursor"] is None
+        codes: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get(path, params=params, headers=AGENT)).json()
+            assert len(page["items"]) <= limit
+            codes += [item["code"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert codes == [item["code"] for item in whole["items"]] == sorted(codes), path
+        assert len(codes) > limit  # more than one page was read
+    too_many = await client.get("/v1/matters", params={"limit": MAX_PAGE + 1}, headers=AGENT)
+    assert too_many.status_code == 422 and "limit" in too_many.text
 
 
 async def test_the_matters_api_versions_and_audits(routing: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CONSOLE = ROOT / "services" / "intake" / "console"
 CALL = re.compile(r"""\b(call|optional)\(\s*"(\w+)",\s*"(GET|POST|PUT|DELETE)",\s*("[^"]+"|ROUTES\[name\])""")
+# A whole directory read page by page (a GET that must take a cursor).
+EVERY_PAGE = re.compile(r'\beveryPage\(\s*"(\w+)",\s*"([^"]+)"')
 # Operations the console uses when present and does without otherwise.
 NOT_YET: set[tuple[str, str, str]] = set()
 
@@ -31,6 +33,9 @@ def _calls() -> list[tuple[str, str, str, str, str]]:
                 ]
             else:
                 found.append((module.name, kind, service, method, path.strip('"')))
+        found += [
+            (module.name, "everyPage", service, "GET", path) for service, path in EVERY_PAGE.findall(text)
+        ]
     return found
 
 
@@ -46,6 +51,9 @@ def test_every_call_is_an_operation_of_the_services_openapi() -> None:
         operation = documents[service]["paths"].get(path, {}).get(method.lower())
         if operation is None and not (kind == "optional" and (service, method, path) in NOT_YET):
             unknown.append(f"{module}: {service} {method} {path}")
+        elif kind == "everyPage" and "cursor" not in {p["name"] for p in operation.get("parameters", [])}:
+            unknown.append(f"{module}: {service} GET {path} is followed page by page but takes no cursor")
+    assert any(kind == "everyPage" for _, kind, *_ in calls)
     assert not unknown, unknown
 
 

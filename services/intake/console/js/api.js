@@ -60,6 +60,19 @@ export async function call(service, method, template, { path, query, body, accep
   return data;
 }
 
+/** Every page of a keyset-paged list, followed to its end: {items}. For the directories the
+ * console holds whole (departments, to name them everywhere). */
+export async function everyPage(service, template, { path, query } = {}) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await call(service, "GET", template, { path, query: { ...query, cursor } });
+    items.push(...page.items);
+    cursor = page.next_cursor || null;
+  } while (cursor);
+  return { items };
+}
+
 /** An operation another release may not have yet: null when the service answers 404. */
 export async function optional(service, method, template, options) {
   try {

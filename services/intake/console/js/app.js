@@ -1,7 +1,7 @@
 // The shell: sign-in, navigation by role, the language toggle, and polling the page shown.
 import { html, render, $, on } from "./dom.js";
 import { t, i18n, setLang, learnDepartments, departmentName } from "./i18n.js";
-import { session, claims, call } from "./api.js";
+import { session, claims, everyPage } from "./api.js";
 import { syncClock, now } from "./format.js";
 import { toast } from "./ui.js";
 import { agentPage, minePage } from "./pages/agent.js";
@@ -67,7 +67,7 @@ async function route() {
   if (!me || (me.exp && me.exp * 1000 < now())) return signIn(main);
   if (!departmentsLoaded) {
     try {
-      learnDepartments((await call("routing", "GET", "/v1/departments")).items);
+      learnDepartments((await everyPage("routing", "/v1/departments")).items);
       departmentsLoaded = true;
     } catch (e) {
       toast(e.message, true);

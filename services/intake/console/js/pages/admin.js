@@ -5,7 +5,7 @@
 // change goes through the services' own APIs (routing, intake).
 import { html, render, $, on, formValues } from "../dom.js";
 import { t, label, bilingual, values, learnDepartments } from "../i18n.js";
-import { call } from "../api.js";
+import { call, everyPage } from "../api.js";
 import { months, now, humanDay } from "../format.js";
 import { splitList, joinList, parseDays, compactDays } from "../lists.js";
 import {
@@ -169,7 +169,7 @@ export async function adminPage(main) {
 
   const show = async () => {
     const [departments, rules, policies, keys, catalog, calendar, years] = await Promise.all([
-      call("routing", "GET", "/v1/departments"),
+      everyPage("routing", "/v1/departments"),
       call("routing", "GET", "/v1/rules"),
       call("routing", "GET", "/v1/sla-policies"),
       call("intake", "GET", "/v1/channel-keys"),
