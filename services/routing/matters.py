@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import learning, store
 from shared.auth import Principal
 from shared.clock import now
-from shared.db import fetch_row
 from shared.errors import ApiError, Conflict, NotFound, field_error
-from shared.pagination import keyset, keyset_page
+from shared.pagination import keyset_page
 
 EDITABLE = (
     "name",
@@ -38,21 +35,12 @@ def view(row: Any) -> dict[str, Any]:
 async def list_matters(
     session: AsyncSession, include_retired: bool, department: str | None, cursor: str | None, limit: int
 ) -> dict[str, Any]:
-    """A keyset page of the catalogue by code (its primary key)."""
-    stmt = select(store.matters)
-    if not include_retired:
-        stmt = stmt.where(store.matters.c.active)
-    if department:
-        stmt = stmt.where(store.matters.c.lead_department == department)
-    rows = [
-        dict(r)
-        for r in (await session.execute(keyset(stmt, [store.matters.c.code], cursor, limit))).mappings()
-    ]
+    rows = await store.matters_page(session, include_retired, department, cursor, limit)
     return keyset_page(rows, limit, ("code",), view)
 
 
 async def get_matter(session: AsyncSession, code: str) -> dict[str, Any]:
-    row = await fetch_row(session, store.matters, store.matters.c.code == code)
+    row = await store.get_matter(session, code)
     if row is None:
         raise NotFound(f"no matter {code}")
     return view(row)
@@ -60,12 +48,7 @@ async def get_matter(session: AsyncSession, code: str) -> dict[str, Any]:
 
 async def versions(session: AsyncSession, code: str) -> list[dict[str, Any]]:
     await get_matter(session, code)
-    stmt = (
-        select(store.matter_versions)
-        .where(store.matter_versions.c.code == code)
-        .order_by(store.matter_versions.c.version)
-    )
-    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    rows = await store.matter_versions_of(session, code)
     for r in rows:
         r["at"] = r["at"].isoformat()
     return rows
@@ -94,26 +77,22 @@ async def _save(
 ) -> dict[str, Any]:
     at = now()
     row = {**values, "updated_at": at, "updated_by": principal.id}
-    await session.execute(
-        pg_insert(store.matters).values(**row).on_conflict_do_update(index_elements=["code"], set_=row)
-    )
     snapshot = {k: values[k] for k in (*EDITABLE, "active")}
-    await session.execute(
-        pg_insert(store.matter_versions).values(
-            code=values["code"],
-            version=values["version"],
-            action=action,
-            actor=principal.id,
-            at=at,
-            snapshot=snapshot,
-        )
-    )
+    version = {
+        "code": values["code"],
+        "version": values["version"],
+        "action": action,
+        "actor": principal.id,
+        "at": at,
+        "snapshot": snapshot,
+    }
+    await store.save_matter(session, row, version)
     await session.commit()
     return view(row)
 
 
 async def create(session: AsyncSession, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    if await fetch_row(session, store.matters, store.matters.c.code == body["code"]) is not None:
+    if await store.get_matter(session, body["code"]) is not None:
         raise Conflict(f"matter {body['code']} already exists (retired ones too: edit it instead)")
     values = {**body, "version": 1, "active": True}
     await _check_departments(session, values)
@@ -127,7 +106,7 @@ async def update(
     body: dict[str, Any],
     expected_version: int | None = None,
 ) -> dict[str, Any]:
-    current = await fetch_row(session, store.matters, store.matters.c.code == code, for_update=True)
+    current = await store.get_matter(session, code, for_update=True)
     if current is None:
         raise NotFound(f"no matter {code}")
     if expected_version is not None and expected_version != current["version"]:
@@ -144,7 +123,7 @@ async def update(
 
 
 async def retire(session: AsyncSession, principal: Principal, code: str) -> dict[str, Any]:
-    current = await fetch_row(session, store.matters, store.matters.c.code == code, for_update=True)
+    current = await store.get_matter(session, code, for_update=True)
     if current is None:
         raise NotFound(f"no matter {code}")
     if not current["active"]:
@@ -175,9 +154,7 @@ async def dispatch_queue(
 
 
 async def models(session: AsyncSession) -> list[dict[str, Any]]:
-    cols = [c for c in store.dispatch_models.c if c.name != "blob"]
-    stmt = select(*cols).order_by(store.dispatch_models.c.version.desc()).limit(20)
-    rows = [dict(r) for r in (await session.execute(stmt)).mappings()]
+    rows = await store.recent_models(session)
     for r in rows:
         r["trained_at"] = r["trained_at"].isoformat()
     return rows
@@ -188,14 +165,8 @@ async def suggest(session: AsyncSession, text: str, limit: int) -> dict[str, Any
     what an agent sees under the content box while typing. The newest dispatch model's
     probability of each active matter (a matter retired since the model was trained is
     left out; the lead department is the catalogue's current one)."""
-    rows = (await session.execute(select(store.matters).where(store.matters.c.active))).mappings()
-    active = {r["code"]: r for r in rows}
-    names = {
-        r["code"]: r["name"]
-        for r in (
-            await session.execute(select(store.departments.c.code, store.departments.c.name))
-        ).mappings()
-    }
+    active = await store.active_matters(session)
+    names = await store.department_names(session)
     model = await learning.MODELS.get(session)
     if model is None:
         return {"items": [], "model_version": None}

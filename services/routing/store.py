@@ -595,3 +595,53 @@ async def active_matter_exists(session: AsyncSession, code: str) -> bool:
         await session.scalar(select(matters.c.code).where(matters.c.code == code, matters.c.active))
         is not None
     )
+
+
+# --- the dispatch catalogue ----------------------------------------------------------
+
+
+async def matters_page(
+    session: AsyncSession, include_retired: bool, department: str | None, cursor: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A keyset page of the catalogue by code (its primary key)."""
+    stmt = select(matters)
+    if not include_retired:
+        stmt = stmt.where(matters.c.active)
+    if department:
+        stmt = stmt.where(matters.c.lead_department == department)
+    page = keyset(stmt, [matters.c.code], cursor, limit)
+    return [dict(r) for r in (await session.execute(page)).mappings()]
+
+
+async def get_matter(session: AsyncSession, code: str, for_update: bool = False) -> dict[str, Any] | None:
+    return await fetch_row(session, matters, matters.c.code == code, for_update=for_update)
+
+
+async def active_matters(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    rows = (await session.execute(select(matters).where(matters.c.active))).mappings()
+    return {r["code"]: dict(r) for r in rows}
+
+
+async def matter_versions_of(session: AsyncSession, code: str) -> list[dict[str, Any]]:
+    stmt = select(matter_versions).where(matter_versions.c.code == code).order_by(matter_versions.c.version)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def save_matter(session: AsyncSession, row: dict[str, Any], version: dict[str, Any]) -> None:
+    """The matter as it now is, and the version row that audits the change."""
+    await session.execute(
+        pg_insert(matters).values(**row).on_conflict_do_update(index_elements=["code"], set_=row)
+    )
+    await session.execute(pg_insert(matter_versions).values(**version))
+
+
+async def department_names(session: AsyncSession) -> dict[str, str]:
+    rows = (await session.execute(select(departments.c.code, departments.c.name))).mappings()
+    return {r["code"]: r["name"] for r in rows}
+
+
+async def recent_models(session: AsyncSession, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest dispatch models, without their blobs."""
+    cols = [c for c in dispatch_models.c if c.name != "blob"]
+    stmt = select(*cols).order_by(dispatch_models.c.version.desc()).limit(limit)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
