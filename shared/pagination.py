@@ -70,13 +70,20 @@ def decode_key(cursor: str | None, width: int) -> tuple[Any, ...] | None:
 
 
 def keyset(
-    stmt: Select[Any], columns: Sequence[ColumnElement[Any]], cursor: str | None, limit: int
+    stmt: Select[Any],
+    columns: Sequence[ColumnElement[Any]],
+    cursor: str | None,
+    limit: int,
+    *,
+    descending: bool = False,
 ) -> Select[Any]:
-    """`stmt` ordered by `columns` (ascending), after the cursor's key, at most `limit` rows."""
+    """`stmt` ordered by `columns` (ascending, or all descending: newest first), after the
+    cursor's key, at most `limit` rows."""
     after = decode_key(cursor, len(columns))
     if after is not None:
-        stmt = stmt.where(tuple_(*columns) > tuple_(*after))
-    return stmt.order_by(*columns).limit(limit)
+        key, last = tuple_(*columns), tuple_(*after)
+        stmt = stmt.where(key < last if descending else key > last)
+    return stmt.order_by(*(c.desc() for c in columns) if descending else columns).limit(limit)
 
 
 def keyset_page(

@@ -10,6 +10,7 @@ from pydantic import Field
 from services.intake import knowledge
 from services.intake.schemas import ArticleDetail, ArticleHits, ArticleList
 from shared.events.catalogue import Category
+from shared.pagination import MAX_PAGE
 from shared.policy import Caller
 from shared.runtime import Session
 from shared.types import Instant, Strict
@@ -72,13 +73,14 @@ async def list_articles(
     status: Literal["draft", "pending", "published", "retired"] | None = None,
     kind: Literal["article", "case"] | None = None,
     department: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
-    return {
-        "items": await knowledge.list_articles(
-            session, status=status, kind=kind, department=department, limit=limit
-        )
-    }
+    """Articles and cases, most recently changed first (keyset pages on an index of change
+    time and id; by status, what waits for approval)."""
+    return await knowledge.list_articles(
+        session, status=status, kind=kind, department=department, cursor=cursor, limit=limit
+    )
 
 
 @router.post("/articles", status_code=201, response_model=ArticleDetail, response_model_exclude_unset=True)

@@ -11,8 +11,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal_column, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import store
@@ -32,8 +30,8 @@ from shared.auth import Principal
 from shared.clock import now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error
 from shared.lifecycle import State
+from shared.pagination import keyset_page
 
-KB = store.kb_articles
 SNAPSHOT_FIELDS = ("question", "answer", "category", "keywords", "department", "valid_from", "valid_to")
 # States in which a request has been resolved: only those can become typical cases.
 RESOLVED_STATES = {
@@ -92,16 +90,17 @@ def view(row: Any, versions: list[dict[str, Any]] | None = None) -> dict[str, An
 async def _record(
     session: AsyncSession, row: dict[str, Any], action: str, by: str, note: str | None = None
 ) -> None:
-    await session.execute(
-        insert(store.kb_versions).values(
-            article_id=row["id"],
-            version=row["version"],
-            status=row["status"],
-            action=action,
-            snapshot=_snapshot(row),
-            by=by,
-            note=note,
-        )
+    await store.kb_insert_version(
+        session,
+        {
+            "article_id": row["id"],
+            "version": row["version"],
+            "status": row["status"],
+            "action": action,
+            "snapshot": _snapshot(row),
+            "by": by,
+            "note": note,
+        },
     )
 
 
@@ -127,22 +126,18 @@ async def create_article(
         **values,
         "created_by": principal.id,
     }
-    try:
-        await session.execute(insert(KB).values(**row, **_terms_of(row)))
-    except IntegrityError as exc:
-        raise Conflict(f"article {row['id']} exists already") from exc
+    if not await store.kb_insert(session, {**row, **_terms_of(row)}):
+        raise Conflict(f"article {row['id']} exists already")
     await _record(session, row, "create", principal.id)
     await session.commit()
     return await get_article(session, row["id"])
 
 
 async def _load(session: AsyncSession, article_id: str) -> dict[str, Any]:
-    row = (
-        (await session.execute(select(KB).where(KB.c.id == article_id).with_for_update())).mappings().first()
-    )
+    row = await store.kb_get(session, article_id, for_update=True)
     if row is None:
         raise NotFound(f"no article {article_id}")
-    return dict(row)
+    return row
 
 
 async def edit_article(
@@ -157,17 +152,17 @@ async def edit_article(
     updated = {**row, **{k: v for k, v in values.items() if v is not None}, "status": status}
     updated["version"] = row["version"] + 1
     _check_validity(updated)
-    await session.execute(
-        update(KB)
-        .where(KB.c.id == article_id)
-        .values(
+    await store.kb_update(
+        session,
+        article_id,
+        {
             **{k: updated[k] for k in SNAPSHOT_FIELDS},
             **_terms_of(updated),
-            status=status,
-            version=updated["version"],
-            approved_by=None,
-            updated_at=now(),
-        )
+            "status": status,
+            "version": updated["version"],
+            "approved_by": None,
+            "updated_at": now(),
+        },
     )
     await _record(session, updated, "edit", principal.id)
     await session.commit()
@@ -199,15 +194,15 @@ async def transition(
     elif not may_edit(principal, row["department"]):
         raise Forbidden("only the owning department's head or an admin may do this")
     status = _move(row, action)
-    await session.execute(
-        update(KB)
-        .where(KB.c.id == article_id)
-        .values(
-            status=status,
-            note=note,
-            approved_by=principal.id if action == "approve" else row["approved_by"],
-            updated_at=now(),
-        )
+    await store.kb_update(
+        session,
+        article_id,
+        {
+            "status": status,
+            "note": note,
+            "approved_by": principal.id if action == "approve" else row["approved_by"],
+            "updated_at": now(),
+        },
     )
     await _record(session, {**row, "status": status}, action, principal.id, note)
     await session.commit()
@@ -215,19 +210,14 @@ async def transition(
 
 
 async def get_article(session: AsyncSession, article_id: str, with_versions: bool = False) -> dict[str, Any]:
-    row = (await session.execute(select(KB).where(KB.c.id == article_id))).mappings().first()
+    row = await store.kb_get(session, article_id)
     if row is None:
         raise NotFound(f"no article {article_id}")
     versions = None
     if with_versions:
-        v = store.kb_versions.c
         versions = [
             {k: r[k] for k in ("version", "status", "action", "snapshot", "by", "note", "at")}
-            for r in (
-                await session.execute(
-                    select(store.kb_versions).where(v.article_id == article_id).order_by(v.seq)
-                )
-            ).mappings()
+            for r in await store.kb_versions_of(session, article_id)
         ]
     return view(row, versions)
 
@@ -248,37 +238,29 @@ async def search(
     words = query_terms(text)
     if not words:
         return []
-    query = func.to_tsquery("simple", " | ".join(words))
-    rank = func.ts_rank_cd(KB.c.search, query, 1).label("rank")  # 1: normalise by length
-    stmt = select(KB, rank).where(KB.c.search.op("@@")(query))
-    if min_rank > 0:
-        stmt = stmt.where(rank >= min_rank)
-    if category:
-        stmt = stmt.where(KB.c.category == category)
-    if live_only:
-        moment = at or now()
-        stmt = stmt.where(
-            KB.c.status == "published",
-            (KB.c.valid_from.is_(None)) | (KB.c.valid_from <= moment),
-            (KB.c.valid_to.is_(None)) | (KB.c.valid_to > moment),
-        )
-    rows = (
-        await session.execute(stmt.order_by(literal_column("rank").desc(), KB.c.id).limit(limit))
-    ).mappings()
+    rows = await store.kb_search(
+        session,
+        words,
+        limit=limit,
+        category=category,
+        live_at=(at or now()) if live_only else None,
+        min_rank=min_rank,
+    )
     return [{**view(r), "rank": round(float(r["rank"]), 4)} for r in rows]
 
 
 async def list_articles(
-    session: AsyncSession, *, status: str | None, kind: str | None, department: str | None, limit: int
-) -> list[dict[str, Any]]:
-    stmt = select(KB).order_by(KB.c.updated_at.desc()).limit(limit)
-    if status:
-        stmt = stmt.where(KB.c.status == status)
-    if kind:
-        stmt = stmt.where(KB.c.kind == kind)
-    if department:
-        stmt = stmt.where(KB.c.department == department)
-    return [view(r) for r in (await session.execute(stmt)).mappings()]
+    session: AsyncSession,
+    *,
+    status: str | None,
+    kind: str | None,
+    department: str | None,
+    cursor: str | None = None,
+    limit: int,
+) -> dict[str, Any]:
+    """A keyset page of articles, most recently changed first."""
+    rows = await store.kb_page(session, status, kind, department, cursor, limit)
+    return keyset_page(rows, limit, store.KB_KEY, view)
 
 
 # Below this an article shares a word or two with the request but does not answer it (a
@@ -297,7 +279,7 @@ async def suggestions(session: AsyncSession, content: str, limit: int = 3) -> li
 
 
 async def live_article(session: AsyncSession, article_id: str) -> bool:
-    row = (await session.execute(select(KB).where(KB.c.id == article_id))).mappings().first()
+    row = await store.kb_get(session, article_id)
     return row is not None and is_live(row["status"], row["valid_from"], row["valid_to"], now())
 
 
@@ -329,10 +311,8 @@ async def propose_case(
         "source_request_id": request_id,
         "created_by": principal.id,
     }
-    try:
-        await session.execute(insert(KB).values(**row, **_terms_of(row)))
-    except IntegrityError as exc:
-        raise Conflict(f"request {request_id} was proposed as a case already") from exc
+    if not await store.kb_insert(session, {**row, **_terms_of(row)}):
+        raise Conflict(f"request {request_id} was proposed as a case already")
     await _record(session, row, "propose", principal.id)
     await session.commit()
     return await get_article(session, row["id"])
@@ -342,10 +322,9 @@ async def seed_articles(session: AsyncSession, articles: list[dict[str, Any]]) -
     """Starter articles, published, where none with that id exists (edits are kept)."""
     added = 0
     for values in articles:
-        if await session.scalar(select(KB.c.id).where(KB.c.id == values["id"])) is not None:
-            continue
         row = {**values, "kind": "article", "status": "published", "version": 1, "created_by": "seed"}
-        await session.execute(insert(KB).values(**row, **_terms_of(row), approved_by="seed"))
+        if not await store.kb_insert(session, {**row, **_terms_of(row), "approved_by": "seed"}):
+            continue  # kept as edited
         await _record(session, row, "create", "seed", "starter knowledge base")
         added += 1
     return added

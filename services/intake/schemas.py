@@ -299,3 +299,4 @@ class ArticleHits(BaseModel):
 
 class ArticleList(BaseModel):
     items: list[Article]
+    next_cursor: str | None

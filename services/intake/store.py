@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     select,
     text,
     update,
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import now
 from shared.db import fetch_row, insert_new, new_metadata
+from shared.pagination import keyset
 
 metadata = new_metadata()
 
@@ -191,6 +193,9 @@ kb_articles = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
     Index("ix_kb_articles_search", "search", postgresql_using="gin"),
+    # The editors' lists, newest first: all, and by status (what waits for approval).
+    Index("ix_kb_articles_recent", "updated_at", "id"),
+    Index("ix_kb_articles_status_recent", "status", "updated_at", "id"),
 )
 
 kb_versions = Table(
@@ -511,3 +516,84 @@ async def duplicate_candidates(
         for candidate in (await session.execute(stmt)).mappings():
             found[candidate["id"]] = dict(candidate)
     return list(found.values())
+
+
+# --- the knowledge base ------------------------------------------------------------
+
+KB_KEY = ("updated_at", "id")
+
+
+async def kb_insert(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """A new article or case; False if its id is taken."""
+    result = await session.execute(
+        pg_insert(kb_articles).values(**row).on_conflict_do_nothing().returning(kb_articles.c.id)
+    )
+    return result.first() is not None
+
+
+async def kb_insert_version(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(pg_insert(kb_versions).values(**values))
+
+
+async def kb_get(session: AsyncSession, article_id: str, for_update: bool = False) -> dict[str, Any] | None:
+    return await fetch_row(session, kb_articles, kb_articles.c.id == article_id, for_update=for_update)
+
+
+async def kb_update(session: AsyncSession, article_id: str, values: dict[str, Any]) -> None:
+    await session.execute(update(kb_articles).where(kb_articles.c.id == article_id).values(**values))
+
+
+async def kb_versions_of(session: AsyncSession, article_id: str) -> list[dict[str, Any]]:
+    v = kb_versions.c
+    stmt = select(kb_versions).where(v.article_id == article_id).order_by(v.seq)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def kb_search(
+    session: AsyncSession,
+    words: list[str],
+    *,
+    limit: int,
+    category: str | None,
+    live_at: datetime | None,
+    min_rank: float,
+) -> list[dict[str, Any]]:
+    """Articles matching any of the terms (OR) on the GIN index, best rank first (matching
+    more terms, and in keywords and question, ranks higher; normalised by length)."""
+    kb = kb_articles.c
+    query = func.to_tsquery("simple", " | ".join(words))
+    rank = func.ts_rank_cd(kb.search, query, 1).label("rank")
+    stmt = select(kb_articles, rank).where(kb.search.op("@@")(query))
+    if min_rank > 0:
+        stmt = stmt.where(rank >= min_rank)
+    if category:
+        stmt = stmt.where(kb.category == category)
+    if live_at is not None:
+        stmt = stmt.where(
+            kb.status == "published",
+            (kb.valid_from.is_(None)) | (kb.valid_from <= live_at),
+            (kb.valid_to.is_(None)) | (kb.valid_to > live_at),
+        )
+    stmt = stmt.order_by(literal_column("rank").desc(), kb.id).limit(limit)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def kb_page(
+    session: AsyncSession,
+    status: str | None,
+    kind: str | None,
+    department: str | None,
+    cursor: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """A keyset page of articles, most recently changed first."""
+    kb = kb_articles.c
+    stmt = select(kb_articles)
+    if status:
+        stmt = stmt.where(kb.status == status)
+    if kind:
+        stmt = stmt.where(kb.kind == kind)
+    if department:
+        stmt = stmt.where(kb.department == department)
+    page = keyset(stmt, [kb.updated_at, kb.id], cursor, limit, descending=True)
+    return [dict(r) for r in (await session.execute(page)).mappings()]

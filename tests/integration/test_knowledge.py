@@ -124,6 +124,37 @@ async def test_an_article_is_offered_only_once_a_supervisor_approved_it(
     assert again.status_code == 409
 
 
+async def test_the_editors_list_pages_newest_first(intake: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
+    client, _ = intake
+    word = f"白鹭{uuid.uuid4().hex[:6]}"
+    made = []
+    for n in range(3):
+        body = {
+            "question": f"{word}第{n + 1}号停车场怎么收费？",
+            "answer": "首小时免费，之后每小时 2 元。",
+            "category": "consultation",
+            "keywords": [word],
+            "department": "urban",
+        }
+        created = await client.post("/v1/kb/articles", json=body, headers=HEAD_URBAN)
+        assert created.status_code == 201, created.text
+        made.append(created.json()["id"])
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"status": "draft", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/kb/articles", params=params, headers=SUPERVISOR)).json()
+        assert len(page["items"]) <= 2
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    ids = [a["id"] for a in seen]
+    assert len(ids) == len(set(ids))
+    assert [a["id"] for a in seen if a["id"] in made] == made[::-1]  # the newest first
+    assert [a["question"] for a in seen if a["id"] == made[0]] == [f"{word}第1号停车场怎么收费？"]
+
+
 async def test_validity_dates_bound_what_is_offered(intake: tuple[httpx.AsyncClient, ServiceRuntime]) -> None:
     client, runtime = intake
     word = f"灯会{uuid.uuid4().hex[:6]}"
