@@ -50,6 +50,10 @@ BLIND = {
     # Agents' work-order notes and phone-typed messages, 5 a matter each (800): written as
     # catalogue examples and kept out instead. Urgency is the matter's own (approximate).
     "blind_e (held out)": ROOT / "bench" / "eval" / "dispatch_blind_e.jsonl",
+    # 320 requests, 4 a matter, by a writer who saw only the matters' names and descriptions
+    # (2 December 2026): elderly callers' stories, angry and typed-on-the-phone messages with
+    # homophones, dialect, mixed topics; urgent only where people are in danger now.
+    "blind_f (held out)": ROOT / "bench" / "eval" / "dispatch_blind_f.jsonl",
 }
 RESULTS = ROOT / "bench" / "results.json"
 

@@ -25,6 +25,13 @@ sys.path.insert(0, str(ROOT))
 from shared.masking import Person, mask_text, normalise_number  # noqa: E402
 
 EVAL = ROOT / "bench" / "eval" / "pii_blind.jsonl"
+# A second blind set (2 December 2026): 200 requests by a writer who saw neither the code nor
+# the first set, with third parties' names, plates, doors, documents and accounts. Measured
+# blind first (72.9 %: 167 of 229); what it found missing was then added by kind, so it
+# flatters too. Its writer counts plates and doors as personal, the first set's did not; the
+# masking follows the second (docs/personal-data.md), so three of the first set's "clean"
+# texts (plates) are changed.
+SECOND = ROOT / "bench" / "eval" / "pii_blind_2.jsonl"
 RESULTS = ROOT / "bench" / "results.json"
 _KEEP = re.compile(r"[0-9A-Za-z\u4e00-\u9fff@]")
 
@@ -63,17 +70,18 @@ def measure(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    items = [json.loads(line) for line in EVAL.read_text(encoding="utf-8").splitlines() if line.strip()]
-    result = measure(items)
-    print(
-        f"personal strings {result['personal_strings']}: masked {result['masked']} "
-        f"(recall {result['recall']:.1%}); texts without personal data changed: "
-        f"{result['benign_changed']} of {result['benign_requests']}"
-    )
-    for failure in result["failures"]:
-        print("  ", json.dumps(failure, ensure_ascii=False))
     existing = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
-    existing["pii_masking"] = {k: v for k, v in result.items() if k != "failures"}
+    for key, path in (("pii_masking", EVAL), ("pii_masking_second_set", SECOND)):
+        items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        result = measure(items)
+        print(
+            f"{path.name}: personal strings {result['personal_strings']}: masked {result['masked']} "
+            f"(recall {result['recall']:.1%}); texts without personal data changed: "
+            f"{result['benign_changed']} of {result['benign_requests']}"
+        )
+        for failure in result["failures"]:
+            print("  ", json.dumps(failure, ensure_ascii=False))
+        existing[key] = {k: v for k, v in result.items() if k != "failures"}
     RESULTS.write_text(json.dumps(existing, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -114,8 +114,8 @@ def _normalised(text: str) -> tuple[str, Sequence[int]]:
 # What people put between the digits of one number.
 _SEP = r"[ \t\u3000\-‐‑‒–—―−.·・_/()\[\]（），,]"
 _DIGIT = r"[0-9零〇○洞一幺壹二两贰三叁四肆五伍六陆七拐柒八捌九勾玖]"
-_RUN = re.compile(rf"\+?{_DIGIT}(?:{_SEP}{{0,3}}{_DIGIT})*(?:{_SEP}{{0,3}}[Xx](?![A-Za-z]))?")
-_GROUP = re.compile(rf"{_DIGIT}+[Xx]?|[Xx]")
+_RUN = re.compile(rf"\+?{_DIGIT}(?:{_SEP}{{0,3}}{_DIGIT})*(?:{_SEP}{{0,3}}[Xx叉](?![A-Za-z]))?")
+_GROUP = re.compile(rf"{_DIGIT}+[Xx叉]?|[Xx叉]")
 _DIGIT_OR_X = re.compile(rf"{_DIGIT}|[Xx]")
 
 
@@ -192,7 +192,7 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-_CARD_CUE = re.compile(r"(卡号|银行卡|信用卡|储蓄卡|借记卡|card)", re.I)
+_CARD_CUE = re.compile(r"(卡|账号|账户|card|account)", re.I)
 _PHONE_CUE = re.compile(r"(电话|手机|号码|联系|致电|打|拨|座机|tel|phone|call|mobile|身份证|证件)", re.I)
 
 
@@ -228,7 +228,7 @@ def _number_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]
         if not _ASCII_DIGIT.search(run.group()) and len(_STRONG_CHINESE_DIGIT.findall(run.group())) < 7:
             continue  # a few Chinese numerals are words, not a number
         # Each group's digits once; a personal number is at most 19 of them (a bank card).
-        group_digits = [norm[a:b].translate(_AS_DIGITS) for a, b in groups]
+        group_digits = [norm[a:b].translate(_AS_DIGITS).replace("叉", "X") for a, b in groups]
         i = 0
         while i < len(groups):
             found = None
@@ -290,7 +290,7 @@ def _email_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]]
         raw = m.group()
         if "@" not in raw and not re.search(r"\(at\)|\[at\]|\{at\}", raw, re.I):
             # "x at y dot com" without brackets only when it ends like a domain
-            if not re.search(r"\s(dot|\.)\s*(com|cn|net|org|edu|gov)$", raw, re.I):
+            if not re.search(r"(\sdot\s|\.)\s*(com|cn|net|org|edu|gov)$", raw, re.I):
                 continue
         local = re.split(r"\s*(?:@|\(at\)|\[at\]|\{at\}|\sat\s)", raw, maxsplit=1, flags=re.I)[0]
         domain = raw[len(local) :]
@@ -323,6 +323,53 @@ def _account_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str
     return spans
 
 
+# --- vehicles, documents, accounts, flats ------------------------------------------------
+
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# A licence plate (京N 8L2W7, 黑A·K7291, 川AD82K61, 湘a8f3k2): the car is its keeper's.
+_PLATE = re.compile(
+    rf"(?<![A-Za-z0-9])([{_PROVINCES}][A-Za-z])[\s·・.\-]?([A-Za-z0-9]{{5,6}})(?![A-Za-z0-9])"
+)
+# A document or member number named as one (护照号E58294716, 学号2021031147, 抖音号 dy_x).
+_NAMED_NUMBER = re.compile(
+    r"(?:护照|通行证|签证|居住证|驾驶证|驾照|军官证|学号|工号|学籍号|社保卡号?|医保卡号?|证件|病历|住院"
+    r"|抖音|快手|微博|小红书|b站|淘宝|支付宝|钉钉|飞书|telegram|line|skype|whatsapp|微信|vx|wx)"
+    r"\s*(?:号码|账号|帐号|号|id|名|名字|昵称)?\s*(?:是|为|叫|:|：)?\s*"
+    r"(?P<value>[A-Za-z0-9][A-Za-z0-9_.\-]{4,29})(?![A-Za-z0-9_\-])",
+    re.I,
+)
+# A flat written out (7栋1单元801, 6号楼1门302, 2栋5楼1号, 4号院后排平房第3间): the street
+# and the estate stay, the building and the door go.
+_FLAT = re.compile(
+    r"\d+\s*(?:号楼|栋|幢|座|号院)\s*(?:\d+\s*(?:单元|门|楼|层|排)\s*)?"
+    r"(?:\d+\s*(?:室|号|户)?(?![\d\s]*(?:单元|门))|[^\s，,。；;！!？?\d]{0,6}?第\s*\d+\s*(?:间|户|室|号))"
+    r"|(?:村|屯|组)[东西南北]?头?第[一二三四五六七八九十\d]+排\s*\d+\s*号"
+)
+
+
+def _identifier_spans(norm: str, origin: Sequence[int]) -> list[tuple[int, int, str]]:
+    spans = []
+    for m in _PLATE.finditer(norm):
+        if not re.search(r"\d", m.group(2)):
+            continue  # 京AB… without a digit is a word, not a plate
+        spans.append(
+            (origin[m.start()], origin[m.end() - 1] + 1, m.group(1).upper() + "·***" + m.group(2)[-2:])
+        )
+    for m in _NAMED_NUMBER.finditer(norm):
+        value = m.group("value")
+        if not re.search(r"\d", value) and "_" not in value and len(value) < 6:
+            continue
+        start, end = m.start("value"), m.end("value")
+        spans.append(
+            (origin[start], origin[end - 1] + 1, value[:2] + "*" * max(3, len(value) - 4) + value[-2:])
+        )
+    for m in _FLAT.finditer(norm):
+        if re.fullmatch(r"\d+\s*(?:号楼|栋|幢|座)\s*\d+\s*(?:单元|门)", m.group()):
+            continue  # a building and its entrance, no door: not one household
+        spans.append((origin[m.start()], origin[m.end() - 1] + 1, "***"))
+    return spans
+
+
 # --- names -----------------------------------------------------------------------------
 
 COMPOUND_SURNAMES = (
@@ -343,12 +390,35 @@ _INTRO = re.compile(
     rf"|(?:她|他|我(?:儿子|女儿|爱人|老伴|丈夫|妻子|老公|老婆|父亲|母亲|爸|妈|家属))(?:叫|名叫)"
     rf"|联系我?(?:儿子|女儿|爱人|老伴|家属|家人|丈夫|妻子|老公|老婆))\s*({_CJK}(?:\s?{_CJK}){{1,3}})"
 )
+# Someone else named by who they are to the person (房东叫贺春梅, 邻居钱志强, 医生马卫东,
+# 那个叫章晓静的): a third party's name is theirs to keep too.
+_ROLES = (
+    "房东|二房东|房主|老板娘|老板|店主|店长|医生|大夫|护士长|护士|民警|警察|警官|辅警|城管|司机|快递员|外卖员"
+    "|骑手|业务员|销售|中介|经理|班主任|老师|校长|园长|工作人员|网格员|保安|管家|邻居|对门的|对门|孩子|儿子|女儿|闺女"
+    "|爱人|老伴|丈夫|妻子|老公|老婆|母亲|父亲|婆婆|公公|岳母|岳父|孙子|孙女|外孙|外孙女|法人代表|法人|负责人"
+    "|包工头|工头|抄表员|维修工|律师|会计|村长|村支书|书记|主任|科长|所长|站长|队长|组长|同事|室友|前夫|前妻"
+    "|小孩|隔壁的|楼上的|楼下的"
+)
+_ROLE_INTRO = re.compile(
+    rf"(?:(?:{_ROLES})(?:[，,]?\s*的?(?:名字)?(?:叫|名叫|是|姓名是))?|(?:那个|有个|一个|这个|的|人|[，,])叫)"
+    rf"\s*({_CJK}(?:\s?{_CJK}){{1,3}})"
+)
+# A name before the title people call them by (刘建军医生, 吕斌大夫): the title alone
+# (张医生) says nothing of who.
+_NAME_BEFORE_TITLE = re.compile(rf"({_CJK}{{2,3}})(?=医生|大夫|警官|律师|护士)")
+# 姓冯，冯建华: a surname told first, then the whole name.
+_SURNAME_THEN_NAME = re.compile(rf"姓({_CJK})[，,\s]*(?:叫)?\s*(\1{_CJK}{{1,2}})")
 # What follows a name in such a sentence (so 我是业主 / 我是张家港的 stay as written).
 _AFTER_NAME = re.compile(
-    r"[\s，,。.！!？?；;、:：)）]|$|电话|手机|住|家|在|想|要|反映|投诉|联系|，"
+    r"[\s，,。.！!？?；;、:：)）（(]|$|电话|手机|住|家|在|想|要|反映|投诉|联系|，"
     r"|的(?:家属|家人|儿子|女儿|爱人|老伴|丈夫|妻子|妈妈|爸爸|孩子|邻居)"
 )
 _NOT_NAME_TAILS = ("先生", "女士", "师傅", "老师", "阿姨", "大爷", "大妈", "同志")
+# After a third party's name, also what they did (民警孙晓峰说, 钱志强家, 马卫东大夫).
+_AFTER_OTHERS_NAME = re.compile(
+    _AFTER_NAME.pattern
+    + r"|说|讲|的|和|跟|也|还|天天|总|老是|一直|就|他|她|大夫|医生|收|带|把|让|给|不|没|才|今年|已经|被"
+)
 # Words people introduce themselves with that begin like a surname (房, 车, 司, 程 …).
 _NOT_NAMES = frozenset(
     "房东 房客 车主 司机 党员 华侨 游客 商户 商家 程序员 管理员 包工头 师傅 单身 单亲 方便 向导 "
@@ -521,12 +591,63 @@ def mask_text(text: str, person: Person = NOBODY) -> str:
     spans = _email_spans(norm, origin)
     spans += _account_spans(digits, origin)  # QQ 二三四五六七八九 is a number too
     spans += _number_spans(digits, origin)
+    spans += _identifier_spans(norm, origin)
     text = _apply(text, spans)
     # 3. A name introduced as one (我叫林小红), anyone's.
     return _mask_introduced_names(text)
 
 
+def _a_common_word(word: str) -> bool:
+    """A word jieba knows well that is not a person's name (高烧, 车间, 项目): after 孩子 or
+    主任 such a word is what happened or where, not who. Loaded only when asked."""
+    import jieba.posseg
+
+    tokenizer = jieba.posseg.dt
+    tokenizer.tokenizer.check_initialized()
+    frequent = tokenizer.tokenizer.FREQ.get(word, 0) >= 50
+    return frequent and not str(tokenizer.word_tag_tab.get(word, "")).startswith("nr")
+
+
+def _read_as_a_name(name: str, tail: str) -> bool:
+    """Whether jieba reads `name` as a person's name where it stands (物业经理梁海波好几次)."""
+    import jieba.posseg
+
+    first = next(iter(jieba.posseg.lcut(name + tail[:4])), None)
+    return first is not None and first.word == name and first.flag.startswith("nr")
+
+
+def _surname_length(candidate: str) -> int:
+    if candidate[:2] in COMPOUND_SURNAMES:
+        return 2
+    return 1 if candidate[0] in COMMON_SURNAMES else 0
+
+
+def _mask_names_before_titles(text: str) -> str:
+    def replace(m: re.Match[str]) -> str:
+        found = m.group(1)
+        for candidate in (found, found[-2:]) if len(found) == 3 else (found,):
+            start = _surname_length(candidate)
+            if (
+                start
+                and len(candidate) > start
+                and candidate not in _NOT_NAMES
+                and not _a_common_word(candidate)
+            ):
+                return found[: len(found) - len(candidate)] + mask_name(candidate)
+        return found
+
+    return _NAME_BEFORE_TITLE.sub(replace, text)
+
+
 def _mask_introduced_names(text: str) -> str:
+    text = _mask_names_after(_INTRO, _AFTER_NAME, text, vet=False)
+    text = _mask_names_after(_ROLE_INTRO, _AFTER_OTHERS_NAME, text, vet=True)
+    text = _mask_names_before_titles(text)
+    text = _SURNAME_THEN_NAME.sub(lambda m: m.group()[: m.start(2) - m.start()] + mask_name(m.group(2)), text)
+    return _LATIN_INTRO.sub(lambda m: m.group()[: m.start(1) - m.start()] + m.group(1)[0] + "***", text)
+
+
+def _mask_names_after(intro: re.Pattern[str], after: re.Pattern[str], text: str, vet: bool) -> str:
     def replace(m: re.Match[str]) -> str:
         name = m.group(1)
         compact = re.sub(r"\s", "", name)
@@ -545,14 +666,26 @@ def _mask_introduced_names(text: str) -> str:
             if any(candidate.endswith(t) or after_surname.startswith(t) for t in _NOT_NAME_TAILS):
                 return m.group()
             tail = text[m.start(1) + _offset(name, length) :]
-            if _AFTER_NAME.match(tail) or not rest:
+            if after.match(tail) or not rest or (vet and _read_as_a_name(candidate, tail)):
+                if vet and _a_common_word(candidate):
+                    return m.group()
                 cut = m.start(1) - m.start() + _offset(name, length)
                 return m.group()[: m.start(1) - m.start()] + mask_name(candidate) + m.group()[cut:]
         return m.group()
 
-    return _LATIN_INTRO.sub(
-        lambda m: m.group()[: m.start(1) - m.start()] + m.group(1)[0] + "***", _INTRO.sub(replace, text)
-    )
+    # Searched from each place on, so an intro that names no one (中介公司的…) does not hide
+    # the one inside it (…业务员叫邱磊).
+    out, pos = [], 0
+    while (m := intro.search(text, pos)) is not None:
+        replaced = replace(m)
+        if replaced == m.group():
+            out.append(text[pos : m.start() + 1])
+            pos = m.start() + 1
+            continue
+        out.append(text[pos : m.start()] + replaced)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 # A name in Latin letters introduced as one ("我叫 Anna Müller", "I'm Kevin Wang").

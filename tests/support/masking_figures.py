@@ -99,15 +99,15 @@ def false_positives(n: int) -> dict[str, tuple[int, int]]:
     out["dates and times masked"] = (dates, n)
     amounts = 0
     for _ in range(n):
-        value = rng.choice(
-            [
-                f"{rng.randint(1, 99999):,}元",
-                f"¥{rng.randint(1, 9999999) / 100:.2f}",
-                f"{rng.randint(1, 999)}号楼{rng.randint(1, 30)}单元{rng.randint(101, 3302)}室",
-            ]
-        )
+        value = rng.choice([f"{rng.randint(1, 99999):,}元", f"¥{rng.randint(1, 9999999) / 100:.2f}"])
         amounts += mask_text(f"共计{value}。") != f"共计{value}。"
-    out["amounts and house numbers masked"] = (amounts, n)
+    out["amounts masked"] = (amounts, n)
+    # A door (building, entrance, flat) is one household's: masked on purpose, counted apart.
+    doors = 0
+    for _ in range(n):
+        door = f"{rng.randint(1, 999)}号楼{rng.randint(1, 30)}单元{rng.randint(101, 3302)}室"
+        doors += str(door[-5:-1]) not in mask_text(f"住在{door}。")
+    out["doors (building, unit, flat) masked — wanted"] = (doors, n)
     return out
 
 

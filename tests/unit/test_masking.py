@@ -140,6 +140,31 @@ def test_more_ways_people_write_contact_data_and_names() -> None:
         assert mask_text(text) == text, text
 
 
+def test_plates_doors_documents_and_other_peoples_names_are_masked() -> None:
+    # A plate leads to its keeper, a door to one household, a passport or student number to
+    # one person; a neighbour, a landlord or a doctor named in a complaint keeps their name.
+    cases = [
+        ("那辆白色面包车 冀F·3K92L 天天压着盲道", "3K92L"),
+        ("车牌号是晋a 7723b，晚上停在消防通道", "7723b"),
+        ("我住光明小区12栋3单元602，楼上漏水", "602"),
+        ("家住向阳里5号楼2门401", "401"),
+        ("护照号码G12345678 在哪补办", "12345678"),
+        ("工号 A0032817 的收费员多收钱", "0032817"),
+        ("抖音号：wang_dage1988 发了视频", "wang_dage1988"),
+        ("钱打到这张卡上 6228480402564890018", "6228480402564890018"),
+        ("二房东叫郑海涛，押金不退", "海涛"),
+        ("楼下邻居宋玉兰家的狗天天叫", "玉兰"),
+        ("民警许文博说让我等通知", "文博"),
+        ("眼科的邵建明医生收红包", "建明"),
+        ("我身份证号码是一一零一零五一九九零零三零七一二三叉", "一九九零零三零七"),
+        ("email: chen.li AT outlook.com", "chen.li"),
+    ]
+    for text, secret in cases:
+        assert secret not in mask_text(text), (text, mask_text(text))
+    # The estate and the street stay, so the department knows where to go.
+    assert mask_text("我住光明小区12栋3单元602，楼上漏水").startswith("我住光明小区")
+
+
 def test_the_address_is_masked_below_the_street() -> None:
     address = "杭州市西湖区文三路478号华星时代广场A座1201室"
     person = Person(addresses=(address,))
