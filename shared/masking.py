@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 # --- normalisation -------------------------------------------------------------------
@@ -597,23 +598,18 @@ def mask_text(text: str, person: Person = NOBODY) -> str:
     return _mask_introduced_names(text)
 
 
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    path = Path(__file__).with_name("data") / "common_words.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
 def _a_common_word(word: str) -> bool:
-    """A word jieba knows well that is not a person's name (高烧, 车间, 项目): after 孩子 or
-    主任 such a word is what happened or where, not who. Loaded only when asked."""
-    import jieba.posseg
-
-    tokenizer = jieba.posseg.dt
-    tokenizer.tokenizer.check_initialized()
-    frequent = tokenizer.tokenizer.FREQ.get(word, 0) >= 50
-    return frequent and not str(tokenizer.word_tag_tab.get(word, "")).startswith("nr")
-
-
-def _read_as_a_name(name: str, tail: str) -> bool:
-    """Whether jieba reads `name` as a person's name where it stands (物业经理梁海波好几次)."""
-    import jieba.posseg
-
-    first = next(iter(jieba.posseg.lcut(name + tail[:4])), None)
-    return first is not None and first.word == name and first.flag.startswith("nr")
+    """A word used often that is not a person's name (高烧, 车间, 项目, 安排): after 孩子 or
+    主任 such a word is what happened or where, not who. From jieba's dictionary, built once
+    (scripts/build_common_words.py), so no service loads jieba to mask a text."""
+    return word in _common_words()
 
 
 def _surname_length(candidate: str) -> int:
@@ -666,7 +662,7 @@ def _mask_names_after(intro: re.Pattern[str], after: re.Pattern[str], text: str,
             if any(candidate.endswith(t) or after_surname.startswith(t) for t in _NOT_NAME_TAILS):
                 return m.group()
             tail = text[m.start(1) + _offset(name, length) :]
-            if after.match(tail) or not rest or (vet and _read_as_a_name(candidate, tail)):
+            if after.match(tail) or not rest:
                 if vet and _a_common_word(candidate):
                     return m.group()
                 cut = m.start(1) - m.start() + _offset(name, length)
