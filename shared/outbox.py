@@ -28,6 +28,7 @@ from shared.events.catalogue import EventData, dump_data
 from shared.events.envelope import Actor, Envelope, new_envelope
 from shared.kafka import ensure_topics, topic_exists
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,14 @@ class UnitOfWork:
         producer: str,
         outbox: Table,
         lifecycle_topic: str,
+        settings: Settings,
         on_commit: Callable[[], None] | None = None,
         correlation_id: str | None = None,
     ) -> None:
         self._sessions = sessions
+        # The service's settings, handed in by its runtime: commands and event handlers read
+        # them here (they all work in a unit of work), never from a process-wide singleton.
+        self.settings = settings
         self.producer = producer
         self._outbox = outbox
         self._lifecycle_topic = lifecycle_topic
