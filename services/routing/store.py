@@ -37,7 +37,6 @@ from services.routing.domain.sla import ClockPolicy
 from shared.clock import now, organisation_tz
 from shared.db import fetch_row, new_metadata
 from shared.pagination import encode_key, keyset
-from shared.settings import get_settings
 
 metadata = new_metadata()
 
@@ -267,10 +266,12 @@ async def load_policies(session: AsyncSession) -> dict[tuple[str, str, str], Clo
     }
 
 
-async def load_calendar(session: AsyncSession) -> BusinessCalendar:
+async def load_calendar(session: AsyncSession, working_hours: str) -> BusinessCalendar:
+    """The business calendar: the days edited in the database, on the working hours of the
+    service's settings (`WORKING_HOURS`, handed in by the caller)."""
     rows = (await session.execute(select(calendar_days.c.day, calendar_days.c.workday))).all()
     overrides: dict[date, bool] = {day: workday for day, workday in rows}
-    periods = parse_working_hours(get_settings().working_hours)
+    periods = parse_working_hours(working_hours)
     return BusinessCalendar(tz=organisation_tz(), periods=periods, overrides=overrides)
 
 
@@ -341,21 +342,27 @@ class ConfigCache:
         self.ttl_seconds = ttl_seconds
         self._config: RoutingConfig | None = None
         self._loaded_at = 0.0
+        self._working_hours: str | None = None
 
     def invalidate(self) -> None:
         self._config = None
 
-    async def get(self, session: AsyncSession) -> RoutingConfig:
+    async def get(self, session: AsyncSession, working_hours: str) -> RoutingConfig:
+        """The configuration, its calendar on `working_hours` (the caller's settings): the
+        cache holds what the database says, and is loaded again for other working hours."""
         clock = time.monotonic()
-        if self._config is None or clock - self._loaded_at > self.ttl_seconds:
+        stale = self._config is None or clock - self._loaded_at > self.ttl_seconds
+        if stale or self._working_hours != working_hours:
             self._config = RoutingConfig(
                 rules=await load_rules(session),
                 policies=await load_policies(session),
-                calendar=await load_calendar(session),
+                calendar=await load_calendar(session, working_hours),
                 active_departments=await active_departments(session),
                 coordinating_department=await coordinating_department(session) or "coordination",
             )
             self._loaded_at = clock
+            self._working_hours = working_hours
+        assert self._config is not None
         return self._config
 
 
