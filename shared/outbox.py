@@ -299,8 +299,9 @@ class RelayThread:
     handler, and under a flood an urgent request's first event waited seconds to be sent;
     a thread of its own gets the interpreter every few milliseconds whatever the loop does."""
 
-    def __init__(self, *, database_url: str, **relay_options: Any) -> None:
+    def __init__(self, *, database_url: str, settings: Settings, **relay_options: Any) -> None:
         self._database_url = database_url
+        self._settings = settings
         self._options = relay_options
         self._loop: asyncio.AbstractEventLoop | None = None
         self._relay: OutboxRelay | None = None
@@ -323,7 +324,7 @@ class RelayThread:
 
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        engine = create_engine(self._database_url)
+        engine = create_engine(self._database_url, self._settings)
         producer = make_producer(self._options["bootstrap"])
         try:
             await producer.start()

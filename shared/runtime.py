@@ -67,7 +67,7 @@ class ServiceRuntime:
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.engine = create_engine(self.settings.database_url(self.name))
+        self.engine = create_engine(self.settings.database_url(self.name), self.settings)
         self.sessions = session_factory(self.engine)
 
     def uow(self, correlation_id: str | None = None) -> UnitOfWork:
@@ -104,6 +104,7 @@ class ServiceRuntime:
         await self.producer.start()
         self.relay = RelayThread(
             database_url=s.database_url(self.name),
+            settings=s,
             service=self.name,
             outbox=outbox_table(self.metadata),
             bootstrap=s.kafka_bootstrap,

@@ -194,7 +194,7 @@ async def _main() -> None:
     from shared.db import create_engine, session_factory
 
     settings = get_settings()
-    engine = create_engine(settings.database_url("routing"))
+    engine = create_engine(settings.database_url("routing"), settings)
     async with session_factory(engine)() as session:
         trained = await train(session, "make train-dispatch")
     await engine.dispose()
