@@ -20,6 +20,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import RemoteApiKeyLookup
+from shared.background import BackgroundJob
 from shared.db import create_engine, inbox_table, outbox_table, session_factory
 from shared.errors import install_error_handlers
 from shared.events.envelope import Envelope
@@ -34,9 +35,6 @@ from shared.settings import Settings as AppSettings
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-# A background job: started with the service, given its runtime, runs until cancelled.
-BackgroundJob = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
 
 @dataclass
