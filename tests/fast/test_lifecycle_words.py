@@ -11,17 +11,20 @@ from sqlalchemy import select
 
 from services.followup import service as followup
 from services.followup import store as followup_store
+from services.handling import directory
 from services.handling import service as handling
 from services.handling import store as handling_store
 from services.intake import service as intake
 from services.intake import store as intake_store
 from shared.auth import Principal
+from shared.errors import Unprocessable
 from shared.texts import department_name
 from tests.fast.conftest import Platform
 from tests.support.fake_routing import working_days_after
 
 AGENT = Principal(kind="staff", id="agent-42", role="agent")
 HANDLER = Principal(kind="staff", id="h-urban", role="handler", department="urban")
+HEAD = Principal(kind="staff", id="head-urban", role="dept_head", department="urban")
 PERSON = {"name": "李大妈", "phone": "13900000001"}
 LAMP = "小区门口路灯坏了好几天了"
 
@@ -190,3 +193,30 @@ async def test_a_department_that_returns_a_request_sees_it_go_elsewhere_and_the_
             f"已改派至{department_name(rerouted)}。",
         )
     ]
+
+
+async def test_a_head_accepts_for_a_handler_the_directory_names_and_is_told_why_not_for_others(
+    fast: Platform,
+) -> None:
+    """Who a case may be accepted for is asked of routing's directory (here: the fake)
+    before the case is touched; the refusal names the field and says why."""
+    rid = await submitted(fast)
+    refusals = {}
+    for someone in ("h-urban-gone", "h-water", "nobody-here"):
+        try:
+            await directory.check_handler(fast.settings, HEAD, someone)
+        except Unprocessable as exc:
+            refusals[someone] = (exc.message, [f["rule"] for f in exc.fields])
+    assert refusals == {
+        "h-urban-gone": ("handler_id: h-urban-gone is no longer active in the directory", ["active_staff"]),
+        "h-water": ("handler_id: h-water is staff of water, not of urban", ["same_department"]),
+        "nobody-here": ("handler_id: nobody-here is not in the staff directory", ["known_staff"]),
+    }
+    await directory.check_handler(fast.settings, HEAD, "h-urban")
+    async with fast.handling.uow() as uow:
+        await handling.act(
+            uow, HEAD, rid, lambda c: c.accept("urban", "h-urban"), "accept", {"handler_id": "h-urban"}
+        )
+    await fast.bus.settle()
+    after = await states(fast, rid)
+    assert (after["intake"], after["cases"]) == ("accepted", {"urban": "accepted"})

@@ -29,6 +29,8 @@ STAFF: dict[str, dict[str, Any]] = {
         _member("supervisor-02", "supervisor", None),
         _member("supervisor-09", "supervisor", None, active=False),  # left the team
         _member("h-urban", "handler", "urban"),
+        _member("h-urban-gone", "handler", "urban", active=False),  # moved on
+        _member("h-water", "handler", "water"),
     )
 }
 
