@@ -4,7 +4,7 @@ VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 
-.PHONY: fuzz eval-pii bench-consumers console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
+.PHONY: test-fast fuzz eval-pii bench-consumers console-deps train-dispatch eval-dispatch run stop test test-instants test-unit lint typecheck venv clean bench bench-scale docs kpi-rebuild check-consistency test-faults demo redrive browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -49,6 +49,11 @@ screenshots: $(STAMP) browser-deps console-deps
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit
+
+# Commands and consumers' handlers on the real database, an in-memory bus instead of the
+# broker and a fake of routing's API (tests/fast): no broker, no service processes.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m fast tests/fast
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

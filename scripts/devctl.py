@@ -127,7 +127,7 @@ async def seed(settings: Settings) -> dict[str, str]:
 
     keys: dict[str, str] = {}
     for service, run in (("routing", seed_routing), ("intake", seed_intake)):
-        engine = create_engine(settings.database_url(service))
+        engine = create_engine(settings.database_url(service), settings)
         async with session_factory(engine)() as session:
             result = await run(session)
             if isinstance(result, dict):
@@ -295,7 +295,7 @@ async def _republish(settings: Settings, service: str, from_id: int | None) -> N
 
     metadata = importlib.import_module(f"services.{service}.store").metadata
     outbox = outbox_table(metadata)
-    engine = create_engine(settings.database_url(service))
+    engine = create_engine(settings.database_url(service), settings)
     async with engine.begin() as conn:
         stmt = update(outbox).values(published_at=None)
         if from_id is not None:

@@ -53,7 +53,9 @@ def issue_staff_token(
     ttl: timedelta = timedelta(hours=12),
     settings: Settings | None = None,
 ) -> str:
-    """Development tokens only: production tokens come from the identity provider."""
+    """Development tokens only: production tokens come from the identity provider. A service
+    signs with its own settings; tests and `make` targets may leave them out and sign with
+    the process's (a development helper, not business code)."""
     s = settings or get_settings()
     issued = now()
     claims = {
@@ -90,8 +92,7 @@ def _check_time_claims(claims: dict[str, object]) -> None:
         raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
 
 
-def verify_staff_token(token: str, settings: Settings | None = None) -> Principal:
-    s = settings or get_settings()
+def verify_staff_token(token: str, s: Settings) -> Principal:
     try:
         if s.jwt_jwks_url:
             client = _jwks_clients.setdefault(s.jwt_jwks_url, jwt.PyJWKClient(s.jwt_jwks_url))
@@ -174,7 +175,9 @@ class RemoteApiKeyLookup:
 async def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return verify_staff_token(header[7:].strip())
+        # Checked against the settings of the runtime serving the request (shared.runtime).
+        settings: Settings = request.app.state.runtime.settings
+        return verify_staff_token(header[7:].strip(), settings)
     api_key = request.headers.get("x-api-key")
     lookup: ApiKeyLookup | None = getattr(request.app.state, "api_key_lookup", None)
     if api_key and lookup is not None:

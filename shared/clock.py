@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+# The clock reads the process's settings itself (not a runtime's): `now()` is called from
+# everywhere, pure domain code included, and the pinned instant and the organisation's zone
+# are one per process (set in its environment), so there is nothing a runtime could differ in.
 from shared.settings import get_settings
 
 _PROCESS_START = time.time()

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.dml import ReturningInsert
 
-from shared.settings import get_settings
+from shared.settings import Settings
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -88,13 +88,12 @@ def inbox_table(metadata: MetaData) -> Table:
     return metadata.tables["inbox"]
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
     """No ping before each checkout by default: it is a round trip on every transaction (about
     a tenth of intake's CPU under load). A connection the server cut fails its one operation
     instead; SQLAlchemy then drops every pooled connection opened before the cut, consumers
     retry the event and HTTP callers get a 503 to retry (shared.errors). Set
-    DATABASE_PRE_PING=true where a proxy drops idle connections often."""
-    settings = get_settings()
+    DATABASE_PRE_PING=true where a proxy drops idle connections often (`settings`, the service's)."""
     engine = create_async_engine(
         url,
         pool_pre_ping=settings.database_pre_ping,

@@ -20,8 +20,7 @@ from shared.settings import SERVICES, Settings, get_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def alembic_config(service: str, settings: Settings | None = None) -> Config:
-    s = settings or get_settings()
+def alembic_config(service: str, s: Settings) -> Config:
     cfg = Config()
     cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("script_location", str(ROOT / "shared" / "alembic"))
@@ -64,8 +63,7 @@ async def drop_database(url: str) -> None:
         await conn.close()
 
 
-def upgrade(services: list[str] | None = None, settings: Settings | None = None) -> None:
-    s = settings or get_settings()
+def upgrade(services: list[str] | None, s: Settings) -> None:
     for service in services or list(SERVICES):
         asyncio.run(create_database(s.database_url(service)))
         command.upgrade(alembic_config(service, s), "head")
@@ -75,12 +73,13 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"upgrade", "revision"}:
         print(__doc__)
         return 2
+    settings = get_settings()  # a command line: the process's settings, read here once
     if argv[0] == "upgrade":
-        upgrade(argv[1:] or None)
+        upgrade(argv[1:] or None, settings)
         return 0
     service, message = argv[1], argv[2]
-    asyncio.run(create_database(get_settings().database_url(service)))
-    command.revision(alembic_config(service), message=message, autogenerate=True)
+    asyncio.run(create_database(settings.database_url(service)))
+    command.revision(alembic_config(service, settings), message=message, autogenerate=True)
     return 0
 
 

@@ -28,6 +28,7 @@ from shared.events.catalogue import EventData, dump_data
 from shared.events.envelope import Actor, Envelope, new_envelope
 from shared.kafka import ensure_topics, topic_exists
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,14 @@ class UnitOfWork:
         producer: str,
         outbox: Table,
         lifecycle_topic: str,
+        settings: Settings,
         on_commit: Callable[[], None] | None = None,
         correlation_id: str | None = None,
     ) -> None:
         self._sessions = sessions
+        # The service's settings, handed in by its runtime: commands and event handlers read
+        # them here (they all work in a unit of work), never from a process-wide singleton.
+        self.settings = settings
         self.producer = producer
         self._outbox = outbox
         self._lifecycle_topic = lifecycle_topic
@@ -294,8 +299,9 @@ class RelayThread:
     handler, and under a flood an urgent request's first event waited seconds to be sent;
     a thread of its own gets the interpreter every few milliseconds whatever the loop does."""
 
-    def __init__(self, *, database_url: str, **relay_options: Any) -> None:
+    def __init__(self, *, database_url: str, settings: Settings, **relay_options: Any) -> None:
         self._database_url = database_url
+        self._settings = settings
         self._options = relay_options
         self._loop: asyncio.AbstractEventLoop | None = None
         self._relay: OutboxRelay | None = None
@@ -318,7 +324,7 @@ class RelayThread:
 
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        engine = create_engine(self._database_url)
+        engine = create_engine(self._database_url, self._settings)
         producer = make_producer(self._options["bootstrap"])
         try:
             await producer.start()

@@ -20,6 +20,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import RemoteApiKeyLookup
+from shared.background import BackgroundJob
 from shared.db import create_engine, inbox_table, outbox_table, session_factory
 from shared.errors import install_error_handlers
 from shared.events.envelope import Envelope
@@ -30,7 +31,8 @@ from shared.limits import RateLimiter
 from shared.openapi import declare_error_responses
 from shared.outbox import RelayThread, UnitOfWork
 from shared.retention import delivery_retention_job
-from shared.settings import Settings, get_settings
+from shared.settings import Settings as AppSettings
+from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,11 @@ class ServiceRuntime:
     name: str
     metadata: MetaData
     handlers: Handlers
-    settings: Settings = field(default_factory=get_settings)
-    background: list[Callable[[ServiceRuntime], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # The process's settings, read once at its entry point (main.py, a CLI) and handed in:
+    # business code gets them from here (routes through `Settings`, commands and handlers
+    # through their unit of work, background jobs through the runtime they are given).
+    settings: AppSettings
+    background: list[BackgroundJob] = field(default_factory=list)
     # Extra consumer groups that act only on the events their predicate picks (e.g. urgent
     # requests), so those do not wait behind the main consumer's backlog.
     fast_lanes: dict[str, Callable[[Envelope], bool]] = field(default_factory=dict)
@@ -60,7 +65,7 @@ class ServiceRuntime:
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self.engine = create_engine(self.settings.database_url(self.name))
+        self.engine = create_engine(self.settings.database_url(self.name), self.settings)
         self.sessions = session_factory(self.engine)
 
     def uow(self, correlation_id: str | None = None) -> UnitOfWork:
@@ -69,6 +74,7 @@ class ServiceRuntime:
             producer=self.name,
             outbox=outbox_table(self.metadata),
             lifecycle_topic=self.settings.lifecycle_topic,
+            settings=self.settings,
             on_commit=self.relay.wake if self.relay else None,
             correlation_id=correlation_id,
         )
@@ -96,6 +102,7 @@ class ServiceRuntime:
         await self.producer.start()
         self.relay = RelayThread(
             database_url=s.database_url(self.name),
+            settings=s,
             service=self.name,
             outbox=outbox_table(self.metadata),
             bootstrap=s.kafka_bootstrap,
@@ -158,9 +165,15 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-# The common route dependencies, declared once: a unit of work (commands) and a session (reads).
+def runtime_settings(request: Request) -> AppSettings:
+    return runtime_of(request).settings
+
+
+# The common route dependencies, declared once: a unit of work (commands), a session (reads)
+# and the service's settings (those of the runtime serving the request).
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 Session = Annotated[AsyncSession, Depends(db_session)]
+Settings = Annotated[AppSettings, Depends(runtime_settings)]
 
 
 def create_app(

@@ -40,7 +40,7 @@ os.environ.setdefault("RELAY_POLL_SECONDS", "0.2")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The folder is the marker: tests/unit → unit, and so on.
     for item in items:
-        for kind in ("unit", "integration", "e2e", "faults"):
+        for kind in ("unit", "fast", "integration", "e2e", "faults"):
             if f"tests/{kind}/" in str(item.path).replace(os.sep, "/"):
                 item.add_marker(getattr(pytest.mark, kind))
 

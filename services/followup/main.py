@@ -8,6 +8,7 @@ from services.followup import api, store
 from services.followup.consumers import HANDLERS, prepare_batch
 from services.followup.service import survey_timeouts
 from shared.runtime import ServiceRuntime, create_app, serve
+from shared.settings import get_settings
 
 NAME = "followup"
 
@@ -15,6 +16,7 @@ NAME = "followup"
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(
         name=NAME,
+        settings=get_settings(),
         metadata=store.metadata,
         handlers=HANDLERS,
         background=[survey_timeouts],

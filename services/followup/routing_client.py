@@ -13,25 +13,26 @@ from urllib.parse import quote
 import httpx
 
 from shared.auth import issue_staff_token
-from shared.settings import get_settings
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _token() -> str:
-    s = get_settings()
+def _token(s: Settings) -> str:
     # Production sets SERVICE_TOKEN (a client-credentials token from the identity provider).
-    return s.service_token or issue_staff_token("followup-service", "ops", ttl=timedelta(minutes=5))
+    return s.service_token or issue_staff_token(
+        "followup-service", "ops", ttl=timedelta(minutes=5), settings=s
+    )
 
 
-async def working_days_after(start: datetime, days: int) -> datetime:
-    s = get_settings()
+async def working_days_after(s: Settings, start: datetime, days: int) -> datetime:
+    """`days` working days after `start`, on routing's calendar (at the service's ROUTING_URL)."""
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             response = await client.post(
                 f"{s.routing_url.rstrip('/')}/v1/calendar/due",
                 json={"start": start.isoformat(), "amount": days, "unit": "working_days"},
-                headers={"Authorization": f"Bearer {_token()}"},
+                headers={"Authorization": f"Bearer {_token(s)}"},
             )
         response.raise_for_status()
         return datetime.fromisoformat(response.json()["due"])
@@ -45,14 +46,13 @@ class DirectoryUnavailable(Exception):
     """Routing's staff directory could not be asked; the caller should try again."""
 
 
-async def staff_member(staff_id: str) -> dict[str, Any] | None:
+async def staff_member(s: Settings, staff_id: str) -> dict[str, Any] | None:
     """The directory's entry for a staff member, or None if there is no such member."""
-    s = get_settings()
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             response = await client.get(
                 f"{s.routing_url.rstrip('/')}/v1/staff/{quote(staff_id, safe='')}",
-                headers={"Authorization": f"Bearer {_token()}"},
+                headers={"Authorization": f"Bearer {_token(s)}"},
             )
         if response.status_code == 404:
             return None
@@ -63,9 +63,8 @@ async def staff_member(staff_id: str) -> dict[str, Any] | None:
         raise DirectoryUnavailable(str(exc)) from exc
 
 
-async def active_supervisors() -> list[str]:
+async def active_supervisors(s: Settings) -> list[str]:
     """The ids of the active supervisors (督办组), from the directory."""
-    s = get_settings()
     items: list[dict[str, Any]] = []
     query: dict[str, str] = {"role": "supervisor", "limit": "500"}
     try:
@@ -74,7 +73,7 @@ async def active_supervisors() -> list[str]:
                 response = await client.get(
                     f"{s.routing_url.rstrip('/')}/v1/staff",
                     params=query,
-                    headers={"Authorization": f"Bearer {_token()}"},
+                    headers={"Authorization": f"Bearer {_token(s)}"},
                 )
                 response.raise_for_status()
                 answer = response.json()

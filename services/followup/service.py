@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from services.followup import store
@@ -34,13 +36,12 @@ from shared.lifecycle import State, follow
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.runtime import ServiceRuntime
-from shared.settings import get_settings
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def policy() -> FollowupPolicy:
-    s = get_settings()
+def policy(s: Settings) -> FollowupPolicy:
     return FollowupPolicy(
         max_reopens=s.max_reopens,
         survey_working_days=s.survey_working_days,
@@ -138,7 +139,9 @@ async def _feedback(
             actor=SYSTEM,
             cause=given,
         )
-        survey_due = await working_days_after(given.occurred_at, policy().survey_working_days)
+        survey_due = await working_days_after(
+            uow.settings, given.occurred_at, policy(uow.settings).survey_working_days
+        )
     await store.save(uow.session, updated, feedback_at=given.occurred_at, survey_due=survey_due)
     return updated
 
@@ -174,8 +177,8 @@ async def rate(
     followup = await _load(uow, request_id)
     _check_channel(principal, followup)
     comment, reason = (mask_text(t) if t else t for t in (comment, reason))
-    updated, events = followup.rate(rating, score, comment, reason, policy())
-    events = [await _with_recipients(e) for e in events]
+    updated, events = followup.rate(rating, score, comment, reason, policy(uow.settings))
+    events = [await _with_recipients(uow.settings, e) for e in events]
     await store.save(uow.session, updated, score=score, comment=comment)
     last = None
     for event in events:
@@ -185,14 +188,14 @@ async def rate(
     return {"request_id": request_id, "state": updated.state.value, "reopen_count": updated.reopen_count}
 
 
-async def _with_recipients(event: Any) -> Any:
+async def _with_recipients(settings: Settings, event: Any) -> Any:
     """A notification for the supervisors (the reopen limit) names who they are."""
     if not isinstance(event, NotificationRequested) or event.recipients:
         return event
     if "supervisors" not in event.audience:
         return event
     try:
-        supervisors = await active_supervisors()
+        supervisors = await active_supervisors(settings)
     except DirectoryUnavailable as exc:
         # The rating stands; the message goes to the supervisors' shared inbox meanwhile.
         log.warning("staff directory unreachable (%s): reopen-limit notice without named supervisors", exc)
@@ -203,7 +206,11 @@ async def _with_recipients(event: Any) -> Any:
 async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | None) -> Followup:
     """A return visit where the policy asks for one; otherwise close when nothing is left."""
     if followup.state == State.RATED and needs_revisit(
-        followup.category, followup.rating, followup.request_id, policy(), owed=followup.revisit_owed
+        followup.category,
+        followup.rating,
+        followup.request_id,
+        policy(uow.settings),
+        owed=followup.revisit_owed,
     ):
         reason = (
             "complaint"
@@ -223,7 +230,7 @@ async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | N
 
 
 async def _schedule_revisit(uow: UnitOfWork, followup: Followup, reason: str, cause: Envelope | None) -> None:
-    due = await working_days_after(now(), policy().revisit_working_days)
+    due = await working_days_after(uow.settings, now(), policy(uow.settings).revisit_working_days)
     revisit_id = str(uuid.uuid4())
     await store.add_revisit(
         uow.session, id=revisit_id, request_id=followup.request_id, due=due, reason=reason, state="scheduled"
@@ -303,7 +310,7 @@ async def record_revisit(
     if row["state"] != "scheduled":
         raise Conflict(f"revisit {revisit_id} was recorded already")
     followup = await _load(uow, row["request_id"])
-    updated, events = followup.revisited(revisit_id, outcome, notes, policy())
+    updated, events = followup.revisited(revisit_id, outcome, notes, policy(uow.settings))
     await store.record_revisit(
         uow.session,
         revisit_id,
@@ -337,7 +344,7 @@ async def close(uow: UnitOfWork, principal: Principal, request_id: str, reason: 
     return {"request_id": request_id, "state": updated.state.value}
 
 
-async def expire_surveys(new_uow: Any, at: Any = None) -> int:
+async def expire_surveys(new_uow: Callable[[], UnitOfWork], at: datetime | None = None) -> int:
     """Surveys unanswered by their deadline are recorded as no_response (once)."""
     moment = at or now()
     async with new_uow() as uow:

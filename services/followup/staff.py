@@ -28,7 +28,6 @@ from shared.events.envelope import SYSTEM
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
 from shared.pagination import keyset
-from shared.settings import get_settings
 
 
 def _subject(rating_id: str, request_id: str | None) -> str:
@@ -55,7 +54,7 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
         if followed is not None and followed.channel != principal.id:
             raise NotFound(f"no request {body['request_id']}")
     try:
-        member = await staff_member(body["staff_id"])
+        member = await staff_member(uow.settings, body["staff_id"])
     except DirectoryUnavailable as exc:
         raise ApiError(
             "the staff directory is not reachable; try again", status=503, code="unavailable"
@@ -101,7 +100,7 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
     due = None
     subject = _subject(rating_id, row["request_id"])
     if is_bad(body["level"]):
-        due = await working_days_after(rated_at, get_settings().rectification_working_days)
+        due = await working_days_after(uow.settings, rated_at, uow.settings.rectification_working_days)
         await uow.session.execute(
             insert(store.rectifications).values(
                 id=str(uuid.uuid4()),

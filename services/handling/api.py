@@ -12,7 +12,7 @@ from services.handling import directory, queries, service
 from shared.events.catalogue import Outcome
 from shared.pagination import MAX_PAGE
 from shared.policy import Caller
-from shared.runtime import Session, Uow
+from shared.runtime import Session, Settings, Uow
 from shared.types import Instant, Strict
 
 router = APIRouter(prefix="/v1", tags=["handling"])
@@ -300,12 +300,14 @@ async def get_case(request_id: str, principal: Caller, session: Session) -> dict
 
 
 @router.post("/cases/{request_id}/accept", response_model=CaseAction)
-async def accept(request_id: str, body: AcceptBody, principal: Caller, uow: Uow) -> dict[str, Any]:
+async def accept(
+    request_id: str, body: AcceptBody, principal: Caller, uow: Uow, settings: Settings
+) -> dict[str, Any]:
     """Accept the case, for oneself or for a handler of the department (`handler_id`, who
     must be an active handler or head of this department in routing's staff directory)."""
     handler_id = body.handler_id or principal.id
     # Asked before the case's row is locked: the unit of work has not touched the database.
-    await directory.check_handler(principal, handler_id)
+    await directory.check_handler(settings, principal, handler_id)
     return await service.act(
         uow,
         principal,

@@ -18,31 +18,32 @@ import httpx
 
 from shared.auth import Principal, issue_staff_token
 from shared.errors import ApiError, Unprocessable, field_error
-from shared.settings import get_settings
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 HANDLING_ROLES = ("handler", "dept_head")
 
 
-def _token() -> str:
-    s = get_settings()
+def _token(s: Settings) -> str:
     # Production sets SERVICE_TOKEN (a client-credentials token from the identity provider).
-    return s.service_token or issue_staff_token("handling-service", "ops", ttl=timedelta(minutes=5))
+    return s.service_token or issue_staff_token(
+        "handling-service", "ops", ttl=timedelta(minutes=5), settings=s
+    )
 
 
 class DirectoryUnavailable(Exception):
     """Routing's staff directory could not be asked."""
 
 
-async def staff_member(staff_id: str) -> dict[str, Any] | None:
-    """The directory's entry for a staff member, or None if there is no such member."""
-    s = get_settings()
+async def staff_member(s: Settings, staff_id: str) -> dict[str, Any] | None:
+    """The directory's entry for a staff member, or None if there is no such member
+    (asked of routing at the service's ROUTING_URL)."""
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             response = await client.get(
                 f"{s.routing_url.rstrip('/')}/v1/staff/{quote(staff_id, safe='')}",
-                headers={"Authorization": f"Bearer {_token()}"},
+                headers={"Authorization": f"Bearer {_token(s)}"},
             )
         if response.status_code == 404:
             return None
@@ -57,13 +58,13 @@ def _refuse(rule: str, message: str) -> Unprocessable:
     return Unprocessable(f"handler_id: {message}", fields=[field_error("handler_id", rule, message)])
 
 
-async def check_handler(principal: Principal, handler_id: str) -> None:
+async def check_handler(settings: Settings, principal: Principal, handler_id: str) -> None:
     """Refuse a handler who is not an active handler or head of the caller's department.
     Call it before the case's transaction opens: a remote call never holds a row lock."""
     if handler_id == principal.id:
         return
     try:
-        member = await staff_member(handler_id)
+        member = await staff_member(settings, handler_id)
     except DirectoryUnavailable as exc:
         log.warning("staff directory not reachable (%s); handler %s cannot be checked", exc, handler_id)
         raise ApiError(

@@ -8,13 +8,14 @@ from services.handling import api, store
 from services.handling.consumers import HANDLERS
 from services.handling.sla_scheduler import scheduler
 from shared.runtime import ServiceRuntime, create_app, serve
+from shared.settings import get_settings
 
 NAME = "handling"
 
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(
-        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[scheduler]
+        name=NAME, settings=get_settings(), metadata=store.metadata, handlers=HANDLERS, background=[scheduler]
     )
     return create_app(runtime, [api.router], title="Handling service")
 

@@ -48,7 +48,7 @@ from shared.events.envelope import Envelope
 from shared.lifecycle import State, entered_by, next_state
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
-from shared.settings import get_settings
+from shared.settings import Settings
 from shared.texts import human_time
 
 
@@ -255,7 +255,7 @@ async def return_case(
     uow: UnitOfWork, principal: Principal, request_id: str, reason: str, belongs_to: str | None = None
 ) -> dict[str, Any]:
     reason = mask_text(reason)
-    window = timedelta(hours=get_settings().return_window_hours)
+    window = timedelta(hours=uow.settings.return_window_hours)
     try:
         return await act(
             uow,
@@ -345,7 +345,7 @@ async def request_extension(
     clock = await sla_scheduler.load_clock(uow, request_id, case.department, clock_name)
     if clock is None:
         raise NotFound(f"no {clock_name} clock on case {request_id}")
-    _check_extension(clock, requested_due)
+    _check_extension(clock, requested_due, uow.settings)
     pending = await store.pending_extension(uow.session, request_id, case.department, clock_name)
     if pending is not None:
         raise Conflict(
@@ -380,9 +380,9 @@ async def request_extension(
     return {"id": extension_id, "request_id": request_id, "clock": clock_name, "state": "pending"}
 
 
-def _check_extension(clock: Clock, requested_due: datetime) -> None:
+def _check_extension(clock: Clock, requested_due: datetime, settings: Settings) -> None:
     try:
-        clock.check_extension(requested_due, now(), sla_scheduler.policy())
+        clock.check_extension(requested_due, now(), sla_scheduler.policy(settings))
     except ExtensionRefused as exc:
         raise Unprocessable(
             exc.message, fields=[field_error("requested_due", exc.rule, exc.message)]
@@ -405,7 +405,7 @@ async def decide_extension(
     if approve:
         clock = await sla_scheduler.load_clock(uow, row["request_id"], row["department"], row["clock"])
         assert clock is not None
-        _check_extension(clock, row["requested_due"])
+        _check_extension(clock, row["requested_due"], uow.settings)
         new_due = row["requested_due"]
         await sla_scheduler.save_clock(uow, clock.extend(new_due, now()))
         await store.set_due(uow.session, row["request_id"], {row["clock"]: new_due.isoformat()})

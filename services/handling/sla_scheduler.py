@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -37,15 +38,14 @@ from shared.lifecycle import HANDLING
 from shared.metrics import OPEN_CASES, OVERDUE_CASES, SLA_BREACHES, SLA_WARNINGS
 from shared.outbox import UnitOfWork
 from shared.runtime import ServiceRuntime
-from shared.settings import get_settings
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 SWEEP_BATCH = 1000
 GAUGE_SECONDS = 10.0
 
 
-def policy() -> ExtensionPolicy:
-    s = get_settings()
+def policy(s: Settings) -> ExtensionPolicy:
     return ExtensionPolicy(
         max_count=s.max_extensions_per_clock, max_total=timedelta(days=s.max_extension_days)
     )
@@ -180,7 +180,7 @@ async def save_clock(uow: UnitOfWork, clock: Clock) -> None:
     )
 
 
-async def sweep(new_uow: Any, at: datetime | None = None) -> int:
+async def sweep(new_uow: Callable[[], UnitOfWork], at: datetime | None = None) -> int:
     """One pass of the scheduler: emit what has fallen due; returns how many alerts."""
     emitted = 0
     while True:
@@ -276,7 +276,7 @@ async def _sweep_supervision(uow: UnitOfWork, moment: datetime) -> int:
     return len(rows)
 
 
-async def refresh_case_gauges(new_uow: Any, at: datetime | None = None) -> None:
+async def refresh_case_gauges(new_uow: Callable[[], UnitOfWork], at: datetime | None = None) -> None:
     """Open and overdue cases per department for /metrics (read, not counted, so every
     replica reports the same figure and a restart loses nothing)."""
     moment = at or now()

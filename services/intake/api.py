@@ -43,7 +43,7 @@ from services.intake.schemas import (
 from shared.errors import ApiError
 from shared.openapi import json_body
 from shared.policy import Caller
-from shared.runtime import Session, Uow, runtime_of
+from shared.runtime import Session, Settings, Uow, runtime_of
 from shared.types import Instant, PositiveInt32
 
 router = APIRouter(prefix="/v1", tags=["intake"])
@@ -105,6 +105,7 @@ async def get_request(request_id: str, principal: Caller, session: Session) -> d
 async def list_requests(
     principal: Caller,
     session: Session,
+    settings: Settings,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
     state: str | None = None,
@@ -128,6 +129,7 @@ async def list_requests(
             "first_responder_id": first_responder,
         },
         phone=phone,
+        settings=settings,
     )
 
 
@@ -149,11 +151,11 @@ async def merge(request_id: str, body: MergeBody, uow: Uow, principal: Caller) -
 
 @router.get("/requests/{request_id}/likely-duplicates", response_model=DuplicatesAnswer)
 async def likely_duplicates(
-    request_id: str, request: Request, principal: Caller, session: Session
+    request_id: str, principal: Caller, session: Session, settings: Settings
 ) -> dict[str, Any]:
     """Open requests this one most likely repeats (重复诉求): the same person about the same
     thing, or the same matter at the same place, within the configured window."""
-    return await queries.duplicates_of(session, principal, request_id, runtime_of(request).settings)
+    return await queries.duplicates_of(session, principal, request_id, settings)
 
 
 @router.post("/requests/{request_id}/withdraw", response_model=StateAnswer)
@@ -281,4 +283,4 @@ async def revoke_channel_key(key_id: str, request: Request, _: Caller, session: 
 @router.post("/retention/purge", response_model=Purged)
 async def purge_now(request: Request, _: Caller) -> dict[str, Any]:
     """Anonymise now what the hourly retention job would (requests closed past the retention period)."""
-    return {"purged": await retention.purge(runtime_of(request).uow)}
+    return {"purged": await retention.purge(runtime_of(request))}

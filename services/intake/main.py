@@ -18,7 +18,7 @@ from services.intake.retention import retention_job
 from shared.clock import now
 from shared.policy import install_request_scope
 from shared.runtime import FormRoute, ServiceRuntime, create_app, serve
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 
 NAME = "intake"
 CONSOLE = Path(__file__).with_name("console")
@@ -26,7 +26,11 @@ CONSOLE = Path(__file__).with_name("console")
 
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(
-        name=NAME, metadata=store.metadata, handlers=HANDLERS, background=[retention_job]
+        name=NAME,
+        settings=get_settings(),
+        metadata=store.metadata,
+        handlers=HANDLERS,
+        background=[retention_job],
     )
     app = create_app(
         runtime,

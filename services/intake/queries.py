@@ -88,6 +88,7 @@ async def requests_page(
     cursor: str | None,
     filters: dict[str, str | None],
     phone: str | None,
+    settings: Settings,
 ) -> dict[str, Any]:
     """A page of requests as staff see them; department staff see their department's, and
     agents may find a caller's earlier requests by phone."""
@@ -95,7 +96,7 @@ async def requests_page(
     if phone is not None:
         if principal.role not in PHONE_LOOKUP:
             raise Forbidden(f"role {principal.role} may not look requests up by phone")
-        caller = caller_phone(phone)
+        caller = caller_phone(settings, phone)
     if filters.get("first_responder_id") == "me":
         filters = {**filters, "first_responder_id": principal.id}  # 首问责任制: what I received
     rows = await store.list_requests(

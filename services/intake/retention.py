@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -17,7 +16,6 @@ from shared.events.catalogue import RequestPersonalDataPurged
 from shared.events.envelope import SYSTEM
 from shared.masking import Person, mask_text
 from shared.runtime import ServiceRuntime
-from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 PURGED_FIELDS = [
@@ -31,11 +29,11 @@ PURGED_FIELDS = [
 ]
 
 
-async def purge(new_uow: Any, at: datetime | None = None) -> int:
+async def purge(runtime: ServiceRuntime, at: datetime | None = None) -> int:
     """Anonymise one batch of expired requests; returns how many."""
-    cutoff = (at or now()) - timedelta(days=get_settings().personal_data_retention_days)
+    cutoff = (at or now()) - timedelta(days=runtime.settings.personal_data_retention_days)
     r = store.requests.c
-    async with new_uow() as uow:
+    async with runtime.uow() as uow:
         rows = (
             (
                 await uow.session.execute(
@@ -90,7 +88,7 @@ async def retention_job(runtime: ServiceRuntime) -> None:
     """Background job of the intake service: purge what is due, every hour."""
 
     async def purge_due() -> None:
-        while await purge(runtime.uow) == 500:
+        while await purge(runtime) == 500:
             pass
 
     await run_every(3600, purge_due, log=log, failure="personal-data purge failed; retrying")

@@ -49,7 +49,7 @@ from shared.events.envelope import SYSTEM, Envelope
 from shared.lifecycle import State, next_state
 from shared.masking import Person, mask_name, mask_text, mask_value
 from shared.outbox import UnitOfWork
-from shared.settings import get_settings
+from shared.settings import Settings
 
 CLASSIFIER = Classifier.default()
 PHONE_LOOKUP = ("agent", "supervisor", "admin")  # who may find a person's requests by phone
@@ -61,18 +61,18 @@ class SubmitResult:
     request: dict[str, Any]
 
 
-def requester_ref(identity: str | None) -> str | None:
+def requester_ref(settings: Settings, identity: str | None) -> str | None:
     """A stable pseudonym for the person: lets others count repeats without personal data."""
     if identity is None:
         return None
     # Keyed with its own secret (never the token-signing one): whoever can sign tokens
     # cannot also turn a phone number into the person's pseudonym, and the other way round.
-    key = get_settings().pseudonym_key.get_secret_value().encode()
+    key = settings.pseudonym_key.get_secret_value().encode()
     digest = hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()
     return "rq_" + digest[:24]
 
 
-def caller_phone(phone: str) -> tuple[str, str]:
+def caller_phone(settings: Settings, phone: str) -> tuple[str, str]:
     """A phone typed by an agent, compacted and checked (422 naming `phone`), with the
     pseudonym it gives when it is the person's identifying value."""
     try:
@@ -81,7 +81,7 @@ def caller_phone(phone: str) -> tuple[str, str]:
         raise Unprocessable(
             "invalid fields: phone", fields=[field_error("phone", exc.type, exc.message())]
         ) from exc
-    return compact, requester_ref(compact) or ""
+    return compact, requester_ref(settings, compact) or ""
 
 
 def submit_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +169,9 @@ async def submit_request(
         "missing": [p.as_dict() for p in problems],
         "paused_from": received_at if problems else None,
         "requester": None if anonymous else requester,
-        "requester_ref": None if anonymous else requester_ref(requester_identity(submission.requester)),
+        "requester_ref": None
+        if anonymous
+        else requester_ref(uow.settings, requester_identity(submission.requester)),
         "contact_masked": None if anonymous else contact_masked(submission.requester),
         "anonymous": anonymous,
         "first_responder_kind": first_responder.kind,
@@ -578,7 +580,7 @@ async def notify(
     """Join the contact data and the original channel; put one message per recipient on the
     adapters' topic, worded for its audience, and say `notification.sent` on the lifecycle.
     Returns how many."""
-    settings = get_settings()
+    settings = uow.settings
     params = {"request_id": row["id"], "department": department or row.get("lead_department") or "", **params}
     params = mask_value(params, Person.of(row["requester"]))
     sent = 0

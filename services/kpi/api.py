@@ -29,7 +29,7 @@ from services.kpi.schemas import (
 from shared.clock import organisation_tz
 from shared.errors import ApiError, field_error
 from shared.policy import Caller
-from shared.runtime import Session, Uow, runtime_of
+from shared.runtime import Session, Settings, Uow
 from shared.texts import human_time
 from shared.types import MAX_YEAR, MIN_YEAR, year_in_range
 
@@ -89,12 +89,17 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/kpis", response_model=KpiAnswer, response_model_exclude_unset=True, responses=CSV_TOO)
 async def kpis(
-    request: Request, principal: Caller, session: Session, period: PeriodQuery, department: str | None = None
+    request: Request,
+    principal: Caller,
+    session: Session,
+    settings: Settings,
+    period: PeriodQuery,
+    department: str | None = None,
 ) -> dict[str, Any] | Response:
     p = _period(period)
     if principal.scoped_to:
         department = principal.scoped_to  # heads see their own department only
-    rows = await queries.department_rows(session, p, department)
+    rows = await queries.department_rows(session, settings, p, department)
     if _wants_csv(request):
         return _csv([_flat(r) for r in rows])
     body: dict[str, Any] = {"period": p.label, "items": rows}
@@ -105,10 +110,10 @@ async def kpis(
 
 @router.get("/rankings", response_model=RankingAnswer, responses=CSV_TOO)
 async def rankings(
-    request: Request, _: Caller, session: Session, period: PeriodQuery
+    request: Request, _: Caller, session: Session, settings: Settings, period: PeriodQuery
 ) -> dict[str, Any] | Response:
     p = _period(period)
-    ranked = await queries.rankings(session, p)
+    ranked = await queries.rankings(session, settings, p)
     if _wants_csv(request):
         return _csv(ranked)
     return {"period": p.label, "items": ranked}
@@ -162,11 +167,11 @@ async def close_period(period: str, principal: Caller, uow: Uow) -> dict[str, An
 
 
 @router.post("/rebuild", response_model=Rebuilt)
-async def post_rebuild(request: Request, _: Caller, repair_counts: bool = False) -> dict[str, Any]:
+async def post_rebuild(_: Caller, settings: Settings, repair_counts: bool = False) -> dict[str, Any]:
     """Replay requests.lifecycle from the beginning into a fresh projection and report every
     difference from the live one (there must be none), and every kept count that differs from
     a recount of the live fact rows (`repair_counts=true` rewrites them)."""
-    return await rebuild(runtime_of(request).settings, repair_counts=repair_counts)
+    return await rebuild(settings, repair_counts=repair_counts)
 
 
 class Evaluation(BaseModel):

@@ -10,16 +10,16 @@ from typing import Any
 import httpx
 
 from shared.auth import issue_staff_token
-from shared.settings import get_settings
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-async def active_departments() -> list[str]:
-    """Active departments' codes; none if the directory cannot be asked (then the ranking
-    lists the departments with figures only, and says nothing false)."""
-    s = get_settings()
-    token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5))
+async def active_departments(s: Settings) -> list[str]:
+    """Active departments' codes (asked of routing at the service's ROUTING_URL); none if the
+    directory cannot be asked (then the ranking lists the departments with figures only,
+    and says nothing false)."""
+    token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5), settings=s)
     items: list[dict[str, Any]] = []
     try:
         async with httpx.AsyncClient(timeout=5) as client:

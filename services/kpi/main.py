@@ -8,6 +8,7 @@ from services.kpi import api, store
 from services.kpi.consumers import HANDLERS, prepare_batch
 from services.kpi.service import period_closer
 from shared.runtime import ServiceRuntime, create_app, serve
+from shared.settings import get_settings
 
 NAME = "kpi"
 
@@ -15,6 +16,7 @@ NAME = "kpi"
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(
         name=NAME,
+        settings=get_settings(),
         metadata=store.metadata,
         handlers=HANDLERS,
         background=[period_closer],

@@ -18,16 +18,20 @@ from services.kpi.domain.scoring import rank, score
 from shared.auth import Principal
 from shared.clock import now
 from shared.errors import NotFound
-from shared.settings import get_settings
+from shared.settings import Settings
 
 
 async def department_rows(
-    session: AsyncSession, period: Period, department: str | None, at: datetime | None = None
+    session: AsyncSession,
+    settings: Settings,
+    period: Period,
+    department: str | None,
+    at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Each department's figures (docs/kpi.md), summed from the kept counts: one query for
     the counts, one for today's open clocks, one for merged/withdrawn requests."""
     departments = [department] if department else await store.departments_in(session)
-    weights = get_settings().kpi_weights
+    weights = settings.kpi_weights
     at = at or now()
     counted = await store.period_counts(session, period, at, department)
     excluded = await store.excluded_counts(session, period, department)
@@ -81,20 +85,20 @@ async def hotspots(session: AsyncSession, period: Period, previous: Period, top:
     }
 
 
-async def rankings(session: AsyncSession, period: Period) -> list[dict[str, Any]]:
+async def rankings(session: AsyncSession, settings: Settings, period: Period) -> list[dict[str, Any]]:
     """Every active department: those with figures ranked, those without listed unranked."""
-    rows = {r["department"]: r for r in await department_rows(session, period, None)}
-    for code in await directory.active_departments():
+    rows = {r["department"]: r for r in await department_rows(session, settings, period, None)}
+    for code in await directory.active_departments(settings):
         if code not in rows:
             empty = rollup.department_figures(code, period, {}, excluded=0, open_due_now={})
-            rows[code] = {**empty, "score": score(empty, get_settings().kpi_weights)}
+            rows[code] = {**empty, "score": score(empty, settings.kpi_weights)}
     return [
         {
             "rank": s.rank,
             "department": s.department,
             "score": s.score,
-            "pass_line": get_settings().kpi_pass_line,
-            "passed": None if s.score is None else s.score >= get_settings().kpi_pass_line,
+            "pass_line": settings.kpi_pass_line,
+            "passed": None if s.score is None else s.score >= settings.kpi_pass_line,
             "acceptance_timeliness": rows[s.department]["acceptance_timeliness"]["rate"],
             "on_time_resolution": rows[s.department]["on_time_resolution"]["rate"],
             "feedback_timeliness": rows[s.department]["feedback_timeliness"]["rate"],

@@ -118,7 +118,7 @@ async def rebuild(
     """Compare the replay with the live fact rows, and the kept counts with a recount of the
     live rows (`repair_counts` rewrites the counts to the recount)."""
     rebuilt, events = await replay(settings, progress)
-    engine = create_engine(settings.database_url("kpi"))
+    engine = create_engine(settings.database_url("kpi"), settings)
     try:
         async with session_factory(engine)() as session:
             live = await store.all_facts(session)

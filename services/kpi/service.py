@@ -18,7 +18,6 @@ from shared.events.catalogue import KpiDepartmentFlagged, KpiPeriodScored
 from shared.events.envelope import SYSTEM, Actor
 from shared.outbox import UnitOfWork
 from shared.runtime import ServiceRuntime
-from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ class PeriodNotOver(Exception):
 async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> dict[str, Any]:
     """Score every department for the period, rank them, flag repeated failures; announce it.
     Only a period that is over; closing it again answers what was recorded, announced once."""
-    settings = get_settings()
+    settings = uow.settings
     tz = organisation_tz()
     period = Period.parse(label, tz)
     if period.end > now():
@@ -43,8 +42,8 @@ async def close_period(uow: UnitOfWork, label: str, actor: Actor = SYSTEM) -> di
     closed = await _closed(uow.session, label)
     if closed is not None:
         return closed
-    ranked = await queries.rankings(uow.session, period)
-    figures = {r["department"]: r for r in await queries.department_rows(uow.session, period, None)}
+    ranked = await queries.rankings(uow.session, settings, period)
+    figures = {r["department"]: r for r in await queries.department_rows(uow.session, settings, period, None)}
     for row in ranked:
         values = {
             "period": label,

@@ -17,7 +17,7 @@ from shared.errors import ApiError, Conflict, field_error
 from shared.events.catalogue import Category, Urgency
 from shared.pagination import MAX_PAGE
 from shared.policy import Caller
-from shared.runtime import Session, Uow, runtime_of
+from shared.runtime import Session, Settings, Uow, runtime_of
 from shared.types import Day, Instant, Strict
 
 router = APIRouter(prefix="/v1", tags=["routing"])
@@ -446,8 +446,8 @@ async def put_policy(body: SlaPolicy, _: Caller, session: Session) -> dict[str, 
 
 
 @router.get("/calendar/days/{day}", response_model=CalendarDayView)
-async def get_day(day: Day, _: Caller, session: Session) -> dict[str, Any]:
-    return await queries.calendar_day(session, day)
+async def get_day(day: Day, _: Caller, session: Session, settings: Settings) -> dict[str, Any]:
+    return await queries.calendar_day(session, settings, day)
 
 
 @router.put("/calendar/days/{day}", response_model=CalendarDayEdit)
@@ -484,10 +484,10 @@ async def put_calendar_year(year: int, body: CalendarNotice, _: Caller, uow: Uow
 
 
 @router.post("/calendar/due", response_model=DueAnswer)
-async def compute_due(body: DueQuery, _: Caller, session: Session) -> dict[str, Any]:
+async def compute_due(body: DueQuery, _: Caller, session: Session, settings: Settings) -> dict[str, Any]:
     pauses = [(p.paused_from, p.paused_until) for p in body.pauses]
     try:
-        return await queries.due(session, body.start, body.amount, body.unit, pauses)
+        return await queries.due(session, settings, body.start, body.amount, body.unit, pauses)
     except CalendarError as exc:
         raise ApiError(str(exc), status=422, code="validation_failed") from exc
 
@@ -517,11 +517,11 @@ class TimeLeftAnswer(BaseModel):
 
 
 @router.post("/calendar/time-left", response_model=TimeLeftAnswer)
-async def time_left(body: TimeLeftQuery, _: Caller, session: Session) -> dict[str, Any]:
+async def time_left(body: TimeLeftQuery, _: Caller, session: Session, settings: Settings) -> dict[str, Any]:
     """The working time left on each clock at `at` (the platform's now by default), on the
     business calendar: weekends, holidays, make-up days, nights and the lunch break do not
     count. What a countdown reads: 剩余 1 个工作日 3 小时 / 已超时 2 小时."""
-    return await queries.time_left(session, body.dues, body.at)
+    return await queries.time_left(session, settings, body.dues, body.at)
 
 
 @router.get("/assignments/{request_id}", response_model=Assignments)

@@ -14,7 +14,7 @@ from typing import Any
 
 import jieba
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.routing import store
 from services.routing.domain.dispatch import DispatchModel, Example, Matter, history_example
@@ -119,7 +119,7 @@ async def stale(session: AsyncSession) -> bool:
 _running: asyncio.Task[None] | None = None
 
 
-def start_training(sessions: Any, actor: str) -> bool:
+def start_training(sessions: async_sessionmaker[AsyncSession], actor: str) -> bool:
     """Train in the background (one training at a time per process); False if one runs."""
     global _running
     if _running is not None and not _running.done():
@@ -177,7 +177,7 @@ async def retrain_job(runtime: ServiceRuntime) -> None:
             await MODELS.get(session)
     except Exception:
         log.exception("warming up the dispatch model failed")
-    every = get_settings().dispatch_retrain_seconds
+    every = runtime.settings.dispatch_retrain_seconds
     if every <= 0:
         return
     while True:
@@ -194,7 +194,7 @@ async def _main() -> None:
     from shared.db import create_engine, session_factory
 
     settings = get_settings()
-    engine = create_engine(settings.database_url("routing"))
+    engine = create_engine(settings.database_url("routing"), settings)
     async with session_factory(engine)() as session:
         trained = await train(session, "make train-dispatch")
     await engine.dispose()

@@ -10,6 +10,7 @@ from services.routing import api, learning, queries, store
 from services.routing.consumers import HANDLERS, is_urgent_arrival
 from shared.policy import install_request_scope
 from shared.runtime import ServiceRuntime, create_app, serve
+from shared.settings import get_settings
 
 NAME = "routing"
 
@@ -24,6 +25,7 @@ async def readiness_detail(runtime: ServiceRuntime) -> dict[str, Any]:
 def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
     runtime = runtime or ServiceRuntime(
         name=NAME,
+        settings=get_settings(),
         metadata=store.metadata,
         handlers=HANDLERS,
         fast_lanes={"urgent": is_urgent_arrival},

@@ -15,6 +15,7 @@ from shared import clock
 from shared.errors import NotFound
 from shared.metrics import CALENDAR_PROVISIONAL
 from shared.pagination import keyset_page
+from shared.settings import Settings
 
 
 async def departments(session: AsyncSession, cursor: str | None, limit: int) -> dict[str, Any]:
@@ -29,8 +30,8 @@ async def policies(session: AsyncSession) -> dict[str, Any]:
     return {"items": await store.list_policies(session), "next_cursor": None}
 
 
-async def calendar_day(session: AsyncSession, day: date) -> dict[str, Any]:
-    calendar = await store.load_calendar(session)
+async def calendar_day(session: AsyncSession, settings: Settings, day: date) -> dict[str, Any]:
+    calendar = await store.load_calendar(session, settings.working_hours)
     edited = day in calendar.overrides
     return {"day": day.isoformat(), "workday": calendar.is_workday(day), "edited": edited}
 
@@ -70,6 +71,7 @@ async def calendar_year(session: AsyncSession, year: int) -> dict[str, Any]:
 
 async def due(
     session: AsyncSession,
+    settings: Settings,
     start: datetime,
     amount: float,
     unit: Unit,
@@ -77,14 +79,16 @@ async def due(
 ) -> dict[str, Any]:
     """When a clock started at `start` falls due on the business calendar (CalendarError if
     it cannot be counted)."""
-    calendar = await store.load_calendar(session)
+    calendar = await store.load_calendar(session, settings.working_hours)
     moment = calendar.add(start, amount, unit, pauses)
     return {"start": start.isoformat(), "amount": amount, "unit": unit, "due": moment.isoformat()}
 
 
-async def time_left(session: AsyncSession, dues: list[datetime], at: datetime | None) -> dict[str, Any]:
+async def time_left(
+    session: AsyncSession, settings: Settings, dues: list[datetime], at: datetime | None
+) -> dict[str, Any]:
     """The working time left on each clock at `at` (the platform's now by default)."""
-    calendar = await store.load_calendar(session)
+    calendar = await store.load_calendar(session, settings.working_hours)
     at = at or clock.now()
     answers = count_left(calendar, dues, at)
     return {

@@ -57,7 +57,6 @@ from shared.events.catalogue import (
 from shared.events.envelope import SYSTEM, Actor, Envelope
 from shared.lifecycle import State, entered_by, next_state
 from shared.outbox import UnitOfWork
-from shared.settings import get_settings
 from shared.texts import CODED, human_time
 
 FACTS = ("category", "urgency", "topic", "area", "business_type", "text")
@@ -95,7 +94,7 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
     """Explicit rules first, then the model from the text (the dispatcher's queue below its
     threshold unless urgent), then the category rules, then the coordinating department."""
     session = uow.session
-    config = await store.CONFIG.get(session)
+    config = await store.CONFIG.get(session, uow.settings.working_hours)
     facts = {k: route[k] for k in FACTS}
     text = route["text"] or ""
     urgent_rule = SAFETY.check(text) if text else None
@@ -116,7 +115,7 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
     model = await learning.MODELS.get(session) if text and not route["business_type"] else None
     if model is not None:
         unusable = excluded | frozenset(d for d in model.departments if d not in config.active_departments)
-        settings = get_settings()
+        settings = uow.settings
         d = decide(
             model,
             SAFETY,
@@ -157,7 +156,7 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
 
 async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple[Due, Due]:
     """Due times of every clock, and when each clock's warning falls."""
-    config = await store.CONFIG.get(uow.session)
+    config = await store.CONFIG.get(uow.session, uow.settings.working_hours)
     policies, calendar = config.policies, config.calendar
     category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
     due = due_times(policies, calendar, category, urgency, start, business_type)
@@ -312,7 +311,7 @@ async def _route(
     if choice.review:
         # Urgent but uncertain: it went out at once; the dispatcher looks at it now.
         await _queue(uow, route, choice, "review")
-        coordinating = (await store.CONFIG.get(session)).coordinating_department
+        coordinating = (await store.CONFIG.get(session, uow.settings.working_hours)).coordinating_department
         await _notify_heads(
             uow,
             emitted,
@@ -461,7 +460,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
     await _record(uow, envelope, "returned", data.department, reason=data.reason)
     route = {**route, "returns": returns}
     belongs = data.belongs_to_department
-    config = await store.CONFIG.get(uow.session)
+    config = await store.CONFIG.get(uow.session, uow.settings.working_hours)
     if belongs and belongs in config.active_departments and belongs not in excluded:
         # The returning department named the right one: that is a label, and where it goes.
         await record_label(uow, envelope.request_id, belongs, "returned")
@@ -469,7 +468,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
             uow, envelope, route, excluded, first=False, lead_override=belongs, decided_by="returned"
         )
         return
-    if returns < get_settings().max_returns_before_escalation:
+    if returns < uow.settings.max_returns_before_escalation:
         rerouted = await _route(uow, envelope, route, excluded, first=False, may_queue=False)
         # The first responder owns the request (首问负责): they hear where it went and why.
         uow.emit(
@@ -487,7 +486,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         return
     # Too many returns: the coordinating department takes it and its head is told; it may
     # dispatch it to the right department by hand (POST /v1/assignments/{id}).
-    coordinating = (await store.CONFIG.get(uow.session)).coordinating_department
+    coordinating = (await store.CONFIG.get(uow.session, uow.settings.working_hours)).coordinating_department
     reason = await _return_reasons(uow, envelope.request_id, returns)
     escalated = uow.emit(
         RequestEscalated(to_department=coordinating, reason=reason, returns=returns),
@@ -552,7 +551,7 @@ async def reschedule(
         return
     current = {k: datetime.fromisoformat(v) if v else None for k, v in (route["due"] or {}).items()}
     current.update(moved)
-    config = await store.CONFIG.get(uow.session)
+    config = await store.CONFIG.get(uow.session, uow.settings.working_hours)
     category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
     due = moved_due(config.policies, config.calendar, category, urgency, current, business_type)
     # The clocks count from when the routing decision started them (as their due times
@@ -868,7 +867,7 @@ async def dispatch_from_queue(
         raise Conflict(
             f"request {request_id} was already dispatched by {item['decided_by']}", code="already_dispatched"
         )
-    config = await store.CONFIG.get(session)
+    config = await store.CONFIG.get(session, uow.settings.working_hours)
     unknown = [
         field_error(name, "known_department", f"no active department {code}")
         for name, code in [("lead_department", lead), *[(f"co_departments.{i}", c) for i, c in enumerate(co)]]

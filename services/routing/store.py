@@ -4,8 +4,10 @@ business calendar's edited days, and every request's assignment history."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -37,7 +39,6 @@ from services.routing.domain.sla import ClockPolicy
 from shared.clock import now, organisation_tz
 from shared.db import fetch_row, new_metadata
 from shared.pagination import encode_key, keyset
-from shared.settings import get_settings
 
 metadata = new_metadata()
 
@@ -267,11 +268,25 @@ async def load_policies(session: AsyncSession) -> dict[tuple[str, str, str], Clo
     }
 
 
-async def load_calendar(session: AsyncSession) -> BusinessCalendar:
+async def calendar_overrides(session: AsyncSession) -> dict[date, bool]:
+    """The days edited in the database: a holiday (False) or a make-up working day (True)."""
     rows = (await session.execute(select(calendar_days.c.day, calendar_days.c.workday))).all()
-    overrides: dict[date, bool] = {day: workday for day, workday in rows}
-    periods = parse_working_hours(get_settings().working_hours)
+    return {day: workday for day, workday in rows}
+
+
+# Parsed once per text (a pure function of the setting's value; the text itself is the caller's).
+_working_periods = lru_cache(maxsize=8)(parse_working_hours)
+
+
+def business_calendar(overrides: Mapping[date, bool], working_hours: str) -> BusinessCalendar:
+    periods = _working_periods(working_hours)
     return BusinessCalendar(tz=organisation_tz(), periods=periods, overrides=overrides)
+
+
+async def load_calendar(session: AsyncSession, working_hours: str) -> BusinessCalendar:
+    """The business calendar: the days edited in the database, on the working hours of the
+    service's settings (`WORKING_HOURS`, handed in by the caller)."""
+    return business_calendar(await calendar_overrides(session), working_hours)
 
 
 async def ancestors(session: AsyncSession, code: str) -> set[str]:
@@ -332,31 +347,58 @@ class RoutingConfig:
     coordinating_department: str
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What a routing decision reads from the database."""
+
+    rules: list[Rule]
+    policies: dict[tuple[str, str, str], ClockPolicy]
+    overrides: Mapping[date, bool]
+    active_departments: frozenset[str]
+    coordinating_department: str
+
+
 class ConfigCache:
-    """Rules, policies and the calendar change rarely and are read for every event: keep
-    them for a few seconds. This process's own edits take effect at once; another
-    replica's within `ttl_seconds`."""
+    """Rules, policies and the calendar's days change rarely and are read for every event:
+    keep them for a few seconds. This process's own edits take effect at once; another
+    replica's within `ttl_seconds`. It holds only what the database says; the working
+    hours come from the caller's settings on every read."""
 
     def __init__(self, ttl_seconds: float = 2.0) -> None:
         self.ttl_seconds = ttl_seconds
-        self._config: RoutingConfig | None = None
+        self._stored: _Stored | None = None
         self._loaded_at = 0.0
+        # The last answer, for the stored state and the working hours it was built on (a
+        # decision reads the configuration several times; building it costs ~13 µs).
+        self._built: tuple[_Stored, str, RoutingConfig] | None = None
 
     def invalidate(self) -> None:
-        self._config = None
+        self._stored = None
 
-    async def get(self, session: AsyncSession) -> RoutingConfig:
+    async def get(self, session: AsyncSession, working_hours: str) -> RoutingConfig:
         clock = time.monotonic()
-        if self._config is None or clock - self._loaded_at > self.ttl_seconds:
-            self._config = RoutingConfig(
+        stored = self._stored
+        if stored is None or clock - self._loaded_at > self.ttl_seconds:
+            stored = _Stored(
                 rules=await load_rules(session),
                 policies=await load_policies(session),
-                calendar=await load_calendar(session),
+                overrides=await calendar_overrides(session),
                 active_departments=await active_departments(session),
                 coordinating_department=await coordinating_department(session) or "coordination",
             )
-            self._loaded_at = clock
-        return self._config
+            self._stored, self._loaded_at = stored, clock
+        built = self._built
+        if built is not None and built[0] is stored and built[1] == working_hours:
+            return built[2]
+        config = RoutingConfig(
+            rules=stored.rules,
+            policies=stored.policies,
+            calendar=business_calendar(stored.overrides, working_hours),
+            active_departments=stored.active_departments,
+            coordinating_department=stored.coordinating_department,
+        )
+        self._built = (stored, working_hours, config)
+        return config
 
 
 CONFIG = ConfigCache()

@@ -22,7 +22,7 @@ HOTLINE = {"X-API-Key": "dev-hotline-key"}
 
 
 async def messages(services: Platform, request_id: str) -> list[dict[str, Any]]:
-    engine = create_engine(services.settings.database_url("intake"))
+    engine = create_engine(services.settings.database_url("intake"), services.settings)
     outbox = outbox_table(intake_store.metadata)
     try:
         async with engine.connect() as conn:

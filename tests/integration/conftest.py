@@ -42,7 +42,8 @@ async def asgi_client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[
 @pytest.fixture
 async def routing_directory(platform: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """The real routing service over HTTP (its directory and calendar), for services that
-    ask it: followup (supervisors), kpi (departments). Its URL is put in the settings."""
+    ask it: followup (supervisors), kpi (departments). Its URL is put in the platform's
+    settings (runtimes on `platform` see it; a copy made before this fixture does not)."""
     import asyncio
 
     import uvicorn
@@ -63,7 +64,7 @@ async def routing_directory(platform: Settings, monkeypatch: pytest.MonkeyPatch)
             task.result()
         await asyncio.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
-    monkeypatch.setattr(get_settings(), "routing_url", url)
+    monkeypatch.setattr(platform, "routing_url", url)
     try:
         yield url
     finally:

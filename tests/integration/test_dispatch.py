@@ -22,7 +22,7 @@ from shared.auth import issue_staff_token
 from shared.events.catalogue import RequestReturned
 from shared.pagination import MAX_PAGE
 from shared.runtime import ServiceRuntime
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 from tests.integration.conftest import asgi_client
 from tests.integration.test_routing import apply, emitted, received
 from tests.support.events import envelope
@@ -43,9 +43,9 @@ async def routing(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
 
 
 @pytest.fixture
-def unsure(monkeypatch: pytest.MonkeyPatch) -> None:
+def unsure(platform: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """A threshold no prediction reaches: every normal request waits for a dispatcher."""
-    monkeypatch.setattr(get_settings(), "dispatch_confidence_threshold", 0.999)
+    monkeypatch.setattr(platform, "dispatch_confidence_threshold", 0.999)
 
 
 def citizen(text: str, **kw: Any) -> Any:

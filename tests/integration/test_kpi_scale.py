@@ -21,12 +21,12 @@ from services.kpi.domain.hotspots import hotspots
 from services.kpi.domain.scoring import score
 from shared.clock import now, organisation_tz
 from shared.db import create_engine, session_factory
-from shared.settings import Settings, get_settings
+from shared.settings import Settings
 
 
 @pytest.fixture
 async def engine(platform: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(platform.database_url("kpi"))
+    engine = create_engine(platform.database_url("kpi"), platform)
     yield engine
     await engine.dispose()
 
@@ -52,7 +52,9 @@ def _earlier_versions(fact: Fact, rnd: random.Random) -> list[Fact]:
     return steps
 
 
-async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(engine: AsyncEngine) -> None:
+async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(
+    engine: AsyncEngine, platform: Settings
+) -> None:
     tz = organisation_tz()
     at = now()
     rnd = random.Random(7)
@@ -112,7 +114,7 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
         quarter = Period.parse(f"{at.year}-Q{(at.month - 1) // 3 + 1}", tz)
         year = Period.parse(str(at.year), tz)
         for period in (month, previous_month, week, quarter, year, next_month):
-            got = await queries.department_rows(session, period, None, at=at)
+            got = await queries.department_rows(session, platform, period, None, at=at)
             want = []
             for d in departments:
                 figures = department_figures(
@@ -125,10 +127,10 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
                     period,
                     at=at,
                 )
-                figures["score"] = score(figures, get_settings().kpi_weights)
+                figures["score"] = score(figures, platform.kpi_weights)
                 want.append(figures)
             assert [_diff(g, w) for g, w in zip(got, want, strict=True)] == [{}] * len(want), period.label
-            one = await queries.department_rows(session, period, "urban", at=at)
+            one = await queries.department_rows(session, platform, period, "urban", at=at)
             assert one == [w for w in want if w["department"] == "urban"]
             assert await queries.organisation(session, period) == organisation_figures(everything, period)
             previous = period.previous(tz)
@@ -137,7 +139,8 @@ async def test_sql_figures_equal_the_python_definitions_on_a_generated_sample(en
             )
         # The month had something in every figure the sample can give.
         figures = {
-            r["department"]: r for r in await queries.department_rows(session, previous_month, None, at=at)
+            r["department"]: r
+            for r in await queries.department_rows(session, platform, previous_month, None, at=at)
         }
         urban = figures["urban"]
         assert urban["on_time_resolution"]["denominator"] > 0 and urban["satisfaction"]["denominator"] > 0

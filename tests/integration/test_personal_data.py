@@ -367,7 +367,7 @@ async def test_hostile_input_gets_a_clear_4xx_and_no_personal_data_reaches_logs(
 async def test_database_errors_carry_no_parameters(platform: Settings) -> None:
     """SQLAlchemy would put the statement's parameters (the person's data) into the error
     text, and so into a log line: the services' engines hide them."""
-    engine = create_engine(platform.database_url("intake"))
+    engine = create_engine(platform.database_url("intake"), platform)
     try:
         async with engine.connect() as connection:
             with pytest.raises(DBAPIError) as caught:

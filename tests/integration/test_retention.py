@@ -22,7 +22,7 @@ from shared.settings import Settings
 
 @pytest.fixture
 async def engine(platform: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(platform.database_url("kpi"))
+    engine = create_engine(platform.database_url("kpi"), platform)
     yield engine
     await engine.dispose()
 

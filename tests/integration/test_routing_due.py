@@ -77,7 +77,7 @@ async def test_warnings_of_working_time_clocks_fall_in_working_time(
     _, runtime = routing
     routed = await routed_on(runtime, SATURDAY_MORNING)
     async with runtime.sessions() as session:
-        calendar = await routing_store.load_calendar(session)
+        calendar = await routing_store.load_calendar(session, runtime.settings.working_hours)
     warn, due = routed["data"]["warn_at"], routed["data"]["due"]
     for clock in ("accept", "first_contact", "resolve", "feedback", "revisit"):
         moment = datetime.fromisoformat(warn[clock])
@@ -110,7 +110,7 @@ async def test_an_approved_extension_moves_the_feedback_due_and_warns_in_working
     feedback = datetime.fromisoformat(due["feedback"])
     assert feedback > new_resolve  # never due before the result it reports
     async with runtime.sessions() as session:
-        calendar = await routing_store.load_calendar(session)
+        calendar = await routing_store.load_calendar(session, runtime.settings.working_hours)
     assert feedback == calendar.add(new_resolve, 2, "working_days")
     assert calendar.is_working_time(datetime.fromisoformat(warn["resolve"]))
     assert datetime.fromisoformat(warn["resolve"]) > datetime.fromisoformat(

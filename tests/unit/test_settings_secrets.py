@@ -42,17 +42,13 @@ def test_with_jwks_the_jwt_secret_is_not_needed() -> None:
     )
 
 
-def test_the_pseudonym_does_not_depend_on_the_jwt_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pseudonym_does_not_depend_on_the_jwt_secret() -> None:
     from services.intake import service
     from shared import settings as settings_module
 
     def with_keys(jwt: str, key: str) -> str | None:
-        monkeypatch.setattr(
-            service,
-            "get_settings",
-            lambda: settings_module.Settings(jwt_secret=jwt, pseudonym_key=SecretStr(key)),
-        )
-        return service.requester_ref("13900001111")
+        settings = settings_module.Settings(jwt_secret=jwt, pseudonym_key=SecretStr(key))
+        return service.requester_ref(settings, "13900001111")
 
     assert with_keys("a" * 40, "p" * 40) == with_keys("b" * 40, "p" * 40)
     assert with_keys("a" * 40, "p" * 40) != with_keys("a" * 40, "q" * 40)
