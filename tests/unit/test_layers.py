@@ -12,10 +12,22 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/api.py"))
-LAYERS = ("api", "service", "queries")  # the modules that hold no SQL (store.py holds it)
+# Every module of a service holds no SQL but its store.py (and its migrations).
+LAYERS = tuple(
+    sorted({p.stem for p in (ROOT / "services").glob("*/*.py") if p.stem not in ("store", "__init__")})
+)
 
 # Known exceptions (modules under services/), each with why. Remove one once it is clean.
-KNOWN: dict[str, str] = {}  # modules allowed to hold SQL for now, with why: none
+KNOWN: dict[str, str] = {
+    "handling/sla_scheduler.py": "the clocks' sweep: claims due clocks with SKIP LOCKED in its own statements",
+    "followup/staff.py": "staff ratings and rectifications: to be moved into followup's store.py",
+    "kpi/staff.py": "a staff member's figures: to be moved into kpi's store.py",
+    "routing/learning.py": "the training job's reads of history and models: to be moved into store.py",
+    "intake/retention.py": "the purge of personal data in batches: to be moved into store.py",
+    "intake/seed.py": "demo data written at start in development",
+    "routing/seed.py": "demo data written at start in development",
+    "kpi/consumers.py": "the batch fold's one statement",
+}
 
 # What builds a statement (from sqlalchemy and its dialects).
 BUILDERS = {"select", "insert", "update", "delete", "text", "func", "literal_column", "table", "column"}
@@ -80,7 +92,7 @@ def sql_in(source: str) -> list[str]:
         if (ROOT / "services" / service / f"{layer}.py").exists() and f"{service}/{layer}.py" not in KNOWN
     ],
 )
-def test_api_service_and_query_modules_hold_no_sql(module: str) -> None:
+def test_no_module_but_the_store_holds_sql(module: str) -> None:
     source = (ROOT / "services" / module).read_text(encoding="utf-8")
     assert sql_in(source) == [], (
         f"services/{module} builds or runs SQL: put the statement in store.py, "
@@ -144,3 +156,9 @@ def test_every_known_exception_is_a_module_checked() -> None:
     for module in KNOWN:
         service, layer = module.removesuffix(".py").split("/")
         assert service in SERVICES and layer in LAYERS and (ROOT / "services" / module).exists()
+
+
+@pytest.mark.parametrize("module", sorted(KNOWN))
+def test_each_known_exception_still_holds_sql(module: str) -> None:
+    """An exception whose module is clean goes from the list (so the list says what is left)."""
+    assert sql_in((ROOT / "services" / module).read_text(encoding="utf-8")), f"{module} is clean: drop it"
