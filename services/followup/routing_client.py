@@ -37,9 +37,14 @@ async def working_days_after(s: Settings, start: datetime, days: int) -> datetim
         response.raise_for_status()
         return datetime.fromisoformat(response.json()["due"])
     except (httpx.HTTPError, KeyError, ValueError) as exc:
-        # Routing unreachable: never earlier than the working-day answer would be.
         log.warning("calendar not reachable (%s); counting %d working days as calendar days", exc, days)
-        return start + timedelta(days=days + 2 * math.ceil(days / 5) + 1)
+        return no_earlier_than(start, days)
+
+
+def no_earlier_than(start: datetime, days: int) -> datetime:
+    """`days` working days after `start` without the calendar: never earlier than the
+    working-day answer would be (weekends and a holiday's worth added)."""
+    return start + timedelta(days=days + 2 * math.ceil(days / 5) + 1)
 
 
 class DirectoryUnavailable(Exception):

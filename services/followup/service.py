@@ -6,12 +6,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.followup import store
 from services.followup.domain.followup import Followup, FollowupPolicy, needs_revisit
-from services.followup.routing_client import DirectoryUnavailable, active_supervisors, working_days_after
+from services.followup.routing_client import (
+    DirectoryUnavailable,
+    active_supervisors,
+    no_earlier_than,
+    working_days_after,
+)
 from shared.auth import Principal
 from shared.background import run_every
 from shared.clock import now
@@ -48,6 +54,40 @@ def policy(s: Settings) -> FollowupPolicy:
         revisit_working_days=s.revisit_working_days,
         revisit_sample_rate=s.revisit_sample_rate,
         sample_seed=s.revisit_sample_seed,
+    )
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Routing's answers a command needs, asked before any row is locked: a locked row must
+    not wait on another service (a slow or unreachable routing would hold the lock and every
+    event of that request behind it)."""
+
+    at: datetime
+    survey_due: datetime | None = None
+    revisit_due: datetime | None = None
+    supervisors: tuple[str, ...] | None = None  # None: not asked, or the directory unreachable
+
+
+async def ask_routing(
+    settings: Settings, *, survey: bool = False, revisit: bool = False, supervisors: bool = False
+) -> Asked:
+    at = now()
+    rules = policy(settings)
+    named: tuple[str, ...] | None = None
+    if supervisors:
+        try:
+            named = tuple(await active_supervisors(settings))
+        except DirectoryUnavailable as exc:
+            # The rating stands; the message goes to the supervisors' shared inbox meanwhile.
+            log.warning(
+                "staff directory unreachable (%s): reopen-limit notice without named supervisors", exc
+            )
+    return Asked(
+        at=at,
+        survey_due=await working_days_after(settings, at, rules.survey_working_days) if survey else None,
+        revisit_due=await working_days_after(settings, at, rules.revisit_working_days) if revisit else None,
+        supervisors=named,
     )
 
 
@@ -93,12 +133,13 @@ async def due_changed(uow: UnitOfWork, envelope: Envelope, data: RequestDueChang
 
 async def feedback_at_once(uow: UnitOfWork, envelope: Envelope, data: RequestAnsweredAtIntake) -> None:
     """Answered on the spot: the answer is the feedback, given at once (first-contact resolution)."""
+    asked = await ask_routing(uow.settings, survey=True)  # before the row is locked
     await track_lifecycle(uow, envelope, data)
     followup = await store.find(uow.session, envelope.request_id, for_update=True)
     if followup is None or followup.state != State.ANSWERED_AT_INTAKE:
         return
     await store.save(uow.session, followup, resolved_at=envelope.occurred_at, outcome="resolved")
-    await _feedback(uow, followup, envelope.actor, data.agent_id, data.answer, cause=envelope)
+    await _feedback(uow, followup, envelope.actor, data.agent_id, data.answer, asked, cause=envelope)
 
 
 async def _load(uow: UnitOfWork, request_id: str) -> Followup:
@@ -114,10 +155,12 @@ async def _feedback(
     actor: Actor,
     by: str,
     message: str | None,
+    asked: Asked,
     cause: Envelope | None = None,
 ) -> Followup:
     updated, event = followup.give_feedback(by=by)
-    given = uow.emit(event, request_id=followup.request_id, actor=actor, cause=cause)
+    # Given when routing was asked the survey's deadline, so the deadline counts from it.
+    given = uow.emit(event, request_id=followup.request_id, actor=actor, cause=cause, occurred_at=asked.at)
     audience: list[Any] = ["first_responder"] if followup.anonymous else ["requester", "first_responder"]
     uow.emit(
         NotificationRequested(
@@ -139,8 +182,8 @@ async def _feedback(
             actor=SYSTEM,
             cause=given,
         )
-        survey_due = await working_days_after(
-            uow.settings, given.occurred_at, policy(uow.settings).survey_working_days
+        survey_due = asked.survey_due or no_earlier_than(
+            given.occurred_at, policy(uow.settings).survey_working_days
         )
     await store.save(uow.session, updated, feedback_at=given.occurred_at, survey_due=survey_due)
     return updated
@@ -155,12 +198,13 @@ def _check_channel(principal: Principal, followup: Followup) -> None:
 async def give_feedback(
     uow: UnitOfWork, principal: Principal, request_id: str, message: str | None
 ) -> dict[str, Any]:
+    asked = await ask_routing(uow.settings, survey=True)  # before the row is locked
     followup = await _load(uow, request_id)
     _check_channel(principal, followup)
     if not principal.sees(followup.lead_department):
         raise NotFound(f"no request {request_id} in your department")
     message = mask_text(message) if message else message  # free text: masked (shared.masking)
-    updated = await _feedback(uow, followup, principal.actor, principal.id, message)
+    updated = await _feedback(uow, followup, principal.actor, principal.id, message, asked)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value}
 
@@ -174,50 +218,63 @@ async def rate(
     comment: str | None,
     reason: str | None,
 ) -> dict[str, Any]:
+    comment, reason = (mask_text(t) if t else t for t in (comment, reason))
+    rules = policy(uow.settings)
+    # What routing must answer, worked out on the row as it is now and asked before locking it.
+    preview = await store.find(uow.session, request_id)
+    if preview is None:
+        raise NotFound(f"no request {request_id}")
+    _check_channel(principal, preview)
+    rated, foreseen = preview.rate(rating, score, comment, reason, rules)
+    asked = await ask_routing(
+        uow.settings,
+        revisit=_revisit_reason(rated, rules) is not None,
+        supervisors=any(_for_supervisors(e) for e in foreseen),
+    )
     followup = await _load(uow, request_id)
     _check_channel(principal, followup)
-    comment, reason = (mask_text(t) if t else t for t in (comment, reason))
-    updated, events = followup.rate(rating, score, comment, reason, policy(uow.settings))
-    events = [await _with_recipients(uow.settings, e) for e in events]
+    updated, events = followup.rate(rating, score, comment, reason, rules)
+    events = [_with_recipients(asked, e) for e in events]
     await store.save(uow.session, updated, score=score, comment=comment)
     last = None
     for event in events:
         last = uow.emit(event, request_id=request_id, actor=principal.actor)
-    updated = await _after_rating(uow, updated, last)
+    updated = await _after_rating(uow, updated, last, asked)
     await uow.commit()
     return {"request_id": request_id, "state": updated.state.value, "reopen_count": updated.reopen_count}
 
 
-async def _with_recipients(settings: Settings, event: Any) -> Any:
+def _for_supervisors(event: Any) -> bool:
+    return (
+        isinstance(event, NotificationRequested) and not event.recipients and "supervisors" in event.audience
+    )
+
+
+def _with_recipients(asked: Asked, event: Any) -> Any:
     """A notification for the supervisors (the reopen limit) names who they are."""
-    if not isinstance(event, NotificationRequested) or event.recipients:
+    if not _for_supervisors(event) or asked.supervisors is None:
         return event
-    if "supervisors" not in event.audience:
-        return event
-    try:
-        supervisors = await active_supervisors(settings)
-    except DirectoryUnavailable as exc:
-        # The rating stands; the message goes to the supervisors' shared inbox meanwhile.
-        log.warning("staff directory unreachable (%s): reopen-limit notice without named supervisors", exc)
-        return event
-    return event.model_copy(update={"recipients": supervisors})
+    return event.model_copy(update={"recipients": list(asked.supervisors)})
 
 
-async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | None) -> Followup:
-    """A return visit where the policy asks for one; otherwise close when nothing is left."""
-    if followup.state == State.RATED and needs_revisit(
-        followup.category,
-        followup.rating,
-        followup.request_id,
-        policy(uow.settings),
-        owed=followup.revisit_owed,
+def _revisit_reason(followup: Followup, rules: FollowupPolicy) -> str | None:
+    """Why the policy asks for a return visit after this rating, if it does."""
+    if followup.state != State.RATED or not needs_revisit(
+        followup.category, followup.rating, followup.request_id, rules, owed=followup.revisit_owed
     ):
-        reason = (
-            "complaint"
-            if followup.category == "complaint"
-            else ("unsatisfied" if followup.rating == "unsatisfied" or followup.revisit_owed else "sampled")
-        )
-        await _schedule_revisit(uow, followup, reason, cause)
+        return None
+    if followup.category == "complaint":
+        return "complaint"
+    return "unsatisfied" if followup.rating == "unsatisfied" or followup.revisit_owed else "sampled"
+
+
+async def _after_rating(
+    uow: UnitOfWork, followup: Followup, cause: Envelope | None, asked: Asked
+) -> Followup:
+    """A return visit where the policy asks for one; otherwise close when nothing is left."""
+    reason = _revisit_reason(followup, policy(uow.settings))
+    if reason is not None:
+        await _schedule_revisit(uow, followup, reason, cause, asked)
         if followup.revisit_owed:
             followup = followup.revisit_scheduled()
             await store.save(uow.session, followup)
@@ -229,8 +286,11 @@ async def _after_rating(uow: UnitOfWork, followup: Followup, cause: Envelope | N
     return followup
 
 
-async def _schedule_revisit(uow: UnitOfWork, followup: Followup, reason: str, cause: Envelope | None) -> None:
-    due = await working_days_after(uow.settings, now(), policy(uow.settings).revisit_working_days)
+async def _schedule_revisit(
+    uow: UnitOfWork, followup: Followup, reason: str, cause: Envelope | None, asked: Asked
+) -> None:
+    # Not foreseen when routing was asked (the row changed in between): never earlier than due.
+    due = asked.revisit_due or no_earlier_than(asked.at, policy(uow.settings).revisit_working_days)
     revisit_id = str(uuid.uuid4())
     await store.add_revisit(
         uow.session, id=revisit_id, request_id=followup.request_id, due=due, reason=reason, state="scheduled"
@@ -348,6 +408,7 @@ async def expire_surveys(new_uow: Callable[[], UnitOfWork], at: datetime | None 
     """Surveys unanswered by their deadline are recorded as no_response (once)."""
     moment = at or now()
     async with new_uow() as uow:
+        asked = await ask_routing(uow.settings, revisit=True)  # before any row is locked
         ids = await store.unrated_surveys(uow.session, moment, limit=500)
         for request_id in ids:
             followup = await store.find(uow.session, request_id)
@@ -355,7 +416,7 @@ async def expire_surveys(new_uow: Callable[[], UnitOfWork], at: datetime | None 
             updated, event = followup.no_response()
             await store.save(uow.session, updated)
             rated = uow.emit(event, request_id=request_id, actor=SYSTEM)
-            await _after_rating(uow, updated, rated)
+            await _after_rating(uow, updated, rated, asked)
         await uow.commit()
     return len(ids)
 

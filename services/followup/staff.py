@@ -79,6 +79,12 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
     rating_id = str(uuid.uuid4())
     rated_at = now()
     department = str(member["department"])
+    # Asked of routing's calendar before the rating's row is written (and locked).
+    due = (
+        await working_days_after(uow.settings, rated_at, uow.settings.rectification_working_days)
+        if is_bad(body["level"])
+        else None
+    )
     row = {
         "id": rating_id,
         "service_ref": body["service_ref"],
@@ -97,10 +103,8 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
         await uow.session.execute(insert(store.staff_ratings).values(**row))
     except IntegrityError as exc:  # two identical submissions raced
         raise Conflict(f"service {body['service_ref']} was rated already") from exc
-    due = None
     subject = _subject(rating_id, row["request_id"])
-    if is_bad(body["level"]):
-        due = await working_days_after(uow.settings, rated_at, uow.settings.rectification_working_days)
+    if due is not None:
         await uow.session.execute(
             insert(store.rectifications).values(
                 id=str(uuid.uuid4()),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from services.followup import service as followup
 from services.followup import store as followup_store
@@ -20,6 +20,7 @@ from shared.auth import Principal
 from shared.errors import Unprocessable
 from shared.texts import department_name
 from tests.fast.conftest import Platform
+from tests.support import fake_routing
 from tests.support.fake_routing import working_days_after
 
 AGENT = Principal(kind="staff", id="agent-42", role="agent")
@@ -220,3 +221,41 @@ async def test_a_head_accepts_for_a_handler_the_directory_names_and_is_told_why_
     await fast.bus.settle()
     after = await states(fast, rid)
     assert (after["intake"], after["cases"]) == ("accepted", {"urban": "accepted"})
+
+
+async def test_followup_asks_routing_nothing_while_it_holds_a_row_lock(fast: Platform) -> None:
+    """Never call another service while holding a row lock: a slow routing would hold the
+    request's row, and every event of it, behind the call. Each call the fake answers looks
+    at the locks followup's transactions hold on its tables meanwhile."""
+    held: list[tuple[str, list[str]]] = []
+
+    async def locks_meanwhile(path: str) -> None:
+        async with fast.followup.sessions() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE l.pid <> pg_backend_pid() AND l.database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND l.mode IN ('RowShareLock', 'RowExclusiveLock') AND c.relkind = 'r'"
+                )
+            )
+            tables = sorted(set(rows.scalars()))
+        if tables:
+            held.append((path, tables))
+
+    fake_routing.ON_CALL.append(locks_meanwhile)
+    try:
+        rid = await submitted(fast)
+        for _ in range(fast.settings.max_reopens):
+            await accepted_and_resolved(fast, rid, "已修复。")
+            await feedback_given(fast, rid)
+            await rated(fast, rid, "unsatisfied", "还是不亮")
+        await accepted_and_resolved(fast, rid, "已更换灯杆。")
+        await feedback_given(fast, rid)
+        await rated(fast, rid, "unsatisfied", "还是不亮")  # past the limit: the supervisors asked for
+        await followup.expire_surveys(lambda: fast.followup.uow())
+    finally:
+        fake_routing.ON_CALL.remove(locks_meanwhile)
+    assert held == []
+    words = f"诉求 {rid}（城市管理局）已重办 2 次仍不满意（还是不亮），请督办组介入。"
+    assert ("supervisor-01", words) in said(fast, rid)

@@ -7,7 +7,7 @@ Sundays only (the real calendar's holidays are routing's own tests' business).""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,8 +44,18 @@ def working_days_after(start: datetime, days: int) -> datetime:
     return moment
 
 
+# Called on every request the fake answers (a test watching what its callers hold meanwhile).
+ON_CALL: list[Callable[[str], Awaitable[None]]] = []
+
+
 def fake_routing_app() -> FastAPI:
     app = FastAPI(title="fake routing")
+
+    @app.middleware("http")
+    async def watched(request: Any, call_next: Any) -> Any:
+        for probe in ON_CALL:
+            await probe(request.url.path)
+        return await call_next(request)
 
     @app.post("/v1/calendar/due")
     async def due(body: dict[str, Any]) -> dict[str, Any]:
