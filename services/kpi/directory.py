@@ -1,5 +1,6 @@
 """What KPI asks of routing's directory: the active departments, so a department with no
-request in a period is still listed (unranked) rather than missing."""
+request in a period is still listed (unranked) rather than missing; and the dispatch
+catalogue's matter names (request.routed carries a matter's code only)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,23 @@ async def active_departments() -> list[str]:
         log.warning("department directory not reachable (%s); ranking the departments with figures", exc)
         return []
     return sorted(str(d["code"]) for d in items if d.get("active", True))
+
+
+async def matter_names() -> dict[str, str]:
+    """The dispatch catalogue's matter names by code, retired matters too (their history
+    keeps its name); none if the catalogue cannot be asked (then a matter shows its code)."""
+    s = get_settings()
+    token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5))
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(
+                f"{s.routing_url.rstrip('/')}/v1/matters",
+                params={"include_retired": "true"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["items"]
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        log.warning("dispatch catalogue not reachable (%s); matters shown by their code", exc)
+        return {}
+    return {str(m["code"]): str(m["name"]) for m in items}
