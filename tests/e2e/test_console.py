@@ -539,7 +539,12 @@ def test_a_supervisor_supervises_sees_the_answer_and_the_figures_move(
     # 按事项: a request in the citizen's own words (no topic) goes out under a matter of the
     # dispatch catalogue; the KPI page shows that matter by its name, the request counted
     # among its dispatched ones (paging on until the matter's row shows).
-    lamp = submit_request(http, base, content="我家楼下的路灯坏了好几天了，一到晚上黑乎乎的，麻烦派人修一下")
+    lamp = submit_request(
+        http,
+        base,
+        content="我家楼下的路灯坏了好几天了，一到晚上黑乎乎的，麻烦派人修一下",
+        requester={"phone": "13500135001"},
+    )
     matter = until(
         lambda: http.get(f"{u['kpi']}/v1/requests/{lamp}/facts", headers=bearer(SUPERVISOR)),
         lambda r: r.is_success and bool(r.json().get("matter")) and bool(r.json().get("lead_department")),

@@ -145,27 +145,39 @@ def _department_contributions(fact: Fact, add: Add, lead: str | None, returned_b
 # under a matter, per lead department and for every department together (WHOLE).
 MatterKey = tuple[str, str, str, date]  # matter, department (WHOLE: every one), measure, day
 WHOLE = ""
-_WHOLE_STANDIN = "\u2400*"  # no department code holds it
+# What a department's returns count (per department taking part, not only the lead's).
+_RETURN_MEASURES = frozenset({"involved", "returned_requests", "returns"})
 
 
 def matter_contributions(fact: Fact, tz: ZoneInfo) -> Counter[MatterKey]:
     """The counts of a request dispatched under a matter: the same figures as a department's
     (`department_figures` over the matter's requests), once per department taking part and
-    once for every department together: the matter's lead, whichever department leads it,
-    and its returns, whichever department made them (each request once)."""
+    once for every department together (WHOLE): the lead's counts, whichever department
+    leads it, and its returns, whichever department made them (each request once)."""
     out: Counter[MatterKey] = Counter()
     matter = fact.matter
     if not matter or fact.excluded is not None:
         return out
+    lead = fact.lead_department
+    days: dict[datetime, date] = {}
 
     def add(department: str, measure: str, moment: datetime | None, n: int = 1) -> None:
-        if moment is not None and n:
-            key = WHOLE if department == _WHOLE_STANDIN else department
-            out[(matter, key, measure, day_of(moment, tz))] += n
+        if moment is None or not n:
+            return
+        day = days.get(moment)
+        if day is None:
+            day = days[moment] = day_of(moment, tz)
+        out[(matter, department, measure, day)] += n
+        if department == lead and measure not in _RETURN_MEASURES:
+            out[(matter, WHOLE, measure, day)] += n
 
-    _department_contributions(fact, add, fact.lead_department, fact.returned_by)
-    whole_lead = _WHOLE_STANDIN if fact.lead_department is not None else None
-    _department_contributions(fact, add, whole_lead, (_WHOLE_STANDIN,) * len(fact.returned_by))
+    _department_contributions(fact, add, lead, fact.returned_by)
+    if fact.received_at is not None and (lead is not None or fact.returned_by):
+        received = day_of(fact.received_at, tz)
+        out[(matter, WHOLE, "involved", received)] += 1
+        if fact.returned_by:
+            out[(matter, WHOLE, "returned_requests", received)] += 1
+            out[(matter, WHOLE, "returns", received)] += len(fact.returned_by)
     return out
 
 
