@@ -17,8 +17,8 @@ from services.kpi.domain.hotspots import matter_areas, ranked_counts
 from services.kpi.domain.scoring import rank, score
 from shared.auth import Principal
 from shared.clock import now
-from shared.errors import NotFound
-from shared.pagination import keyset_page
+from shared.errors import ApiError, NotFound, field_error
+from shared.pagination import decode_key, keyset_page
 from shared.settings import get_settings
 
 
@@ -121,6 +121,14 @@ async def matter_page(
     """`GET /v1/kpis/matters`: each matter with a count in the period (of the department
     asked for, or of any), by code, a page at a time, with its name from the catalogue."""
     at = at or now()
+    after = decode_key(cursor, 1)
+    if after is not None and not isinstance(after[0], str):  # a matter code, as given out
+        raise ApiError(
+            "cursor is not one this API gave out",
+            status=400,
+            code="bad_cursor",
+            fields=[field_error("cursor", "valid_cursor", "unknown cursor")],
+        )
     key = department or rollup.WHOLE
     codes = await store.matters_in(session, period, key, cursor, limit)
     figures = await _matter_figures(session, period, at, codes, key) if codes else {}

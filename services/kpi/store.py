@@ -637,12 +637,13 @@ async def matter_excluded_counts(
 async def matters_in(
     session: AsyncSession, period: Period, department: str, cursor: str | None, limit: int
 ) -> list[str]:
-    """The matters with a count of `department` (rollup.WHOLE: any) in the period, by code,
-    after the cursor's: one range of ix_matter_counts_day."""
+    """The matters with a count of `department` (rollup.WHOLE: any) in the period, by code
+    (code point order), after the cursor's: one range of ix_matter_counts_day."""
     first, last = rollup.period_days(period)
     c = matter_counts.c
-    stmt = select(c.matter).where(c.department == department, c.day >= first, c.day < last).distinct()
-    return list((await session.scalars(keyset(stmt, [c.matter], cursor, limit))).all())
+    code = c.matter.collate("C")  # by code point, as the codes are compared anywhere else
+    stmt = select(code).where(c.department == department, c.day >= first, c.day < last).distinct()
+    return list((await session.scalars(keyset(stmt, [code], cursor, limit))).all())
 
 
 async def repeated(session: AsyncSession, period: Period, top: int) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ page at a time and as CSV."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import random
@@ -313,3 +314,9 @@ async def test_what_a_supervisor_and_a_head_read_by_matter(
         "/v1/kpis/matters", params={"period": "2023-05", "cursor": "nope"}, headers=SUPERVISOR
     )
     assert bad.status_code == 400
+    # A well-formed cursor this API did not give out (a number, not a matter code).
+    forged = base64.urlsafe_b64encode(b"[5]").decode().rstrip("=")
+    refused_cursor = await client.get(
+        "/v1/kpis/matters", params={"period": "2023-05", "cursor": forged}, headers=SUPERVISOR
+    )
+    assert refused_cursor.status_code == 400 and refused_cursor.json()["error"]["code"] == "bad_cursor"
