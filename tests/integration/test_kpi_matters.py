@@ -320,3 +320,71 @@ async def test_what_a_supervisor_and_a_head_read_by_matter(
         "/v1/kpis/matters", params={"period": "2023-05", "cursor": forged}, headers=SUPERVISOR
     )
     assert refused_cursor.status_code == 400 and refused_cursor.json()["error"]["code"] == "bad_cursor"
+
+
+async def test_a_fetch_folded_together_keeps_the_matter_counts_in_step(platform: Settings) -> None:
+    """The consumer's batch path (a fetch's rows read at once, counts written at commit),
+    requests routed under one matter and re-routed under another after a return, the fetch
+    shuffled: the matter counts equal a recount and the brute-force figures."""
+    from datetime import timedelta as td
+
+    from services.kpi.consumers import HANDLERS, prepare_batch
+    from services.kpi.domain.facts import fold_all
+    from shared.events.catalogue import Due, RequestRerouted, RequestReturned, RequestRouted, decode
+    from tests.support.events import accepted, envelope, received
+
+    runtime = ServiceRuntime(
+        name="kpi",
+        metadata=store.metadata,
+        handlers=HANDLERS,
+        settings=platform,
+        prepare_batch=prepare_batch,
+    )
+    tag = uuid.uuid4().hex[:6]
+    first_matter, second_matter = f"kb{tag}.lamp", f"kb{tag}.road"
+    due = Due(accept=now() + td(days=1), resolve=now() + td(days=5), feedback=now() + td(days=6))
+    told: dict[str, list[Any]] = {}
+    for i in range(24):
+        start = received()
+        start.data["requester_ref"] = f"rq_km_{uuid.uuid4().hex[:8]}"
+        rid = start.request_id
+        lead = ("urban", "water", "market")[i % 3]
+        story = [
+            start,
+            envelope(rid, RequestRouted(lead_department=lead, due=due, matter=first_matter), minutes=1),
+        ]
+        if i % 4 == 0:  # returned, then led by another department under another matter
+            story += [
+                envelope(rid, RequestReturned(department=lead, reason="不属于本单位"), minutes=2),
+                envelope(
+                    rid, RequestRerouted(lead_department="housing", due=due, matter=second_matter), minutes=3
+                ),
+            ]
+            lead = "housing"
+        story.append(accepted(rid, lead, minutes=4))
+        told[rid] = story
+    messages = [env for story in told.values() for env in story]
+    random.Random(3).shuffle(messages)
+    processor = runtime.processor("kpi")
+    for part in (messages[:40], messages[40:]):
+        outcomes = await processor.process_batch([env.to_bytes() for env in part])
+        assert {o[0] for o in outcomes} == {"applied"}
+    folded = [fold_all(rid, [decode(env.to_bytes()) for env in story]) for rid, story in told.items()]
+    at = now()
+    try:
+        async with runtime.sessions() as session:
+            assert await store.recount(session) == []
+            # Every month the events fell in (two when the pinned clock is a month's last minute).
+            tz = organisation_tz()
+            labels = {(at + td(minutes=m)).astimezone(tz).strftime("%Y-%m") for m in range(6)}
+            road = {"returns": 0, "routed": 0}
+            for period in [Period.month(label, tz) for label in sorted(labels)]:
+                for matter in (first_matter, second_matter):
+                    got = (await queries.matter_kpis(session, period, matter, None, at=at))["matter_total"]
+                    assert _diff(_figures_only(got), brute_whole(folded, matter, period, at)) == {}
+                    if matter == second_matter:
+                        road["returns"] += got["returns"]["count"]
+                        road["routed"] += got["counts"]["routed"]
+            assert road == {"returns": 6, "routed": 6}
+    finally:
+        await runtime.engine.dispose()
