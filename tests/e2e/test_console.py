@@ -554,7 +554,7 @@ def test_a_supervisor_supervises_sees_the_answer_and_the_figures_move(
         f"{u['routing']}/v1/matters", headers=bearer(SUPERVISOR), params={"include_retired": "true"}
     ).json()["items"]
     name = next(m["name"] for m in catalogue if m["code"] == matter)
-    assert "按事项" in text_of(browser, "main")
+    wait_for(browser, lambda d: "按事项" in text_of(d, "main"))  # the page loads again
 
     def matter_row(d: WebDriver) -> bool:
         if d.find_elements(By.CSS_SELECTOR, f'#by-matter [data-matter="{matter}"]'):
