@@ -5,6 +5,7 @@ catalogue's matter names (request.routed carries a matter's code only)."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -34,10 +35,20 @@ async def active_departments() -> list[str]:
     return sorted(str(d["code"]) for d in items if d.get("active", True))
 
 
+# The catalogue's names as last read, per routing URL: (monotonic time read, names). A page
+# polled every few seconds asks routing at most once a minute; a rename shows within it.
+NAMES_FOR_SECONDS = 60.0
+_names: dict[str, tuple[float, dict[str, str]]] = {}
+
+
 async def matter_names() -> dict[str, str]:
     """The dispatch catalogue's matter names by code, retired matters too (their history
-    keeps its name); none if the catalogue cannot be asked (then a matter shows its code)."""
+    keeps its name); none if the catalogue cannot be asked (then a matter shows its code,
+    and routing is asked again next time)."""
     s = get_settings()
+    kept = _names.get(s.routing_url)
+    if kept is not None and time.monotonic() - kept[0] < NAMES_FOR_SECONDS:
+        return kept[1]
     token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5))
     try:
         async with httpx.AsyncClient(timeout=5) as client:
@@ -51,4 +62,6 @@ async def matter_names() -> dict[str, str]:
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         log.warning("dispatch catalogue not reachable (%s); matters shown by their code", exc)
         return {}
-    return {str(m["code"]): str(m["name"]) for m in items}
+    names = {str(m["code"]): str(m["name"]) for m in items}
+    _names[s.routing_url] = (time.monotonic(), names)
+    return names
