@@ -178,6 +178,8 @@ POLICY: dict[str, dict[tuple[str, str], Rule]] = {
     },
     "kpi": {
         ("GET", "/v1/kpis"): rule(*OVERSIGHT, scope="own_department"),
+        # Figures by matter (事项): a head reads their own department's only.
+        ("GET", "/v1/kpis/matters"): rule(*OVERSIGHT, scope="own_department"),
         ("GET", "/v1/rankings"): rule(*OVERSIGHT),
         ("GET", "/v1/accountability"): rule(*OVERSIGHT),
         ("GET", "/v1/hotspots"): rule(*OVERSIGHT),

@@ -19,6 +19,7 @@ from services.kpi.schemas import (
     FlagPage,
     Hotspots,
     KpiAnswer,
+    MatterPage,
     PeriodClosed,
     RankingAnswer,
     Rebuilt,
@@ -28,6 +29,7 @@ from services.kpi.schemas import (
 )
 from shared.clock import organisation_tz
 from shared.errors import ApiError, field_error
+from shared.pagination import MAX_PAGE
 from shared.policy import Caller
 from shared.runtime import Session, Settings, Uow
 from shared.texts import human_time
@@ -73,11 +75,8 @@ def _csv(rows: list[dict[str, Any]]) -> Response:
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
     """One CSV line per department: counts and every ratio as numerator/denominator/rate."""
-    flat: dict[str, Any] = {
-        "department": row["department"],
-        "period": row["period"],
-        "score": row.get("score"),
-    }
+    flat: dict[str, Any] = {"matter": row["matter"], "name": row.get("name")} if "matter" in row else {}
+    flat |= {"department": row["department"], "period": row["period"], "score": row.get("score")}
     for key, value in row.items():
         if isinstance(value, dict):
             for inner, number in value.items():
@@ -85,6 +84,14 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
         elif key not in flat:
             flat[key] = value
     return flat
+
+
+MatterQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1, max_length=100, description="a matter (事项) code: only requests dispatched under it"
+    ),
+]
 
 
 @router.get("/kpis", response_model=KpiAnswer, response_model_exclude_unset=True, responses=CSV_TOO)
@@ -95,10 +102,21 @@ async def kpis(
     settings: Settings,
     period: PeriodQuery,
     department: str | None = None,
+    matter: MatterQuery = None,
 ) -> dict[str, Any] | Response:
+    """Each department's figures for the period (docs/kpi.md); with `matter`, those of the
+    requests dispatched under that matter, and (no department asked for) the matter's
+    figures for every department together (`matter_total`)."""
     p = _period(period)
     if principal.scoped_to:
         department = principal.scoped_to  # heads see their own department only
+    if matter is not None:
+        by_matter = await queries.matter_kpis(session, settings, p, matter, department)
+        if _wants_csv(request):
+            whole = by_matter.get("matter_total")
+            total = [{**whole, "department": ""}] if whole else []
+            return _csv([_flat(r) for r in total + by_matter["items"]])
+        return by_matter
     rows = await queries.department_rows(session, settings, p, department)
     if _wants_csv(request):
         return _csv([_flat(r) for r in rows])
@@ -106,6 +124,35 @@ async def kpis(
     if department is None:
         body["organisation"] = await queries.organisation(session, p)
     return body
+
+
+@router.get("/kpis/matters", response_model=MatterPage, responses=CSV_TOO)
+async def kpis_by_matter(
+    request: Request,
+    principal: Caller,
+    session: Session,
+    settings: Settings,
+    period: PeriodQuery,
+    department: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+) -> dict[str, Any] | Response:
+    """The figures of each matter (事项) with requests in the period, by code, a page at a
+    time (`next_cursor` for the next), with its name from the dispatch catalogue: of every
+    department together, or of the department asked for (a head: their own). As CSV
+    (`Accept: text/csv`) every matter at once, one line each."""
+    p = _period(period)
+    if principal.scoped_to:
+        department = principal.scoped_to  # heads see their own department only
+    if not _wants_csv(request):
+        return await queries.matter_page(session, settings, p, department, cursor, limit)
+    rows: list[dict[str, Any]] = []
+    after = cursor
+    while True:
+        part = await queries.matter_page(session, settings, p, department, after, MAX_PAGE)
+        rows += part["items"]
+        if (after := part["next_cursor"]) is None:
+            return _csv([_flat(r) for r in rows])
 
 
 @router.get("/rankings", response_model=RankingAnswer, responses=CSV_TOO)

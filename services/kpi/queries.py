@@ -17,7 +17,8 @@ from services.kpi.domain.hotspots import matter_areas, ranked_counts
 from services.kpi.domain.scoring import rank, score
 from shared.auth import Principal
 from shared.clock import now
-from shared.errors import NotFound
+from shared.errors import ApiError, NotFound, field_error
+from shared.pagination import decode_key, keyset_page
 from shared.settings import Settings
 
 
@@ -48,6 +49,103 @@ async def department_rows(
         figures["score"] = score(figures, weights)
         rows.append(figures)
     return rows
+
+
+async def _matter_figures(
+    session: AsyncSession,
+    settings: Settings,
+    period: Period,
+    at: datetime,
+    matters: list[str],
+    department: str | None,
+) -> dict[store.MatterDepartment, dict[str, Any]]:
+    """The figures of each matter per department (rollup.WHOLE: every department together),
+    as far as `department` asks for: one query for the counts, one for today's open clocks,
+    one for merged/withdrawn requests."""
+    counted = await store.matter_period_counts(session, period, at, matters=matters, department=department)
+    excluded = await store.matter_excluded_counts(session, period, matters=matters, department=department)
+    weights = settings.kpi_weights
+    out: dict[store.MatterDepartment, dict[str, Any]] = {}
+    keys = set(counted) | set(excluded)
+    if department is not None:
+        keys |= {(m, department) for m in matters}
+    for matter, dept in sorted(keys):
+        measures = counted.get((matter, dept), {})
+        figures = rollup.department_figures(
+            dept,
+            period,
+            measures,
+            excluded=excluded.get((matter, dept), 0),
+            open_due_now={m: n for m, n in measures.items() if m in rollup.OPEN_MEASURES},
+        )
+        figures["score"] = score(figures, weights)
+        out[(matter, dept)] = figures
+    return out
+
+
+def _matter_row(figures: dict[str, Any], matter: str, name: str | None) -> dict[str, Any]:
+    """A matter's figures as listed: its code and name first, the department they are of
+    (None: every department together)."""
+    department = figures["department"] or None
+    return {"matter": matter, "name": name, **figures, "department": department}
+
+
+async def matter_kpis(
+    session: AsyncSession,
+    settings: Settings,
+    period: Period,
+    matter: str,
+    department: str | None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """`GET /v1/kpis?matter=`: the figures of the requests dispatched under the matter, per
+    department (the one asked for, or each with a count in the period) and, when no
+    department was asked for, for every department together."""
+    at = at or now()
+    figures = await _matter_figures(session, settings, period, at, [matter], department)
+    names = await directory.matter_names(settings)
+    items = [{**f, "matter": matter} for (_, d), f in figures.items() if d != rollup.WHOLE]
+    body: dict[str, Any] = {
+        "period": period.label,
+        "items": items,
+        "matter": {"code": matter, "name": names.get(matter)},
+    }
+    if department is None:
+        whole = figures.get((matter, rollup.WHOLE)) or rollup.department_figures(
+            rollup.WHOLE, period, {}, excluded=0, open_due_now={}
+        )
+        if "score" not in whole:
+            whole["score"] = score(whole, settings.kpi_weights)
+        body["matter_total"] = _matter_row(whole, matter, names.get(matter))
+    return body
+
+
+async def matter_page(
+    session: AsyncSession,
+    settings: Settings,
+    period: Period,
+    department: str | None,
+    cursor: str | None,
+    limit: int,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """`GET /v1/kpis/matters`: each matter with a count in the period (of the department
+    asked for, or of any), by code, a page at a time, with its name from the catalogue."""
+    at = at or now()
+    after = decode_key(cursor, 1)
+    if after is not None and not isinstance(after[0], str):  # a matter code, as given out
+        raise ApiError(
+            "cursor is not one this API gave out",
+            status=400,
+            code="bad_cursor",
+            fields=[field_error("cursor", "valid_cursor", "unknown cursor")],
+        )
+    key = department or rollup.WHOLE
+    codes = await store.matters_in(session, period, key, cursor, limit)
+    figures = await _matter_figures(session, settings, period, at, codes, key) if codes else {}
+    names = await directory.matter_names(settings) if codes else {}
+    rows = [_matter_row(figures[(code, key)], code, names.get(code)) for code in codes]
+    return {"period": period.label, "department": department, **keyset_page(rows, limit, ["matter"])}
 
 
 async def organisation(session: AsyncSession, period: Period) -> dict[str, Any]:

@@ -48,6 +48,32 @@ class DepartmentFigures(BaseModel):
     reopen_rate: Ratio
     revisit_rate: Ratio
     score: float | None = Field(description="the weighted score, 0–100; none when no rate had a denominator")
+    matter: str | None = Field(
+        default=None, description="asked by matter: the figures of the requests dispatched under it"
+    )
+
+
+class MatterFigures(DepartmentFigures):
+    """A matter's figures (事项): those of a department's, over the requests dispatched under
+    the matter, of one department or (department none) of every department together."""
+
+    matter: str = Field(description="the matter's code in the dispatch catalogue")
+    name: str | None = Field(description="its name in the catalogue; none if routing was unreachable")
+    department: str | None = Field(  # type: ignore[assignment]
+        description="the department the figures are of; none: every department together"
+    )
+
+
+class MatterRef(BaseModel):
+    code: str
+    name: str | None
+
+
+class MatterPage(BaseModel):
+    period: str
+    department: str | None = Field(description="the department the figures are of; none: every department")
+    items: list[MatterFigures]
+    next_cursor: str | None
 
 
 class ArticleResolutions(BaseModel):
@@ -68,6 +94,10 @@ class KpiAnswer(BaseModel):
     items: list[DepartmentFigures]
     organisation: OrganisationFigures | None = Field(
         default=None, description="when no department was asked for (heads see only their own)"
+    )
+    matter: MatterRef | None = Field(default=None, description="the matter asked for (`matter=`)")
+    matter_total: MatterFigures | None = Field(
+        default=None, description="asked by matter with no department: every department together"
     )
 
 

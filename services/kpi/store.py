@@ -35,6 +35,7 @@ from services.kpi.domain.facts import Fact
 from services.kpi.domain.figures import Period
 from shared.clock import now, organisation_tz
 from shared.db import fetch_row, insert_new, new_metadata, upsert
+from shared.pagination import keyset
 
 metadata = new_metadata()
 
@@ -132,6 +133,20 @@ counts = Table(
     Column("day", Date, primary_key=True),
     Column("n", BigInteger, nullable=False),
     Index("ix_counts_day", "day", "department", "measure", postgresql_include=["n"]),
+)
+
+# Per matter (事项) x department (rollup.WHOLE = every department together) x measure x local
+# day: the figures of the requests dispatched under a matter (rollup.matter_contributions),
+# kept in step with `facts` like `counts`. A period's matters are one range of ix_matter_counts_day.
+matter_counts = Table(
+    "matter_counts",
+    metadata,
+    Column("matter", String(100), primary_key=True),
+    Column("department", String(50), primary_key=True),
+    Column("measure", String(50), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_matter_counts_day", "department", "day", "matter", "measure", postgresql_include=["n"]),
 )
 
 # Requests per requester and topic per month and per ISO week of receipt (rollup.repeat_*):
@@ -267,13 +282,16 @@ async def flush_batch(session: AsyncSession) -> None:
         tz = organisation_tz()
         change: Counter[rollup.Key] = Counter()
         repeat_change: Counter[rollup.RepeatKey] = Counter()
+        matter_change: Counter[rollup.MatterKey] = Counter()
         for rid in ids:
             before, after = batch.written[rid], batch.facts[rid]
             change.update(rollup.delta(before, after, tz))
             repeat_change.update(rollup.repeat_delta(before, after, tz))
+            matter_change.update(rollup.matter_delta(before, after, tz))
         batch.changed, batch.written = {}, {}
         await add_counts(session, Counter({k: n for k, n in change.items() if n}))
         await add_repeats(session, Counter({k: n for k, n in repeat_change.items() if n}))
+        await add_matter_counts(session, Counter({k: n for k, n in matter_change.items() if n}))
 
 
 async def keep_event(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -314,25 +332,32 @@ async def save_fact(
     tz = organisation_tz()
     change = rollup.delta(previous, fact, tz)
     repeat_change = rollup.repeat_delta(previous, fact, tz)
+    matter_change = rollup.matter_delta(previous, fact, tz)
     if not defer_counts:
         await add_counts(session, change)
         await add_repeats(session, repeat_change)
+        await add_matter_counts(session, matter_change)
         return
     pending: Counter[rollup.Key] | None = session.info.get("kpi_counts")
     pending_repeats: Counter[rollup.RepeatKey] | None = session.info.get("kpi_repeats")
-    if pending is None or pending_repeats is None:
+    pending_matters: Counter[rollup.MatterKey] | None = session.info.get("kpi_matter_counts")
+    if pending is None or pending_repeats is None or pending_matters is None:
         pending = session.info["kpi_counts"] = Counter()
         pending_repeats = session.info["kpi_repeats"] = Counter()
+        pending_matters = session.info["kpi_matter_counts"] = Counter()
         session.info.setdefault("before_commit", {})["kpi_counts"] = _flush_counts
     pending.update(change)
     pending_repeats.update(repeat_change)
+    pending_matters.update(matter_change)
 
 
 async def _flush_counts(session: AsyncSession) -> None:
     pending: Counter[rollup.Key] = session.info.pop("kpi_counts", Counter())
     pending_repeats: Counter[rollup.RepeatKey] = session.info.pop("kpi_repeats", Counter())
+    pending_matters: Counter[rollup.MatterKey] = session.info.pop("kpi_matter_counts", Counter())
     await add_counts(session, Counter({k: n for k, n in pending.items() if n}))
     await add_repeats(session, Counter({k: n for k, n in pending_repeats.items() if n}))
+    await add_matter_counts(session, Counter({k: n for k, n in pending_matters.items() if n}))
 
 
 def _add_repeats_statement() -> Any:
@@ -374,6 +399,30 @@ async def add_counts(session: AsyncSession, change: Counter[rollup.Key]) -> None
     await session.execute(
         _ADD_COUNTS,
         [{"department": d, "measure": m, "day": day, "n": n} for (d, m, day), n in sorted(change.items())],
+    )
+
+
+def _add_matter_counts_statement() -> Any:
+    stmt = pg_insert(matter_counts)
+    return stmt.on_conflict_do_update(
+        index_elements=["matter", "department", "measure", "day"],
+        set_={"n": matter_counts.c.n + stmt.excluded.n},
+    )
+
+
+_ADD_MATTER_COUNTS = _add_matter_counts_statement()
+
+
+async def add_matter_counts(session: AsyncSession, change: Counter[rollup.MatterKey]) -> None:
+    """Add to the matter counts, in key order (the lock order of `add_counts`)."""
+    if not change:
+        return
+    await session.execute(
+        _ADD_MATTER_COUNTS,
+        [
+            {"matter": m, "department": d, "measure": measure, "day": day, "n": n}
+            for (m, d, measure, day), n in sorted(change.items())
+        ],
     )
 
 
@@ -463,6 +512,140 @@ async def excluded_counts(session: AsyncSession, period: Period, department: str
     return {d: int(n) for d, n in (await session.execute(stmt)).all()}
 
 
+MatterDepartment = tuple[str, str]  # matter, department (rollup.WHOLE: every department together)
+
+
+async def matter_period_counts(
+    session: AsyncSession,
+    period: Period,
+    at: datetime | None,
+    *,
+    matters: Sequence[str] | None = None,
+    department: str | None = None,
+) -> dict[MatterDepartment, dict[str, int]]:
+    """Like `period_counts`, per matter and department from `matter_counts`: the matters
+    named (None: all), the department named (rollup.WHOLE: every department together;
+    None: each department and WHOLE)."""
+    first, last = rollup.period_days(period)
+    c = matter_counts.c
+    running = at is not None and period.start <= at < period.end
+    before = rollup.day_of(at, organisation_tz()) if running and at is not None else last
+    total = func.sum(c.n)
+    stmt = (
+        select(c.matter, c.department, c.measure, total.label("n"))
+        .add_columns(total.filter(c.day < before).label("before"))
+        .where(c.day >= first, c.day < last)
+        .group_by(c.matter, c.department, c.measure)
+    )
+    if matters is not None:
+        stmt = stmt.where(c.matter.in_(matters))
+    if department is not None:
+        stmt = stmt.where(c.department == department)
+    out: dict[MatterDepartment, dict[str, int]] = {}
+    for matter, dept, measure, n, n_before in (await session.execute(stmt)).all():
+        if measure in rollup.OPEN_MEASURES and at is not None and at < period.end:
+            n = (n_before or 0) if running else 0  # a period still to come: nothing due yet
+        out.setdefault((matter, dept), {})[measure] = int(n or 0)
+    if running and at is not None:
+        today = await _matter_open_due_today(session, period, at, matters, department)
+        for key, measures_today in today.items():
+            measures = out.setdefault(key, {})
+            for measure, n in measures_today.items():
+                measures[measure] = measures.get(measure, 0) + n
+    return out
+
+
+def _by_matter(
+    rows: Iterable[Any], department: str | None, width: int
+) -> dict[MatterDepartment, Counter[str]]:
+    """(matter, lead department, [measure,] n) rows as counts per matter and department, and
+    for every department together (rollup.WHOLE), as far as `department` asks for."""
+    out: dict[MatterDepartment, Counter[str]] = {}
+    for row in rows:
+        matter, lead, n = row[0], row[1], int(row[-1])
+        measure = row[2] if width == 4 else ""
+        for key in (lead, rollup.WHOLE):
+            if department is None or department == key:
+                out.setdefault((matter, key), Counter())[measure] += n
+    return out
+
+
+async def _matter_open_due_today(
+    session: AsyncSession, period: Period, at: datetime, matters: Sequence[str] | None, department: str | None
+) -> dict[MatterDepartment, Counter[str]]:
+    """Today's part of the open clocks (as `_open_due_today`), per matter and department."""
+    lo = max(period.start, _local_midnight(at))
+    f = facts.c
+    parts = []
+    for name, due_name, done_name in rollup.CLOCKS:
+        due = f[due_name]
+        where = [
+            due >= lo,
+            due <= at,
+            due < period.end,
+            f[done_name].is_(None),
+            f.excluded.is_(None),
+            f.lead_department.is_not(None),
+            f.matter.is_not(None),
+            f.matter != "",
+        ]
+        if name == "feedback":
+            where.append(f.resolved_at.is_not(None))
+        if matters is not None:
+            where.append(f.matter.in_(matters))
+        if department not in (None, rollup.WHOLE):
+            where.append(f.lead_department == department)
+        parts.append(
+            select(
+                f.matter,
+                f.lead_department,
+                literal_column(f"'{name}_open'").label("measure"),
+                func.count().label("n"),
+            )
+            .where(*where)
+            .group_by(f.matter, f.lead_department)
+        )
+    union = parts[0].union_all(*parts[1:])
+    return _by_matter((await session.execute(union)).all(), department, 4)
+
+
+async def matter_excluded_counts(
+    session: AsyncSession, period: Period, *, matters: Sequence[str] | None, department: str | None
+) -> dict[MatterDepartment, int]:
+    """Merged or withdrawn requests of each matter (as `excluded_counts`), per lead department
+    and for every department together."""
+    f = facts.c
+    stmt = (
+        select(f.matter, f.lead_department, func.count())
+        .where(
+            f.excluded.is_not(None),
+            f.lead_department.is_not(None),
+            f.matter.is_not(None),
+            f.matter != "",
+            or_(*[f[name].between(period.start, period.end) for name in _TIMES]),
+        )
+        .group_by(f.matter, f.lead_department)
+    )
+    if matters is not None:
+        stmt = stmt.where(f.matter.in_(matters))
+    if department not in (None, rollup.WHOLE):
+        stmt = stmt.where(f.lead_department == department)
+    counted = _by_matter((await session.execute(stmt)).all(), department, 3)
+    return {k: v[""] for k, v in counted.items()}
+
+
+async def matters_in(
+    session: AsyncSession, period: Period, department: str, cursor: str | None, limit: int
+) -> list[str]:
+    """The matters with a count of `department` (rollup.WHOLE: any) in the period, by code
+    (code point order), after the cursor's: one range of ix_matter_counts_day."""
+    first, last = rollup.period_days(period)
+    c = matter_counts.c
+    code = c.matter.collate("C")  # by code point, as the codes are compared anywhere else
+    stmt = select(code).where(c.department == department, c.day >= first, c.day < last).distinct()
+    return list((await session.scalars(keyset(stmt, [code], cursor, limit))).all())
+
+
 async def repeated(session: AsyncSession, period: Period, top: int) -> list[dict[str, Any]]:
     """The same person (pseudonymous reference) on the same topic more than once in the
     period: the `top` with the most requests. A month or a week from the kept repeat counts;
@@ -516,6 +699,15 @@ async def departments_in(session: AsyncSession) -> list[str]:
     return sorted((await session.scalars(stmt)).all())
 
 
+def count_matters(rows: Iterable[dict[str, Any]]) -> Counter[rollup.MatterKey]:
+    """The matter counts of a set of fact rows, from scratch (the migration)."""
+    tz = organisation_tz()
+    total: Counter[rollup.MatterKey] = Counter()
+    for row in rows:
+        total.update(rollup.matter_contributions(Fact.from_row(row), tz))
+    return total
+
+
 def count_all(rows: Iterable[dict[str, Any]]) -> tuple[Counter[rollup.Key], Counter[rollup.RepeatKey]]:
     """The counts and repeat counts of a set of fact rows, from scratch (the migration)."""
     tz = organisation_tz()
@@ -533,6 +725,7 @@ async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[s
     listed (`repair` rewrites the counts to the recount)."""
     expected: Counter[rollup.Key] = Counter()
     expected_repeats: Counter[rollup.RepeatKey] = Counter()
+    expected_matters: Counter[rollup.MatterKey] = Counter()
     tz = organisation_tz()
     result = await session.stream(select(facts).execution_options(yield_per=5000))
     async for part in result.mappings().partitions():
@@ -540,6 +733,7 @@ async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[s
             fact = Fact.from_row(dict(row))
             expected.update(rollup.contributions(fact, tz))
             expected_repeats.update(rollup.repeat_contributions(fact, tz))
+            expected_matters.update(rollup.matter_contributions(fact, tz))
     kept: Counter[rollup.Key] = Counter()
     for d, m, day, n in (
         await session.execute(select(counts.c.department, counts.c.measure, counts.c.day, counts.c.n))
@@ -576,12 +770,34 @@ async def recount(session: AsyncSession, *, repair: bool = False) -> list[dict[s
         for k in sorted(set(expected_repeats) | set(kept_repeats))
         if kept_repeats[k] != expected_repeats[k]
     ]
+    mc = matter_counts.c
+    kept_matters: Counter[rollup.MatterKey] = Counter()
+    for m, d, measure, day, n in (
+        await session.execute(select(mc.matter, mc.department, mc.measure, mc.day, mc.n))
+    ).all():
+        if n:
+            kept_matters[(m, d, measure, day)] = int(n)
+    matter_diff = [
+        {
+            "matter": k[0],
+            "department": k[1],
+            "measure": k[2],
+            "day": k[3].isoformat(),
+            "kept": kept_matters[k],
+            "recounted": expected_matters[k],
+        }
+        for k in sorted(set(expected_matters) | set(kept_matters))
+        if kept_matters[k] != expected_matters[k]
+    ]
     if repair and (diff or repeat_diff):
         await session.execute(counts.delete())
         await session.execute(repeats.delete())
         await add_counts(session, Counter({k: n for k, n in expected.items() if n}))
         await add_repeats(session, Counter({k: n for k, n in expected_repeats.items() if n}))
-    return diff + repeat_diff
+    if repair and matter_diff:
+        await session.execute(matter_counts.delete())
+        await add_matter_counts(session, Counter({k: n for k, n in expected_matters.items() if n}))
+    return diff + repeat_diff + matter_diff
 
 
 # --- closing a period: scores, ranks and accountability flags (service.py) --------------------

@@ -18,7 +18,7 @@ Pure code: `contributions(fact, tz)` and `figures(...)` over summed counts.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -86,16 +86,26 @@ def contributions(fact: Fact, tz: ZoneInfo) -> Counter[Key]:
     for dim, value in (("channel", fact.channel), ("category", fact.category), ("area", fact.area)):
         if value:
             add(ORG, f"vol.{dim}:{value}", received)
+    _department_contributions(fact, add, lead, fact.returned_by)
+    return out
 
+
+Add = Callable[..., None]  # add(department, measure, moment, n=1)
+
+
+def _department_contributions(fact: Fact, add: Add, lead: str | None, returned_by: tuple[str, ...]) -> None:
+    """The counts of the lead department's figures and the returning departments' (`lead`
+    and `returned_by` are the fact's, or one stand-in for every department together)."""
+    received = fact.received_at
     # Returns count against the returning department, in the period the request came in.
-    for department in {d for d in (lead, *fact.returned_by) if d is not None}:
+    for department in {d for d in (lead, *returned_by) if d is not None}:
         add(department, "involved", received)
-        if department in fact.returned_by:
+        if department in returned_by:
             add(department, "returned_requests", received)
-            add(department, "returns", received, fact.returned_by.count(department))
+            add(department, "returns", received, returned_by.count(department))
 
     if lead is None:
-        return out
+        return
     add(lead, "routed", fact.routed_at)
     add(lead, "accepted", fact.accepted_at)
     add(lead, "feedback_given", fact.feedback_at)
@@ -129,7 +139,55 @@ def contributions(fact: Fact, tz: ZoneInfo) -> Counter[Key]:
             add(lead, f"{name}_done", due)
             if done <= due:
                 add(lead, f"{name}_on_time", due)
+
+
+# Per matter (事项) x department x measure x local day: the figures of the requests dispatched
+# under a matter, per lead department and for every department together (WHOLE).
+MatterKey = tuple[str, str, str, date]  # matter, department (WHOLE: every one), measure, day
+WHOLE = ""
+# What a department's returns count (per department taking part, not only the lead's).
+_RETURN_MEASURES = frozenset({"involved", "returned_requests", "returns"})
+
+
+def matter_contributions(fact: Fact, tz: ZoneInfo) -> Counter[MatterKey]:
+    """The counts of a request dispatched under a matter: the same figures as a department's
+    (`department_figures` over the matter's requests), once per department taking part and
+    once for every department together (WHOLE): the lead's counts, whichever department
+    leads it, and its returns, whichever department made them (each request once)."""
+    out: Counter[MatterKey] = Counter()
+    matter = fact.matter
+    if not matter or fact.excluded is not None:
+        return out
+    lead = fact.lead_department
+    days: dict[datetime, date] = {}
+
+    def add(department: str, measure: str, moment: datetime | None, n: int = 1) -> None:
+        if moment is None or not n:
+            return
+        day = days.get(moment)
+        if day is None:
+            day = days[moment] = day_of(moment, tz)
+        out[(matter, department, measure, day)] += n
+        if department == lead and measure not in _RETURN_MEASURES:
+            out[(matter, WHOLE, measure, day)] += n
+
+    _department_contributions(fact, add, lead, fact.returned_by)
+    if fact.received_at is not None and (lead is not None or fact.returned_by):
+        received = day_of(fact.received_at, tz)
+        out[(matter, WHOLE, "involved", received)] += 1
+        if fact.returned_by:
+            out[(matter, WHOLE, "returned_requests", received)] += 1
+            out[(matter, WHOLE, "returns", received)] += len(fact.returned_by)
     return out
+
+
+def matter_delta(before: Fact | None, after: Fact | None, tz: ZoneInfo) -> Counter[MatterKey]:
+    change: Counter[MatterKey] = Counter()
+    if after is not None:
+        change.update(matter_contributions(after, tz))
+    if before is not None:
+        change.subtract(matter_contributions(before, tz))
+    return Counter({k: n for k, n in change.items() if n})
 
 
 def delta(before: Fact | None, after: Fact | None, tz: ZoneInfo) -> Counter[Key]:

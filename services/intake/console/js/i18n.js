@@ -45,6 +45,7 @@ const ZH = {
   answered: "已答复", answer: "答复", department: "单位", due: "到期", warnAt: "预警",
   kpi: "考核排名", period: "考核月份", ranking: "单位排名", rank: "名次", score: "得分", passed: "达标",
   rates: "各项指标", volumes: "办理量", exportCsv: "导出 CSV", accountability: "问责清单", flags: "问题",
+  byMatter: "按事项", returnRate: "退单率", matterUnnamed: "（派单目录未收录）",
   trends: "得分走势（近六个月）", hotspots: "热点问题与区域", topics: "热点问题", areas: "热点区域",
   count: "数量", growth: "环比增长", chartTrend: "各单位月度得分", chartTopics: "热点问题", chartAreas: "热点区域",
   // dispatch
@@ -128,6 +129,7 @@ const EN = {
   answered: "Answered", answer: "Answer", department: "Department", due: "Due", warnAt: "Warning",
   kpi: "Rankings", period: "Month", ranking: "Ranking", rank: "Rank", score: "Score", passed: "Passed",
   rates: "Rates", volumes: "Volumes", exportCsv: "Export CSV", accountability: "Accountability", flags: "Flags",
+  byMatter: "By matter", returnRate: "Return rate", matterUnnamed: "(not in the dispatch catalogue)",
   trends: "Score trend (six months)", hotspots: "Hot spots", topics: "Topics", areas: "Areas",
   count: "Count", growth: "Growth", chartTrend: "Monthly score per department", chartTopics: "Topics", chartAreas: "Areas",
   dispatchQueue: "Waiting for dispatch", dispatchMissing: "The dispatch queue API (/v1/dispatch-queue) is not available yet: ", dispatchOwnQueue: "showing the coordinating office's queue (escalated and unmatched requests).",

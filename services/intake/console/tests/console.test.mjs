@@ -190,3 +190,53 @@ test("a conflict (409) is told in Chinese by its error code", async () => {
   globalThis.fetch = answer({ code: "conflict", message: "rule r1 already exists" });
   await assert.rejects(call("routing", "GET", "/v1/rules"), /操作冲突（409）：已有相同编号的记录.* — rule r1 already exists/);
 });
+
+test("按事项: a page of matters asked of KPI, each shown by its catalogue name with its counts and rates", async () => {
+  const { session } = await import("../js/api.js");
+  const { loadMatters, matterTable, MATTER_PAGE } = await import("../js/pages/supervisor.js");
+  session.urls.kpi = "http://kpi.test";
+  const asked = [];
+  globalThis.fetch = async (url, init) => {
+    asked.push([url, init.method]);
+    return new Response(JSON.stringify({ period: "2026-11", department: null, items: [], next_cursor: null }), {
+      status: 200, headers: { "content-type": "application/json" },
+    });
+  };
+  await loadMatters("2026-11", null);
+  await loadMatters("2026-11", "eyJtIjoxfQ");
+  assert.deepEqual(asked, [
+    [`http://kpi.test/v1/kpis/matters?period=2026-11&limit=${MATTER_PAGE}`, "GET"],
+    [`http://kpi.test/v1/kpis/matters?period=2026-11&limit=${MATTER_PAGE}&cursor=eyJtIjoxfQ`, "GET"],
+  ]);
+  const ratio = (rate) => ({ numerator: 0, denominator: 0, rate });
+  const rows = [
+    {
+      matter: "water.outage", name: "停水", department: null, counts: { routed: 3, resolved: 2, overdue_open: 1 },
+      on_time_resolution: ratio(0.5), satisfaction: ratio(null), handling_accuracy: ratio(1), returns: { count: 1, ...ratio(0.25) }, score: 86.5,
+    },
+    { matter: "old.retired", name: null, counts: {}, returns: {}, score: null },
+  ];
+  setLang("zh");
+  const zh = matterTable(rows).text;
+  for (const head of ["事项名称", "派单", "办结", "超期未结", "按时办结率", "满意率", "办理准确率", "退单率", "得分"]) {
+    assert.match(zh, new RegExp(`<th>${head}</th>`));
+  }
+  assert.match(zh, /data-matter="water.outage">停水<\/span> <span class="muted">water.outage/);
+  assert.match(zh, /data-count="water.outage.routed">3</);
+  assert.match(zh, /data-count="water.outage.overdue_open">1</);
+  assert.match(zh, /data-rate="water.outage.on_time_resolution">50.0%</);
+  assert.match(zh, /data-rate="water.outage.satisfaction">–</);
+  assert.match(zh, /<td>25.0%<\/td>/);
+  assert.match(zh, /data-score="water.outage">86.5</);
+  // A matter the catalogue does not name (routing unreachable): its code, said so.
+  assert.match(zh, /data-matter="old.retired">（派单目录未收录）/);
+  assert.match(zh, /data-count="old.retired.routed">0</);
+  setLang("en");
+  const en = matterTable(rows).text;
+  assert.match(en, /<th>Matter<\/th>/);
+  assert.match(en, /<th>Return rate<\/th>/);
+  assert.equal(t("byMatter"), "By matter");
+  setLang("zh");
+  assert.equal(t("byMatter"), "按事项");
+  assert.match(matterTable([]).text, /暂无记录/);
+});

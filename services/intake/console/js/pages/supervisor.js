@@ -3,11 +3,28 @@ import { html, render, $, on, formValues } from "../dom.js";
 import { t, label, departmentName } from "../i18n.js";
 import { call } from "../api.js";
 import { months, pct, now, localInput, fromLocalInput } from "../format.js";
-import { toast, card, dept, caseLink, time, table, field, clockLeft } from "../ui.js";
+import { toast, card, dept, caseLink, time, table, field, clockLeft, pagedList } from "../ui.js";
 import { workingTimeLeft } from "../timeleft.js";
 
 const RATES = ["acceptance_timeliness", "on_time_resolution", "feedback_timeliness", "handling_accuracy", "satisfaction"];
 const COUNTS = ["routed", "accepted", "resolved", "feedback_given", "rated", "closed", "overdue_open"];
+// 按事项: the figures of the requests dispatched under each matter (KPI's /v1/kpis/matters).
+const MATTER_COUNTS = ["routed", "resolved", "overdue_open"];
+const MATTER_RATES = ["on_time_resolution", "satisfaction", "handling_accuracy"];
+export const MATTER_PAGE = 20;
+
+/** One page of matters with their figures for the period (next_cursor for the next). */
+export const loadMatters = (period, cursor) =>
+  call("kpi", "GET", "/v1/kpis/matters", { query: { period, limit: MATTER_PAGE, cursor } });
+
+/** The 按事项 table: the matter's name (its code beside it), counts, rates, returns, score. */
+export const matterTable = (items) => table([
+  [t("matterName"), (r) => html`<span class="matter" data-matter="${r.matter}">${r.name || t("matterUnnamed")}</span> <span class="muted">${r.matter}</span>`],
+  ...MATTER_COUNTS.map((k) => [label("volume", k), (r) => html`<span data-count="${r.matter}.${k}">${r.counts?.[k] ?? 0}</span>`]),
+  ...MATTER_RATES.map((k) => [label("rate", k), (r) => html`<span data-rate="${r.matter}.${k}">${pct(r[k]?.rate)}</span>`]),
+  [t("returnRate"), (r) => pct(r.returns?.rate)],
+  [t("score"), (r) => html`<span data-score="${r.matter}">${r.score ?? "–"}</span>`],
+], items);
 
 const clockRows = (rows, overdue, working) => table([
   [t("id"), (c) => caseLink(c.request_id)],
@@ -77,6 +94,7 @@ function periodForm(current) {
     ${field(t("period"), html`<select name="period">${months(12).reverse().map((m) => html`<option value="${m}" ${m === current ? "selected" : ""}>${m}</option>`)}</select>`)}
     <button type="button" class="act" id="csv-ranking">${t("exportCsv")} · ${t("ranking")}</button>
     <button type="button" class="act" id="csv-kpis">${t("exportCsv")} · ${t("rates")}</button>
+    <button type="button" class="act" id="csv-matters">${t("exportCsv")} · ${t("byMatter")}</button>
   </form>`;
 }
 
@@ -94,9 +112,11 @@ export async function kpiPage(main) {
   render(main, html`<h2>${t("kpi")}</h2>${card(t("period"), periodForm(period))}
     ${card(t("ranking"), html`<div id="ranking"></div>`)}
     ${card(t("volumes"), html`<div id="volumes"></div>`)}
+    ${card(t("byMatter"), html`<div id="by-matter"></div>`)}
     ${card(t("accountability"), html`<div id="accountability"></div>`)}`);
   const chosen = () => $("#period-form").elements.period.value;
-  const show = async () => {
+  const matters = pagedList($("#by-matter"), (cursor) => loadMatters(chosen(), cursor), matterTable);
+  const show = async (firstPage = false) => {
     const p = chosen();
     const [ranking, figures, flags] = await Promise.all([
       call("kpi", "GET", "/v1/rankings", { query: { period: p } }),
@@ -114,6 +134,7 @@ export async function kpiPage(main) {
       [t("department"), (r) => dept(r.department)],
       ...COUNTS.map((k) => [label("volume", k), (r) => html`<span data-count="${r.department}.${k}">${r.counts?.[k] ?? 0}</span>`]),
     ], figures.items));
+    await (firstPage === true ? matters.first() : matters.refresh());
     render("#accountability", table([
       [t("department"), (f) => dept(f.department)],
       [t("flags"), (f) => f.reason || f.kind || ""],
@@ -121,9 +142,11 @@ export async function kpiPage(main) {
       [t("receivedAt"), (f) => time(f.flagged_at)],
     ], flags.items));
   };
-  $("#period-form").addEventListener("change", () => show().catch((e) => toast(e.message, true)));
+  // Another month: the matters from their first page again.
+  $("#period-form").addEventListener("change", () => show(true).catch((e) => toast(e.message, true)));
   on(main, "click", "#csv-ranking", () => download("/v1/rankings", chosen(), "rankings").catch((e) => toast(e.message, true)));
   on(main, "click", "#csv-kpis", () => download("/v1/kpis", chosen(), "kpis").catch((e) => toast(e.message, true)));
+  on(main, "click", "#csv-matters", () => download("/v1/kpis/matters", chosen(), "kpis-by-matter").catch((e) => toast(e.message, true)));
   await show();
   return { refresh: show };
 }
