@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.kpi import store
@@ -22,22 +20,19 @@ from shared.events.catalogue import StaffRated, StaffRectificationDecided
 from shared.events.envelope import Envelope
 from shared.outbox import UnitOfWork
 
-R = store.staff_ratings.c
-
 
 async def on_staff_rated(uow: UnitOfWork, envelope: Envelope, data: StaffRated) -> None:
-    await uow.session.execute(
-        pg_insert(store.staff_ratings)
-        .values(
-            rating_id=data.rating_id,
-            staff_id=data.staff_id,
-            department=data.department,
-            level=data.level,
-            bad=data.bad,
-            rated_at=data.rated_at,
-            rectification_due=data.rectification_due,
-        )
-        .on_conflict_do_nothing()
+    await store.add_staff_rating(
+        uow.session,
+        {
+            "rating_id": data.rating_id,
+            "staff_id": data.staff_id,
+            "department": data.department,
+            "level": data.level,
+            "bad": data.bad,
+            "rated_at": data.rated_at,
+            "rectification_due": data.rectification_due,
+        },
     )
 
 
@@ -45,42 +40,25 @@ async def on_rectification_decided(
     uow: UnitOfWork, envelope: Envelope, data: StaffRectificationDecided
 ) -> None:
     # The rating may arrive after its decision (other partition order): keep what is known.
-    await uow.session.execute(
-        pg_insert(store.staff_ratings)
-        .values(
-            rating_id=data.rating_id,
-            staff_id=data.staff_id,
-            department=data.department,
-            level="unsatisfied",
-            bad=True,
-            rated_at=envelope.occurred_at,
-            outcome=data.outcome,
-            counts_against_staff=data.counts_against_staff,
-            rectified_on_time=data.on_time,
-        )
-        .on_conflict_do_update(
-            index_elements=["rating_id"],
-            set_={
-                "outcome": data.outcome,
-                "counts_against_staff": data.counts_against_staff,
-                "rectified_on_time": data.on_time,
-            },
-        )
-    )
+    decided = {
+        "outcome": data.outcome,
+        "counts_against_staff": data.counts_against_staff,
+        "rectified_on_time": data.on_time,
+    }
+    known = {
+        "rating_id": data.rating_id,
+        "staff_id": data.staff_id,
+        "department": data.department,
+        "level": "unsatisfied",
+        "bad": True,
+        "rated_at": envelope.occurred_at,
+    }
+    await store.decide_staff_rating(uow.session, known, decided)
 
 
 async def department_of(session: AsyncSession, staff_id: str) -> str | None:
     """The department a member's latest rating or handled case names."""
-    rated = await session.scalar(
-        select(R.department).where(R.staff_id == staff_id).order_by(R.rated_at.desc()).limit(1)
-    )
-    if rated:
-        return str(rated)
-    f = store.facts.c
-    handled = await session.scalar(
-        select(f.lead_department).where(f.handler_id == staff_id).order_by(f.last_event_at.desc()).limit(1)
-    )
-    return str(handled) if handled else None
+    return await store.staff_department(session, staff_id)
 
 
 def may_see(principal: Principal, staff_id: str, department: str | None) -> bool:
@@ -97,25 +75,11 @@ async def figures(
     department = await department_of(session, staff_id)
     if not may_see(principal, staff_id, department):
         raise Forbidden("staff figures are for the member, their department head and supervisors")
-    f = store.facts.c
-    rows = await session.execute(
-        select(store.facts).where(
-            or_(f.first_responder == staff_id, f.answered_by == staff_id, f.handler_id == staff_id)
-        )
-    )
-    facts = [Fact.from_row(dict(r)) for r in rows.mappings()]
-    ratings = [
-        StaffRating(**dict(r))
-        for r in (await session.execute(select(store.staff_ratings).where(R.staff_id == staff_id))).mappings()
-    ]
-    e = store.staff_evaluations.c
+    facts = [Fact.from_row(r) for r in await store.facts_of_staff(session, staff_id)]
+    ratings = [StaffRating(**r) for r in await store.staff_ratings_of(session, staff_id)]
     evaluations = {
         r["kind"]: {"score": r["score"], "text": r["text"], "by": r["by"], "at": r["at"]}
-        for r in (
-            await session.execute(
-                select(store.staff_evaluations).where(e.staff_id == staff_id, e.period == period.label)
-            )
-        ).mappings()
+        for r in await store.staff_evaluations_of(session, staff_id, period.label)
     }
     return {
         **staff_figures(staff_id, facts, ratings, period),
@@ -147,10 +111,6 @@ async def evaluate(
                 "a superior evaluation is written by the member's department head or a supervisor"
             )
     values = {"score": score, "text": text, "by": principal.id}
-    await session.execute(
-        pg_insert(store.staff_evaluations)
-        .values(staff_id=staff_id, period=period.label, kind=kind, **values)
-        .on_conflict_do_update(index_elements=["staff_id", "period", "kind"], set_=values)
-    )
+    await store.put_staff_evaluation(session, staff_id, period.label, kind, values)
     await session.commit()
     return {"staff_id": staff_id, "period": period.label, "kind": kind, **values}

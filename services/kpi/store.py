@@ -885,3 +885,64 @@ async def flags_newest_first(session: AsyncSession) -> list[dict[str, Any]]:
 async def event_payloads(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
     """The kept lifecycle events of a request (their masked payloads), in no order."""
     return list(await session.scalars(select(events.c.payload).where(events.c.request_id == request_id)))
+
+
+# --- staff figures -------------------------------------------------------------------
+
+
+async def add_staff_rating(session: AsyncSession, values: dict[str, Any]) -> None:
+    """A staff rating, once (a redelivered event changes nothing)."""
+    await session.execute(pg_insert(staff_ratings).values(**values).on_conflict_do_nothing())
+
+
+async def decide_staff_rating(session: AsyncSession, known: dict[str, Any], decided: dict[str, Any]) -> None:
+    """A rectification's decision on its rating (the rating itself may arrive later)."""
+    await session.execute(
+        pg_insert(staff_ratings)
+        .values(**known, **decided)
+        .on_conflict_do_update(index_elements=["rating_id"], set_=decided)
+    )
+
+
+async def staff_department(session: AsyncSession, staff_id: str) -> str | None:
+    """The department a member's latest rating or handled case names."""
+    r = staff_ratings.c
+    rated = await session.scalar(
+        select(r.department).where(r.staff_id == staff_id).order_by(r.rated_at.desc()).limit(1)
+    )
+    if rated:
+        return str(rated)
+    f = facts.c
+    handled = await session.scalar(
+        select(f.lead_department).where(f.handler_id == staff_id).order_by(f.last_event_at.desc()).limit(1)
+    )
+    return str(handled) if handled else None
+
+
+async def facts_of_staff(session: AsyncSession, staff_id: str) -> list[dict[str, Any]]:
+    f = facts.c
+    stmt = select(facts).where(
+        or_(f.first_responder == staff_id, f.answered_by == staff_id, f.handler_id == staff_id)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def staff_ratings_of(session: AsyncSession, staff_id: str) -> list[dict[str, Any]]:
+    stmt = select(staff_ratings).where(staff_ratings.c.staff_id == staff_id)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def staff_evaluations_of(session: AsyncSession, staff_id: str, period: str) -> list[dict[str, Any]]:
+    e = staff_evaluations.c
+    stmt = select(staff_evaluations).where(e.staff_id == staff_id, e.period == period)
+    return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def put_staff_evaluation(
+    session: AsyncSession, staff_id: str, period: str, kind: str, values: dict[str, Any]
+) -> None:
+    await session.execute(
+        pg_insert(staff_evaluations)
+        .values(staff_id=staff_id, period=period, kind=kind, **values)
+        .on_conflict_do_update(index_elements=["staff_id", "period", "kind"], set_=values)
+    )

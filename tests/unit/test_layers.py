@@ -21,7 +21,6 @@ LAYERS = tuple(
 KNOWN: dict[str, str] = {
     "handling/sla_scheduler.py": "the clocks' sweep: claims due clocks with SKIP LOCKED",
     "followup/staff.py": "staff ratings and rectifications: to be moved into followup's store.py",
-    "kpi/staff.py": "a staff member's figures: to be moved into kpi's store.py",
     "routing/learning.py": "the training job's reads of history and models: to be moved into store.py",
     "intake/retention.py": "the purge of personal data in batches: to be moved into store.py",
     "intake/seed.py": "demo data written at start in development",
