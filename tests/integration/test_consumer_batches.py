@@ -13,14 +13,18 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from services.handling import consumers as handling_consumers
+from services.handling import store as handling_store
 from services.intake import consumers as intake_consumers
 from services.intake import store as intake_store
 from shared.clock import now
 from shared.events.catalogue import (
     Due,
     RequestAccepted,
+    RequestRerouted,
     RequestResolved,
     RequestRouted,
+    RequestWithdrawn,
 )
 from shared.events.envelope import Envelope
 from shared.runtime import ServiceRuntime
@@ -41,6 +45,11 @@ def _failing_for(request_id: str, handler: Any) -> Any:
         await handler(uow, env, data)
 
     return picky
+
+
+def assert_applied_together(caplog: pytest.LogCaptureFixture) -> None:
+    """The fetch was applied in one transaction, not one event at a time after a failure."""
+    assert not [r for r in caplog.records if "one at a time" in r.getMessage()]
 
 
 # --- intake: follows each request's state -------------------------------------------------------
@@ -107,7 +116,9 @@ def _interleaved(lives: list[list[Envelope]]) -> list[bytes]:
     return [life[step].to_bytes() for step in range(len(lives[0])) for life in lives]
 
 
-async def test_intake_applies_a_fetch_together_as_one_at_a_time_would(intake: ServiceRuntime) -> None:
+async def test_intake_applies_a_fetch_together_as_one_at_a_time_would(
+    intake: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = await _submitted(intake, 3)
     departments = ["urban", "water", "urban"]
     lives = [_lifecycle(rid, department) for rid, department in zip(ids, departments, strict=True)]
@@ -117,6 +128,7 @@ async def test_intake_applies_a_fetch_together_as_one_at_a_time_would(intake: Se
     # The next fetch: each request resolved, and one event delivered again.
     second = await processor.process_batch([*(life[2].to_bytes() for life in lives), lives[0][0].to_bytes()])
     assert [o[0] for o in second] == ["applied", "applied", "applied", "duplicate"]
+    assert_applied_together(caplog)
     assert await _intake_rows(intake, ids) == {
         ids[0]: ("resolved", "urban"),
         ids[1]: ("resolved", "water"),
@@ -148,3 +160,101 @@ async def test_intake_dead_letters_a_poison_event_and_applies_the_rest_of_its_fe
     again = await processor.process_batch(_interleaved(lives))
     assert [o[0] for o in again] == ["duplicate", "applied", "duplicate"] * 3
     assert (await _intake_rows(intake, [poisoned]))[poisoned] == ("resolved", "urban")
+
+
+# --- handling: opens cases and clocks on each routing decision ----------------------------------
+@pytest.fixture
+async def handling(platform: Settings) -> AsyncIterator[ServiceRuntime]:
+    runtime = ServiceRuntime(
+        name="handling",
+        metadata=handling_store.metadata,
+        handlers=handling_consumers.HANDLERS,
+        settings=_fast_retries(platform),
+        prepare_batch=handling_consumers.prepare_batch,
+    )
+    yield runtime
+    await runtime.engine.dispose()
+
+
+def _handling_story(kind: str, rid: str) -> list[Envelope]:
+    """One request's events in a fetch: routed (with a co-handler); routed then rerouted
+    elsewhere; routed then withdrawn."""
+    t = now()
+    due = Due(accept=t + timedelta(days=1), resolve=t + timedelta(days=5), feedback=t + timedelta(days=6))
+    warn = Due(accept=t + timedelta(hours=20), resolve=t + timedelta(days=4))
+    first = RequestRouted(
+        lead_department="urban", co_departments=["water"], due=due, warn_at=warn, category="repair"
+    )
+    story = [envelope(rid, first, minutes=1)]
+    if kind == "rerouted":
+        again = RequestRerouted(lead_department="water", due=due, warn_at=warn, category="repair")
+        story.append(envelope(rid, again, minutes=2))
+    if kind == "withdrawn":
+        story.append(envelope(rid, RequestWithdrawn(reason="已自行解决"), minutes=2))
+    return story
+
+
+async def _handling_state(runtime: ServiceRuntime, rid: str) -> dict[str, Any]:
+    c, k = handling_store.cases.c, handling_store.clocks.c
+    async with runtime.sessions() as session:
+        cases = (
+            await session.execute(select(c.department, c.role, c.state).where(c.request_id == rid))
+        ).all()
+        clocks = (
+            await session.execute(
+                select(k.department, k.clock, k.stopped_at.is_(None)).where(k.request_id == rid)
+            )
+        ).all()
+        ended = await handling_store.finished_state(session, rid)
+    return {"cases": sorted(map(tuple, cases)), "clocks": sorted(map(tuple, clocks)), "finished": ended}
+
+
+async def test_handling_applies_a_fetch_together_as_one_at_a_time_would(
+    handling: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    kinds = ["routed", "rerouted", "withdrawn", "routed"]
+    together = {kind + str(i): str(uuid.uuid4()) for i, kind in enumerate(kinds)}
+    alone = {name: str(uuid.uuid4()) for name in together}
+    stories = {name: _handling_story(name.rstrip("0123456789"), rid) for name, rid in together.items()}
+    fetch = [
+        env.to_bytes() for step in range(2) for story in stories.values() for env in story[step : step + 1]
+    ]
+    processor = handling.processor()
+    outcomes = await processor.process_batch(fetch)
+    assert [o[0] for o in outcomes] == ["applied"] * len(fetch)
+    assert_applied_together(caplog)
+    for name, rid in alone.items():
+        for env in _handling_story(name.rstrip("0123456789"), rid):
+            assert (await processor.process(env.to_bytes()))[0] == "applied"
+    for name in together:
+        assert await _handling_state(handling, together[name]) == await _handling_state(handling, alone[name])
+    # What one at a time leaves, in words: a reroute moves the case on, a withdrawal ends it.
+    assert (await _handling_state(handling, together["rerouted1"]))["cases"] == [
+        ("urban", "lead", "returned"),
+        ("water", "lead", "routed"),
+    ]
+    withdrawn = await _handling_state(handling, together["withdrawn2"])
+    assert withdrawn["finished"] == "withdrawn"
+    assert all(not running for _, _, running in withdrawn["clocks"])
+    # The same routing delivered again is a duplicate.
+    again = await processor.process_batch([stories["routed0"][0].to_bytes()])
+    assert [o[0] for o in again] == ["duplicate"]
+
+
+async def test_handling_dead_letters_a_poison_event_and_applies_the_rest_of_its_fetch(
+    handling: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    processor = handling.processor()
+    handlers = dict(processor._handlers)
+    handlers[RequestRouted] = _failing_for(ids[1], handlers[RequestRouted])
+    processor._handlers = handlers  # this test's bug
+    outcomes = await processor.process_batch([_handling_story("routed", rid)[0].to_bytes() for rid in ids])
+    assert [o[0] for o in outcomes] == ["applied", "dead_letter", "applied"]
+    assert "projection bug" in (outcomes[1][1] or "")
+    assert [r for r in caplog.records if "one at a time" in r.getMessage()]  # the fetch fell back
+    for rid in (ids[0], ids[2]):
+        state = await _handling_state(handling, rid)
+        assert state["cases"] == [("urban", "lead", "routed"), ("water", "co", "routed")]
+        assert state["clocks"] and all(running for _, _, running in state["clocks"])
+    assert await _handling_state(handling, ids[1]) == {"cases": [], "clocks": [], "finished": None}
