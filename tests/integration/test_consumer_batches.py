@@ -17,12 +17,18 @@ from services.handling import consumers as handling_consumers
 from services.handling import store as handling_store
 from services.intake import consumers as intake_consumers
 from services.intake import store as intake_store
+from services.routing import consumers as routing_consumers
+from services.routing import store as routing_store
 from shared.clock import now
+from shared.db import outbox_table
 from shared.events.catalogue import (
     Due,
+    FirstResponder,
     RequestAccepted,
+    RequestReceived,
     RequestRerouted,
     RequestResolved,
+    RequestReturned,
     RequestRouted,
     RequestWithdrawn,
 )
@@ -258,3 +264,118 @@ async def test_handling_dead_letters_a_poison_event_and_applies_the_rest_of_its_
         assert state["cases"] == [("urban", "lead", "routed"), ("water", "co", "routed")]
         assert state["clocks"] and all(running for _, _, running in state["clocks"])
     assert await _handling_state(handling, ids[1]) == {"cases": [], "clocks": [], "finished": None}
+
+
+# --- routing: routes each arrival, follows returns, keeps what resolved it as a label -----------
+@pytest.fixture
+async def routing(platform: Settings) -> AsyncIterator[ServiceRuntime]:
+    runtime = ServiceRuntime(
+        name="routing",
+        metadata=routing_store.metadata,
+        handlers=routing_consumers.HANDLERS,
+        settings=_fast_retries(platform),
+        prepare_batch=routing_consumers.prepare_batch,
+    )
+    yield runtime
+    await runtime.engine.dispose()
+
+
+ROUTING_TEXTS = ["小区楼道灯坏了一个月没人修", "自来水管爆裂，整栋楼停水", "路边井盖丢失，很危险"]
+
+
+def _routing_story(kind: str, rid: str, content: str) -> list[Envelope]:
+    """One request's events in a fetch: it arrives and is resolved; or it arrives and the
+    department returns it."""
+    arrival = RequestReceived(
+        channel="web",
+        category="repair",
+        urgency="normal",
+        submitted_at=now(),
+        first_responder=FirstResponder(kind="channel", id="web"),
+        content=content,
+    )  # type: ignore[arg-type]
+    story = [envelope(rid, arrival)]
+    if kind == "resolved":
+        done = RequestResolved(department="urban", handler_id="h-1", outcome="resolved", reply="已修复")
+        story.append(envelope(rid, done, minutes=2))
+    else:
+        story.append(envelope(rid, RequestReturned(department="urban", reason="不属于本部门"), minutes=2))
+    return story
+
+
+async def _routing_state(runtime: ServiceRuntime, rid: str) -> dict[str, Any]:
+    r, a, lab = routing_store.routes.c, routing_store.assignments.c, routing_store.dispatch_labels.c
+    outbox = outbox_table(routing_store.metadata)
+    async with runtime.sessions() as session:
+        route = (
+            await session.execute(
+                select(
+                    r.state, r.lead_department, r.co_departments, r.excluded_departments, r.returns, r.matter
+                ).where(r.request_id == rid)
+            )
+        ).one()
+        history = (
+            await session.execute(
+                select(a.kind, a.department, a.matter).where(a.request_id == rid).order_by(a.seq)
+            )
+        ).all()
+        label = (
+            await session.execute(select(lab.department, lab.source, lab.text).where(lab.request_id == rid))
+        ).all()
+        events = (
+            await session.execute(select(outbox.c.type).where(outbox.c.key == rid).order_by(outbox.c.id))
+        ).all()
+    return {"route": tuple(route), "history": history, "label": label, "events": events}
+
+
+async def test_routing_applies_a_fetch_together_as_one_at_a_time_would(
+    routing: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    kinds = ["resolved", "returned", "resolved"]
+    together = [str(uuid.uuid4()) for _ in kinds]
+    alone = [str(uuid.uuid4()) for _ in kinds]
+    stories = [_routing_story(k, rid, t) for k, rid, t in zip(kinds, together, ROUTING_TEXTS, strict=True)]
+    fetch = [story[step].to_bytes() for step in range(2) for story in stories]
+    processor = routing.processor()
+    outcomes = await processor.process_batch(fetch)
+    assert [o[0] for o in outcomes] == ["applied"] * len(fetch)
+    assert_applied_together(caplog)
+    for kind, rid, content in zip(kinds, alone, ROUTING_TEXTS, strict=True):
+        for env in _routing_story(kind, rid, content):
+            assert (await processor.process(env.to_bytes()))[0] == "applied"
+    states = [await _routing_state(routing, rid) for rid in together]
+    assert states == [await _routing_state(routing, rid) for rid in alone]
+    # In words: each arrival was routed once (its event in the outbox), a resolution keeps
+    # the label of the department that resolved it, a return routes it again without them.
+    assert all(state["history"][0][0] == "routed" for state in states)
+    assert states[0]["label"] == [("urban", "resolved", ROUTING_TEXTS[0])]
+    assert states[0]["events"][0] == ("request.routed",)
+    assert states[1]["route"][3] == ["urban"] and states[1]["route"][4] == 1
+    # Delivered again: duplicates, nothing routed twice.
+    again = await processor.process_batch([story[0].to_bytes() for story in stories])
+    assert [o[0] for o in again] == ["duplicate"] * len(stories)
+    assert [await _routing_state(routing, rid) for rid in together] == states
+
+
+async def test_routing_dead_letters_a_poison_event_and_applies_the_rest_of_its_fetch(
+    routing: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in ROUTING_TEXTS]
+    processor = routing.processor()
+    handlers = dict(processor._handlers)
+    for event in (RequestReceived, RequestResolved):
+        handlers[event] = _failing_for(ids[1], handlers[event])
+    processor._handlers = handlers  # this test's bug
+    stories = [_routing_story("resolved", rid, t) for rid, t in zip(ids, ROUTING_TEXTS, strict=True)]
+    outcomes = await processor.process_batch(
+        [story[step].to_bytes() for step in range(2) for story in stories]
+    )
+    assert [o[0] for o in outcomes] == ["applied", "dead_letter", "applied"] * 2
+    assert [r for r in caplog.records if "one at a time" in r.getMessage()]  # the fetch fell back
+    for rid in (ids[0], ids[2]):
+        state = await _routing_state(routing, rid)
+        assert state["route"][0] == "routed" and state["events"] == [("request.routed",)]
+        assert state["label"] and state["label"][0][:2] == ("urban", "resolved")
+    r = routing_store.routes.c
+    async with routing.sessions() as session:
+        assert (await session.execute(select(r.request_id).where(r.request_id == ids[1]))).first() is None
