@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from services.followup import consumers as followup_consumers
+from services.followup import store as followup_store
 from services.handling import consumers as handling_consumers
 from services.handling import store as handling_store
 from services.intake import consumers as intake_consumers
@@ -379,3 +381,61 @@ async def test_routing_dead_letters_a_poison_event_and_applies_the_rest_of_its_f
     r = routing_store.routes.c
     async with routing.sessions() as session:
         assert (await session.execute(select(r.request_id).where(r.request_id == ids[1]))).first() is None
+
+
+# --- followup: follows each request until its feedback --------------------------------------------
+@pytest.fixture
+async def followup(platform: Settings) -> AsyncIterator[ServiceRuntime]:
+    runtime = ServiceRuntime(
+        name="followup",
+        metadata=followup_store.metadata,
+        handlers=followup_consumers.HANDLERS,
+        settings=_fast_retries(platform),
+        prepare_batch=followup_consumers.prepare_batch,
+    )
+    yield runtime
+    await runtime.engine.dispose()
+
+
+def _followup_story(rid: str) -> list[Envelope]:
+    arrival = RequestReceived(
+        channel="web",
+        category="repair",
+        urgency="normal",
+        submitted_at=now(),
+        first_responder=FirstResponder(kind="channel", id="web"),
+    )  # type: ignore[arg-type]
+    return [envelope(rid, arrival), *_lifecycle(rid, "water")]
+
+
+async def _followup_row(runtime: ServiceRuntime, rid: str) -> tuple[Any, ...] | None:
+    f = followup_store.followups.c
+    async with runtime.sessions() as session:
+        row = (
+            await session.execute(
+                select(f.state, f.lead_department, f.reply, f.outcome, f.feedback_due.is_not(None)).where(
+                    f.request_id == rid
+                )
+            )
+        ).first()
+    return None if row is None else tuple(row)
+
+
+async def test_followup_dead_letters_a_poison_event_and_applies_the_rest_of_its_fetch(
+    followup: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    processor = followup.processor()
+    handlers = dict(processor._handlers)
+    handlers[RequestResolved] = _failing_for(ids[1], handlers[RequestResolved])
+    processor._handlers = handlers  # this test's bug: the resolution of one request fails
+    stories = [_followup_story(rid) for rid in ids]
+    outcomes = await processor.process_batch(
+        [env.to_bytes() for step in range(4) for env in (s[step] for s in stories)]
+    )
+    assert [o[0] for o in outcomes] == ["applied"] * 10 + ["dead_letter", "applied"]
+    assert [r for r in caplog.records if "one at a time" in r.getMessage()]  # the fetch fell back
+    assert await _followup_row(followup, ids[0]) == ("resolved", "water", "已修复", "resolved", True)
+    assert await _followup_row(followup, ids[2]) == ("resolved", "water", "已修复", "resolved", True)
+    # The poisoned request's earlier steps were applied; its resolution was not.
+    assert await _followup_row(followup, ids[1]) == ("accepted", "water", None, None, True)
