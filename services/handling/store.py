@@ -376,8 +376,15 @@ async def read_fetch(session: AsyncSession, request_ids: Sequence[str]) -> None:
     for row in (await session.execute(stmt.with_for_update())).mappings():
         of_request[row["request_id"]].append(to_case(row))
     k = clocks.c
-    running_of = select(k.request_id).where(k.request_id.in_(ids), k.stopped_at.is_(None)).distinct()
-    running = set(await session.scalars(running_of))
+    # Clocks start only with a request's cases (open_cases): one without cases has none.
+    # By the primary key (not `stopped_at IS NULL`, which a planner may read as a scan of
+    # every running clock's partial index): a request has a few clocks.
+    running: set[str] = set()
+    if with_cases := [rid for rid, of_it in of_request.items() if of_it]:
+        clock_rows = await session.execute(
+            select(k.request_id, k.stopped_at).where(k.request_id.in_(with_cases))
+        )
+        running = {rid for rid, stopped_at in clock_rows if stopped_at is None}
     views = {rid: FetchView(ended.get(rid), of_request[rid], rid in running) for rid in ids}
     session.info[_FETCH] = _Fetch(set(ids), views)
     session.info.setdefault("before_commit", {})[_FETCH] = flush_fetch
