@@ -247,6 +247,20 @@ async def test_handling_applies_a_fetch_together_as_one_at_a_time_would(
     # The same routing delivered again is a duplicate.
     again = await processor.process_batch([stories["routed0"][0].to_bytes()])
     assert [o[0] for o in again] == ["duplicate"]
+    # A later fetch reroutes requests that have cases and running clocks (read with it).
+    t = now()
+    due = Due(accept=t + timedelta(days=2), resolve=t + timedelta(days=6), feedback=t + timedelta(days=7))
+    reroute = RequestRerouted(lead_department="water", due=due, category="repair")
+    later = [envelope(together[name], reroute, minutes=5) for name in ("routed0", "routed3")]
+    assert [o[0] for o in await processor.process_batch([e.to_bytes() for e in later])] == ["applied"] * 2
+    assert_applied_together(caplog)
+    for name in ("routed0", "routed3"):
+        assert (await processor.process(envelope(alone[name], reroute, minutes=5).to_bytes()))[0] == "applied"
+        rerouted = await _handling_state(handling, together[name])
+        assert rerouted == await _handling_state(handling, alone[name])
+        assert rerouted["cases"] == [("urban", "lead", "returned"), ("water", "lead", "routed")]
+        running = sorted((department, clock) for department, clock, runs in rerouted["clocks"] if runs)
+        assert running and {department for department, _ in running} == {"water"}
 
 
 async def test_handling_dead_letters_a_poison_event_and_applies_the_rest_of_its_fetch(
