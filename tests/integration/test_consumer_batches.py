@@ -309,7 +309,7 @@ def _routing_story(kind: str, rid: str, content: str) -> list[Envelope]:
         submitted_at=now(),
         first_responder=FirstResponder(kind="channel", id="web"),
         content=content,
-    )  # type: ignore[arg-type]
+    )
     story = [envelope(rid, arrival)]
     if kind == "resolved":
         done = RequestResolved(department="urban", handler_id="h-1", outcome="resolved", reply="已修复")
@@ -418,7 +418,7 @@ def _followup_story(rid: str) -> list[Envelope]:
         urgency="normal",
         submitted_at=now(),
         first_responder=FirstResponder(kind="channel", id="web"),
-    )  # type: ignore[arg-type]
+    )
     return [envelope(rid, arrival), *_lifecycle(rid, "water")]
 
 
@@ -453,3 +453,53 @@ async def test_followup_dead_letters_a_poison_event_and_applies_the_rest_of_its_
     assert await _followup_row(followup, ids[2]) == ("resolved", "water", "已修复", "resolved", True)
     # The poisoned request's earlier steps were applied; its resolution was not.
     assert await _followup_row(followup, ids[1]) == ("accepted", "water", None, None, True)
+
+
+# --- the outbox of a fetch: many events in one statement -----------------------------------------
+async def test_a_unit_of_work_with_many_events_writes_them_in_order_with_their_priority(
+    routing: ServiceRuntime,
+) -> None:
+    """The outbox's order is each request's order on the topic: several events raised in one
+    unit of work (a consumer's fetch) keep the order they were raised in, and an urgent
+    arrival's row is marked to go first."""
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    urgent = RequestReceived(
+        channel="web",
+        category="repair",
+        urgency="urgent",
+        submitted_at=now(),
+        first_responder=FirstResponder(kind="channel", id="web"),
+    )
+    raised = [_routing_story("resolved", rid, "路灯不亮")[0] for rid in (first, second)]
+    async with routing.uow() as uow:
+        emitted = [
+            uow.emit(RequestReceived.model_validate(raised[0].data), request_id=first, actor=raised[0].actor),
+            uow.emit(urgent, request_id=second, actor=raised[1].actor),
+            *(
+                uow.emit(
+                    RequestResolved(department="urban", handler_id="h-1", outcome="resolved", reply="已修复"),
+                    request_id=rid,
+                    actor=raised[0].actor,
+                )
+                for rid in (second, first)
+            ),
+        ]
+        await uow.commit()
+    outbox = outbox_table(routing_store.metadata)
+    o = outbox.c
+    async with routing.sessions() as session:
+        rows = (
+            await session.execute(
+                select(o.event_id, o.key, o.type, o.version, o.payload, o.priority)
+                .where(o.key.in_([first, second]))
+                .order_by(o.id)
+            )
+        ).all()
+    assert [(row.event_id, row.key, row.type, row.priority) for row in rows] == [
+        (emitted[0].id, first, "request.received", 0),
+        (emitted[1].id, second, "request.received", 1),
+        (emitted[2].id, second, "request.resolved", 0),
+        (emitted[3].id, first, "request.resolved", 0),
+    ]
+    assert [row.payload for row in rows] == [env.model_dump(mode="json") for env in emitted]
+    assert all(row.version == env.version for row, env in zip(rows, emitted, strict=True))
