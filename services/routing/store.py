@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Update,
     bindparam,
+    column,
     func,
     insert,
     select,
@@ -356,27 +357,26 @@ async def read_fetch(
     the routes of its arrivals that have none, in one statement (`create_route` then hands
     each its route as created)."""
     ids = sorted(set(request_ids))
-    stmt = select(routes).where(routes.c.request_id.in_(ids)).order_by(routes.c.request_id)
     fetch = _Fetch(dict.fromkeys(ids))
-    for row in (await session.execute(stmt.with_for_update())).mappings():
-        fetch.routes[row["request_id"]] = dict(row)
+    # Each request's first arrival in the fetch, in key order.
     new = sorted(
-        (
-            v
-            for v in {v["request_id"]: v for v in reversed(arrivals)}.values()
-            if not fetch.routes.get(v["request_id"])
-        ),
-        key=lambda v: str(v["request_id"]),
+        {v["request_id"]: v for v in reversed(arrivals)}.values(), key=lambda v: str(v["request_id"])
     )
-    if new:
-        result = await session.execute(
-            _new_routes(tuple(new[0])), {f"r_{c}": [v[c] for v in new] for c in new[0]}
-        )
-        for row in result.mappings():
+    if not new:
+        stmt = select(routes).where(routes.c.request_id.in_(ids)).order_by(routes.c.request_id)
+        for row in (await session.execute(stmt.with_for_update())).mappings():
             fetch.routes[row["request_id"]] = dict(row)
-            fetch.created.add(row["request_id"])
+    else:
+        # One round trip: the existing routes locked, the arrivals' new ones created.
+        params = {f"r_{c}": [v[c] for v in new] for c in new[0]}
+        result = await session.execute(_fetch_routes(tuple(new[0])), {"ids": ids, **params})
+        for row in result.mappings():
+            route = {c.name: row[c.name] for c in routes.c}
+            fetch.routes[route["request_id"]] = route
+            if row["created_now"]:
+                fetch.created.add(route["request_id"])
         for values in new:  # created by another consumer (the urgent lane) meanwhile: read it
-            if values["request_id"] not in fetch.created:
+            if fetch.routes.get(values["request_id"]) is None:
                 del fetch.routes[values["request_id"]]
     session.info[_FETCH] = fetch
     session.info.setdefault("before_commit", {})[_FETCH] = flush_fetch
@@ -414,21 +414,31 @@ async def settle_fetch(session: AsyncSession) -> None:
 
 
 @lru_cache(maxsize=8)
-def _new_routes(columns: tuple[str, ...]) -> Any:
-    """New routes from one array per column: one statement, compiled once, for any count."""
+def _fetch_routes(columns: tuple[str, ...]) -> Any:
+    """The fetch's existing routes, locked, and its arrivals' new routes, created from one
+    array per column (those that exist are left as they are): one statement, compiled once
+    for any count. A route another transaction created meanwhile is in neither part."""
+    names = ", ".join(c.name for c in routes.c)
     arrays = ", ".join(f"CAST(:r_{c} AS {_sql_type(c)}[])" for c in columns)
     return (
         text(
-            f"INSERT INTO routes ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
-            f"ON CONFLICT (request_id) DO NOTHING RETURNING {', '.join(c.name for c in routes.c)}"
+            f"WITH locked AS (SELECT {names} FROM routes WHERE request_id = ANY(CAST(:ids AS varchar[])) "
+            "ORDER BY request_id FOR UPDATE), "
+            f"created AS (INSERT INTO routes ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT (request_id) DO NOTHING RETURNING {names}) "
+            f"SELECT {names}, false AS created_now FROM locked "
+            f"UNION ALL SELECT {names}, true AS created_now FROM created"
         )
-        .bindparams(*(bindparam(f"r_{c}", type_=ARRAY(routes.c[c].type)) for c in columns))
-        .columns(*routes.c)
+        .bindparams(
+            bindparam("ids", type_=ARRAY(String())),
+            *(bindparam(f"r_{c}", type_=ARRAY(routes.c[c].type)) for c in columns),
+        )
+        .columns(*routes.c, column("created_now", Boolean))
     )
 
 
-def _sql_type(column: str) -> str:
-    return str(routes.c[column].type.compile(dialect=postgresql.dialect()))
+def _sql_type(name: str) -> str:
+    return str(routes.c[name].type.compile(dialect=postgresql.dialect()))
 
 
 @lru_cache(maxsize=64)

@@ -455,6 +455,43 @@ async def test_followup_dead_letters_a_poison_event_and_applies_the_rest_of_its_
     assert await _followup_row(followup, ids[1]) == ("accepted", "water", None, None, True)
 
 
+async def test_routing_applies_an_arrival_the_urgent_lane_routed_first_once(
+    routing: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The urgent lane (a consumer group of its own) routed an urgent arrival; the main
+    consumer's fetch then holds it beside an ordinary one: its route exists (read with the
+    fetch), so it is not routed again, and the other is."""
+    urgent_rid, other_rid = str(uuid.uuid4()), str(uuid.uuid4())
+    urgent = envelope(
+        urgent_rid,
+        RequestReceived(
+            channel="web",
+            category="repair",
+            urgency="urgent",
+            submitted_at=now(),
+            first_responder=FirstResponder(kind="channel", id="web"),
+            content="燃气管道漏气，味道很大",
+        ),
+    )
+    other = _routing_story("resolved", other_rid, ROUTING_TEXTS[0])[0]
+    lane = routing.processor(f"routing-urgent-{uuid.uuid4().hex[:6]}", routing_consumers.is_urgent_arrival)
+    assert [o[0] for o in await lane.process_batch([urgent.to_bytes(), other.to_bytes()])] == [
+        "applied",
+        "ignored",
+    ]
+    main = routing.processor()
+    assert [o[0] for o in await main.process_batch([urgent.to_bytes(), other.to_bytes()])] == ["applied"] * 2
+    assert_applied_together(caplog)
+    urgent_state, other_state = (
+        await _routing_state(routing, urgent_rid),
+        await _routing_state(routing, other_rid),
+    )
+    assert [kind for kind, _, _ in urgent_state["history"]] == ["routed"]
+    assert urgent_state["events"].count(("request.routed",)) == 1
+    assert [kind for kind, _, _ in other_state["history"]] == ["routed"]
+    assert other_state["events"] == [("request.routed",)]
+
+
 # --- the outbox of a fetch: many events in one statement -----------------------------------------
 async def test_a_unit_of_work_with_many_events_writes_them_in_order_with_their_priority(
     routing: ServiceRuntime,
