@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -20,7 +21,23 @@ from types import TracebackType
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Table, func, insert, literal, literal_column, select, union_all, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    Table,
+    TextClause,
+    Uuid,
+    bindparam,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import now
@@ -116,21 +133,34 @@ class UnitOfWork:
         # over a whole batch of events and written once, in key order).
         for flush in self.session.info.pop("before_commit", {}).values():
             await flush(self.session)
-        if self._pending:
+        if len(self._pending) > 1:
+            # A consumer's fetch raises many: one statement of arrays, rows in their order.
+            pending = self._pending
+            await self.session.execute(
+                _outbox_rows(self._outbox.name),
+                {
+                    "event_ids": [env.id for _, env in pending],
+                    "topics": [topic for topic, _ in pending],
+                    "keys": [env.request_id for _, env in pending],
+                    "types": [env.type for _, env in pending],
+                    "versions": [env.version for _, env in pending],
+                    "payloads": [env.model_dump_json() for _, env in pending],
+                    "priorities": [_priority(env) for _, env in pending],
+                },
+            )
+        elif self._pending:
+            ((topic, env),) = self._pending
             await self.session.execute(
                 insert(self._outbox),
-                [
-                    {
-                        "event_id": env.id,
-                        "topic": topic,
-                        "key": env.request_id,
-                        "type": env.type,
-                        "version": env.version,
-                        "payload": env.model_dump(mode="json"),
-                        "priority": _priority(env),
-                    }
-                    for topic, env in self._pending
-                ],
+                {
+                    "event_id": env.id,
+                    "topic": topic,
+                    "key": env.request_id,
+                    "type": env.type,
+                    "version": env.version,
+                    "payload": env.model_dump(mode="json"),
+                    "priority": _priority(env),
+                },
             )
         await self.session.commit()
         self.emitted.extend(env for _, env in self._pending)
@@ -138,6 +168,28 @@ class UnitOfWork:
         self._pending = []
         if had_events and self._on_commit is not None:
             self._on_commit()
+
+
+@functools.lru_cache(maxsize=8)
+def _outbox_rows(table: str) -> TextClause:
+    """Many outbox rows from one array per column, compiled once for any count; the ids
+    (commit order per request) follow the arrays' order."""
+    return text(
+        f"INSERT INTO {table} (event_id, topic, key, type, version, payload, priority) "
+        "SELECT e.event_id, e.topic, e.key, e.type, e.version, CAST(e.payload AS jsonb), e.priority "
+        "FROM unnest(CAST(:event_ids AS uuid[]), CAST(:topics AS varchar[]), CAST(:keys AS varchar[]), "
+        "CAST(:types AS varchar[]), CAST(:versions AS integer[]), CAST(:payloads AS text[]), "
+        "CAST(:priorities AS smallint[])) WITH ORDINALITY "
+        "AS e(event_id, topic, key, type, version, payload, priority, n) ORDER BY e.n"
+    ).bindparams(
+        bindparam("event_ids", type_=ARRAY(Uuid())),
+        bindparam("topics", type_=ARRAY(String())),
+        bindparam("keys", type_=ARRAY(String())),
+        bindparam("types", type_=ARRAY(String())),
+        bindparam("versions", type_=ARRAY(Integer())),
+        bindparam("payloads", type_=ARRAY(String())),
+        bindparam("priorities", type_=ARRAY(Integer())),
+    )
 
 
 # An urgent request's first event from a service: nothing of the same request can be ahead

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from services.followup import service, store
@@ -40,7 +41,7 @@ from shared.events.catalogue import (
     StaffRectificationDecided,
 )
 from shared.events.envelope import Envelope
-from shared.inbox import Handlers
+from shared.inbox import Handler, Handlers
 from shared.lifecycle import CHANGES_STATE
 from shared.outbox import UnitOfWork
 
@@ -48,14 +49,28 @@ from shared.outbox import UnitOfWork
 DECIDED_HERE = frozenset(
     {RequestFeedbackGiven, RequestRated, RequestReopened, RequestRevisited, RequestClosed}
 )
+
+
+def _settled(handler: Handler) -> Handler:
+    """A reaction that writes more than the followup's own state: in a fetch applied
+    together, what the fetch holds is written first and its writes go to the database."""
+
+    @functools.wraps(handler)
+    async def settled(uow: UnitOfWork, envelope: Envelope, data: object) -> None:
+        async with store.settled(uow.session):
+            await handler(uow, envelope, data)
+
+    return settled
+
+
 OWN_HANDLERS: Handlers = {
     RequestReceived: service.track_received,
-    RequestAnsweredAtIntake: service.feedback_at_once,
-    RequestWithdrawn: service.on_withdrawn,
-    RequestMerged: service.on_merged,
-    RequestDueChanged: service.due_changed,
-    RequestMergeReleased: service.on_merge_released,
-    RequestDueRecomputed: service.on_due_recomputed,
+    RequestAnsweredAtIntake: _settled(service.feedback_at_once),
+    RequestWithdrawn: _settled(service.on_withdrawn),
+    RequestMerged: _settled(service.on_merged),
+    RequestDueChanged: _settled(service.due_changed),
+    RequestMergeReleased: _settled(service.on_merge_released),
+    RequestDueRecomputed: _settled(service.on_due_recomputed),
 }
 # Every other step that changes the state (routed, rerouted, returned, escalated, accepted,
 # contacted, progressed, resolved, incomplete, supplemented): the followup's state follows.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +18,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Update,
+    bindparam,
     func,
     insert,
     select,
@@ -24,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ClauseElement
 
 from services.followup.domain.followup import Followup
 from shared.clock import now
@@ -86,7 +92,30 @@ async def revisit_pending(session: AsyncSession, request_id: str) -> bool:
 # A consumer's fetch: its requests' followups read and locked in one statement, then read and
 # kept here by `find` and `save` while the fetch's transaction lasts (session.info ends with
 # the session). Only the aggregate's own columns are kept; they are written by `save` alone.
+# The lifecycle's steps (`track` of an arrival, `save` of a step) are written together at
+# commit: the arrivals in one statement, then each followup changed once with what it ended
+# as. A reaction that writes more than the aggregate writes what the fetch holds first and
+# then runs on the database directly (`settled`).
 _FETCH = "followups_of_fetch"
+
+
+@dataclass
+class _Fetch:
+    ids: set[str]
+    followups: dict[str, Followup]
+    direct: bool = False  # a reaction that writes the database as it goes is running
+    tracked: list[dict[str, Any]] = field(default_factory=list)
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)  # request → columns set
+
+
+def _fetch_of(session: AsyncSession) -> _Fetch | None:
+    fetch: _Fetch | None = session.info.get(_FETCH)
+    return fetch
+
+
+def _buffering(session: AsyncSession, request_id: str) -> _Fetch | None:
+    fetch = _fetch_of(session)
+    return fetch if fetch is not None and not fetch.direct and request_id in fetch.ids else None
 
 
 async def lock_for_fetch(session: AsyncSession, request_ids: Sequence[str]) -> None:
@@ -94,13 +123,66 @@ async def lock_for_fetch(session: AsyncSession, request_ids: Sequence[str]) -> N
     ids = sorted(set(request_ids))
     stmt = select(followups).where(followups.c.request_id.in_(ids)).order_by(followups.c.request_id)
     rows = (await session.execute(stmt.with_for_update())).mappings()
-    session.info[_FETCH] = (set(ids), {r["request_id"]: _followup(r) for r in rows})
+    session.info[_FETCH] = _Fetch(set(ids), {r["request_id"]: _followup(r) for r in rows})
+    session.info.setdefault("before_commit", {})[_FETCH] = flush_fetch
+
+
+async def flush_fetch(session: AsyncSession) -> None:
+    """Write what the fetch holds: its arrivals (in order), then each changed followup once."""
+    fetch = _fetch_of(session)
+    if fetch is None:
+        return
+    tracked, fetch.tracked = fetch.tracked, []
+    i = 0
+    while i < len(tracked):
+        j = i
+        while j < len(tracked) and tracked[j].keys() == tracked[i].keys():
+            j += 1
+        await session.execute(_track_of(tuple(tracked[i])), tracked[i:j])
+        i = j
+    changed, fetch.changed = fetch.changed, {}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for request_id in sorted(changed):
+        values = changed[request_id]
+        shapes.setdefault(tuple(sorted(values)), []).append({"b_request_id": request_id, **values})
+    for columns, rows in shapes.items():
+        await session.execute(_save_of(columns), rows)
+
+
+@asynccontextmanager
+async def settled(session: AsyncSession) -> AsyncIterator[None]:
+    """While a reaction that writes more than the aggregate runs: what the fetch holds is
+    written first, and its own writes go to the database as they come."""
+    fetch = _fetch_of(session)
+    if fetch is None:
+        yield
+        return
+    await flush_fetch(session)
+    fetch.direct = True
+    try:
+        yield
+    finally:
+        fetch.direct = False
+
+
+@lru_cache(maxsize=16)
+def _track_of(columns: tuple[str, ...]) -> Any:
+    return pg_insert(followups).on_conflict_do_nothing()
+
+
+@lru_cache(maxsize=64)
+def _save_of(columns: tuple[str, ...]) -> Update:
+    return (
+        update(followups)
+        .where(followups.c.request_id == bindparam("b_request_id"))
+        .values({**{name: bindparam(name) for name in columns}, "updated_at": func.now()})
+    )
 
 
 async def find(session: AsyncSession, request_id: str, *, for_update: bool = False) -> Followup | None:
-    fetch = session.info.get(_FETCH)
-    if fetch is not None and request_id in fetch[0]:
-        return fetch[1].get(request_id)  # read and locked with the fetch
+    fetch = _fetch_of(session)
+    if fetch is not None and request_id in fetch.ids:
+        return fetch.followups.get(request_id)  # read and locked with the fetch
     row = await fetch_row(session, followups, followups.c.request_id == request_id, for_update=for_update)
     return None if row is None else _followup(row)
 
@@ -122,22 +204,28 @@ def _followup(row: Mapping[str, Any] | Any) -> Followup:
 
 
 async def save(session: AsyncSession, followup: Followup, **extra: object) -> None:
-    fetch = session.info.get(_FETCH)
-    if fetch is not None and followup.request_id in fetch[0]:
-        fetch[1][followup.request_id] = followup
+    fetch = _fetch_of(session)
+    if fetch is not None and followup.request_id in fetch.ids:
+        fetch.followups[followup.request_id] = followup
+    values = {
+        "state": followup.state.value,
+        "reopen_count": followup.reopen_count,
+        "lead_department": followup.lead_department,
+        "rating": followup.rating,
+        "escalated": followup.escalated,
+        "revisit_owed": followup.revisit_owed,
+        **extra,
+    }
+    fetch = _buffering(session, followup.request_id)
+    if fetch is not None and not any(isinstance(v, ClauseElement) for v in extra.values()):
+        fetch.changed.setdefault(followup.request_id, {}).update(values)
+        return
+    if fetch is not None:
+        await flush_fetch(session)
     await session.execute(
         update(followups)
         .where(followups.c.request_id == followup.request_id)
-        .values(
-            state=followup.state.value,
-            reopen_count=followup.reopen_count,
-            lead_department=followup.lead_department,
-            rating=followup.rating,
-            escalated=followup.escalated,
-            revisit_owed=followup.revisit_owed,
-            updated_at=func.now(),
-            **extra,
-        )
+        .values(updated_at=func.now(), **values)
     )
 
 
@@ -181,10 +269,15 @@ rectifications = Table(
 # --- the statements of the reactions and commands (service.py) --------------------------------
 async def track(session: AsyncSession, **values: Any) -> None:
     """Follow a new request (once: a redelivered arrival changes nothing)."""
-    await session.execute(pg_insert(followups).values(**values).on_conflict_do_nothing())
-    fetch = session.info.get(_FETCH)
-    if fetch is not None and values["request_id"] in fetch[0] and values["request_id"] not in fetch[1]:
-        fetch[1][values["request_id"]] = _followup(
+    buffering = _buffering(session, values["request_id"])
+    if buffering is not None:
+        buffering.tracked.append(values)
+    else:
+        await session.execute(pg_insert(followups).values(**values).on_conflict_do_nothing())
+    fetch = _fetch_of(session)
+    rid = values["request_id"]
+    if fetch is not None and rid in fetch.ids and rid not in fetch.followups:
+        fetch.followups[rid] = _followup(
             {
                 "lead_department": None,
                 "rating": None,

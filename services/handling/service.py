@@ -54,13 +54,20 @@ from shared.texts import human_time
 
 async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -> None:
     """request.routed / request.rerouted: the case enters the lead's and co-handlers' queues."""
-    if await store.finished_state(uow.session, envelope.request_id):
-        return  # ended at intake meanwhile: nothing to handle
+    # A consumer's fetch read how the request stands with the fetch (store.read_fetch).
+    known = store.unwritten_in_fetch(uow.session, envelope.request_id)
+    if known is None:
+        await store.flush_fetch(uow.session)
+        if await store.finished_state(uow.session, envelope.request_id):
+            return  # ended at intake meanwhile: nothing to handle
+        cases = await store.cases_of_request(uow.session, envelope.request_id, for_update=True)
+        clocks_running = True
+    elif known.finished:
+        return
+    else:
+        cases, clocks_running = known.cases, known.clocks_running
     due = data.due.model_dump(mode="json")
-    existing = {
-        c.department: c
-        for c in await store.cases_of_request(uow.session, envelope.request_id, for_update=True)
-    }
+    existing = {c.department: c for c in cases}
     for department, role in [(data.lead_department, "lead"), *[(d, "co") for d in data.co_departments]]:
         values = {
             "request_id": envelope.request_id,
@@ -83,7 +90,13 @@ async def open_cases(uow: UnitOfWork, envelope: Envelope, data: RequestRouted) -
             await store.save_case(uow.session, case.left_for_another())
     warn = data.warn_at.model_dump(mode="json") if data.warn_at else {}
     await sla_scheduler.start_clocks(
-        uow, envelope.request_id, data.lead_department, envelope.occurred_at, due, warn
+        uow,
+        envelope.request_id,
+        data.lead_department,
+        envelope.occurred_at,
+        due,
+        warn,
+        clocks_running=clocks_running,
     )
 
 

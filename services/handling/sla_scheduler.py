@@ -23,7 +23,6 @@ from services.handling.domain.clocks import (
 )
 from shared.background import run_every
 from shared.clock import now
-from shared.db import upsert
 from shared.events.catalogue import (
     ClockName,
     EventData,
@@ -74,9 +73,13 @@ async def start_clocks(
     started_at: datetime,
     due: dict[str, Any],
     warn_at: dict[str, Any],
+    *,
+    clocks_running: bool = True,
 ) -> None:
-    """A routing decision: every running clock of the request stops; the lead's start anew."""
-    await stop_clocks(uow, request_id, at=started_at)
+    """A routing decision: every running clock of the request stops; the lead's start anew.
+    (`clocks_running=False`: the caller knows none runs, e.g. read with a consumer's fetch.)"""
+    if clocks_running:
+        await stop_clocks(uow, request_id, at=started_at)
     rows = [
         {
             "request_id": c.request_id,
@@ -94,9 +97,7 @@ async def start_clocks(
         for c in clocks_from_routing(request_id, department, started_at, due, warn_at)
     ]
     if rows:  # a clock the department had before starts afresh
-        await uow.session.execute(
-            upsert(store.clocks, ("request_id", "department", "clock"), tuple(rows[0])), rows
-        )
+        await store.upsert_clocks(uow.session, rows)
 
 
 async def stop_clocks(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -318,7 +320,110 @@ async def unmark_merged(session: AsyncSession, request_id: str) -> None:
 
 
 async def upsert_case(session: AsyncSession, values: dict[str, Any]) -> None:
+    fetch = _fetch_of(session)
+    if fetch is not None and values["request_id"] in fetch.ids:
+        fetch.new_cases.append(values)  # written with the fetch's others (flush_fetch)
+        fetch.written.add(values["request_id"])
+        return
     await session.execute(upsert(cases, ("request_id", "department"), tuple(values)), values)
+
+
+async def upsert_clocks(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Clocks started (one request's), or started afresh where the department had them."""
+    fetch = _fetch_of(session)
+    if fetch is not None and rows[0]["request_id"] in fetch.ids:
+        fetch.new_clocks.extend(rows)
+        fetch.written.add(rows[0]["request_id"])
+        return
+    await session.execute(upsert(clocks, ("request_id", "department", "clock"), tuple(rows[0])), rows)
+
+
+# A consumer's fetch: what its routing decisions need of their requests (how a request ended,
+# its cases, read and locked, whether a clock runs) read in three statements, not three per
+# event; the cases and clocks they open are written together (one statement each) at commit,
+# or before anything else of the fetch reads or writes a request's rows (`flush_fetch`).
+# A request the fetch wrote is read from the database again after that flush.
+_FETCH = "cases_of_fetch"
+
+
+@dataclass
+class FetchView:
+    finished: str | None
+    cases: list[Case]
+    clocks_running: bool
+
+
+@dataclass
+class _Fetch:
+    ids: set[str]
+    views: dict[str, FetchView]
+    written: set[str] = field(default_factory=set)
+    new_cases: list[dict[str, Any]] = field(default_factory=list)
+    new_clocks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _fetch_of(session: AsyncSession) -> _Fetch | None:
+    fetch: _Fetch | None = session.info.get(_FETCH)
+    return fetch
+
+
+async def read_fetch(session: AsyncSession, request_ids: Sequence[str]) -> None:
+    """Read a fetch's requests for its routing decisions: cases locked in key order."""
+    ids = sorted(set(request_ids))
+    if not ids:
+        return
+    f = finished.c
+    ended_rows = await session.execute(select(f.request_id, f.state).where(f.request_id.in_(ids)))
+    ended: dict[str, str] = {rid: state for rid, state in ended_rows}
+    of_request: dict[str, list[Case]] = {rid: [] for rid in ids}
+    stmt = select(cases).where(cases.c.request_id.in_(ids)).order_by(cases.c.request_id, cases.c.seq)
+    for row in (await session.execute(stmt.with_for_update())).mappings():
+        of_request[row["request_id"]].append(to_case(row))
+    k = clocks.c
+    # Clocks start only with a request's cases (open_cases): one without cases has none.
+    # By the primary key (not `stopped_at IS NULL`, which a planner may read as a scan of
+    # every running clock's partial index): a request has a few clocks.
+    running: set[str] = set()
+    if with_cases := [rid for rid, of_it in of_request.items() if of_it]:
+        clock_rows = await session.execute(
+            select(k.request_id, k.stopped_at).where(k.request_id.in_(with_cases))
+        )
+        running = {rid for rid, stopped_at in clock_rows if stopped_at is None}
+    views = {rid: FetchView(ended.get(rid), of_request[rid], rid in running) for rid in ids}
+    session.info[_FETCH] = _Fetch(set(ids), views)
+    session.info.setdefault("before_commit", {})[_FETCH] = flush_fetch
+
+
+def unwritten_in_fetch(session: AsyncSession, request_id: str) -> FetchView | None:
+    """What the fetch read of a request, if nothing in the fetch has written it since."""
+    fetch = _fetch_of(session)
+    if fetch is None or request_id not in fetch.ids or request_id in fetch.written:
+        return None
+    return fetch.views[request_id]
+
+
+async def flush_fetch(session: AsyncSession) -> None:
+    """Write the cases and clocks the fetch opened so far (at commit, or before a read or a
+    write that must see them)."""
+    fetch = _fetch_of(session)
+    if fetch is None:
+        return
+    if fetch.new_cases:
+        rows, fetch.new_cases = fetch.new_cases, []
+        await session.execute(upsert(cases, ("request_id", "department"), tuple(rows[0])), rows)
+    if fetch.new_clocks:
+        rows, fetch.new_clocks = fetch.new_clocks, []
+        await session.execute(upsert(clocks, ("request_id", "department", "clock"), tuple(rows[0])), rows)
+
+
+async def settle_fetch(session: AsyncSession, request_id: str) -> None:
+    """Before any other reaction of the fetch: what it opened is written, and the request is
+    read from the database from now on."""
+    fetch = _fetch_of(session)
+    if fetch is None:
+        return
+    await flush_fetch(session)
+    fetch.written.add(request_id)
 
 
 async def running_clocks(

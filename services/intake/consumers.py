@@ -4,6 +4,7 @@ responder can see where it is and chase it to the end (首问责任制)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from services.intake import service, store
@@ -46,6 +47,12 @@ from shared.lifecycle import CHANGES_STATE, State, follow
 from shared.outbox import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
+async def prepare_batch(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+    """A fetch's requests read and locked in one statement before its events are applied;
+    their state changes are written once per request at commit."""
+    await store.lock_for_fetch(uow.session, [envelope.request_id for envelope in envelopes])
 
 
 async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: EventData) -> None:

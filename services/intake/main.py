@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from services.intake import api, kb_api, open311, store
 from services.intake.channel_keys import ChannelKeys
-from services.intake.consumers import HANDLERS
+from services.intake.consumers import HANDLERS, prepare_batch
 from services.intake.domain.knowledge import load_dictionary
 from services.intake.retention import retention_job
 from shared.clock import now
@@ -31,6 +31,7 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
         metadata=store.metadata,
         handlers=HANDLERS,
         background=[retention_job],
+        prepare_batch=prepare_batch,
     )
     app = create_app(
         runtime,

@@ -3,7 +3,10 @@ requester's personal data, and the channel adapters' API keys (hashed)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +23,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    Update,
+    bindparam,
     func,
     literal_column,
     select,
@@ -227,7 +232,57 @@ channel_keys = Table(
 async def get_request(
     session: AsyncSession, request_id: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
+    fetch: _Fetch | None = session.info.get(_FETCH)
+    if fetch is not None and request_id in fetch.ids:
+        row = fetch.rows.get(request_id)  # read and locked with the consumer's fetch
+        return None if row is None else dict(row)
     return await fetch_row(session, requests, requests.c.id == request_id, for_update=for_update)
+
+
+# A consumer's fetch: its requests' rows read and locked in one statement, then read by
+# `get_request` and changed by `set_state` while the fetch's transaction lasts (session.info
+# ends with the session); the changes are written once per request, at commit.
+_FETCH = "requests_of_fetch"
+
+
+@dataclass
+class _Fetch:
+    ids: set[str]
+    rows: dict[str, dict[str, Any]]
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)  # request → columns set
+
+
+async def lock_for_fetch(session: AsyncSession, request_ids: Sequence[str]) -> None:
+    """Read and lock the rows of a fetch's requests at once (in one order: no deadlock)."""
+    ids = sorted(set(request_ids))
+    stmt = select(requests).where(requests.c.id.in_(ids)).order_by(requests.c.id).with_for_update()
+    rows = (await session.execute(stmt)).mappings()
+    session.info[_FETCH] = _Fetch(set(ids), {r["id"]: dict(r) for r in rows})
+    session.info.setdefault("before_commit", {})[_FETCH] = write_fetch
+
+
+async def write_fetch(session: AsyncSession) -> None:
+    """The fetch's state changes, one row each, in key order: one statement per set of
+    columns changed, executed with every row of that shape."""
+    fetch: _Fetch | None = session.info.get(_FETCH)
+    if fetch is None or not fetch.changed:
+        return
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for request_id in sorted(fetch.changed):
+        values = fetch.changed[request_id]
+        shapes.setdefault(tuple(sorted(values)), []).append({"b_id": request_id, **values})
+    fetch.changed = {}
+    for columns, rows in shapes.items():
+        await session.execute(_update_of(columns), rows)
+
+
+@lru_cache(maxsize=64)
+def _update_of(columns: tuple[str, ...]) -> Update:
+    return (
+        update(requests)
+        .where(requests.c.id == bindparam("b_id"))
+        .values({**{name: bindparam(name) for name in columns}, "updated_at": func.now()})
+    )
 
 
 async def find_duplicate_submit(
@@ -285,6 +340,11 @@ async def list_requests(
 
 
 async def set_state(session: AsyncSession, request_id: str, state: str, **extra: Any) -> None:
+    fetch: _Fetch | None = session.info.get(_FETCH)
+    if fetch is not None and request_id in fetch.rows:
+        fetch.rows[request_id].update(state=state, **extra)
+        fetch.changed.setdefault(request_id, {}).update(state=state, **extra)
+        return
     await session.execute(
         update(requests)
         .where(requests.c.id == request_id)

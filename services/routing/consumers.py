@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from services.routing import service
+import functools
+from collections.abc import Sequence
+
+from services.routing import service, store
 from shared.events.catalogue import (
+    CATALOGUE,
     KpiDepartmentFlagged,
     KpiPeriodScored,
     NotificationDelivered,
@@ -48,28 +52,53 @@ from shared.events.catalogue import (
     StaffRectificationDecided,
 )
 from shared.events.envelope import Envelope
-from shared.inbox import Handlers
+from shared.inbox import Handler, Handlers
+from shared.outbox import UnitOfWork
+
+
+async def prepare_batch(uow: UnitOfWork, envelopes: Sequence[Envelope]) -> None:
+    """A fetch's routes read and locked in one statement before its events are applied; the
+    arrivals' and resolutions' writes made together at commit."""
+    arrivals = [
+        service.new_route(env, CATALOGUE[(env.type, env.version)].model_validate(env.data))  # type: ignore[arg-type]
+        for env in envelopes
+        if env.type == RequestReceived.TYPE
+    ]
+    await store.read_fetch(uow.session, [env.request_id for env in envelopes], arrivals)
+
+
+def _settled(handler: Handler) -> Handler:
+    """Any reaction but an arrival or a resolution sees and writes the database as it stands
+    (in a fetch applied together, what the fetch holds is written first)."""
+
+    @functools.wraps(handler)
+    async def settled(uow: UnitOfWork, envelope: Envelope, data: object) -> None:
+        await store.settle_fetch(uow.session)
+        await handler(uow, envelope, data)
+
+    return settled
+
 
 HANDLERS: Handlers = {
     RequestReceived: service.route_received,
-    RequestReturned: service.handle_return,
-    RequestReopened: service.handle_reopen,
-    RequestSupplemented: service.route_supplemented,
-    RequestAnsweredAtIntake: service.stop_routing,
-    RequestMerged: service.stop_routing,
-    RequestWithdrawn: service.stop_routing,
-    RequestExtensionRequested: service.extension_waiting,
-    RequestExtensionDecided: service.reschedule,
-    RequestResumed: service.reschedule,
-    RequestPaused: service.clocks_paused,
-    RequestSlaWarning: service.sla_alert,
-    RequestSlaBreached: service.sla_alert,
-    RequestMergeReleased: service.route_released,
-    RequestChased: service.tell_head_of_chase,
+    RequestReturned: _settled(service.handle_return),
+    RequestReopened: _settled(service.handle_reopen),
+    RequestSupplemented: _settled(service.route_supplemented),
+    RequestAnsweredAtIntake: _settled(service.stop_routing),
+    RequestMerged: _settled(service.stop_routing),
+    RequestWithdrawn: _settled(service.stop_routing),
+    RequestExtensionRequested: _settled(service.extension_waiting),
+    RequestExtensionDecided: _settled(service.reschedule),
+    RequestResumed: _settled(service.reschedule),
+    RequestPaused: _settled(service.clocks_paused),
+    RequestSlaWarning: _settled(service.sla_alert),
+    RequestSlaBreached: _settled(service.sla_alert),
+    RequestMergeReleased: _settled(service.route_released),
+    RequestChased: _settled(service.tell_head_of_chase),
     # The department that resolved it kept it: a training label for the dispatch model.
     RequestResolved: service.label_resolved,
-    RequestSupervised: service.supervision_ordered,
-    RequestSupervisionAnswered: service.supervision_answered,
+    RequestSupervised: _settled(service.supervision_ordered),
+    RequestSupervisionAnswered: _settled(service.supervision_answered),
 }
 IGNORED = frozenset(
     {

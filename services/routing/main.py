@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from services.routing import api, learning, queries, store
-from services.routing.consumers import HANDLERS, is_urgent_arrival
+from services.routing.consumers import HANDLERS, is_urgent_arrival, prepare_batch
 from shared.policy import install_request_scope
 from shared.runtime import ServiceRuntime, create_app, serve
 from shared.settings import get_settings
@@ -30,6 +30,7 @@ def build_app(runtime: ServiceRuntime | None = None) -> FastAPI:
         handlers=HANDLERS,
         fast_lanes={"urgent": is_urgent_arrival},
         background=[learning.retrain_job],
+        prepare_batch=prepare_batch,
     )
     runtime.readiness_detail = readiness_detail
     app = create_app(runtime, [api.router], title="Routing service")

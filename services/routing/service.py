@@ -374,9 +374,10 @@ def _category_derived(data: RequestReceived) -> bool:
     return any(r.startswith("category.") for r in (data.classification_rule or "").split(","))
 
 
-async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
+def new_route(envelope: Envelope, data: RequestReceived) -> dict[str, Any]:
+    """A new request's route as an arrival stores it."""
     text = " ".join(t for t in (data.title, data.content) if t) or None
-    values = {
+    return {
         "request_id": envelope.request_id,
         "category": data.category,
         "urgency": data.urgency,
@@ -388,7 +389,10 @@ async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestRecei
         # Missing materials: routing waits for the supplement (the clock has not started).
         "state": (State.INCOMPLETE if data.awaiting_materials else State.RECEIVED).value,
     }
-    created = await store.create_route(uow.session, values)
+
+
+async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
+    created = await store.create_route(uow.session, new_route(envelope, data))
     route = created or await store.get_route(uow.session, envelope.request_id, for_update=True)
     assert route is not None
     if route["state"] != State.RECEIVED.value:

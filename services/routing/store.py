@@ -4,13 +4,14 @@ business calendar's edited days, and every request's assignment history."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Boolean,
     Column,
@@ -24,14 +25,20 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    Update,
+    bindparam,
+    column,
     func,
     insert,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ClauseElement
 
 from services.routing.domain.calendar import BusinessCalendar, parse_working_hours
 from services.routing.domain.rules import Rule
@@ -328,7 +335,140 @@ NEW_ROUTE = pg_insert(routes).on_conflict_do_nothing().returning(*routes.c)
 async def get_route(
     session: AsyncSession, request_id: str, *, for_update: bool = False
 ) -> dict[str, Any] | None:
+    fetch = _fetch_of(session)
+    if fetch is not None and request_id in fetch.routes:
+        route = fetch.routes[request_id]  # read and locked with the consumer's fetch
+        return None if route is None else dict(route)
     return await fetch_row(session, routes, routes.c.request_id == request_id, for_update=for_update)
+
+
+# A consumer's fetch: its requests' routes read and locked in one statement, then read by
+# `get_route` and changed by `update_route` while the fetch's transaction lasts; the changes
+# to routes (once per route) and the new assignment rows and labels are written together at
+# commit, or as soon as a reaction other than a request's arrival or resolution runs
+# (`settle_fetch`: from then on the fetch reads and writes the database directly).
+_FETCH = "routes_of_fetch"
+
+
+@dataclass
+class _Fetch:
+    routes: dict[str, dict[str, Any] | None]  # None: no route (yet)
+    created: set[str] = field(default_factory=set)  # routes of its arrivals, created with it
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)  # request → columns set
+    writes: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # (statement, row), in order
+
+
+def _fetch_of(session: AsyncSession) -> _Fetch | None:
+    fetch: _Fetch | None = session.info.get(_FETCH)
+    return fetch
+
+
+async def read_fetch(
+    session: AsyncSession, request_ids: Sequence[str], arrivals: Sequence[dict[str, Any]] = ()
+) -> None:
+    """Read and lock the routes of a fetch's requests at once (in key order), and create
+    the routes of its arrivals that have none, in one statement (`create_route` then hands
+    each its route as created)."""
+    ids = sorted(set(request_ids))
+    fetch = _Fetch(dict.fromkeys(ids))
+    # Each request's first arrival in the fetch, in key order.
+    new = sorted(
+        {v["request_id"]: v for v in reversed(arrivals)}.values(), key=lambda v: str(v["request_id"])
+    )
+    if not new:
+        stmt = select(routes).where(routes.c.request_id.in_(ids)).order_by(routes.c.request_id)
+        for row in (await session.execute(stmt.with_for_update())).mappings():
+            fetch.routes[row["request_id"]] = dict(row)
+    else:
+        # One round trip: the existing routes locked, the arrivals' new ones created.
+        params = {f"r_{c}": [v[c] for v in new] for c in new[0]}
+        result = await session.execute(_fetch_routes(tuple(new[0])), {"ids": ids, **params})
+        for row in result.mappings():
+            route = {c.name: row[c.name] for c in routes.c}
+            fetch.routes[route["request_id"]] = route
+            if row["created_now"]:
+                fetch.created.add(route["request_id"])
+        for values in new:  # created by another consumer (the urgent lane) meanwhile: read it
+            if fetch.routes.get(values["request_id"]) is None:
+                del fetch.routes[values["request_id"]]
+    session.info[_FETCH] = fetch
+    session.info.setdefault("before_commit", {})[_FETCH] = flush_fetch
+
+
+async def flush_fetch(session: AsyncSession) -> None:
+    """Write what the fetch holds: the inserts in their order (a run of one statement in one
+    execution), then each changed route once."""
+    fetch = _fetch_of(session)
+    if fetch is None:
+        return
+    writes, fetch.writes = fetch.writes, []
+    i = 0
+    while i < len(writes):
+        stmt, j = writes[i][0], i
+        while j < len(writes) and writes[j][0] is stmt:
+            j += 1
+        await session.execute(stmt, [row for _, row in writes[i:j]])
+        i = j
+    changed, fetch.changed = fetch.changed, {}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for request_id in sorted(changed):
+        values = changed[request_id]
+        shapes.setdefault(tuple(sorted(values)), []).append({"b_request_id": request_id, **values})
+    for columns, rows in shapes.items():
+        await session.execute(_route_update(columns), rows)
+
+
+async def settle_fetch(session: AsyncSession) -> None:
+    """Before any other reaction: what the fetch holds is written, and the rest of the fetch
+    reads and writes the database as it stands."""
+    if _fetch_of(session) is not None:
+        await flush_fetch(session)
+        del session.info[_FETCH]
+
+
+@lru_cache(maxsize=8)
+def _fetch_routes(columns: tuple[str, ...]) -> Any:
+    """The fetch's existing routes, locked, and its arrivals' new routes, created from one
+    array per column (those that exist are left as they are): one statement, compiled once
+    for any count. A route another transaction created meanwhile is in neither part."""
+    names = ", ".join(c.name for c in routes.c)
+    arrays = ", ".join(f"CAST(:r_{c} AS {_sql_type(c)}[])" for c in columns)
+    return (
+        text(
+            f"WITH locked AS (SELECT {names} FROM routes WHERE request_id = ANY(CAST(:ids AS varchar[])) "
+            "ORDER BY request_id FOR UPDATE), "
+            f"created AS (INSERT INTO routes ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT (request_id) DO NOTHING RETURNING {names}) "
+            f"SELECT {names}, false AS created_now FROM locked "
+            f"UNION ALL SELECT {names}, true AS created_now FROM created"
+        )
+        .bindparams(
+            bindparam("ids", type_=ARRAY(String())),
+            *(bindparam(f"r_{c}", type_=ARRAY(routes.c[c].type)) for c in columns),
+        )
+        .columns(*routes.c, column("created_now", Boolean))
+    )
+
+
+def _sql_type(name: str) -> str:
+    return str(routes.c[name].type.compile(dialect=postgresql.dialect()))
+
+
+@lru_cache(maxsize=64)
+def _route_update(columns: tuple[str, ...]) -> Update:
+    return (
+        update(routes)
+        .where(routes.c.request_id == bindparam("b_request_id"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+def _buffered(session: AsyncSession, request_id: str) -> _Fetch | None:
+    """The fetch, if it holds this request's route (its writes wait for the commit)."""
+    fetch = _fetch_of(session)
+    if fetch is not None and fetch.routes.get(request_id) is not None:
+        return fetch
+    return None
 
 
 async def history(session: AsyncSession, request_id: str) -> list[dict[str, Any]]:
@@ -531,7 +671,22 @@ async def upsert_staff(session: AsyncSession, staff_id: str, values: dict[str, A
 
 # --- routes, their assignment history and the dispatcher's queue ------------------------------
 async def insert_assignment(session: AsyncSession, **values: Any) -> None:
+    fetch = _buffered(session, values["request_id"])
+    if fetch is not None:
+        fetch.writes.append((_insert_of(assignments, tuple(values)), values))
+        return
     await session.execute(insert(assignments).values(**values))
+
+
+@lru_cache(maxsize=64)
+def _insert_of(table: Table, columns: tuple[str, ...], key: str | None = None) -> Any:
+    """INSERT of rows of these columns (ON CONFLICT (key) DO UPDATE them, with a key)."""
+    if key is None:
+        return insert(table)
+    stmt = pg_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[key], set_={name: stmt.excluded[name] for name in columns if name != key}
+    )
 
 
 async def set_assignment_reason(session: AsyncSession, event_id: str, reason: str) -> None:
@@ -539,12 +694,33 @@ async def set_assignment_reason(session: AsyncSession, event_id: str, reason: st
 
 
 async def update_route(session: AsyncSession, request_id: str, **values: Any) -> None:
+    fetch = _buffered(session, request_id)
+    if fetch is not None and not any(isinstance(v, ClauseElement) for v in values.values()):
+        route = fetch.routes[request_id]
+        assert route is not None
+        route.update(values)
+        fetch.changed.setdefault(request_id, {}).update(values)
+        return
+    if fetch is not None:
+        await settle_fetch(session)
     await session.execute(update(routes).where(routes.c.request_id == request_id).values(**values))
 
 
 async def create_route(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:
     """A new request's route, as stored (and locked by the insert); None if it exists."""
+    fetch = _fetch_of(session)
+    if fetch is not None and values["request_id"] in fetch.created:
+        fetch.created.discard(values["request_id"])  # created with the fetch, for this arrival
+        route = fetch.routes[values["request_id"]]
+        return None if route is None else dict(route)
+    if fetch is not None and fetch.routes.get(values["request_id"]) is not None:
+        return None  # read and locked with the fetch: it exists
     created = (await session.execute(NEW_ROUTE, values)).mappings().first()
+    if fetch is not None and values["request_id"] in fetch.routes:
+        if created:
+            fetch.routes[values["request_id"]] = dict(created)
+        else:  # another consumer (the urgent lane) created it meanwhile: read it from the database
+            del fetch.routes[values["request_id"]]
     return dict(created) if created else None
 
 
@@ -625,6 +801,10 @@ async def close_queue_item(session: AsyncSession, request_id: str, **values: Any
 
 
 async def upsert_label(session: AsyncSession, values: dict[str, Any]) -> None:
+    fetch = _buffered(session, values["request_id"])
+    if fetch is not None:
+        fetch.writes.append((_insert_of(dispatch_labels, tuple(values), "request_id"), values))
+        return
     await session.execute(
         pg_insert(dispatch_labels)
         .values(**values)
