@@ -8,9 +8,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-
 from services.followup import store
 from services.followup.domain.staff_rating import (
     OUTCOME_TEXT,
@@ -27,7 +24,6 @@ from shared.events.catalogue import NotificationRequested, StaffRated, StaffRect
 from shared.events.envelope import SYSTEM
 from shared.masking import mask_text
 from shared.outbox import UnitOfWork
-from shared.pagination import keyset
 
 
 def _subject(rating_id: str, request_id: str | None) -> str:
@@ -64,16 +60,7 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
             f"no staff member {body['staff_id']} with a department",
             fields=[field_error("staff_id", "known_staff", "must be a staff member in the directory")],
         )
-    existing = (
-        (
-            await uow.session.execute(
-                select(store.staff_ratings).where(store.staff_ratings.c.service_ref == body["service_ref"])
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if existing is not None:
+    if await store.staff_rating_of_service(uow.session, body["service_ref"]) is not None:
         raise Conflict(f"service {body['service_ref']} was rated already (one rating per service event)")
 
     rating_id = str(uuid.uuid4())
@@ -99,20 +86,19 @@ async def rate_staff(uow: UnitOfWork, principal: Principal, body: dict[str, Any]
         "rated_by": principal.id,
         "rated_at": rated_at,
     }
-    try:
-        await uow.session.execute(insert(store.staff_ratings).values(**row))
-    except IntegrityError as exc:  # two identical submissions raced
-        raise Conflict(f"service {body['service_ref']} was rated already") from exc
+    if not await store.add_staff_rating(uow.session, row):  # two identical submissions raced
+        raise Conflict(f"service {body['service_ref']} was rated already")
     subject = _subject(rating_id, row["request_id"])
     if due is not None:
-        await uow.session.execute(
-            insert(store.rectifications).values(
-                id=str(uuid.uuid4()),
-                rating_id=rating_id,
-                staff_id=row["staff_id"],
-                department=department,
-                due=due,
-            )
+        await store.add_rectification(
+            uow.session,
+            {
+                "id": str(uuid.uuid4()),
+                "rating_id": rating_id,
+                "staff_id": row["staff_id"],
+                "department": department,
+                "due": due,
+            },
         )
     rated = uow.emit(
         StaffRated(
@@ -165,34 +151,18 @@ async def decide_rectification(
     uow: UnitOfWork, principal: Principal, rectification_id: str, outcome: str, note: str
 ) -> dict[str, Any]:
     note = mask_text(note)
-    r = store.rectifications.c
-    task = (
-        (
-            await uow.session.execute(
-                select(store.rectifications).where(r.id == rectification_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
+    task = await store.get_rectification(uow.session, rectification_id, for_update=True)
     if task is None or not principal.sees(task["department"]):
         raise NotFound(f"no rectification {rectification_id}")
     if task["outcome"] is not None:
         raise Conflict("this rectification was decided already", current_state=task["outcome"])
-    rating = (
-        (
-            await uow.session.execute(
-                select(store.staff_ratings).where(store.staff_ratings.c.id == task["rating_id"])
-            )
-        )
-        .mappings()
-        .one()
-    )
+    rating = await store.get_staff_rating(uow.session, task["rating_id"])
+    assert rating is not None  # a rectification is made with its rating
     decided_at = now()
-    await uow.session.execute(
-        update(store.rectifications)
-        .where(r.id == rectification_id)
-        .values(outcome=outcome, note=note, decided_by=principal.id, decided_at=decided_at)
+    await store.decide_rectification(
+        uow.session,
+        rectification_id,
+        {"outcome": outcome, "note": note, "decided_by": principal.id, "decided_at": decided_at},
     )
     subject = _subject(rating["id"], rating["request_id"])
     decided = uow.emit(
@@ -239,16 +209,10 @@ async def list_rectifications(
     limit: int = 100,
     cursor: str | None = None,
 ) -> list[dict[str, Any]]:
-    r = store.rectifications.c
-    stmt = select(store.rectifications)
     if principal.scoped_to:
         department = principal.scoped_to
-    if department:
-        stmt = stmt.where(r.department == department)
-    if open_only:
-        stmt = stmt.where(r.outcome.is_(None))
     moment = now()
     return [
-        {**dict(row), "overdue": row["outcome"] is None and row["due"] < moment}
-        for row in (await uow.session.execute(keyset(stmt, [r.due, r.id], cursor, limit))).mappings()
+        {**row, "overdue": row["outcome"] is None and row["due"] < moment}
+        for row in await store.rectifications_page(uow.session, department, open_only, cursor, limit)
     ]

@@ -353,3 +353,54 @@ async def revisits_page(
     return [
         dict(row) for row in (await session.execute(keyset(stmt, [r.due, r.id], cursor, limit))).mappings()
     ]
+
+
+# --- staff ratings and rectifications ----------------------------------------------
+
+
+async def staff_rating_of_service(session: AsyncSession, service_ref: str) -> dict[str, Any] | None:
+    return await fetch_row(session, staff_ratings, staff_ratings.c.service_ref == service_ref)
+
+
+async def get_staff_rating(session: AsyncSession, rating_id: str) -> dict[str, Any] | None:
+    return await fetch_row(session, staff_ratings, staff_ratings.c.id == rating_id)
+
+
+async def add_staff_rating(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """A new rating; False if its service was rated already (a unique key)."""
+    result = await session.execute(
+        pg_insert(staff_ratings).values(**row).on_conflict_do_nothing().returning(staff_ratings.c.id)
+    )
+    return result.first() is not None
+
+
+async def add_rectification(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(pg_insert(rectifications).values(**values))
+
+
+async def get_rectification(
+    session: AsyncSession, rectification_id: str, *, for_update: bool = False
+) -> dict[str, Any] | None:
+    return await fetch_row(
+        session, rectifications, rectifications.c.id == rectification_id, for_update=for_update
+    )
+
+
+async def decide_rectification(session: AsyncSession, rectification_id: str, values: dict[str, Any]) -> None:
+    await session.execute(
+        update(rectifications).where(rectifications.c.id == rectification_id).values(**values)
+    )
+
+
+async def rectifications_page(
+    session: AsyncSession, department: str | None, open_only: bool, cursor: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """A keyset page of rectifications by due time and id."""
+    r = rectifications.c
+    stmt = select(rectifications)
+    if department:
+        stmt = stmt.where(r.department == department)
+    if open_only:
+        stmt = stmt.where(r.outcome.is_(None))
+    page = keyset(stmt, [r.due, r.id], cursor, limit)
+    return [dict(row) for row in (await session.execute(page)).mappings()]
