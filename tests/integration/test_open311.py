@@ -183,7 +183,8 @@ async def test_the_public_view_shows_nothing_that_identifies_the_person(client: 
     [shown] = (await client.get(f"/open311/v2/requests/{rid}.json")).json()
     listed = (await client.get("/open311/v2/requests.json", params={"service_request_id": rid})).json()
     for view in (shown, listed[0]):
-        text = str(view)
+        # What the person wrote or gave, not the timestamps (whose microseconds may hold "1201").
+        text = str({k: v for k, v in view.items() if not k.endswith("_datetime")})
         for secret in ("小红", "1201", "478号", "13900001111", "１３９"):
             assert secret not in text, (secret, view)
         assert view["address"] == "杭州市西湖区文三路"
