@@ -163,3 +163,16 @@ async def fetch_row(
         stmt = stmt.with_for_update()
     row = (await session.execute(stmt)).mappings().first()
     return dict(row) if row else None
+
+
+def rows_by_shape(
+    changed: dict[str, dict[str, Any]], key: str
+) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """A fetch's changes (row key → changed columns) grouped by the set of columns changed, in
+    key order, each row with its key bound as `key`: one UPDATE per shape, executed with all
+    its rows (a consumer's batch writes each changed row once)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row_key in sorted(changed):
+        values = changed[row_key]
+        shapes.setdefault(tuple(sorted(values)), []).append({key: row_key, **values})
+    return shapes

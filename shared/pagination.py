@@ -95,3 +95,20 @@ def keyset_page(
     """The page and, when it is full, the cursor of its last row's key."""
     next_cursor = encode_key([rows[-1][k] for k in key]) if rows and len(rows) == limit else None
     return {"items": [view(r) for r in rows] if view else rows, "next_cursor": next_cursor}
+
+
+async def every_page(
+    client: Any, url: str, *, headers: dict[str, str], params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every item of another service's keyset-paged list, following `next_cursor` to the end
+    (`client` an httpx.AsyncClient; its errors and a malformed answer's KeyError propagate)."""
+    items: list[dict[str, Any]] = []
+    query = dict(params or {})
+    while True:
+        response = await client.get(url, params=query, headers=headers)
+        response.raise_for_status()
+        page = response.json()
+        items += page["items"]
+        if not page.get("next_cursor"):
+            return items
+        query["cursor"] = page["next_cursor"]

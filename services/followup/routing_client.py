@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from shared.auth import issue_staff_token
+from shared.pagination import every_page
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,22 +71,14 @@ async def staff_member(s: Settings, staff_id: str) -> dict[str, Any] | None:
 
 async def active_supervisors(s: Settings) -> list[str]:
     """The ids of the active supervisors (督办组), from the directory."""
-    items: list[dict[str, Any]] = []
-    query: dict[str, str] = {"role": "supervisor", "limit": "500"}
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            while True:  # the directory answers a page at a time
-                response = await client.get(
-                    f"{s.routing_url.rstrip('/')}/v1/staff",
-                    params=query,
-                    headers={"Authorization": f"Bearer {_token(s)}"},
-                )
-                response.raise_for_status()
-                answer = response.json()
-                items += answer["items"]
-                if not answer.get("next_cursor"):
-                    break
-                query = {**query, "cursor": answer["next_cursor"]}
+            items = await every_page(
+                client,
+                f"{s.routing_url.rstrip('/')}/v1/staff",
+                headers={"Authorization": f"Bearer {_token(s)}"},
+                params={"role": "supervisor", "limit": 500},
+            )
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         raise DirectoryUnavailable(str(exc)) from exc
     return sorted(m["id"] for m in items if m.get("role") == "supervisor" and m.get("active", True))

@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from services.followup.domain.followup import Followup
 from shared.clock import now
-from shared.db import fetch_row, new_metadata
+from shared.db import fetch_row, new_metadata, rows_by_shape
 from shared.lifecycle import State
 from shared.pagination import keyset
 
@@ -141,11 +141,7 @@ async def flush_fetch(session: AsyncSession) -> None:
         await session.execute(_track_of(tuple(tracked[i])), tracked[i:j])
         i = j
     changed, fetch.changed = fetch.changed, {}
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for request_id in sorted(changed):
-        values = changed[request_id]
-        shapes.setdefault(tuple(sorted(values)), []).append({"b_request_id": request_id, **values})
-    for columns, rows in shapes.items():
+    for columns, rows in rows_by_shape(changed, "b_request_id").items():
         await session.execute(_save_of(columns), rows)
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import now
-from shared.db import fetch_row, insert_new, new_metadata
+from shared.db import fetch_row, insert_new, new_metadata, rows_by_shape
 from shared.pagination import keyset
 
 metadata = new_metadata()
@@ -267,10 +267,7 @@ async def write_fetch(session: AsyncSession) -> None:
     fetch: _Fetch | None = session.info.get(_FETCH)
     if fetch is None or not fetch.changed:
         return
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for request_id in sorted(fetch.changed):
-        values = fetch.changed[request_id]
-        shapes.setdefault(tuple(sorted(values)), []).append({"b_id": request_id, **values})
+    shapes = rows_by_shape(fetch.changed, "b_id")
     fetch.changed = {}
     for columns, rows in shapes.items():
         await session.execute(_update_of(columns), rows)

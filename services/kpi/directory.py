@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
-from typing import Any
 
 import httpx
 
 from shared.auth import issue_staff_token
+from shared.pagination import every_page
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,22 +22,13 @@ async def active_departments(s: Settings) -> list[str]:
     directory cannot be asked (then the ranking lists the departments with figures only,
     and says nothing false)."""
     token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5), settings=s)
-    items: list[dict[str, Any]] = []
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            cursor: str | None = None
-            while True:  # every page of the directory
-                response = await client.get(
-                    f"{s.routing_url.rstrip('/')}/v1/departments",
-                    params={"cursor": cursor} if cursor else {},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                response.raise_for_status()
-                page = response.json()
-                items += page["items"]
-                cursor = page.get("next_cursor")
-                if not cursor:
-                    break
+            items = await every_page(
+                client,
+                f"{s.routing_url.rstrip('/')}/v1/departments",
+                headers={"Authorization": f"Bearer {token}"},
+            )
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         log.warning("department directory not reachable (%s); ranking the departments with figures", exc)
         return []
@@ -58,26 +49,14 @@ async def matter_names(s: Settings) -> dict[str, str]:
     if kept is not None and time.monotonic() - kept[0] < NAMES_FOR_SECONDS:
         return kept[1]
     token = s.service_token or issue_staff_token("kpi-service", "ops", ttl=timedelta(minutes=5), settings=s)
-    items: list[dict[str, Any]] = []
     try:
         async with httpx.AsyncClient(timeout=5) as client:
-            cursor: str | None = None
-            while True:  # every page of the catalogue
-                response = await client.get(
-                    f"{s.routing_url.rstrip('/')}/v1/matters",
-                    params={
-                        "include_retired": "true",
-                        "limit": 500,
-                        **({"cursor": cursor} if cursor else {}),
-                    },
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                response.raise_for_status()
-                page = response.json()
-                items += page["items"]
-                if not page.get("next_cursor"):
-                    break
-                cursor = page["next_cursor"]
+            items = await every_page(
+                client,
+                f"{s.routing_url.rstrip('/')}/v1/matters",
+                headers={"Authorization": f"Bearer {token}"},
+                params={"include_retired": "true", "limit": 500},
+            )
     except (httpx.HTTPError, KeyError, ValueError) as exc:
         log.warning("dispatch catalogue not reachable (%s); matters shown by their code", exc)
         return {}

@@ -44,7 +44,7 @@ from services.routing.domain.calendar import BusinessCalendar, parse_working_hou
 from services.routing.domain.rules import Rule
 from services.routing.domain.sla import ClockPolicy
 from shared.clock import now, organisation_tz
-from shared.db import fetch_row, new_metadata
+from shared.db import fetch_row, new_metadata, rows_by_shape
 from shared.pagination import encode_key, keyset
 
 metadata = new_metadata()
@@ -410,11 +410,7 @@ async def flush_fetch(session: AsyncSession) -> None:
         await session.execute(stmt, [row for _, row in writes[i:j]])
         i = j
     changed, fetch.changed = fetch.changed, {}
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for request_id in sorted(changed):
-        values = changed[request_id]
-        shapes.setdefault(tuple(sorted(values)), []).append({"b_request_id": request_id, **values})
-    for columns, rows in shapes.items():
+    for columns, rows in rows_by_shape(changed, "b_request_id").items():
         await session.execute(_route_update(columns), rows)
 
 
