@@ -54,6 +54,30 @@ def words(text: str) -> list[str]:
 # --- urgency safety net ------------------------------------------------------------
 
 
+# A sentence (an exception or a time word reaches no further than its sentence: "I'm afraid
+# something happens to him" does not make "my father with dementia is missing" less urgent).
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+_CLAUSE_END = re.compile(r"[。！？!?；;\n,，]")
+# What happened before or keeps happening is not danger now: 上个月被人打了 (the case's
+# follow-up), 电梯经常停在半层 (a chronic fault), 每次下雨都淹 (a drainage request) — unless
+# the same sentence says it is happening now.
+_BEFORE_OR_OFTEN = re.compile(
+    r"上个?月|上个?(?:星期|礼拜|周)|上次|上回|去年|前年|前些?天|前段时间|之前|以前|曾经|那次|当时"
+    r"|经常|老是|总是|每次|每回|每逢|一到.{0,4}就|动不动"
+)
+_NOW = re.compile(
+    r"(?<![到至])现在|正在|还在|刚才|刚刚|此刻|马上|越来越|又(?:着|冒|漏|塌|打|被|困)|赶紧|快来|快点"
+)
+# How far before a danger word (or within it) a time word is its own (上次燃气泄漏的事情).
+_TIME_REACH = 40
+
+
+def _sentence_around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple[int, int]:
+    before = [m.end() for m in boundary.finditer(text, 0, start)]
+    after = boundary.search(text, end)
+    return (before[-1] if before else 0), (after.start() if after else len(text))
+
+
 @dataclass(frozen=True)
 class SafetyRule:
     id: str
@@ -61,13 +85,26 @@ class SafetyRule:
     unless: re.Pattern[str] | None = None
 
     def fires_on(self, text: str) -> bool:
-        if not self.pattern.search(text):
-            return False
-        return self.unless is None or not self.unless.search(text)
+        """One of the rule's danger words in a sentence that neither names an exception nor
+        puts it in the past or among the things that keep happening."""
+        return any(self._stands(text, m) for m in self.pattern.finditer(text))
 
     def excepted(self, text: str) -> bool:
-        """The rule's words are there, and so is one of its exceptions."""
-        return self.unless is not None and bool(self.pattern.search(text)) and bool(self.unless.search(text))
+        """The rule's words are there, and every time with an exception beside them."""
+        return self.pattern.search(text) is not None and not self.fires_on(text)
+
+    def _stands(self, text: str, match: re.Match[str]) -> bool:
+        start, end = _sentence_around(text, match.start(), match.end(), _SENTENCE_END)
+        sentence = text[start:end]
+        clause_start, clause_end = _sentence_around(text, match.start(), match.end(), _CLAUSE_END)
+        if _NOW.search(text[clause_start:clause_end]):
+            # "it burnt last month, and now it smokes again": the clause that says now
+            # stands, whatever the rest of its sentence tells of before.
+            return self.unless is None or not self.unless.search(text[clause_start:clause_end])
+        if self.unless is not None and self.unless.search(sentence):
+            return False
+        told_before = text[max(start, match.start() - _TIME_REACH) : match.end()]
+        return not _BEFORE_OR_OFTEN.search(told_before)
 
 
 class SafetyNet:

@@ -226,10 +226,44 @@ def test_the_safety_net_leaves_ordinary_requests_alone(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        # a worry about the person is why the family rings, not a hedge on the danger
+        "我爸有老年痴呆，早上出门买菜到现在都没回来，手机也没带，我真怕他出事",
+        # what happened before, and now again
+        "上个月楼下就着过一次火，现在又冒烟了，一股焦味",
+        "电梯经常坏，今天又困人了，我妈在里面出不来",
+        "独居的老母亲三天打电话都不接，敲门也没反应",
+        "学校那个校车司机一身酒气，孩子们都上车了",
+        "燃气软管那里闻着有股异味，用肥皂水一抹直冒泡",
+    ],
+)
+def test_a_sentences_own_words_decide_whether_its_danger_is_now(text: str) -> None:
+    assert SAFETY.check(text) is not None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "上个月我在小区里被人打了，派出所做了笔录，想问问处理结果",
+        "上次燃气泄漏的事情已经处理好了，就是橱柜拆了没人给恢复",
+        "上个礼拜我被关在电梯里一个钟头，物业到现在一句道歉都没有",
+        "电梯门关不严，经常停在半层，要求维修",
+        "我被电信诈骗了，钱转到了所谓的安全账户",
+        "今天中午做饭灶上的火特别小，蓝火苗就一点点",
+        "有辆车堵在我家车库门口一早上了，挪车电话也没留，我出不去",
+        "小区里有没有防走失的手环可以领",
+    ],
+)
+def test_the_past_the_chronic_and_lookalike_words_are_not_an_emergency(text: str) -> None:
+    assert SAFETY.check(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "孩子把一整瓶药都吃了 现在叫不醒",
         "楼下那个窨井盖没了 刚才有个人掉下去了",
         "隔壁屋里一直有焦糊味 敲门没人应 里面好像有老人",
-        "我爸说胸口疼得厉害 满头大汗 喘不上气",
+        "我爸说胸口疼得厉害 满头大汗 脸都白了",
         "工厂那边飘过来一股刺鼻的黄烟 好多人在咳嗽 有人晕了",
         "那个人站在桥栏杆外面 一直往下看",
     ],
