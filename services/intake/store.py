@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Update,
     bindparam,
+    delete,
     func,
     literal_column,
     select,
@@ -573,6 +574,37 @@ async def duplicate_candidates(
         for candidate in (await session.execute(stmt)).mappings():
             found[candidate["id"]] = dict(candidate)
     return list(found.values())
+
+
+# --- the personal-data purge (retention.py) ----------------------------------------
+async def claim_expired_requests(session: AsyncSession, cutoff: datetime, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` requests closed before `cutoff` whose personal data is still kept,
+    row-locked; rows another purge holds are skipped."""
+    r = requests.c
+    stmt = (
+        select(requests)
+        .where(r.state == "closed", r.closed_at < cutoff, r.purged_at.is_(None))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(row) for row in (await session.execute(stmt)).mappings().all()]
+
+
+async def anonymise_request(session: AsyncSession, request_id: str, values: dict[str, Any]) -> None:
+    """The request's personal fields replaced by `values` (what is left of them)."""
+    await session.execute(update(requests).where(requests.c.id == request_id).values(**values))
+
+
+async def delete_materials(session: AsyncSession, hashes: Sequence[str]) -> None:
+    """The stored bytes of these materials (by their SHA-256)."""
+    await session.execute(delete(material_blobs).where(material_blobs.c.sha256.in_(hashes)))
+
+
+async def clear_notification_destinations(session: AsyncSession, request_id: str) -> None:
+    """Where the request's messages went is forgotten (empty destinations)."""
+    await session.execute(
+        update(notifications).where(notifications.c.request_id == request_id).values(destination={})
+    )
 
 
 # --- the knowledge base ------------------------------------------------------------
