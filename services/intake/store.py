@@ -398,6 +398,15 @@ async def add_catalog_version(session: AsyncSession, code: str, values: dict[str
     return row
 
 
+async def add_first_catalog_version(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """A business type as given (its first version), unless its code has a version already;
+    whether it was added."""
+    if await session.scalar(select(catalog.c.code).where(catalog.c.code == values["code"])) is not None:
+        return False
+    await session.execute(pg_insert(catalog).values(**values))
+    return True
+
+
 async def store_material(session: AsyncSession, **values: Any) -> None:
     """Material bytes by their hash: the same bytes sent twice are kept once."""
     await session.execute(pg_insert(material_blobs).values(**values).on_conflict_do_nothing())
@@ -417,6 +426,17 @@ async def list_channel_keys(session: AsyncSession) -> list[dict[str, Any]]:
     c = channel_keys.c
     stmt = select(c.key_id, c.channel, c.label, c.active, c.created_at).order_by(c.created_at, c.key_id)
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def ensure_channel_key(
+    session: AsyncSession, *, key_hash: str, channel: str, label: str | None
+) -> None:
+    """An active key for the channel, unless that key is stored already (as it was left)."""
+    await session.execute(
+        pg_insert(channel_keys)
+        .values(key_hash=key_hash, key_id=key_hash[:16], channel=channel, label=label, active=True)
+        .on_conflict_do_nothing()
+    )
 
 
 async def revoke_channel_key(session: AsyncSession, key_id: str) -> bool:
