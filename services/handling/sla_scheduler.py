@@ -11,8 +11,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
-
 from services.handling import store
 from services.handling.domain.clocks import (
     HANDLING_CLOCKS,
@@ -33,7 +31,6 @@ from shared.events.catalogue import (
     RequestSlaWarning,
 )
 from shared.events.envelope import SYSTEM, Envelope
-from shared.lifecycle import HANDLING
 from shared.metrics import OPEN_CASES, OVERDUE_CASES, SLA_BREACHES, SLA_WARNINGS
 from shared.outbox import UnitOfWork
 from shared.runtime import ServiceRuntime
@@ -103,13 +100,7 @@ async def start_clocks(
 async def stop_clocks(
     uow: UnitOfWork, request_id: str, *, at: datetime, department: str | None = None, clock: str | None = None
 ) -> None:
-    c = store.clocks.c
-    stmt = update(store.clocks).where(c.request_id == request_id, c.stopped_at.is_(None))
-    if department is not None:
-        stmt = stmt.where(c.department == department)
-    if clock is not None:
-        stmt = stmt.where(c.clock == clock)
-    await uow.session.execute(stmt.values(stopped_at=at))
+    await store.stop_running_clocks(uow.session, request_id, at=at, department=department, clock=clock)
 
 
 async def stop_for(
@@ -123,9 +114,7 @@ async def stop_for(
 
 
 async def load_clock(uow: UnitOfWork, request_id: str, department: str, name: str) -> Clock | None:
-    c = store.clocks.c
-    stmt = select(store.clocks).where(c.request_id == request_id, c.department == department, c.clock == name)
-    row = (await uow.session.execute(stmt.with_for_update())).mappings().first()
+    row = await store.lock_clock(uow.session, request_id, department, name)
     return to_clock(row) if row else None
 
 
@@ -133,51 +122,34 @@ async def apply_recomputed_due(uow: UnitOfWork, envelope: Envelope, data: Reques
     """The calendar changed and routing counted the due times again: each running clock not
     yet due moves by as much as its due time moved (so a pause or an extension it had is
     kept); its warning moves with it unless it was given already."""
-    c = store.clocks.c
     for name in HANDLING_CLOCKS:
         new, old = getattr(data.due, name, None), getattr(data.previous, name, None)
         if new is None or old is None or new == old:
             continue
         shift = new - old
-        rows = (
-            await uow.session.execute(
-                select(store.clocks)
-                .where(
-                    c.request_id == envelope.request_id,
-                    c.clock == name,
-                    c.stopped_at.is_(None),
-                    c.due > envelope.occurred_at,
-                )
-                .with_for_update()
-            )
-        ).mappings()
-        for row in list(rows):
+        rows = await store.lock_running_clocks_due_after(
+            uow.session, envelope.request_id, name, envelope.occurred_at
+        )
+        for row in rows:
             values: dict[str, Any] = {"due": row["due"] + shift, "original_due": row["original_due"] + shift}
             if row["warn_at"] is not None and row["warned_at"] is None:
                 values["warn_at"] = row["warn_at"] + shift
-            await uow.session.execute(
-                update(store.clocks)
-                .where(c.request_id == row["request_id"], c.department == row["department"], c.clock == name)
-                .values(**values)
-            )
-            await uow.session.execute(
-                update(store.cases)
-                .where(
-                    store.cases.c.request_id == row["request_id"],
-                    store.cases.c.department == row["department"],
-                )
-                .values(
-                    due=store.cases.c.due.op("||")(func.jsonb_build_object(name, values["due"].isoformat()))
-                )
+            await store.update_clock(uow.session, row["request_id"], row["department"], name, **values)
+            await store.set_case_clock_due(
+                uow.session, row["request_id"], row["department"], name, values["due"]
             )
 
 
 async def save_clock(uow: UnitOfWork, clock: Clock) -> None:
-    c = store.clocks.c
-    await uow.session.execute(
-        update(store.clocks)
-        .where(c.request_id == clock.request_id, c.department == clock.department, c.clock == clock.name)
-        .values(due=clock.due, warn_at=clock.warn_at, warned_at=clock.warned_at, extensions=clock.extensions)
+    await store.update_clock(
+        uow.session,
+        clock.request_id,
+        clock.department,
+        clock.name,
+        due=clock.due,
+        warn_at=clock.warn_at,
+        warned_at=clock.warned_at,
+        extensions=clock.extensions,
     )
 
 
@@ -187,21 +159,8 @@ async def sweep(new_uow: Callable[[], UnitOfWork], at: datetime | None = None) -
     while True:
         moment = at or now()
         async with new_uow() as uow:
-            c = store.clocks.c
-            stmt = (
-                select(store.clocks)
-                .where(
-                    c.stopped_at.is_(None),
-                    c.paused_at.is_(None),
-                    c.breached_at.is_(None),
-                    or_(c.due <= moment, and_(c.warned_at.is_(None), c.warn_at <= moment)),
-                )
-                .order_by(c.due)
-                .limit(SWEEP_BATCH)
-                .with_for_update(skip_locked=True)
-            )
-            rows = (await uow.session.execute(stmt)).mappings().all()
-            handlers = await _handlers(uow, {r["request_id"] for r in rows})
+            rows = await store.claim_due_clocks(uow.session, moment, SWEEP_BATCH)
+            handlers = await store.case_handlers(uow.session, {r["request_id"] for r in rows})
             marked: list[tuple[str, str, str]] = []
             for row in rows:
                 clock = to_clock(row)
@@ -214,17 +173,13 @@ async def sweep(new_uow: Callable[[], UnitOfWork], at: datetime | None = None) -
                         handler_id=handlers.get((clock.request_id, clock.department)),
                     )
                     uow.emit(data, request_id=clock.request_id, actor=SYSTEM)
-                await uow.session.execute(
-                    update(store.clocks)
-                    .where(
-                        c.request_id == clock.request_id,
-                        c.department == clock.department,
-                        c.clock == clock.name,
-                    )
-                    .values(
-                        warned_at=moment if "warning" in alerts else row["warned_at"],
-                        breached_at=moment if "breach" in alerts else None,
-                    )
+                await store.update_clock(
+                    uow.session,
+                    clock.request_id,
+                    clock.department,
+                    clock.name,
+                    warned_at=moment if "warning" in alerts else row["warned_at"],
+                    breached_at=moment if "breach" in alerts else None,
                 )
                 emitted += len(alerts)
                 marked += [(alert, clock.department, clock.name) for alert in alerts]
@@ -236,29 +191,9 @@ async def sweep(new_uow: Callable[[], UnitOfWork], at: datetime | None = None) -
             return emitted
 
 
-async def _handlers(uow: UnitOfWork, request_ids: set[str]) -> dict[tuple[str, str], str]:
-    """Who handles each case (to be told of its warnings and breaches)."""
-    if not request_ids:
-        return {}
-    cs = store.cases.c
-    rows = await uow.session.execute(
-        select(cs.request_id, cs.department, cs.handler_id).where(
-            cs.request_id.in_(request_ids), cs.handler_id.is_not(None)
-        )
-    )
-    return {(r, d): h for r, d, h in rows}
-
-
 async def _sweep_supervision(uow: UnitOfWork, moment: datetime) -> int:
-    o = store.supervision_orders.c
-    stmt = (
-        select(store.supervision_orders)
-        .where(o.answered_at.is_(None), o.breached_at.is_(None), o.due <= moment)
-        .limit(SWEEP_BATCH)
-        .with_for_update(skip_locked=True)
-    )
-    rows = (await uow.session.execute(stmt)).mappings().all()
-    handlers = await _handlers(uow, {r["request_id"] for r in rows})
+    rows = await store.claim_overdue_supervision_orders(uow.session, moment, SWEEP_BATCH)
+    handlers = await store.case_handlers(uow.session, {r["request_id"] for r in rows})
     for row in rows:
         uow.emit(
             RequestSlaBreached(
@@ -271,9 +206,7 @@ async def _sweep_supervision(uow: UnitOfWork, moment: datetime) -> int:
             request_id=row["request_id"],
             actor=SYSTEM,
         )
-        await uow.session.execute(
-            update(store.supervision_orders).where(o.id == row["id"]).values(breached_at=moment)
-        )
+        await store.mark_supervision_order_breached(uow.session, row["id"], moment)
     return len(rows)
 
 
@@ -282,17 +215,8 @@ async def refresh_case_gauges(new_uow: Callable[[], UnitOfWork], at: datetime | 
     replica reports the same figure and a restart loses nothing)."""
     moment = at or now()
     async with new_uow() as uow:
-        cs, c = store.cases.c, store.clocks.c
-        open_rows = await uow.session.execute(
-            select(cs.department, cs.urgency, func.count())
-            .where(cs.state.in_([s.value for s in HANDLING]))
-            .group_by(cs.department, cs.urgency)
-        )
-        overdue_rows = await uow.session.execute(
-            select(c.department, func.count(func.distinct(c.request_id)))
-            .where(c.stopped_at.is_(None), c.due <= store.clock_time(moment))
-            .group_by(c.department)
-        )
+        open_rows = await store.open_case_counts(uow.session)
+        overdue_rows = await store.overdue_case_counts(uow.session, moment)
         OPEN_CASES.clear()
         for department, urgency, count in open_rows:
             OPEN_CASES.labels(department, urgency).set(count)
@@ -320,18 +244,7 @@ async def scheduler(runtime: ServiceRuntime) -> None:
 
 
 async def pause_clocks(uow: UnitOfWork, request_id: str, department: str, at: datetime) -> int:
-    c = store.clocks.c
-    result = await uow.session.execute(
-        update(store.clocks)
-        .where(
-            c.request_id == request_id,
-            c.department == department,
-            c.stopped_at.is_(None),
-            c.paused_at.is_(None),
-        )
-        .values(paused_at=at)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await store.pause_running_clocks(uow.session, request_id, department, at)
 
 
 async def resume_clocks(
@@ -339,26 +252,18 @@ async def resume_clocks(
 ) -> dict[str, datetime]:
     """Move each paused clock's due and warning time by the time the pause lasted (plain
     time: never less than the working time it covered, so nobody loses time)."""
-    c = store.clocks.c
-    rows = (
-        (
-            await uow.session.execute(
-                select(store.clocks)
-                .where(c.request_id == request_id, c.department == department, c.paused_at.is_not(None))
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .all()
-    )
     moved: dict[str, datetime] = {}
-    for row in rows:
+    for row in await store.lock_paused_clocks(uow.session, request_id, department):
         lasted = at - row["paused_at"]
         due = row["due"] + lasted
-        await uow.session.execute(
-            update(store.clocks)
-            .where(c.request_id == request_id, c.department == department, c.clock == row["clock"])
-            .values(due=due, warn_at=row["warn_at"] + lasted if row["warn_at"] else None, paused_at=None)
+        await store.update_clock(
+            uow.session,
+            request_id,
+            department,
+            row["clock"],
+            due=due,
+            warn_at=row["warn_at"] + lasted if row["warn_at"] else None,
+            paused_at=None,
         )
         moved[row["clock"]] = due
     return moved

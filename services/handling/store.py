@@ -17,12 +17,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     case,
     cast,
     exists,
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     update,
@@ -34,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.handling.domain.case import Case
 from shared.clock import now
 from shared.db import fetch_row, new_metadata, upsert
-from shared.lifecycle import State
+from shared.lifecycle import HANDLING, State
 from shared.pagination import keyset
 
 metadata = new_metadata()
@@ -513,6 +515,167 @@ async def get_supervision_order(
 async def answer_supervision_order(session: AsyncSession, order_id: str, **values: Any) -> None:
     o = supervision_orders.c
     await session.execute(update(supervision_orders).where(o.id == order_id).values(**values))
+
+
+# --- the statements of the SLA clocks and their sweep (sla_scheduler.py) ----------------------
+async def stop_running_clocks(
+    session: AsyncSession,
+    request_id: str,
+    *,
+    at: datetime,
+    department: str | None = None,
+    clock: str | None = None,
+) -> None:
+    """The request's running clocks stop at `at` (only the department's, or its one clock, if given)."""
+    k = clocks.c
+    stmt = update(clocks).where(k.request_id == request_id, k.stopped_at.is_(None))
+    if department is not None:
+        stmt = stmt.where(k.department == department)
+    if clock is not None:
+        stmt = stmt.where(k.clock == clock)
+    await session.execute(stmt.values(stopped_at=at))
+
+
+async def lock_clock(
+    session: AsyncSession, request_id: str, department: str, clock: str
+) -> dict[str, Any] | None:
+    """One clock of a department's case, row-locked, or None."""
+    k = clocks.c
+    return await fetch_row(
+        session,
+        clocks,
+        k.request_id == request_id,
+        k.department == department,
+        k.clock == clock,
+        for_update=True,
+    )
+
+
+async def lock_running_clocks_due_after(
+    session: AsyncSession, request_id: str, clock: str, after: datetime
+) -> list[dict[str, Any]]:
+    """The request's running clocks of that name (every department's) not yet due at `after`,
+    row-locked."""
+    k = clocks.c
+    stmt = (
+        select(clocks)
+        .where(k.request_id == request_id, k.clock == clock, k.stopped_at.is_(None), k.due > after)
+        .with_for_update()
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+
+
+async def set_case_clock_due(
+    session: AsyncSession, request_id: str, department: str, clock: str, due: datetime
+) -> None:
+    """One clock's due time (an ISO string) in the department's case's due times."""
+    await session.execute(
+        update(cases)
+        .where(cases.c.request_id == request_id, cases.c.department == department)
+        .values(due=cases.c.due.op("||")(func.jsonb_build_object(clock, due.isoformat())))
+    )
+
+
+async def claim_due_clocks(session: AsyncSession, moment: datetime, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` running, unpaused, unbreached clocks due or past their (not yet given)
+    warning at `moment`, soonest due first, row-locked; rows another sweep holds are skipped."""
+    k = clocks.c
+    stmt = (
+        select(clocks)
+        .where(
+            k.stopped_at.is_(None),
+            k.paused_at.is_(None),
+            k.breached_at.is_(None),
+            or_(k.due <= moment, and_(k.warned_at.is_(None), k.warn_at <= moment)),
+        )
+        .order_by(k.due)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+
+
+async def claim_overdue_supervision_orders(
+    session: AsyncSession, moment: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` unanswered, unbreached supervision orders due by `moment`, row-locked;
+    rows another sweep holds are skipped."""
+    o = supervision_orders.c
+    stmt = (
+        select(supervision_orders)
+        .where(o.answered_at.is_(None), o.breached_at.is_(None), o.due <= moment)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+
+
+async def mark_supervision_order_breached(session: AsyncSession, order_id: str, at: datetime) -> None:
+    o = supervision_orders.c
+    await session.execute(update(supervision_orders).where(o.id == order_id).values(breached_at=at))
+
+
+async def case_handlers(session: AsyncSession, request_ids: set[str]) -> dict[tuple[str, str], str]:
+    """Who handles each case of the requests, by (request, department); cases nobody handles
+    are left out."""
+    if not request_ids:
+        return {}
+    cs = cases.c
+    rows = await session.execute(
+        select(cs.request_id, cs.department, cs.handler_id).where(
+            cs.request_id.in_(request_ids), cs.handler_id.is_not(None)
+        )
+    )
+    return {(r, d): h for r, d, h in rows}
+
+
+async def open_case_counts(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """How many cases are in the departments' work, by department and urgency."""
+    cs = cases.c
+    rows = await session.execute(
+        select(cs.department, cs.urgency, func.count())
+        .where(cs.state.in_([s.value for s in HANDLING]))
+        .group_by(cs.department, cs.urgency)
+    )
+    return [(department, urgency, count) for department, urgency, count in rows]
+
+
+async def overdue_case_counts(session: AsyncSession, moment: datetime) -> list[tuple[str, int]]:
+    """How many requests have a running clock past due at `moment`, by department."""
+    k = clocks.c
+    rows = await session.execute(
+        select(k.department, func.count(func.distinct(k.request_id)))
+        .where(k.stopped_at.is_(None), k.due <= clock_time(moment))
+        .group_by(k.department)
+    )
+    return [(department, count) for department, count in rows]
+
+
+async def pause_running_clocks(session: AsyncSession, request_id: str, department: str, at: datetime) -> int:
+    """The department's running clocks of the request not paused yet pause at `at`; how many."""
+    k = clocks.c
+    result = await session.execute(
+        update(clocks)
+        .where(
+            k.request_id == request_id,
+            k.department == department,
+            k.stopped_at.is_(None),
+            k.paused_at.is_(None),
+        )
+        .values(paused_at=at)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def lock_paused_clocks(session: AsyncSession, request_id: str, department: str) -> list[dict[str, Any]]:
+    """The department's paused clocks of the request, row-locked."""
+    k = clocks.c
+    stmt = (
+        select(clocks)
+        .where(k.request_id == request_id, k.department == department, k.paused_at.is_not(None))
+        .with_for_update()
+    )
+    return [dict(r) for r in (await session.execute(stmt)).mappings().all()]
 
 
 # --- the statements of the reads (queries.py) --------------------------------------------------

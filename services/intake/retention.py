@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-
 from services.intake import store
 from shared.background import run_every
 from shared.clock import now
@@ -27,54 +25,37 @@ PURGED_FIELDS = [
     "materials",
     "notifications",
 ]
+PURGE_BATCH = 500
 
 
 async def purge(runtime: ServiceRuntime, at: datetime | None = None) -> int:
     """Anonymise one batch of expired requests; returns how many."""
     cutoff = (at or now()) - timedelta(days=runtime.settings.personal_data_retention_days)
-    r = store.requests.c
     async with runtime.uow() as uow:
-        rows = (
-            (
-                await uow.session.execute(
-                    select(store.requests)
-                    .where(r.state == "closed", r.closed_at < cutoff, r.purged_at.is_(None))
-                    .limit(500)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .mappings()
-            .all()
-        )
+        rows = await store.claim_expired_requests(uow.session, cutoff, PURGE_BATCH)
         for row in rows:
             person = Person.of(row["requester"])
             location = dict(row["location"] or {})
             location.pop("address", None)
             hashes = [m["sha256"] for m in row["materials"] or [] if m.get("sha256")]
-            await uow.session.execute(
-                update(store.requests)
-                .where(r.id == row["id"])
-                .values(
-                    requester=None,
-                    contact_masked=None,
-                    title=mask_text(row["title"], person) if row["title"] else None,
-                    content=mask_text(row["content"], person),
-                    topic=mask_text(row["topic"], person) if row["topic"] else None,
-                    area=mask_text(row["area"], person) if row["area"] else None,
-                    location=location or None,
-                    materials=[{"code": m["code"]} for m in row["materials"] or []],
-                    purged_at=now(),
-                )
+            await store.anonymise_request(
+                uow.session,
+                row["id"],
+                {
+                    "requester": None,
+                    "contact_masked": None,
+                    "title": mask_text(row["title"], person) if row["title"] else None,
+                    "content": mask_text(row["content"], person),
+                    "topic": mask_text(row["topic"], person) if row["topic"] else None,
+                    "area": mask_text(row["area"], person) if row["area"] else None,
+                    "location": location or None,
+                    "materials": [{"code": m["code"]} for m in row["materials"] or []],
+                    "purged_at": now(),
+                },
             )
             if hashes:
-                await uow.session.execute(
-                    delete(store.material_blobs).where(store.material_blobs.c.sha256.in_(hashes))
-                )
-            await uow.session.execute(
-                update(store.notifications)
-                .where(store.notifications.c.request_id == row["id"])
-                .values(destination={})
-            )
+                await store.delete_materials(uow.session, hashes)
+            await store.clear_notification_destinations(uow.session, row["id"])
             uow.emit(
                 RequestPersonalDataPurged(fields=PURGED_FIELDS, closed_at=row["closed_at"]),
                 request_id=row["id"],
@@ -88,7 +69,7 @@ async def retention_job(runtime: ServiceRuntime) -> None:
     """Background job of the intake service: purge what is due, every hour."""
 
     async def purge_due() -> None:
-        while await purge(runtime) == 500:
+        while await purge(runtime) == PURGE_BATCH:
             pass
 
     await run_every(3600, purge_due, log=log, failure="personal-data purge failed; retrying")

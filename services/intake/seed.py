@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import kb_seed, store
@@ -60,25 +58,13 @@ CATALOG: list[dict[str, Any]] = [
 
 
 async def seed(session: AsyncSession) -> dict[str, str]:
-    for entry in CATALOG:
-        exists = await session.scalar(
-            select(store.catalog.c.code).where(store.catalog.c.code == entry["code"])
+    for entry in CATALOG:  # a business type already there (any version) is left as it is
+        await store.add_first_catalog_version(
+            session, {"version": 1, "category": "business", "active": True, **entry}
         )
-        if exists is None:
-            await session.execute(
-                insert(store.catalog).values(version=1, category="business", active=True, **entry)
-            )
     for channel in CHANNELS:
-        await session.execute(
-            pg_insert(store.channel_keys)
-            .values(
-                key_hash=hash_api_key(dev_key(channel)),
-                key_id=hash_api_key(dev_key(channel))[:16],
-                channel=channel,
-                label="development",
-                active=True,
-            )
-            .on_conflict_do_nothing()
+        await store.ensure_channel_key(
+            session, key_hash=hash_api_key(dev_key(channel)), channel=channel, label="development"
         )
     await seed_articles(session, kb_seed.articles())
     await session.commit()

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Update,
     bindparam,
+    delete,
     func,
     literal_column,
     select,
@@ -397,6 +398,15 @@ async def add_catalog_version(session: AsyncSession, code: str, values: dict[str
     return row
 
 
+async def add_first_catalog_version(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """A business type as given (its first version), unless its code has a version already;
+    whether it was added."""
+    if await session.scalar(select(catalog.c.code).where(catalog.c.code == values["code"])) is not None:
+        return False
+    await session.execute(pg_insert(catalog).values(**values))
+    return True
+
+
 async def store_material(session: AsyncSession, **values: Any) -> None:
     """Material bytes by their hash: the same bytes sent twice are kept once."""
     await session.execute(pg_insert(material_blobs).values(**values).on_conflict_do_nothing())
@@ -416,6 +426,17 @@ async def list_channel_keys(session: AsyncSession) -> list[dict[str, Any]]:
     c = channel_keys.c
     stmt = select(c.key_id, c.channel, c.label, c.active, c.created_at).order_by(c.created_at, c.key_id)
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+async def ensure_channel_key(
+    session: AsyncSession, *, key_hash: str, channel: str, label: str | None
+) -> None:
+    """An active key for the channel, unless that key is stored already (as it was left)."""
+    await session.execute(
+        pg_insert(channel_keys)
+        .values(key_hash=key_hash, key_id=key_hash[:16], channel=channel, label=label, active=True)
+        .on_conflict_do_nothing()
+    )
 
 
 async def revoke_channel_key(session: AsyncSession, key_id: str) -> bool:
@@ -573,6 +594,37 @@ async def duplicate_candidates(
         for candidate in (await session.execute(stmt)).mappings():
             found[candidate["id"]] = dict(candidate)
     return list(found.values())
+
+
+# --- the personal-data purge (retention.py) ----------------------------------------
+async def claim_expired_requests(session: AsyncSession, cutoff: datetime, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` requests closed before `cutoff` whose personal data is still kept,
+    row-locked; rows another purge holds are skipped."""
+    r = requests.c
+    stmt = (
+        select(requests)
+        .where(r.state == "closed", r.closed_at < cutoff, r.purged_at.is_(None))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [dict(row) for row in (await session.execute(stmt)).mappings().all()]
+
+
+async def anonymise_request(session: AsyncSession, request_id: str, values: dict[str, Any]) -> None:
+    """The request's personal fields replaced by `values` (what is left of them)."""
+    await session.execute(update(requests).where(requests.c.id == request_id).values(**values))
+
+
+async def delete_materials(session: AsyncSession, hashes: Sequence[str]) -> None:
+    """The stored bytes of these materials (by their SHA-256)."""
+    await session.execute(delete(material_blobs).where(material_blobs.c.sha256.in_(hashes)))
+
+
+async def clear_notification_destinations(session: AsyncSession, request_id: str) -> None:
+    """Where the request's messages went is forgotten (empty destinations)."""
+    await session.execute(
+        update(notifications).where(notifications.c.request_id == request_id).values(destination={})
+    )
 
 
 # --- the knowledge base ------------------------------------------------------------
