@@ -24,7 +24,6 @@ KNOWN: dict[str, str] = {
     "intake/retention.py": "the purge of personal data in batches: to be moved into store.py",
     "intake/seed.py": "demo data written at start in development",
     "routing/seed.py": "demo data written at start in development",
-    "kpi/consumers.py": "the batch fold's one statement",
 }
 
 # What builds a statement (from sqlalchemy and its dialects).
