@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.routing import store
@@ -40,20 +39,13 @@ def matter_of(row: Any) -> Matter:
 
 
 async def active_matters(session: AsyncSession) -> list[Matter]:
-    rows = (
-        await session.execute(
-            select(store.matters).where(store.matters.c.active).order_by(store.matters.c.code)
-        )
-    ).mappings()
-    return [matter_of(r) for r in rows]
+    return [matter_of(r) for r in await store.active_matters_by_code(session)]
 
 
 async def history(session: AsyncSession, model: DispatchModel | None) -> list[Example]:
     """The centre's labels as training examples (a department-only label becomes the
     department's matter the text most resembles under the current model)."""
-    rows = (
-        await session.execute(select(store.dispatch_labels).order_by(store.dispatch_labels.c.at))
-    ).mappings()
+    rows = await store.labels_in_order(session)
     return [history_example(model, r["text"], r["matter"], r["department"]) for r in rows]
 
 
@@ -77,19 +69,17 @@ async def train(session: AsyncSession, actor: str) -> Trained:
     started = time.process_time()
     model = await asyncio.to_thread(DispatchModel.train, matters, examples)
     cpu = time.process_time() - started
-    version = await session.scalar(
-        insert(store.dispatch_models)
-        .values(
-            trained_at=now(),
-            trained_by=actor,
-            catalogue_matters=len(matters),
-            history_labels=len(examples),
-            threshold=model.threshold,
-            blob=model.dumps(),
-        )
-        .returning(store.dispatch_models.c.version)
+    version = await store.insert_model(
+        session,
+        {
+            "trained_at": now(),
+            "trained_by": actor,
+            "catalogue_matters": len(matters),
+            "history_labels": len(examples),
+            "threshold": model.threshold,
+            "blob": model.dumps(),
+        },
     )
-    assert version is not None
     await session.commit()
     MODELS.invalidate()
     log.info("dispatch model %s trained: %s matters, %s history labels", version, len(matters), len(examples))
@@ -98,21 +88,11 @@ async def train(session: AsyncSession, actor: str) -> Trained:
 
 async def stale(session: AsyncSession) -> bool:
     """New labels or catalogue edits since the newest model was trained."""
-    latest = (
-        (
-            await session.execute(
-                select(store.dispatch_models.c.trained_at, store.dispatch_models.c.history_labels)
-                .order_by(store.dispatch_models.c.version.desc())
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    latest = await store.newest_model_trained(session)
     if latest is None:
         return True
-    labels = await session.scalar(select(func.count()).select_from(store.dispatch_labels)) or 0
-    edited = await session.scalar(select(func.max(store.matters.c.updated_at)))
+    labels = await store.label_count(session)
+    edited = await store.last_matter_edit(session)
     return labels != latest["history_labels"] or (edited is not None and edited > latest["trained_at"])
 
 
@@ -152,13 +132,11 @@ class ModelCache:
         if clock - self._checked_at < self.ttl_seconds:
             return self._model
         self._checked_at = clock
-        newest = await session.scalar(select(func.max(store.dispatch_models.c.version)))
+        newest = await store.newest_model_version(session)
         if newest is None:
             self._model = None
         elif self._model is None or self._model.version != newest:
-            blob = await session.scalar(
-                select(store.dispatch_models.c.blob).where(store.dispatch_models.c.version == newest)
-            )
+            blob = await store.model_blob(session, newest)
             assert blob is not None
             self._model = DispatchModel.loads(blob, newest)
         return self._model

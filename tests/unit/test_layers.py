@@ -20,10 +20,8 @@ LAYERS = tuple(
 # Known exceptions (modules under services/), each with why. Remove one once it is clean.
 KNOWN: dict[str, str] = {
     "handling/sla_scheduler.py": "the clocks' sweep: claims due clocks with SKIP LOCKED",
-    "routing/learning.py": "the training job's reads of history and models: to be moved into store.py",
     "intake/retention.py": "the purge of personal data in batches: to be moved into store.py",
     "intake/seed.py": "demo data written at start in development",
-    "routing/seed.py": "demo data written at start in development",
 }
 
 # What builds a statement (from sqlalchemy and its dialects).
