@@ -403,14 +403,14 @@ async def list_departments(
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentEntry)
-async def create_department(body: Department, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.create_department(session, body.model_dump())
+async def create_department(body: Department, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.create_department(uow, body.model_dump())
 
 
 @router.put("/departments/{code}", response_model=DepartmentEntry)
-async def put_department(code: str, body: Department, _: Caller, session: Session) -> dict[str, Any]:
+async def put_department(code: str, body: Department, _: Caller, uow: Uow) -> dict[str, Any]:
     _matches_path("code", body.code, code)
-    return await service.put_department(session, body.model_dump())
+    return await service.put_department(uow, body.model_dump())
 
 
 @router.get("/rules", response_model=RulePage)
@@ -425,14 +425,14 @@ def _rule_values(body: RoutingRule) -> dict[str, Any]:
 
 
 @router.post("/rules", status_code=201, response_model=RuleView)
-async def create_rule(body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.save_rule(session, _rule_values(body), new=True)
+async def create_rule(body: RoutingRule, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.save_rule(uow, _rule_values(body), new=True)
 
 
 @router.put("/rules/{rule_id}", response_model=RuleView)
-async def put_rule(rule_id: str, body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
+async def put_rule(rule_id: str, body: RoutingRule, _: Caller, uow: Uow) -> dict[str, Any]:
     _matches_path("id", body.id, rule_id)
-    return await service.save_rule(session, _rule_values(body), new=False)
+    return await service.save_rule(uow, _rule_values(body), new=False)
 
 
 @router.get("/sla-policies", response_model=SlaPolicyPage)
@@ -441,8 +441,8 @@ async def list_policies(_: Caller, session: Session) -> dict[str, Any]:
 
 
 @router.put("/sla-policies", response_model=SlaPolicyView)
-async def put_policy(body: SlaPolicy, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.put_policy(session, body.model_dump())
+async def put_policy(body: SlaPolicy, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.put_policy(uow, body.model_dump())
 
 
 @router.get("/calendar/days/{day}", response_model=CalendarDayView)
@@ -451,8 +451,8 @@ async def get_day(day: Day, _: Caller, session: Session, settings: Settings) -> 
 
 
 @router.put("/calendar/days/{day}", response_model=CalendarDayEdit)
-async def put_day(day: Day, body: CalendarDay, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.put_calendar_day(session, day, body.workday, body.note)
+async def put_day(day: Day, body: CalendarDay, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.put_calendar_day(uow, day, body.workday, body.note)
 
 
 @router.get("/calendar/years", response_model=CalendarYears)
@@ -562,8 +562,8 @@ async def get_staff(staff_id: str, _: Caller, session: Session) -> dict[str, Any
 
 
 @router.put("/staff/{staff_id}", response_model=StaffEntry)
-async def put_staff(staff_id: str, body: StaffMember, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.put_staff(session, staff_id, body.model_dump())
+async def put_staff(staff_id: str, body: StaffMember, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.put_staff(uow, staff_id, body.model_dump())
 
 
 @router.get("/matters", response_model=MatterPage)

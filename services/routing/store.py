@@ -496,9 +496,10 @@ class _Stored:
 
 class ConfigCache:
     """Rules, policies and the calendar's days change rarely and are read for every event:
-    keep them for a few seconds. This process's own edits take effect at once; another
-    replica's within `ttl_seconds`. It holds only what the database says; the working
-    hours come from the caller's settings on every read."""
+    keep them for a few seconds. Each runtime holds its own (`uow.local`, not a module
+    global): its own edits take effect at once; another replica's within `ttl_seconds`. It
+    holds only what the database says; the working hours come from the caller's settings on
+    every read."""
 
     def __init__(self, ttl_seconds: float = 2.0) -> None:
         self.ttl_seconds = ttl_seconds
@@ -535,9 +536,6 @@ class ConfigCache:
         )
         self._built = (stored, working_hours, config)
         return config
-
-
-CONFIG = ConfigCache()
 
 
 # --- the organisation directory and configuration (read by queries, written by commands) ------
