@@ -175,11 +175,16 @@ def runtime_settings(request: Request) -> AppSettings:
     return runtime_of(request).settings
 
 
-# The common route dependencies, declared once: a unit of work (commands), a session (reads)
-# and the service's settings (those of the runtime serving the request).
+def runtime_local(request: Request) -> RuntimeLocal:
+    return runtime_of(request).local
+
+
+# The common route dependencies, declared once: a unit of work (commands), a session (reads),
+# the service's settings and what its runtime keeps (those of the runtime serving the request).
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 Session = Annotated[AsyncSession, Depends(db_session)]
 Settings = Annotated[AppSettings, Depends(runtime_settings)]
+Local = Annotated[RuntimeLocal, Depends(runtime_local)]
 
 
 def create_app(

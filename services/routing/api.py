@@ -17,7 +17,7 @@ from shared.errors import ApiError, Conflict, field_error
 from shared.events.catalogue import Category, Urgency
 from shared.pagination import MAX_PAGE
 from shared.policy import Caller
-from shared.runtime import Session, Settings, Uow, runtime_of
+from shared.runtime import Local, Session, Settings, Uow, runtime_of
 from shared.types import Day, Instant, Strict
 
 router = APIRouter(prefix="/v1", tags=["routing"])
@@ -581,11 +581,11 @@ async def list_matters(
 
 
 @router.post("/matter-suggestions", response_model=MatterSuggestions)
-async def suggest_matters(body: SuggestionQuery, _: Caller, session: Session) -> dict[str, Any]:
+async def suggest_matters(body: SuggestionQuery, _: Caller, session: Session, local: Local) -> dict[str, Any]:
     """The matters (事项) a text most resembles under the dispatch model in use, best first,
     each with its lead department's code and name and the model's probability: the agent's
     suggestions while typing. A POST so that what the person said stays out of URLs and logs."""
-    return await matters.suggest(session, body.text, body.limit)
+    return await matters.suggest(session, local.get(learning.ModelCache), body.text, body.limit)
 
 
 @router.get("/matters/{code}", response_model=MatterView)
@@ -656,7 +656,7 @@ async def train_dispatch_model(request: Request, principal: Caller, session: Ses
     new version appears in GET /v1/dispatch-models and is used from then on."""
     if not await learning.active_matters(session):
         raise Conflict("the dispatch catalogue has no active matter", code="empty_catalogue")
-    started = learning.start_training(runtime_of(request).sessions, principal.id)
+    started = learning.start_training(runtime_of(request), principal.id)
     newest = await matters.models(session)
     return {
         "training": "started" if started else "already_running",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import store
 from services.routing.domain.dispatch import DispatchModel, Example, Matter, history_example
@@ -58,13 +58,14 @@ class Trained:
     cpu_seconds: float
 
 
-async def train(session: AsyncSession, actor: str) -> Trained:
+async def train(session: AsyncSession, actor: str, models: ModelCache) -> Trained:
     """Train a model from the active catalogue and the history, store it as the newest
-    version (the one every routing process then uses)."""
+    version (the one every routing process then uses; `models`, the cache of the runtime
+    that trains, at once)."""
     matters = await active_matters(session)
     if not matters:
         raise ValueError("the dispatch catalogue has no active matter")
-    current = await MODELS.get(session)
+    current = await models.get(session)
     examples = await history(session, current)
     started = time.process_time()
     model = await asyncio.to_thread(DispatchModel.train, matters, examples)
@@ -81,7 +82,7 @@ async def train(session: AsyncSession, actor: str) -> Trained:
         },
     )
     await session.commit()
-    MODELS.invalidate()
+    models.invalidate()
     log.info("dispatch model %s trained: %s matters, %s history labels", version, len(matters), len(examples))
     return Trained(version, len(matters), len(examples), model.threshold, round(cpu, 2))
 
@@ -96,28 +97,34 @@ async def stale(session: AsyncSession) -> bool:
     return labels != latest["history_labels"] or (edited is not None and edited > latest["trained_at"])
 
 
-_running: asyncio.Task[None] | None = None
+class Training:
+    """The training a runtime runs in the background, if one runs (one at a time)."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
 
 
-def start_training(sessions: async_sessionmaker[AsyncSession], actor: str) -> bool:
-    """Train in the background (one training at a time per process); False if one runs."""
-    global _running
-    if _running is not None and not _running.done():
+def start_training(runtime: ServiceRuntime, actor: str) -> bool:
+    """Train in the background (one training at a time per runtime); False if one runs."""
+    training = runtime.local.get(Training)
+    if training.task is not None and not training.task.done():
         return False
+    models = runtime.local.get(ModelCache)
 
     async def job() -> None:
         try:
-            async with sessions() as session:
-                await train(session, actor)
+            async with runtime.sessions() as session:
+                await train(session, actor, models)
         except Exception:
             log.exception("dispatch training asked by %s failed", actor)
 
-    _running = asyncio.create_task(job(), name="dispatch-training")
+    training.task = asyncio.create_task(job(), name="dispatch-training")
     return True
 
 
 class ModelCache:
-    """The newest stored model, checked for a newer version every few seconds."""
+    """The newest stored model, checked for a newer version every few seconds. Each runtime
+    holds its own (`runtime.local`, `uow.local`), not a module global."""
 
     def __init__(self, ttl_seconds: float = 5.0) -> None:
         self.ttl_seconds = ttl_seconds
@@ -142,17 +149,15 @@ class ModelCache:
         return self._model
 
 
-MODELS = ModelCache()
-
-
 async def retrain_job(runtime: ServiceRuntime) -> None:
     """Background: retrain when the history or the catalogue changed (ServiceRuntime job)."""
     # Warm up off the event loop: jieba's dictionary and the newest model, so the first
     # request does not pay for them.
+    models = runtime.local.get(ModelCache)
     try:
         await asyncio.to_thread(jieba.initialize)
         async with runtime.sessions() as session:
-            await MODELS.get(session)
+            await models.get(session)
     except Exception:
         log.exception("warming up the dispatch model failed")
     every = runtime.settings.dispatch_retrain_seconds
@@ -163,7 +168,7 @@ async def retrain_job(runtime: ServiceRuntime) -> None:
         try:
             async with runtime.sessions() as session:
                 if await stale(session):
-                    await train(session, "schedule")
+                    await train(session, "schedule", models)
         except Exception:  # a failed training keeps the current model; try again next time
             log.exception("scheduled dispatch training failed")
 
@@ -174,7 +179,7 @@ async def _main() -> None:
     settings = get_settings()
     engine = create_engine(settings.database_url("routing"), settings)
     async with session_factory(engine)() as session:
-        trained = await train(session, "make train-dispatch")
+        trained = await train(session, "make train-dispatch", ModelCache())
     await engine.dispose()
     print(
         f"dispatch model v{trained.version}: {trained.matters} matters, {trained.history} history labels, "

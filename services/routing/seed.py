@@ -190,7 +190,7 @@ async def seed(session: AsyncSession, years: tuple[int, ...] | None = None) -> N
         )
     await session.commit()
     if await learning.stale(session) and not await store.has_model(session):
-        await learning.train(session, "seed")
+        await learning.train(session, "seed", learning.ModelCache())  # no runtime serves here
 
 
 async def seed_matters(session: AsyncSession) -> None:

@@ -122,7 +122,8 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
             rule_id=explicit.rule_id,
             urgent_rule=urgent_rule,
         )
-    model = await learning.MODELS.get(session) if text and not route["business_type"] else None
+    models = uow.local.get(learning.ModelCache)
+    model = await models.get(session) if text and not route["business_type"] else None
     if model is not None:
         unusable = excluded | frozenset(d for d in model.departments if d not in config.active_departments)
         settings = uow.settings
