@@ -44,6 +44,7 @@ from shared.clock import now
 from shared.events.catalogue import EventData, dump_data
 from shared.events.envelope import Actor, Envelope, new_envelope
 from shared.kafka import ensure_topics, topic_exists
+from shared.local import RuntimeLocal
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 from shared.settings import Settings
 
@@ -65,6 +66,7 @@ class UnitOfWork:
         outbox: Table,
         lifecycle_topic: str,
         settings: Settings,
+        local: RuntimeLocal,
         on_commit: Callable[[], None] | None = None,
         correlation_id: str | None = None,
     ) -> None:
@@ -72,6 +74,9 @@ class UnitOfWork:
         # The service's settings, handed in by its runtime: commands and event handlers read
         # them here (they all work in a unit of work), never from a process-wide singleton.
         self.settings = settings
+        # What the runtime keeps between units of work (e.g. a cache of the service's
+        # configuration): the runtime's own, never a module global.
+        self.local = local
         self.producer = producer
         self._outbox = outbox
         self._lifecycle_topic = lifecycle_topic

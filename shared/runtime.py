@@ -28,6 +28,7 @@ from shared.guard import FormRoute, Guard
 from shared.inbox import BatchPreparer, Handlers, InboxConsumer, InboxProcessor
 from shared.kafka import broker_reachable, ensure_topics, make_producer
 from shared.limits import RateLimiter
+from shared.local import RuntimeLocal
 from shared.openapi import declare_error_responses
 from shared.outbox import RelayThread, UnitOfWork
 from shared.retention import delivery_retention_job
@@ -58,6 +59,10 @@ class ServiceRuntime:
     # Called once per fetch applied together, before its handlers, with the fetch's new
     # events (e.g. KPI reads every fact row the fetch touches in one statement).
     prepare_batch: BatchPreparer | None = None
+    # What this runtime keeps between units of work (e.g. routing's configuration cache),
+    # its own and not another's in the same process; commands and handlers reach it through
+    # their unit of work, background jobs through the runtime.
+    local: RuntimeLocal = field(init=False, default_factory=RuntimeLocal)
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
     relay: RelayThread | None = field(init=False, default=None)
@@ -75,6 +80,7 @@ class ServiceRuntime:
             outbox=outbox_table(self.metadata),
             lifecycle_topic=self.settings.lifecycle_topic,
             settings=self.settings,
+            local=self.local,
             on_commit=self.relay.wake if self.relay else None,
             correlation_id=correlation_id,
         )
@@ -169,11 +175,16 @@ def runtime_settings(request: Request) -> AppSettings:
     return runtime_of(request).settings
 
 
-# The common route dependencies, declared once: a unit of work (commands), a session (reads)
-# and the service's settings (those of the runtime serving the request).
+def runtime_local(request: Request) -> RuntimeLocal:
+    return runtime_of(request).local
+
+
+# The common route dependencies, declared once: a unit of work (commands), a session (reads),
+# the service's settings and what its runtime keeps (those of the runtime serving the request).
 Uow = Annotated[UnitOfWork, Depends(unit_of_work)]
 Session = Annotated[AsyncSession, Depends(db_session)]
 Settings = Annotated[AppSettings, Depends(runtime_settings)]
+Local = Annotated[RuntimeLocal, Depends(runtime_local)]
 
 
 def create_app(

@@ -6,8 +6,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from services.kpi import staff, store
 from services.kpi.domain.facts import FOLDED, FOLDED_TYPES, TIMELINE, apply, fold_all
 from shared.events.catalogue import (
@@ -56,12 +54,7 @@ async def fold_event(uow: UnitOfWork, envelope: Envelope, data: EventData) -> No
         await store.save_fact(session, apply(fact, envelope, data), fact, defer_counts=True)
         return
     await store.flush_batch(session)  # the fold below reads every kept event of the request
-    payloads = await session.scalars(
-        select(store.events.c.payload).where(
-            store.events.c.request_id == envelope.request_id,
-            store.events.c.payload["type"].astext.in_(FOLDED_TYPES),
-        )
-    )
+    payloads = await store.event_payloads_of_types(session, envelope.request_id, FOLDED_TYPES)
     decoded = [decode(json.dumps(p)) for p in payloads]
     await store.save_fact(session, fold_all(envelope.request_id, decoded), fact, defer_counts=True)
 

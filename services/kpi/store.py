@@ -887,6 +887,20 @@ async def event_payloads(session: AsyncSession, request_id: str) -> list[dict[st
     return list(await session.scalars(select(events.c.payload).where(events.c.request_id == request_id)))
 
 
+async def event_payloads_of_types(
+    session: AsyncSession, request_id: str, types: Sequence[str]
+) -> list[dict[str, Any]]:
+    """The kept events of a request of these types (their payloads), in no order: what a
+    fact row is folded again from."""
+    return list(
+        await session.scalars(
+            select(events.c.payload).where(
+                events.c.request_id == request_id, events.c.payload["type"].astext.in_(types)
+            )
+        )
+    )
+
+
 # --- staff figures -------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from shared.errors import ApiError, Conflict, field_error
 from shared.events.catalogue import Category, Urgency
 from shared.pagination import MAX_PAGE
 from shared.policy import Caller
-from shared.runtime import Session, Settings, Uow, runtime_of
+from shared.runtime import Local, Session, Settings, Uow, runtime_of
 from shared.types import Day, Instant, Strict
 
 router = APIRouter(prefix="/v1", tags=["routing"])
@@ -403,14 +403,14 @@ async def list_departments(
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentEntry)
-async def create_department(body: Department, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.create_department(session, body.model_dump())
+async def create_department(body: Department, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.create_department(uow, body.model_dump())
 
 
 @router.put("/departments/{code}", response_model=DepartmentEntry)
-async def put_department(code: str, body: Department, _: Caller, session: Session) -> dict[str, Any]:
+async def put_department(code: str, body: Department, _: Caller, uow: Uow) -> dict[str, Any]:
     _matches_path("code", body.code, code)
-    return await service.put_department(session, body.model_dump())
+    return await service.put_department(uow, body.model_dump())
 
 
 @router.get("/rules", response_model=RulePage)
@@ -425,14 +425,14 @@ def _rule_values(body: RoutingRule) -> dict[str, Any]:
 
 
 @router.post("/rules", status_code=201, response_model=RuleView)
-async def create_rule(body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.save_rule(session, _rule_values(body), new=True)
+async def create_rule(body: RoutingRule, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.save_rule(uow, _rule_values(body), new=True)
 
 
 @router.put("/rules/{rule_id}", response_model=RuleView)
-async def put_rule(rule_id: str, body: RoutingRule, _: Caller, session: Session) -> dict[str, Any]:
+async def put_rule(rule_id: str, body: RoutingRule, _: Caller, uow: Uow) -> dict[str, Any]:
     _matches_path("id", body.id, rule_id)
-    return await service.save_rule(session, _rule_values(body), new=False)
+    return await service.save_rule(uow, _rule_values(body), new=False)
 
 
 @router.get("/sla-policies", response_model=SlaPolicyPage)
@@ -441,8 +441,8 @@ async def list_policies(_: Caller, session: Session) -> dict[str, Any]:
 
 
 @router.put("/sla-policies", response_model=SlaPolicyView)
-async def put_policy(body: SlaPolicy, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.put_policy(session, body.model_dump())
+async def put_policy(body: SlaPolicy, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.put_policy(uow, body.model_dump())
 
 
 @router.get("/calendar/days/{day}", response_model=CalendarDayView)
@@ -451,8 +451,8 @@ async def get_day(day: Day, _: Caller, session: Session, settings: Settings) -> 
 
 
 @router.put("/calendar/days/{day}", response_model=CalendarDayEdit)
-async def put_day(day: Day, body: CalendarDay, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.put_calendar_day(session, day, body.workday, body.note)
+async def put_day(day: Day, body: CalendarDay, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.put_calendar_day(uow, day, body.workday, body.note)
 
 
 @router.get("/calendar/years", response_model=CalendarYears)
@@ -562,8 +562,8 @@ async def get_staff(staff_id: str, _: Caller, session: Session) -> dict[str, Any
 
 
 @router.put("/staff/{staff_id}", response_model=StaffEntry)
-async def put_staff(staff_id: str, body: StaffMember, _: Caller, session: Session) -> dict[str, Any]:
-    return await service.put_staff(session, staff_id, body.model_dump())
+async def put_staff(staff_id: str, body: StaffMember, _: Caller, uow: Uow) -> dict[str, Any]:
+    return await service.put_staff(uow, staff_id, body.model_dump())
 
 
 @router.get("/matters", response_model=MatterPage)
@@ -581,11 +581,11 @@ async def list_matters(
 
 
 @router.post("/matter-suggestions", response_model=MatterSuggestions)
-async def suggest_matters(body: SuggestionQuery, _: Caller, session: Session) -> dict[str, Any]:
+async def suggest_matters(body: SuggestionQuery, _: Caller, session: Session, local: Local) -> dict[str, Any]:
     """The matters (事项) a text most resembles under the dispatch model in use, best first,
     each with its lead department's code and name and the model's probability: the agent's
     suggestions while typing. A POST so that what the person said stays out of URLs and logs."""
-    return await matters.suggest(session, body.text, body.limit)
+    return await matters.suggest(session, local.get(learning.ModelCache), body.text, body.limit)
 
 
 @router.get("/matters/{code}", response_model=MatterView)
@@ -656,7 +656,7 @@ async def train_dispatch_model(request: Request, principal: Caller, session: Ses
     new version appears in GET /v1/dispatch-models and is used from then on."""
     if not await learning.active_matters(session):
         raise Conflict("the dispatch catalogue has no active matter", code="empty_catalogue")
-    started = learning.start_training(runtime_of(request).sessions, principal.id)
+    started = learning.start_training(runtime_of(request), principal.id)
     newest = await matters.models(session)
     return {
         "training": "started" if started else "already_running",

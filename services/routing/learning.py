@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import store
 from services.routing.domain.dispatch import DispatchModel, Example, Matter, history_example
@@ -40,20 +39,13 @@ def matter_of(row: Any) -> Matter:
 
 
 async def active_matters(session: AsyncSession) -> list[Matter]:
-    rows = (
-        await session.execute(
-            select(store.matters).where(store.matters.c.active).order_by(store.matters.c.code)
-        )
-    ).mappings()
-    return [matter_of(r) for r in rows]
+    return [matter_of(r) for r in await store.active_matters_by_code(session)]
 
 
 async def history(session: AsyncSession, model: DispatchModel | None) -> list[Example]:
     """The centre's labels as training examples (a department-only label becomes the
     department's matter the text most resembles under the current model)."""
-    rows = (
-        await session.execute(select(store.dispatch_labels).order_by(store.dispatch_labels.c.at))
-    ).mappings()
+    rows = await store.labels_in_order(session)
     return [history_example(model, r["text"], r["matter"], r["department"]) for r in rows]
 
 
@@ -66,78 +58,73 @@ class Trained:
     cpu_seconds: float
 
 
-async def train(session: AsyncSession, actor: str) -> Trained:
+async def train(session: AsyncSession, actor: str, models: ModelCache) -> Trained:
     """Train a model from the active catalogue and the history, store it as the newest
-    version (the one every routing process then uses)."""
+    version (the one every routing process then uses; `models`, the cache of the runtime
+    that trains, at once)."""
     matters = await active_matters(session)
     if not matters:
         raise ValueError("the dispatch catalogue has no active matter")
-    current = await MODELS.get(session)
+    current = await models.get(session)
     examples = await history(session, current)
     started = time.process_time()
     model = await asyncio.to_thread(DispatchModel.train, matters, examples)
     cpu = time.process_time() - started
-    version = await session.scalar(
-        insert(store.dispatch_models)
-        .values(
-            trained_at=now(),
-            trained_by=actor,
-            catalogue_matters=len(matters),
-            history_labels=len(examples),
-            threshold=model.threshold,
-            blob=model.dumps(),
-        )
-        .returning(store.dispatch_models.c.version)
+    version = await store.insert_model(
+        session,
+        {
+            "trained_at": now(),
+            "trained_by": actor,
+            "catalogue_matters": len(matters),
+            "history_labels": len(examples),
+            "threshold": model.threshold,
+            "blob": model.dumps(),
+        },
     )
-    assert version is not None
     await session.commit()
-    MODELS.invalidate()
+    models.invalidate()
     log.info("dispatch model %s trained: %s matters, %s history labels", version, len(matters), len(examples))
     return Trained(version, len(matters), len(examples), model.threshold, round(cpu, 2))
 
 
 async def stale(session: AsyncSession) -> bool:
     """New labels or catalogue edits since the newest model was trained."""
-    latest = (
-        (
-            await session.execute(
-                select(store.dispatch_models.c.trained_at, store.dispatch_models.c.history_labels)
-                .order_by(store.dispatch_models.c.version.desc())
-                .limit(1)
-            )
-        )
-        .mappings()
-        .first()
-    )
+    latest = await store.newest_model_trained(session)
     if latest is None:
         return True
-    labels = await session.scalar(select(func.count()).select_from(store.dispatch_labels)) or 0
-    edited = await session.scalar(select(func.max(store.matters.c.updated_at)))
+    labels = await store.label_count(session)
+    edited = await store.last_matter_edit(session)
     return labels != latest["history_labels"] or (edited is not None and edited > latest["trained_at"])
 
 
-_running: asyncio.Task[None] | None = None
+class Training:
+    """The training a runtime runs in the background, if one runs (one at a time)."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
 
 
-def start_training(sessions: async_sessionmaker[AsyncSession], actor: str) -> bool:
-    """Train in the background (one training at a time per process); False if one runs."""
-    global _running
-    if _running is not None and not _running.done():
+def start_training(runtime: ServiceRuntime, actor: str) -> bool:
+    """Train in the background (one training at a time per runtime); False if one runs."""
+    training = runtime.local.get(Training)
+    if training.task is not None and not training.task.done():
         return False
+    models = runtime.local.get(ModelCache)
 
     async def job() -> None:
         try:
-            async with sessions() as session:
-                await train(session, actor)
+            async with runtime.sessions() as session:
+                await train(session, actor, models)
         except Exception:
             log.exception("dispatch training asked by %s failed", actor)
 
-    _running = asyncio.create_task(job(), name="dispatch-training")
+    training.task = asyncio.create_task(job(), name="dispatch-training")
     return True
 
 
 class ModelCache:
-    """The newest stored model, checked for a newer version every few seconds."""
+    """The newest stored model, checked for a newer version every few seconds. Each runtime
+    holds its own (`runtime.local`, `uow.local`), not a module global."""
 
     def __init__(self, ttl_seconds: float = 5.0) -> None:
         self.ttl_seconds = ttl_seconds
@@ -152,29 +139,25 @@ class ModelCache:
         if clock - self._checked_at < self.ttl_seconds:
             return self._model
         self._checked_at = clock
-        newest = await session.scalar(select(func.max(store.dispatch_models.c.version)))
+        newest = await store.newest_model_version(session)
         if newest is None:
             self._model = None
         elif self._model is None or self._model.version != newest:
-            blob = await session.scalar(
-                select(store.dispatch_models.c.blob).where(store.dispatch_models.c.version == newest)
-            )
+            blob = await store.model_blob(session, newest)
             assert blob is not None
             self._model = DispatchModel.loads(blob, newest)
         return self._model
-
-
-MODELS = ModelCache()
 
 
 async def retrain_job(runtime: ServiceRuntime) -> None:
     """Background: retrain when the history or the catalogue changed (ServiceRuntime job)."""
     # Warm up off the event loop: jieba's dictionary and the newest model, so the first
     # request does not pay for them.
+    models = runtime.local.get(ModelCache)
     try:
         await asyncio.to_thread(jieba.initialize)
         async with runtime.sessions() as session:
-            await MODELS.get(session)
+            await models.get(session)
     except Exception:
         log.exception("warming up the dispatch model failed")
     every = runtime.settings.dispatch_retrain_seconds
@@ -185,7 +168,7 @@ async def retrain_job(runtime: ServiceRuntime) -> None:
         try:
             async with runtime.sessions() as session:
                 if await stale(session):
-                    await train(session, "schedule")
+                    await train(session, "schedule", models)
         except Exception:  # a failed training keeps the current model; try again next time
             log.exception("scheduled dispatch training failed")
 
@@ -196,7 +179,7 @@ async def _main() -> None:
     settings = get_settings()
     engine = create_engine(settings.database_url("routing"), settings)
     async with session_factory(engine)() as session:
-        trained = await train(session, "make train-dispatch")
+        trained = await train(session, "make train-dispatch", ModelCache())
     await engine.dispose()
     print(
         f"dispatch model v{trained.version}: {trained.matters} matters, {trained.history} history labels, "

@@ -160,14 +160,17 @@ async def models(session: AsyncSession) -> list[dict[str, Any]]:
     return rows
 
 
-async def suggest(session: AsyncSession, text: str, limit: int) -> dict[str, Any]:
+async def suggest(
+    session: AsyncSession, models: learning.ModelCache, text: str, limit: int
+) -> dict[str, Any]:
     """The matters a text most resembles, best first, with their lead department's name:
     what an agent sees under the content box while typing. The newest dispatch model's
-    probability of each active matter (a matter retired since the model was trained is
-    left out; the lead department is the catalogue's current one)."""
+    (from `models`, the runtime's cache) probability of each active matter (a matter retired
+    since the model was trained is left out; the lead department is the catalogue's current
+    one)."""
     active = await store.active_matters(session)
     names = await store.department_names(session)
-    model = await learning.MODELS.get(session)
+    model = await models.get(session)
     if model is None:
         return {"items": [], "model_version": None}
     if not model.knows_any_of(text):  # words the model never saw: nothing but its prior

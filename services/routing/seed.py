@@ -9,8 +9,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import learning, store
@@ -128,35 +126,33 @@ def seed_years() -> tuple[int, ...]:
 
 async def seed(session: AsyncSession, years: tuple[int, ...] | None = None) -> None:
     for dept in DEPARTMENTS:
-        await session.execute(
-            pg_insert(store.departments)
-            .values(**{"active": True, "coordinating": False, "parent": None, **dept})
-            .on_conflict_do_nothing()
+        await store.insert_if_absent(
+            session, store.departments, {"active": True, "coordinating": False, "parent": None, **dept}
         )
     for member in STAFF:
-        await session.execute(pg_insert(store.staff).values(active=True, **member).on_conflict_do_nothing())
+        await store.insert_if_absent(session, store.staff, {"active": True, **member})
     for rule in RULES:
-        await session.execute(
-            pg_insert(store.rules)
-            .values(
-                active=True,
-                co_departments=rule.get("co_departments", []),
+        await store.insert_if_absent(
+            session,
+            store.rules,
+            {
+                "active": True,
+                "co_departments": rule.get("co_departments", []),
                 **{k: v for k, v in rule.items() if k != "co_departments"},
-            )
-            .on_conflict_do_nothing()
+            },
         )
     for (scope, urgency, clock), policy in DEFAULT_POLICIES.items():
-        await session.execute(
-            pg_insert(store.sla_policies)
-            .values(
-                scope=scope,
-                urgency=urgency,
-                clock=clock,
-                amount=policy.amount,
-                unit=policy.unit,
-                warning_fraction=policy.warning_fraction,
-            )
-            .on_conflict_do_nothing()
+        await store.insert_if_absent(
+            session,
+            store.sla_policies,
+            {
+                "scope": scope,
+                "urgency": urgency,
+                "clock": clock,
+                "amount": policy.amount,
+                "unit": policy.unit,
+                "warning_fraction": policy.warning_fraction,
+            },
         )
     await seed_matters(session)
     for year in years or seed_years():
@@ -170,36 +166,31 @@ async def seed(session: AsyncSession, years: tuple[int, ...] | None = None) -> N
             seeded = YearSeed(year, overrides, "state_council", provisional=False)
         else:
             seeded = year_seed(year)
-        known = await session.scalar(
-            select(store.calendar_years.c.year).where(store.calendar_years.c.year == year)
-        )
-        if known is not None:
+        if await store.calendar_year_known(session, year):
             continue  # as the year was seeded or an administrator entered it
         for day, workday in seeded.overrides.items():
-            await session.execute(
-                pg_insert(store.calendar_days)
-                .values(day=day, workday=workday, note="make-up working day" if workday else "public holiday")
-                .on_conflict_do_nothing()
+            await store.insert_if_absent(
+                session,
+                store.calendar_days,
+                {
+                    "day": day,
+                    "workday": workday,
+                    "note": "make-up working day" if workday else "public holiday",
+                },
             )
-        await session.execute(
-            pg_insert(store.calendar_years)
-            .values(
-                year=year,
-                source=seeded.source,
-                provisional=seeded.provisional,
-                notice=notice.get("notice") if notice else None,
-            )
-            .on_conflict_do_nothing()
+        await store.insert_if_absent(
+            session,
+            store.calendar_years,
+            {
+                "year": year,
+                "source": seeded.source,
+                "provisional": seeded.provisional,
+                "notice": notice.get("notice") if notice else None,
+            },
         )
     await session.commit()
-    if await learning.stale(session) and not await _has_model(session):
-        await learning.train(session, "seed")
-
-
-async def _has_model(session: AsyncSession) -> bool:
-    from sqlalchemy import select
-
-    return await session.scalar(select(store.dispatch_models.c.version).limit(1)) is not None
+    if await learning.stale(session) and not await store.has_model(session):
+        await learning.train(session, "seed", learning.ModelCache())  # no runtime serves here
 
 
 async def seed_matters(session: AsyncSession) -> None:
@@ -221,13 +212,17 @@ async def seed_matters(session: AsyncSession) -> None:
             "updated_at": at,
             "updated_by": "seed",
         }
-        created = await session.execute(
-            pg_insert(store.matters).values(**row).on_conflict_do_nothing().returning(store.matters.c.code)
-        )
-        if created.first() is not None:
+        if await store.insert_matter_if_absent(session, row):
             snapshot = {k: v for k, v in row.items() if k not in ("updated_at", "updated_by", "version")}
-            await session.execute(
-                pg_insert(store.matter_versions)
-                .values(code=m["code"], version=1, action="seeded", actor="seed", at=at, snapshot=snapshot)
-                .on_conflict_do_nothing()
+            await store.insert_if_absent(
+                session,
+                store.matter_versions,
+                {
+                    "code": m["code"],
+                    "version": 1,
+                    "action": "seeded",
+                    "actor": "seed",
+                    "at": at,
+                    "snapshot": snapshot,
+                },
             )

@@ -90,11 +90,21 @@ class Choice:
     review: bool = False
 
 
+def _config_cache(uow: UnitOfWork) -> store.ConfigCache:
+    """The runtime's cache of rules, policies, the calendar and the directory (each runtime
+    its own: a replica sees another's edit within its time to live)."""
+    return uow.local.get(store.ConfigCache)
+
+
+async def _config(uow: UnitOfWork) -> store.RoutingConfig:
+    return await _config_cache(uow).get(uow.session, uow.settings.working_hours)
+
+
 async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[str]) -> Choice:
     """Explicit rules first, then the model from the text (the dispatcher's queue below its
     threshold unless urgent), then the category rules, then the coordinating department."""
     session = uow.session
-    config = await store.CONFIG.get(session, uow.settings.working_hours)
+    config = await _config(uow)
     facts = {k: route[k] for k in FACTS}
     text = route["text"] or ""
     urgent_rule = SAFETY.check(text) if text else None
@@ -112,7 +122,8 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
             rule_id=explicit.rule_id,
             urgent_rule=urgent_rule,
         )
-    model = await learning.MODELS.get(session) if text and not route["business_type"] else None
+    models = uow.local.get(learning.ModelCache)
+    model = await models.get(session) if text and not route["business_type"] else None
     if model is not None:
         unusable = excluded | frozenset(d for d in model.departments if d not in config.active_departments)
         settings = uow.settings
@@ -156,7 +167,7 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
 
 async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple[Due, Due]:
     """Due times of every clock, and when each clock's warning falls."""
-    config = await store.CONFIG.get(uow.session, uow.settings.working_hours)
+    config = await _config(uow)
     policies, calendar = config.policies, config.calendar
     category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
     due = due_times(policies, calendar, category, urgency, start, business_type)
@@ -311,7 +322,7 @@ async def _route(
     if choice.review:
         # Urgent but uncertain: it went out at once; the dispatcher looks at it now.
         await _queue(uow, route, choice, "review")
-        coordinating = (await store.CONFIG.get(session, uow.settings.working_hours)).coordinating_department
+        coordinating = (await _config(uow)).coordinating_department
         await _notify_heads(
             uow,
             emitted,
@@ -464,7 +475,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
     await _record(uow, envelope, "returned", data.department, reason=data.reason)
     route = {**route, "returns": returns}
     belongs = data.belongs_to_department
-    config = await store.CONFIG.get(uow.session, uow.settings.working_hours)
+    config = await _config(uow)
     if belongs and belongs in config.active_departments and belongs not in excluded:
         # The returning department named the right one: that is a label, and where it goes.
         await record_label(uow, envelope.request_id, belongs, "returned")
@@ -490,7 +501,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         return
     # Too many returns: the coordinating department takes it and its head is told; it may
     # dispatch it to the right department by hand (POST /v1/assignments/{id}).
-    coordinating = (await store.CONFIG.get(uow.session, uow.settings.working_hours)).coordinating_department
+    coordinating = (await _config(uow)).coordinating_department
     reason = await _return_reasons(uow, envelope.request_id, returns)
     escalated = uow.emit(
         RequestEscalated(to_department=coordinating, reason=reason, returns=returns),
@@ -555,7 +566,7 @@ async def reschedule(
         return
     current = {k: datetime.fromisoformat(v) if v else None for k, v in (route["due"] or {}).items()}
     current.update(moved)
-    config = await store.CONFIG.get(uow.session, uow.settings.working_hours)
+    config = await _config(uow)
     category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
     due = moved_due(config.policies, config.calendar, category, urgency, current, business_type)
     # The clocks count from when the routing decision started them (as their due times
@@ -743,10 +754,10 @@ async def enter_notice(
     await store.replace_year_days(uow.session, year, days)
     values = {"source": "state_council", "provisional": False, "notice": notice, "updated_at": now()}
     await store.upsert_calendar_year(uow.session, year, values)
-    store.CONFIG.invalidate()
+    _config_cache(uow).invalidate()
     changed = await recompute_due_times(uow, f"{year}年节假日安排：{notice}", date(year, 1, 1))
     await uow.commit()
-    store.CONFIG.invalidate()
+    _config_cache(uow).invalidate()
     return {
         "year": year,
         "source": "state_council",
@@ -767,7 +778,7 @@ async def recompute_due_times(uow: UnitOfWork, reason: str, first_day: date) -> 
     """The calendar changed from `first_day` on: count again the due times of every clock
     not yet due, and say so (`request.due_recomputed`) where one moved. Returns how many
     requests changed."""
-    store.CONFIG.invalidate()
+    _config_cache(uow).invalidate()
     moment = now()
     changed = 0
     # Those whose last clock (feedback, else resolve) is still to fall due.
@@ -871,7 +882,7 @@ async def dispatch_from_queue(
         raise Conflict(
             f"request {request_id} was already dispatched by {item['decided_by']}", code="already_dispatched"
         )
-    config = await store.CONFIG.get(session, uow.settings.working_hours)
+    config = await _config(uow)
     unknown = [
         field_error(name, "known_department", f"no active department {code}")
         for name, code in [("lead_department", lead), *[(f"co_departments.{i}", c) for i, c in enumerate(co)]]
@@ -948,21 +959,25 @@ async def _department_exists(session: AsyncSession, code: str | None, field: str
         )
 
 
-async def _saved(session: AsyncSession) -> None:
-    await session.commit()
-    store.CONFIG.invalidate()
+async def _saved(uow: UnitOfWork) -> None:
+    """The configuration edit committed: this runtime reads it at once (another replica
+    within its cache's time to live)."""
+    await uow.commit()
+    _config_cache(uow).invalidate()
 
 
-async def create_department(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+async def create_department(uow: UnitOfWork, values: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
     await _department_exists(session, values["parent"], "parent")
     if not await store.insert_department(session, values):
         raise Conflict(f"department {values['code']} already exists")
-    await _saved(session)
+    await _saved(uow)
     return values
 
 
-async def put_department(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+async def put_department(uow: UnitOfWork, values: dict[str, Any]) -> dict[str, Any]:
     """Create or replace a department; it may not sit under itself (a 422 on `parent`)."""
+    session = uow.session
     code, parent = values["code"], values["parent"]
     await _department_exists(session, parent, "parent")
     ancestors = await store.ancestors(session, parent) if parent is not None else set()
@@ -976,38 +991,40 @@ async def put_department(session: AsyncSession, values: dict[str, Any]) -> dict[
             fields=[field_error("parent", "no_cycle", str(exc))],
         ) from exc
     await store.upsert_department(session, values)
-    await _saved(session)
+    await _saved(uow)
     return values
 
 
-async def save_rule(session: AsyncSession, values: dict[str, Any], *, new: bool) -> dict[str, Any]:
+async def save_rule(uow: UnitOfWork, values: dict[str, Any], *, new: bool) -> dict[str, Any]:
     """Create (`new`: a 409 if the id is taken) or replace a routing rule."""
+    session = uow.session
     if new and await store.rule_exists(session, values["id"]):
         raise Conflict(f"rule {values['id']} already exists")
     await _department_exists(session, values["lead_department"], "lead_department")
     for i, dept in enumerate(values["co_departments"]):
         await _department_exists(session, dept, f"co_departments.{i}")
     await store.upsert_rule(session, values)
-    await _saved(session)
+    await _saved(uow)
     return values
 
 
-async def put_policy(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any]:
+async def put_policy(uow: UnitOfWork, values: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
     await store.upsert_policy(session, values)
-    await _saved(session)
+    await _saved(uow)
     return values
 
 
-async def put_calendar_day(
-    session: AsyncSession, day: date, workday: bool, note: str | None
-) -> dict[str, Any]:
+async def put_calendar_day(uow: UnitOfWork, day: date, workday: bool, note: str | None) -> dict[str, Any]:
+    session = uow.session
     await store.upsert_calendar_day(session, day, workday, note)
-    await _saved(session)
+    await _saved(uow)
     return {"day": day.isoformat(), "workday": workday, "note": note}
 
 
-async def put_staff(session: AsyncSession, staff_id: str, values: dict[str, Any]) -> dict[str, Any]:
+async def put_staff(uow: UnitOfWork, staff_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    session = uow.session
     await _department_exists(session, values["department"], "department")
     await store.upsert_staff(session, staff_id, values)
-    await _saved(session)
+    await _saved(uow)
     return {"id": staff_id, **values}

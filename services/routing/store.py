@@ -496,9 +496,10 @@ class _Stored:
 
 class ConfigCache:
     """Rules, policies and the calendar's days change rarely and are read for every event:
-    keep them for a few seconds. This process's own edits take effect at once; another
-    replica's within `ttl_seconds`. It holds only what the database says; the working
-    hours come from the caller's settings on every read."""
+    keep them for a few seconds. Each runtime holds its own (`uow.local`, not a module
+    global): its own edits take effect at once; another replica's within `ttl_seconds`. It
+    holds only what the database says; the working hours come from the caller's settings on
+    every read."""
 
     def __init__(self, ttl_seconds: float = 2.0) -> None:
         self.ttl_seconds = ttl_seconds
@@ -535,9 +536,6 @@ class ConfigCache:
         )
         self._built = (stored, working_hours, config)
         return config
-
-
-CONFIG = ConfigCache()
 
 
 # --- the organisation directory and configuration (read by queries, written by commands) ------
@@ -863,3 +861,78 @@ async def recent_models(session: AsyncSession, limit: int = 20) -> list[dict[str
     cols = [c for c in dispatch_models.c if c.name != "blob"]
     stmt = select(*cols).order_by(dispatch_models.c.version.desc()).limit(limit)
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
+
+
+# --- the dispatch model's training (learning.py) ----------------------------------------
+async def active_matters_by_code(session: AsyncSession) -> list[dict[str, Any]]:
+    """The active catalogue, by code: what a model is trained from."""
+    rows = (
+        await session.execute(select(matters).where(matters.c.active).order_by(matters.c.code))
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+async def labels_in_order(session: AsyncSession) -> list[dict[str, Any]]:
+    """The centre's dispatch labels, oldest first."""
+    rows = (await session.execute(select(dispatch_labels).order_by(dispatch_labels.c.at))).mappings()
+    return [dict(r) for r in rows]
+
+
+async def insert_model(session: AsyncSession, values: dict[str, Any]) -> int:
+    """A newly trained model; its version."""
+    version = await session.scalar(
+        insert(dispatch_models).values(**values).returning(dispatch_models.c.version)
+    )
+    assert version is not None
+    return version
+
+
+async def newest_model_trained(session: AsyncSession) -> dict[str, Any] | None:
+    """When the newest model was trained and from how many labels (None without a model)."""
+    m = dispatch_models.c
+    row = (
+        (await session.execute(select(m.trained_at, m.history_labels).order_by(m.version.desc()).limit(1)))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+async def label_count(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(dispatch_labels)) or 0
+
+
+async def last_matter_edit(session: AsyncSession) -> datetime | None:
+    return await session.scalar(select(func.max(matters.c.updated_at)))
+
+
+async def newest_model_version(session: AsyncSession) -> int | None:
+    return await session.scalar(select(func.max(dispatch_models.c.version)))
+
+
+async def model_blob(session: AsyncSession, version: int) -> bytes | None:
+    return await session.scalar(select(dispatch_models.c.blob).where(dispatch_models.c.version == version))
+
+
+async def has_model(session: AsyncSession) -> bool:
+    return await session.scalar(select(dispatch_models.c.version).limit(1)) is not None
+
+
+# --- the demo organisation (seed.py) ----------------------------------------------------
+async def insert_if_absent(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """A seeded row, unless its key is already there (as seeded or as an administrator
+    edited it)."""
+    await session.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+
+
+async def insert_matter_if_absent(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """A seeded matter unless its code is taken; True if it was inserted."""
+    created = await session.execute(
+        pg_insert(matters).values(**row).on_conflict_do_nothing().returning(matters.c.code)
+    )
+    return created.first() is not None
+
+
+async def calendar_year_known(session: AsyncSession, year: int) -> bool:
+    y = calendar_years.c
+    return await session.scalar(select(y.year).where(y.year == year)) is not None

@@ -37,7 +37,6 @@ async def routing(platform: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
     runtime = ServiceRuntime(
         name="routing", metadata=routing_store.metadata, handlers=HANDLERS, settings=platform
     )
-    learning.MODELS.invalidate()
     async for client in asgi_client(build_app(runtime)):
         yield client, runtime
 
@@ -456,7 +455,7 @@ async def test_retraining_learns_from_returns_that_name_the_right_department(
     assert newest["version"] > before["version"] and newest["trained_by"] == "admin-01"
     assert newest["history_labels"] >= len(texts) - 1
     trained = {"version": newest["version"]}
-    learning.MODELS.invalidate()
+    runtime.local.get(learning.ModelCache).invalidate()
     env = citizen("这两天又有无人机在我们楼上空飞，拍来拍去的")
     await apply(runtime, env)
     routed = await routed_events(runtime, env.request_id)

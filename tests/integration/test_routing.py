@@ -90,6 +90,40 @@ async def test_a_keyword_rule_routes_and_is_recorded(
     assert events[0]["data"]["due"]["accept"] and events[0]["data"]["warn_at"]["accept"]
 
 
+async def test_each_runtime_keeps_its_own_configuration(
+    routing: tuple[httpx.AsyncClient, ServiceRuntime], platform: Settings
+) -> None:
+    """Two replicas in one process (issue 22: the cache is the runtime's, not a module's):
+    an edit through one is read there at once, by the other once its time to live passed."""
+    client, runtime = routing
+    replica = ServiceRuntime(
+        name="routing", metadata=routing_store.metadata, handlers=HANDLERS, settings=platform
+    )
+    try:
+        cache = replica.local.get(routing_store.ConfigCache)
+        assert cache is not runtime.local.get(routing_store.ConfigCache)
+        cache.ttl_seconds = 3600.0
+
+        async def rule_ids(rt: ServiceRuntime) -> set[str]:
+            async with rt.uow() as uow:
+                config = await rt.local.get(routing_store.ConfigCache).get(
+                    uow.session, platform.working_hours
+                )
+            return {rule.id for rule in config.rules}
+
+        await rule_ids(replica)  # the replica has read the configuration
+        await rule_ids(runtime)
+        code = f"replica-{uuid.uuid4().hex[:6]}"
+        rule = {"id": code, "priority": 1, "match": {"keywords": [code]}, "lead_department": "urban"}
+        assert (await client.post("/v1/rules", json=rule, headers=ADMIN)).status_code == 201
+        assert rule["id"] in await rule_ids(runtime)  # its own edit, at once
+        assert rule["id"] not in await rule_ids(replica)  # within the replica's time to live
+        cache.ttl_seconds = 0.0
+        assert rule["id"] in await rule_ids(replica)
+    finally:
+        await replica.engine.dispose()
+
+
 async def test_returns_reroute_excluding_returners_then_escalate(
     routing: tuple[httpx.AsyncClient, ServiceRuntime],
 ) -> None:
