@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import kubernetes_validate
+import pytest
 import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -29,3 +31,23 @@ def test_kubernetes_manifests_give_every_service_probes_resources_and_an_autosca
             container = doc["spec"]["template"]["spec"]["containers"][0]
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["resources"]["requests"]
+
+
+def test_kubernetes_manifests_validate_strictly_against_kubernetes_1_37() -> None:
+    """Every resource against the 1.37 API schemas, unknown fields refused (as
+    `kubernetes-validate --strict -k 1.37.0 deploy/k8s/platform.yaml`)."""
+    docs = [d for d in yaml.safe_load_all((DEPLOY / "k8s" / "platform.yaml").read_text()) if d]
+    assert len(docs) >= 15
+    for doc in docs:
+        kubernetes_validate.validate(doc, "1.37.0", strict=True)
+
+
+def test_the_strict_check_refuses_a_misspelt_field() -> None:
+    deployment = next(
+        d
+        for d in yaml.safe_load_all((DEPLOY / "k8s" / "platform.yaml").read_text())
+        if d and d["kind"] == "Deployment"
+    )
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.37.0", strict=True)
