@@ -15,8 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake import knowledge, store
 from services.intake.domain.classification import Classifier
-from services.intake.domain.materials import RequiredMaterial, check, merge
+from services.intake.domain.materials import RequiredMaterial, check
 from services.intake.domain.notifications import render, requester_destination
+from services.intake.domain.request import (
+    IntakeRequest,
+    MergeIntoItself,
+    NotFirstResponder,
+    NotThisChannels,
+    NotWaitingForMaterials,
+    PrimaryEnded,
+    StillMissing,
+    check_merge_target,
+)
 from services.intake.domain.submission import (
     Material,
     Submission,
@@ -29,24 +39,17 @@ from shared.clock import now
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable, field_error, validation_fields
 from shared.events.catalogue import (
     Audience,
-    EventData,
     FirstResponder,
     MissingMaterial,
     NotificationDelivered,
     NotificationOutbound,
     NotificationRequested,
     NotificationSent,
-    RequestAnsweredAtIntake,
-    RequestChased,
     RequestIncomplete,
-    RequestMerged,
-    RequestMergeReleased,
     RequestReceived,
-    RequestSupplemented,
-    RequestWithdrawn,
 )
 from shared.events.envelope import SYSTEM, Envelope
-from shared.lifecycle import State, next_state
+from shared.lifecycle import State
 from shared.masking import Person, mask_name, mask_text, mask_value
 from shared.outbox import UnitOfWork
 from shared.settings import Settings
@@ -108,11 +111,12 @@ async def _load(uow: UnitOfWork, request_id: str) -> dict[str, Any]:
     return row
 
 
-async def _set_state(uow: UnitOfWork, row: dict[str, Any], event: type[EventData], **extra: Any) -> State:
-    """Move the request on (409 naming the current state if the step is not allowed)."""
-    state = next_state(State(row["state"]), event)
-    await store.set_state(uow.session, row["id"], state.value, **extra)
-    return state
+def _request_of(principal: Principal, row: dict[str, Any]) -> IntakeRequest:
+    """The row's aggregate, for a caller that may act on it (another channel's request does
+    not exist for a channel)."""
+    request = IntakeRequest.from_row(row)
+    _check_channel(principal, request)
+    return request
 
 
 async def submit_request(
@@ -277,7 +281,7 @@ async def supplement(
     uow: UnitOfWork, principal: Principal, request_id: str, body: dict[str, Any]
 ) -> dict[str, Any]:
     row = await _load(uow, request_id)
-    _check_channel(principal, row)
+    request = _request_of(principal, row)
     try:
         given = [
             Material.model_validate(m).model_dump(exclude_none=True) for m in body.get("materials") or []
@@ -288,35 +292,27 @@ async def supplement(
         raise Unprocessable(
             "no materials", fields=[field_error("materials", "min_items", "send at least one")]
         )
-    if row["state"] != State.INCOMPLETE.value:
-        raise Conflict(f"request {request_id} is {row['state']}, not waiting for materials")
     entry = await store.catalog_entry(uow.session, row["business_type"], row["catalog_version"])
-    materials = merge(row["materials"], given)
-    problems = check([RequiredMaterial.from_dict(m) for m in entry["materials"]], materials) if entry else []
-    if problems:
-        # Still incomplete: the clock stays paused; the answer lists what is still missing.
-        await store.set_state(
-            uow.session,
-            request_id,
-            State.INCOMPLETE.value,
-            materials=materials,
-            missing=[p.as_dict() for p in problems],
-        )
-        await _tell(uow, row, "materials_still_missing", {"missing": _missing_text(problems)}, ["requester"])
-        await uow.commit()
-        return {**submit_view({**row, "missing": [p.as_dict() for p in problems]}), "state": "incomplete"}
+    required = [RequiredMaterial.from_dict(m) for m in entry["materials"]] if entry else []
     until = now()
-    state = await _set_state(uow, row, RequestSupplemented, materials=materials, missing=[], paused_from=None)
-    uow.emit(
-        RequestSupplemented(
-            materials=[m["code"] for m in given], paused_from=row["paused_from"], paused_until=until
-        ),
-        request_id=request_id,
-        actor=principal.actor,
-        occurred_at=until,
-    )
+    try:
+        updated, outcome = request.supplement(given, required, until)
+    except NotWaitingForMaterials as exc:
+        raise _not_waiting(exc) from exc
+    await store.save_request(uow.session, updated)
+    if isinstance(outcome, StillMissing):
+        # Still incomplete: the clock stays paused; the answer lists what is still missing.
+        missing_text = _missing_text(outcome.problems)
+        await _tell(uow, row, "materials_still_missing", {"missing": missing_text}, ["requester"])
+        await uow.commit()
+        return {**submit_view({**row, "missing": list(updated.missing)}), "state": "incomplete"}
+    uow.emit(outcome, request_id=request_id, actor=principal.actor, occurred_at=until)
     await uow.commit()
-    return {**submit_view({**row, "missing": []}), "state": state.value}
+    return {**submit_view({**row, "missing": []}), "state": updated.state.value}
+
+
+def _not_waiting(exc: NotWaitingForMaterials) -> Conflict:
+    return Conflict(str(exc))
 
 
 async def _tell(
@@ -338,9 +334,11 @@ async def _tell(
     await notify(uow, row, template, params, audience, requested)
 
 
-def _check_channel(principal: Principal, row: dict[str, Any]) -> None:
-    if principal.kind == "channel" and principal.id != row["channel"]:
-        raise NotFound(f"no request {row['id']}")  # another channel's request does not exist for it
+def _check_channel(principal: Principal, request: IntakeRequest) -> None:
+    try:
+        request.check_channel(principal.kind, principal.id)
+    except NotThisChannels as exc:
+        raise NotFound(f"no request {request.id}") from exc  # another channel's does not exist for it
 
 
 async def answer(
@@ -356,50 +354,58 @@ async def answer(
         )
     row = await _load(uow, request_id)
     text = mask_text(text, Person.of(row["requester"]))
-    state = await _set_state(uow, row, RequestAnsweredAtIntake, answer=text)
-    answered = uow.emit(
-        RequestAnsweredAtIntake(answer=text, agent_id=principal.id, article_id=article_id),
-        request_id=request_id,
-        actor=principal.actor,
-    )
+    updated, event = IntakeRequest.from_row(row).answer_at_intake(text, principal.id, article_id)
+    await store.save_request(uow.session, updated)
+    answered = uow.emit(event, request_id=request_id, actor=principal.actor)
     await _release_duplicates(uow, row, answered, "answered_at_intake")
     await uow.commit()
-    return {"id": request_id, "state": state.value}
+    return {"id": request_id, "state": updated.state.value}
 
 
 async def merge_into(
     uow: UnitOfWork, principal: Principal, request_id: str, into: str, reason: str | None
 ) -> dict[str, Any]:
-    if into == request_id:
-        raise Unprocessable(
-            "a request cannot be merged into itself",
-            fields=[field_error("into_request_id", "other_request", "must be another request")],
-        )
+    try:
+        check_merge_target(request_id, into)
+    except MergeIntoItself as exc:
+        raise _merge_into_itself() from exc
     row = await _load(uow, request_id)
     primary = await store.get_request(uow.session, into)
     if primary is None:
         raise Unprocessable(
             f"no request {into}", fields=[field_error("into_request_id", "known_request", "no such request")]
         )
-    if primary["state"] in (State.CLOSED, State.MERGED, State.WITHDRAWN):
-        raise Conflict(f"request {into} is {primary['state']}; merge into an open request")
-    state = await _set_state(uow, row, RequestMerged, merged_into=into)
-    merged = uow.emit(RequestMerged(into_request_id=into), request_id=request_id, actor=principal.actor)
+    try:
+        updated, event = IntakeRequest.from_row(row).merge_into(IntakeRequest.from_row(primary))
+    except MergeIntoItself as exc:
+        raise _merge_into_itself() from exc
+    except PrimaryEnded as exc:
+        raise Conflict(str(exc)) from exc
+    await store.save_request(uow.session, updated)
+    merged = uow.emit(event, request_id=request_id, actor=principal.actor)
     await _tell(uow, row, "request_merged", {"primary_id": into}, ["requester"], merged)
     await uow.commit()
-    return {"id": request_id, "state": state.value, "merged_into": into, "reason": reason}
+    return {"id": request_id, "state": updated.state.value, "merged_into": into, "reason": reason}
+
+
+def _merge_into_itself() -> Unprocessable:
+    return Unprocessable(
+        "a request cannot be merged into itself",
+        fields=[field_error("into_request_id", "other_request", "must be another request")],
+    )
 
 
 async def withdraw(uow: UnitOfWork, principal: Principal, request_id: str, reason: str) -> dict[str, Any]:
     row = await _load(uow, request_id)
-    _check_channel(principal, row)
-    state = await _set_state(uow, row, RequestWithdrawn)
+    request = _request_of(principal, row)
     reason = mask_text(reason, Person.of(row["requester"]))
-    withdrawn = uow.emit(RequestWithdrawn(reason=reason), request_id=request_id, actor=principal.actor)
+    updated, event = request.withdraw(reason)
+    await store.save_request(uow.session, updated)
+    withdrawn = uow.emit(event, request_id=request_id, actor=principal.actor)
     await _tell(uow, row, "request_withdrawn", {"reason": reason}, ["requester"], withdrawn)
     await _release_duplicates(uow, row, withdrawn, "withdrawn")
     await uow.commit()
-    return {"id": request_id, "state": state.value}
+    return {"id": request_id, "state": updated.state.value}
 
 
 async def _release_duplicates(uow: UnitOfWork, primary: dict[str, Any], cause: Envelope, how: str) -> None:
@@ -416,22 +422,15 @@ async def _release_duplicates(uow: UnitOfWork, primary: dict[str, Any], cause: E
     ]
     params = {"primary_id": primary["id"], "primary_end": ended[0], "primary_end_en": ended[1]}
     first, *others = duplicates
-    state = await _set_state(uow, first, RequestMergeReleased, merged_into=None)
-    released = uow.emit(
-        RequestMergeReleased(former_primary_id=primary["id"], new_primary_id=None),
-        request_id=first["id"],
-        actor=SYSTEM,
-        cause=cause,
-    )
-    await _tell(uow, {**first, "state": state.value}, "merge_released", params, ["requester"], released)
+    new_primary, event = IntakeRequest.from_row(first).release_merge()
+    await store.save_request(uow.session, new_primary)
+    released = uow.emit(event, request_id=first["id"], actor=SYSTEM, cause=cause)
+    first_row = {**first, "state": new_primary.state.value}
+    await _tell(uow, first_row, "merge_released", params, ["requester"], released)
     for duplicate in others:
-        await _set_state(uow, duplicate, RequestMerged, merged_into=first["id"])
-        remerged = uow.emit(
-            RequestMerged(into_request_id=first["id"]),
-            request_id=duplicate["id"],
-            actor=SYSTEM,
-            cause=released,
-        )
+        remerged_request, remerge = IntakeRequest.from_row(duplicate).merge_into(new_primary)
+        await store.save_request(uow.session, remerged_request)
+        remerged = uow.emit(remerge, request_id=duplicate["id"], actor=SYSTEM, cause=released)
         await _tell(uow, duplicate, "merge_released", params, ["requester"], remerged)
 
 
@@ -439,34 +438,29 @@ async def chase(uow: UnitOfWork, principal: Principal, request_id: str, note: st
     """催办 by the first responder: recorded, the lead department's head told (by routing,
     which knows the heads), counted in the KPIs."""
     row = await _load(uow, request_id)
-    _check_channel(principal, row)
-    if (principal.kind, principal.id) != (row["first_responder_kind"], row["first_responder_id"]):
-        raise Forbidden(f"only the first responder of request {request_id} chases it")
-    next_state(State(row["state"]), RequestChased)  # 409 naming the state if not with a department
-    count = 1 + await store.chase_count(uow.session, request_id)
+    request = _request_of(principal, row)
+    earlier = await store.chase_count(uow.session, request_id)
+    try:
+        # 409 naming the state if no department has it unresolved.
+        event = request.chase_by(principal.kind, principal.id, note, earlier)
+    except NotFirstResponder as exc:
+        raise Forbidden(f"only the first responder of request {request_id} chases it") from exc
     chased_at = now()
     await store.add_chase(
         uow.session,
         id=str(uuid.uuid4()),
         request_id=request_id,
-        department=row["lead_department"],
+        department=event.department,
         chased_by=principal.id,
         note=note,
         chased_at=chased_at,
     )
-    emitted = uow.emit(
-        RequestChased(
-            department=row["lead_department"], chased_by=principal.id, note=note, chase_count=count
-        ),
-        request_id=request_id,
-        actor=principal.actor,
-        occurred_at=chased_at,
-    )
+    emitted = uow.emit(event, request_id=request_id, actor=principal.actor, occurred_at=chased_at)
     await uow.commit()
     return {
         "id": request_id,
-        "department": row["lead_department"],
-        "chase_count": count,
+        "department": event.department,
+        "chase_count": event.chase_count,
         "event_id": str(emitted.id),
     }
 
@@ -678,10 +672,8 @@ async def record_receipt(
 
 def may_see(principal: Principal, row: dict[str, Any]) -> bool:
     """Channels see their own requests; department staff those their department leads or
-    co-handles; the other roles all."""
-    if principal.kind == "channel":
-        return bool(row["channel"] == principal.id)
-    return principal.sees(row["lead_department"], *(row["co_departments"] or []))
+    co-handles; the other roles all (the rule is the aggregate's)."""
+    return IntakeRequest.from_row(row).may_see(principal)
 
 
 def public_view(row: dict[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.domain.request import IntakeRequest
 from shared.clock import now
 from shared.db import fetch_row, insert_new, new_metadata, rows_by_shape
 from shared.pagination import keyset
@@ -348,6 +349,14 @@ async def set_state(session: AsyncSession, request_id: str, state: str, **extra:
         .where(requests.c.id == request_id)
         .values(state=state, updated_at=func.now(), **extra)
     )
+
+
+async def save_request(session: AsyncSession, request: IntakeRequest) -> None:
+    """The columns of the request its commands set (the aggregate owns them)."""
+    changes = request.changes()
+    if changes:
+        state = changes.pop("state", request.state.value)
+        await set_state(session, request.id, state, **changes)
 
 
 async def channel_for_key(session: AsyncSession, key_hash: str) -> str | None:
