@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from services.intake import service, store
+from services.intake.domain.request import IntakeRequest
 from shared.events.catalogue import (
     EventData,
     KpiDepartmentFlagged,
@@ -31,7 +31,6 @@ from shared.events.catalogue import (
     RequestReceived,
     RequestResumed,
     RequestRevisitScheduled,
-    RequestRouted,
     RequestSlaBreached,
     RequestSlaWarning,
     RequestSupervised,
@@ -43,7 +42,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import Envelope
 from shared.inbox import Handlers
-from shared.lifecycle import CHANGES_STATE, State, follow
+from shared.lifecycle import CHANGES_STATE
 from shared.outbox import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -60,25 +59,12 @@ async def follow_lifecycle(uow: UnitOfWork, envelope: Envelope, data: EventData)
     if row is None:
         log.warning("event %s for unknown request %s", envelope.type, envelope.request_id)
         return
-    state = follow(State(row["state"]), type(data))
-    if state is None:
+    updated = IntakeRequest.from_row(row).following(data, envelope.occurred_at)
+    if updated is None:
         # Another service is the authority for this step; record nothing, but say so.
         log.warning("request %s: %s does not fit state %s", envelope.request_id, envelope.type, row["state"])
         return
-    extra: dict[str, Any] = {}
-    if isinstance(data, RequestRouted):  # routed or rerouted
-        extra["lead_department"] = data.lead_department
-        extra["co_departments"] = list(data.co_departments)
-        # Routing read the text: an urgent request, or the category of its matter.
-        if data.urgency == "urgent":
-            extra["urgency"] = "urgent"
-        if data.category:
-            extra["category"] = data.category
-        if data.matter:
-            extra["matter"] = data.matter
-    if state == State.CLOSED:
-        extra["closed_at"] = envelope.occurred_at  # the retention period counts from here
-    await store.set_state(uow.session, envelope.request_id, state.value, **extra)
+    await store.save_request(uow.session, updated)
 
 
 # Intake decides these steps itself (and has moved the request on when it emitted them).

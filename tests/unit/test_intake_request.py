@@ -22,10 +22,17 @@ from services.intake.domain.request import (
 )
 from shared.auth import Principal
 from shared.events.catalogue import (
+    Due,
+    RequestAccepted,
     RequestAnsweredAtIntake,
     RequestChased,
+    RequestClosed,
     RequestMerged,
     RequestMergeReleased,
+    RequestRated,
+    RequestRerouted,
+    RequestResolved,
+    RequestRouted,
     RequestSupplemented,
     RequestWithdrawn,
 )
@@ -46,6 +53,10 @@ def row(**overrides: Any) -> dict[str, Any]:
         "state": "received",
         "channel": "web",
         "content": "路灯坏了",
+        "category": "repair",
+        "urgency": "normal",
+        "matter": None,
+        "closed_at": None,
         "requester": {"name": "张三", "phone": "13800138000"},
         "first_responder_kind": "channel",
         "first_responder_id": "web",
@@ -275,3 +286,58 @@ def test_the_aggregate_is_immutable() -> None:
     original = request()
     original.withdraw("不需要了")
     assert original.state == State.RECEIVED and original.changes() == {}
+
+
+# --- following the other services' steps ------------------------------------------------
+
+
+def routed_event(**overrides: Any) -> RequestRouted:
+    values: dict[str, Any] = {"lead_department": "urban", "co_departments": ["water"], "due": DUE}
+    return RequestRouted(**{**values, **overrides})
+
+
+DUE = Due.model_validate({"accept": "2026-12-02T12:00:00+08:00"})
+
+
+def test_routing_names_the_departments_it_went_to() -> None:
+    updated = request().following(routed_event(), AT)
+    assert updated is not None and updated.state == State.ROUTED
+    assert updated.changes() == {"state": "routed", "lead_department": "urban", "co_departments": ["water"]}
+
+
+def test_routing_may_make_it_urgent_and_name_its_matter_and_category() -> None:
+    event = routed_event(urgency="urgent", category="complaint", matter="路灯维修")
+    updated = request().following(event, AT)
+    assert updated is not None and updated.changes() == {
+        "state": "routed",
+        "lead_department": "urban",
+        "co_departments": ["water"],
+        "urgency": "urgent",
+        "category": "complaint",
+        "matter": "路灯维修",
+    }
+
+
+def test_a_rerouted_request_follows_its_new_lead() -> None:
+    returned = request(state="returned", lead_department="urban")
+    updated = returned.following(RequestRerouted(lead_department="parks", due=DUE), AT)
+    assert updated is not None and updated.lead_department == "parks" and updated.co_departments == ()
+
+
+def test_the_view_follows_acceptance_and_resolution_with_only_the_state() -> None:
+    accepted = request(state="routed").following(RequestAccepted(department="urban", handler_id="h-1"), AT)
+    assert accepted is not None and accepted.changes() == {"state": "accepted"}
+    resolved = accepted.following(
+        RequestResolved(department="urban", handler_id="h-1", outcome="resolved", reply="修好了"), AT
+    )
+    assert resolved is not None and resolved.state == State.RESOLVED
+
+
+def test_closing_starts_the_retention_period() -> None:
+    updated = request(state="rated").following(RequestClosed(reason="satisfied"), AT)
+    assert updated is not None and updated.changes() == {"state": "closed", "closed_at": AT}
+
+
+def test_a_step_that_does_not_fit_is_not_followed() -> None:
+    assert request(state="closed").following(routed_event(), AT) is None  # redelivered late
+    assert request().following(RequestRated(rating="satisfied", score=5), AT) is None

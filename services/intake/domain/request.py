@@ -14,20 +14,36 @@ from typing import TYPE_CHECKING, Any
 
 from services.intake.domain.materials import Problem, RequiredMaterial, check, merge
 from shared.events.catalogue import (
+    EventData,
     RequestAnsweredAtIntake,
     RequestChased,
     RequestMerged,
     RequestMergeReleased,
+    RequestRouted,
     RequestSupplemented,
     RequestWithdrawn,
 )
-from shared.lifecycle import State, next_state
+from shared.lifecycle import State, follow, next_state
 
 if TYPE_CHECKING:
     from shared.auth import Principal
 
-# The columns of a request that intake's commands change (and nothing else saves).
-OWNED = ("state", "materials", "missing", "paused_from", "merged_into", "answer")
+# The columns of a request that intake's commands, and its following of the other services'
+# steps, change (nothing else saves them).
+OWNED = (
+    "state",
+    "materials",
+    "missing",
+    "paused_from",
+    "merged_into",
+    "answer",
+    "lead_department",
+    "co_departments",
+    "urgency",
+    "category",
+    "matter",
+    "closed_at",
+)
 # A primary in one of these states takes no more duplicates.
 ENDED = frozenset({State.CLOSED, State.MERGED, State.WITHDRAWN})
 
@@ -82,8 +98,12 @@ class IntakeRequest:
     channel: str
     first_responder_kind: str
     first_responder_id: str
+    category: str = "consultation"
+    urgency: str = "normal"
     lead_department: str | None = None
     co_departments: tuple[str, ...] = ()
+    matter: str | None = None
+    closed_at: datetime | None = None
     materials: tuple[dict[str, Any], ...] = ()
     missing: tuple[dict[str, Any], ...] = ()
     paused_from: datetime | None = None
@@ -100,8 +120,12 @@ class IntakeRequest:
             channel=row["channel"],
             first_responder_kind=row["first_responder_kind"],
             first_responder_id=row["first_responder_id"],
+            category=row["category"],
+            urgency=row["urgency"],
             lead_department=row.get("lead_department"),
             co_departments=tuple(row.get("co_departments") or ()),
+            matter=row.get("matter"),
+            closed_at=row.get("closed_at"),
             materials=tuple(row.get("materials") or ()),
             missing=tuple(row.get("missing") or ()),
             paused_from=row.get("paused_from"),
@@ -118,6 +142,12 @@ class IntakeRequest:
             "paused_from": self.paused_from,
             "merged_into": self.merged_into,
             "answer": self.answer,
+            "lead_department": self.lead_department,
+            "co_departments": list(self.co_departments),
+            "urgency": self.urgency,
+            "category": self.category,
+            "matter": self.matter,
+            "closed_at": self.closed_at,
         }
 
     def changes(self) -> dict[str, Any]:
@@ -216,3 +246,27 @@ class IntakeRequest:
             note=note,
             chase_count=earlier_chases + 1,
         )
+
+    # --- what the other services decide ---------------------------------------------------
+
+    def following(self, data: EventData, at: datetime) -> IntakeRequest | None:
+        """Another service moved the request on (routed, accepted, resolved, closed, ...):
+        the first responder's view follows; None when the step does not fit its state (a
+        redelivery after the fact, or out of order)."""
+        state = follow(self.state, type(data))
+        if state is None:
+            return None
+        columns: dict[str, Any] = {"state": state}
+        if isinstance(data, RequestRouted):  # routed or rerouted
+            columns["lead_department"] = data.lead_department
+            columns["co_departments"] = tuple(data.co_departments)
+            # Routing read the text: an urgent request, or the category of its matter.
+            if data.urgency == "urgent":
+                columns["urgency"] = "urgent"
+            if data.category:
+                columns["category"] = data.category
+            if data.matter:
+                columns["matter"] = data.matter
+        if state == State.CLOSED:
+            columns["closed_at"] = at  # the retention period counts from here
+        return self._set(**columns)
