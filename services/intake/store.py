@@ -242,7 +242,7 @@ async def get_request(
 
 
 # A consumer's fetch: its requests' rows read and locked in one statement, then read by
-# `get_request` and changed by `set_state` while the fetch's transaction lasts (session.info
+# `get_request` and changed by `save_request` while the fetch's transaction lasts (session.info
 # ends with the session); the changes are written once per request, at commit.
 _FETCH = "requests_of_fetch"
 
@@ -338,25 +338,20 @@ async def list_requests(
     return [dict(r) for r in (await session.execute(stmt)).mappings()]
 
 
-async def set_state(session: AsyncSession, request_id: str, state: str, **extra: Any) -> None:
+async def save_request(session: AsyncSession, request: IntakeRequest) -> None:
+    """The columns of the request its commands set (the aggregate owns them: nothing else
+    writes them)."""
+    values = request.changes()
+    if not values:
+        return
     fetch: _Fetch | None = session.info.get(_FETCH)
-    if fetch is not None and request_id in fetch.rows:
-        fetch.rows[request_id].update(state=state, **extra)
-        fetch.changed.setdefault(request_id, {}).update(state=state, **extra)
+    if fetch is not None and request.id in fetch.rows:
+        fetch.rows[request.id].update(values)
+        fetch.changed.setdefault(request.id, {}).update(values)
         return
     await session.execute(
-        update(requests)
-        .where(requests.c.id == request_id)
-        .values(state=state, updated_at=func.now(), **extra)
+        update(requests).where(requests.c.id == request.id).values(updated_at=func.now(), **values)
     )
-
-
-async def save_request(session: AsyncSession, request: IntakeRequest) -> None:
-    """The columns of the request its commands set (the aggregate owns them)."""
-    changes = request.changes()
-    if changes:
-        state = changes.pop("state", request.state.value)
-        await set_state(session, request.id, state, **changes)
 
 
 async def channel_for_key(session: AsyncSession, key_hash: str) -> str | None:
