@@ -99,6 +99,15 @@ def _is_data_error(exc: DBAPIError) -> bool:
     )
 
 
+def _is_unreachable(exc: DBAPIError) -> bool:
+    """No connection to be had (the server refuses more clients, is starting or shutting
+    down, or cannot be reached): SQLSTATE classes 08 and 53 and 57P0x, or the socket's own
+    error. Nothing was done; trying again later works."""
+    cause = getattr(exc.orig, "__cause__", None) or exc.orig
+    sqlstate = str(getattr(cause, "sqlstate", "") or "")
+    return sqlstate[:2] in ("08", "53") or sqlstate.startswith("57P") or isinstance(cause, OSError)
+
+
 def _out_of_range() -> JSONResponse:
     # The last line of defence (the API types refuse out-of-range values first): a value
     # the database cannot hold is the caller's error, not ours. No parameter and no database
@@ -151,9 +160,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
         if _is_data_error(exc):
             return _out_of_range()
-        # The database cut this connection (restart, failover, terminated backend): nothing
-        # was committed, the pool has dropped its old connections, and trying again works.
-        if not exc.connection_invalidated:
+        # The database cut this connection (restart, failover, terminated backend), or gave
+        # none (too many clients): nothing was committed, and trying again works.
+        if not (exc.connection_invalidated or _is_unreachable(exc)):
             raise exc
         return JSONResponse(
             error_body("database_unavailable", "the database connection was lost; try again"),
