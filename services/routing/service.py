@@ -390,18 +390,17 @@ def _category_derived(data: RequestReceived) -> bool:
 def new_route(envelope: Envelope, data: RequestReceived) -> dict[str, Any]:
     """A new request's route as an arrival stores it."""
     text = " ".join(t for t in (data.title, data.content) if t) or None
-    return {
-        "request_id": envelope.request_id,
-        "category": data.category,
-        "urgency": data.urgency,
-        "topic": data.topic,
-        "area": data.area,
-        "business_type": data.business_type,
-        "text": text,
-        "returns": 0,
+    return Assignment.arrived(
+        envelope.request_id,
+        category=data.category,
+        urgency=data.urgency,
+        topic=data.topic,
+        area=data.area,
+        business_type=data.business_type,
+        text=text,
         # Missing materials: routing waits for the supplement (the clock has not started).
-        "state": (State.INCOMPLETE if data.awaiting_materials else State.RECEIVED).value,
-    }
+        awaiting_materials=data.awaiting_materials,
+    ).new_row()
 
 
 async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:

@@ -245,3 +245,35 @@ def test_closing_a_queue_item_sets_the_decision() -> None:
         "co_departments": ["water"],
         "matter": None,
     }
+
+
+def test_a_new_request_arrives_received_or_waiting_for_its_materials() -> None:
+    facts = {
+        "category": "complaint",
+        "urgency": "normal",
+        "topic": None,
+        "area": "east",
+        "business_type": None,
+    }
+    new = Assignment.arrived("r-1", text="路灯坏了", awaiting_materials=False, **facts)  # type: ignore[arg-type]
+    assert new.routable
+    assert list(new.new_row()) == [
+        "request_id",
+        "category",
+        "urgency",
+        "topic",
+        "area",
+        "business_type",
+        "text",
+        "returns",
+        "state",
+    ]
+    assert new.new_row() == {
+        "request_id": "r-1",
+        **facts,
+        "text": "路灯坏了",
+        "returns": 0,
+        "state": "received",
+    }
+    waiting = Assignment.arrived("r-1", text=None, awaiting_materials=True, **facts)  # type: ignore[arg-type]
+    assert waiting.awaiting_materials and waiting.new_row()["state"] == "incomplete"

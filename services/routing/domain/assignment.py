@@ -106,6 +106,41 @@ class Assignment:
             paused_since=row.get("paused_since"),
         )
 
+    @classmethod
+    def arrived(
+        cls,
+        request_id: str,
+        *,
+        category: Category,
+        urgency: Urgency,
+        topic: str | None,
+        area: str | None,
+        business_type: str | None,
+        text: str | None,
+        awaiting_materials: bool,
+    ) -> Assignment:
+        """A new request: not yet routed, waiting for its materials if some are missing
+        (its clocks have not started)."""
+        return cls(
+            request_id=request_id,
+            state=State.INCOMPLETE if awaiting_materials else State.RECEIVED,
+            category=category,
+            urgency=urgency,
+            topic=topic,
+            area=area,
+            business_type=business_type,
+            text=text,
+        )
+
+    def new_row(self) -> dict[str, Any]:
+        """The row a new request's route is created with (the rest take their defaults)."""
+        return {
+            "request_id": self.request_id,
+            **self.facts(),
+            "returns": self.returns,
+            "state": self.state.value,
+        }
+
     # --- what the store saves ---------------------------------------------------------------
     def to_row(self) -> dict[str, Any]:
         """Every column the assignment owns, as stored."""
