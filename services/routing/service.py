@@ -12,6 +12,13 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import learning, store
+from services.routing.domain.assignment import (
+    AlreadyDispatched,
+    Assignment,
+    QueueItem,
+    QueueState,
+    closed_item,
+)
 from services.routing.domain.calendar import notice_overrides
 from services.routing.domain.departments import DepartmentCycle, Placement
 from services.routing.domain.dispatch import SafetyNet, decide, threshold_for
@@ -55,11 +62,10 @@ from shared.events.catalogue import (
     RequestWithdrawn,
 )
 from shared.events.envelope import SYSTEM, Actor, Envelope
-from shared.lifecycle import State, entered_by, next_state
+from shared.lifecycle import State, entered_by
 from shared.outbox import UnitOfWork
 from shared.texts import CODED, human_time
 
-FACTS = ("category", "urgency", "topic", "area", "business_type", "text")
 SAFETY = SafetyNet.default()
 
 log = logging.getLogger(__name__)
@@ -100,13 +106,13 @@ async def _config(uow: UnitOfWork) -> store.RoutingConfig:
     return await _config_cache(uow).get(uow.session, uow.settings.working_hours)
 
 
-async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[str]) -> Choice:
+async def _choose(uow: UnitOfWork, assignment: Assignment, excluded: frozenset[str]) -> Choice:
     """Explicit rules first, then the model from the text (the dispatcher's queue below its
     threshold unless urgent), then the category rules, then the coordinating department."""
     session = uow.session
     config = await _config(uow)
-    facts = {k: route[k] for k in FACTS}
-    text = route["text"] or ""
+    facts = assignment.facts()
+    text = assignment.text or ""
     urgent_rule = SAFETY.check(text) if text else None
     kw: dict[str, Any] = {
         "coordinating_department": config.coordinating_department,
@@ -123,7 +129,7 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
             urgent_rule=urgent_rule,
         )
     models = uow.local.get(learning.ModelCache)
-    model = await models.get(session) if text and not route["business_type"] else None
+    model = await models.get(session) if text and not assignment.business_type else None
     if model is not None:
         unusable = excluded | frozenset(d for d in model.departments if d not in config.active_departments)
         settings = uow.settings
@@ -131,7 +137,7 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
             model,
             SAFETY,
             text,
-            urgent_already=route["urgency"] == "urgent",
+            urgent_already=assignment.urgency == "urgent",
             threshold=threshold_for(model, settings.dispatch_confidence_threshold),
             urgent_matter_threshold=settings.dispatch_urgent_matter_threshold,
             excluded=unusable,
@@ -165,11 +171,11 @@ async def _choose(uow: UnitOfWork, route: dict[str, Any], excluded: frozenset[st
     )
 
 
-async def _due(uow: UnitOfWork, route: dict[str, Any], start: datetime) -> tuple[Due, Due]:
+async def _due(uow: UnitOfWork, assignment: Assignment, start: datetime) -> tuple[Due, Due]:
     """Due times of every clock, and when each clock's warning falls."""
     config = await _config(uow)
     policies, calendar = config.policies, config.calendar
-    category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
+    category, urgency, business_type = assignment.category, assignment.urgency, assignment.business_type
     due = due_times(policies, calendar, category, urgency, start, business_type)
     warn = warnings_for(policies, calendar, category, urgency, start, due, business_type)
     return Due(**due), Due(**warn)
@@ -225,7 +231,7 @@ async def _notify_heads(
 async def _route(
     uow: UnitOfWork,
     cause: Envelope | None,
-    route: dict[str, Any],
+    assignment: Assignment,
     excluded: frozenset[str],
     *,
     first: bool,
@@ -238,28 +244,28 @@ async def _route(
     category_derived: bool = False,
     may_queue: bool = True,
 ) -> Envelope | None:
-    """Route (or re-route) a request; None when it went to the dispatcher's queue instead."""
+    """Route (or re-route) a request (saving its assignment); None when it went to the
+    dispatcher's queue instead."""
     session = uow.session
     if lead_override is not None:
-        choice = Choice(lead_override, tuple(co_override or ()), decided_by, matter=route.get("matter"))
+        choice = Choice(lead_override, tuple(co_override or ()), decided_by, matter=assignment.matter)
     elif choice is None:
-        choice = await _choose(uow, route, excluded)
+        choice = await _choose(uow, assignment, excluded)
         if choice.to_queue and not may_queue:
             # A re-route after a return goes on the best remaining guess at once (as it
             # always did); a second return escalates to the coordinating department.
             choice = replace(choice, to_queue=False)
-    if choice.urgent_rule and route["urgency"] != "urgent":
-        route = {**route, "urgency": "urgent"}
-    if choice.category and category_derived:
-        # Intake guessed the category from words; the matter knows better.
-        route = {**route, "category": choice.category}
+    # Urgent by the safety net; intake guessed the category from words, the matter knows better.
+    assignment = assignment.judged(
+        urgent_rule=choice.urgent_rule, category=choice.category, category_derived=category_derived
+    )
     if choice.to_queue:
-        await _queue(uow, route, choice, "waiting")
+        await _queue(uow, assignment, choice, "waiting")
         return None
     lead, co, rule_id = choice.lead, choice.co, choice.rule_id
     # Clocks start when the routing decision is taken: at the causing event, or now.
     started = cause.occurred_at if cause else now()
-    due, warn = await _due(uow, route, started)
+    due, warn = await _due(uow, assignment, started)
     event_type = RequestRouted if first else RequestRerouted
     data = event_type(
         lead_department=lead,
@@ -268,8 +274,8 @@ async def _route(
         due=due,
         warn_at=warn,
         excluded_departments=sorted(excluded),
-        urgency=route["urgency"],
-        category=route["category"],
+        urgency=assignment.urgency,
+        category=assignment.category,
         matter=choice.matter,
         decided_by=choice.decided_by,  # type: ignore[arg-type]
         model_version=choice.model_version,
@@ -279,21 +285,13 @@ async def _route(
         urgent_rule=choice.urgent_rule,
     )
     due_json = due.model_dump(mode="json")
-    await _set_route_state(
+    assignment = await _save(
         uow,
-        route["request_id"],
-        lead_department=lead,
-        co_departments=list(co),
-        state=State.ROUTED.value,
-        due=due_json,
-        urgency=route["urgency"],
-        category=route["category"],
-        matter=choice.matter,
-        decided_by=choice.decided_by,
-        clocks_started_at=started,
-        paused_since=None,  # a new lead's clocks run
+        assignment.routed_to(
+            lead, co, due=due_json, matter=choice.matter, decided_by=choice.decided_by, started=started
+        ),
     )
-    emitted = uow.emit(data, request_id=route["request_id"], actor=actor, cause=cause)
+    emitted = uow.emit(data, request_id=assignment.request_id, actor=actor, cause=cause)
     await _record(
         uow,
         emitted,
@@ -314,14 +312,14 @@ async def _route(
         rule_id or choice.matter or "-",
         due_json.get("resolve"),
     )
-    if route["urgency"] == "urgent":
+    if assignment.urgency == "urgent":
         # The emergency mechanism: the lead's head and the supervisors hear of it at once.
         await _notify_heads(
             uow, emitted, lead, "urgent_request_routed", supervisors=True, due_accept=due_json["accept"]
         )
     if choice.review:
         # Urgent but uncertain: it went out at once; the dispatcher looks at it now.
-        await _queue(uow, route, choice, "review")
+        await _queue(uow, assignment, choice, "review")
         coordinating = (await _config(uow)).coordinating_department
         await _notify_heads(
             uow,
@@ -339,26 +337,30 @@ def rerouted_lead(emitted: Envelope) -> str:
     return str(emitted.data["lead_department"])
 
 
-async def _queue(uow: UnitOfWork, route: dict[str, Any], choice: Choice, state: str) -> None:
-    values = {
-        "request_id": route["request_id"],
-        "state": state,
-        "urgent": route["urgency"] == "urgent",
-        "text": route["text"] or "",
-        "suggestions": [a.model_dump() for a in choice.alternatives],
-        "model_version": choice.model_version,
-        "confidence": choice.confidence,
-        "queued_at": now(),
-        "lead_department": choice.lead if state == "review" else None,
-        "co_departments": list(choice.co) if state == "review" else [],
-        "matter": choice.matter if state == "review" else None,
-        "decided_by": None,
-        "decided_at": None,
-    }
-    await store.upsert_queue_item(uow.session, values)
-    await _set_route_state(uow, route["request_id"], urgency=route["urgency"], category=route["category"])
+async def _save(uow: UnitOfWork, assignment: Assignment) -> Assignment:
+    """Save the columns the assignment set; it stands as saved."""
+    await store.save_assignment(uow.session, assignment)
+    return assignment.saved()
+
+
+async def _queue(uow: UnitOfWork, assignment: Assignment, choice: Choice, state: QueueState) -> None:
+    assignment, item = assignment.queued(
+        state,
+        lead=choice.lead,
+        co=choice.co,
+        matter=choice.matter,
+        suggestions=[a.model_dump() for a in choice.alternatives],
+        model_version=choice.model_version,
+        confidence=choice.confidence,
+        at=now(),
+    )
+    await store.upsert_queue_item(uow.session, item)
+    await _save(uow, assignment)
     log.info(
-        "request %s waits for a dispatcher (%s, confidence %s)", route["request_id"], state, choice.confidence
+        "request %s waits for a dispatcher (%s, confidence %s)",
+        assignment.request_id,
+        state,
+        choice.confidence,
     )
 
 
@@ -388,46 +390,46 @@ def _category_derived(data: RequestReceived) -> bool:
 def new_route(envelope: Envelope, data: RequestReceived) -> dict[str, Any]:
     """A new request's route as an arrival stores it."""
     text = " ".join(t for t in (data.title, data.content) if t) or None
-    return {
-        "request_id": envelope.request_id,
-        "category": data.category,
-        "urgency": data.urgency,
-        "topic": data.topic,
-        "area": data.area,
-        "business_type": data.business_type,
-        "text": text,
-        "returns": 0,
+    return Assignment.arrived(
+        envelope.request_id,
+        category=data.category,
+        urgency=data.urgency,
+        topic=data.topic,
+        area=data.area,
+        business_type=data.business_type,
+        text=text,
         # Missing materials: routing waits for the supplement (the clock has not started).
-        "state": (State.INCOMPLETE if data.awaiting_materials else State.RECEIVED).value,
-    }
+        awaiting_materials=data.awaiting_materials,
+    ).new_row()
 
 
 async def route_received(uow: UnitOfWork, envelope: Envelope, data: RequestReceived) -> None:
     created = await store.create_route(uow.session, new_route(envelope, data))
     route = created or await store.get_route(uow.session, envelope.request_id, for_update=True)
     assert route is not None
-    if route["state"] != State.RECEIVED.value:
+    assignment = Assignment.from_row(route)
+    if not assignment.routable:
         return
-    await _route(uow, envelope, route, frozenset(), first=True, category_derived=_category_derived(data))
+    await _route(uow, envelope, assignment, frozenset(), first=True, category_derived=_category_derived(data))
 
 
 async def route_supplemented(uow: UnitOfWork, envelope: Envelope, data: RequestSupplemented) -> None:
     """Materials complete: route it now; its clocks start from the supplement."""
-    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
-    if route is None or route["state"] != State.INCOMPLETE.value:
+    assignment = await store.get_assignment(uow.session, envelope.request_id, for_update=True)
+    if assignment is None or not assignment.awaiting_materials:
         return
-    await _set_route_state(uow, envelope.request_id, state=State.SUPPLEMENTED.value)
-    await _route(uow, envelope, route, frozenset(), first=True)
+    assignment = await _save(uow, assignment.supplemented())
+    await _route(uow, envelope, assignment, frozenset(), first=True)
 
 
 async def route_released(uow: UnitOfWork, envelope: Envelope, data: RequestMergeReleased) -> None:
     """Its primary was withdrawn or answered at intake: the duplicate is routed on its own,
     its clocks starting now."""
-    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
-    if route is None or route["state"] != State.MERGED.value:
+    assignment = await store.get_assignment(uow.session, envelope.request_id, for_update=True)
+    if assignment is None or not assignment.merged:
         return
-    await _set_route_state(uow, envelope.request_id, state=State.RECEIVED.value)
-    await _route(uow, envelope, {**route, "state": State.RECEIVED.value}, frozenset(), first=True)
+    assignment = await _save(uow, assignment.released())
+    await _route(uow, envelope, assignment, frozenset(), first=True)
 
 
 async def tell_head_of_chase(uow: UnitOfWork, envelope: Envelope, data: RequestChased) -> None:
@@ -452,39 +454,42 @@ async def stop_routing(
     uow: UnitOfWork, envelope: Envelope, data: RequestAnsweredAtIntake | RequestMerged | RequestWithdrawn
 ) -> None:
     """Answered at intake, merged or withdrawn: nothing more to route."""
-    await _set_route_state(uow, envelope.request_id, state=entered_by(type(data)).value)
-
-
-async def _set_route_state(uow: UnitOfWork, request_id: str, **values: Any) -> None:
-    await store.update_route(uow.session, request_id, **values)
+    assignment = await store.get_assignment(uow.session, envelope.request_id, for_update=True)
+    if assignment is None:
+        return
+    await _save(uow, assignment.stopped(entered_by(type(data))))
 
 
 async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturned) -> None:
-    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
-    if route is None:
+    assignment = await store.get_assignment(uow.session, envelope.request_id, for_update=True)
+    if assignment is None:
         return
-    returns = route["returns"] + 1
-    excluded = frozenset(route["excluded_departments"]) | {data.department}
-    await _set_route_state(
-        uow,
-        envelope.request_id,
-        returns=returns,
-        excluded_departments=sorted(excluded),
-        state=State.RETURNED.value,
-    )
-    await _record(uow, envelope, "returned", data.department, reason=data.reason)
-    route = {**route, "returns": returns}
-    belongs = data.belongs_to_department
     config = await _config(uow)
-    if belongs and belongs in config.active_departments and belongs not in excluded:
+    assignment, after = assignment.returned_by(
+        data.department,
+        data.belongs_to_department,
+        active_departments=config.active_departments,
+        max_returns=uow.settings.max_returns_before_escalation,
+    )
+    assignment = await _save(uow, assignment)
+    await _record(uow, envelope, "returned", data.department, reason=data.reason)
+    returns, excluded = assignment.returns, assignment.excluded
+    if after.next == "named":
+        assert after.department is not None
         # The returning department named the right one: that is a label, and where it goes.
-        await record_label(uow, envelope.request_id, belongs, "returned")
+        await record_label(uow, envelope.request_id, after.department, "returned")
         await _route(
-            uow, envelope, route, excluded, first=False, lead_override=belongs, decided_by="returned"
+            uow,
+            envelope,
+            assignment,
+            excluded,
+            first=False,
+            lead_override=after.department,
+            decided_by="returned",
         )
         return
-    if returns < uow.settings.max_returns_before_escalation:
-        rerouted = await _route(uow, envelope, route, excluded, first=False, may_queue=False)
+    if after.next == "reroute":
+        rerouted = await _route(uow, envelope, assignment, excluded, first=False, may_queue=False)
         # The first responder owns the request (首问负责): they hear where it went and why.
         uow.emit(
             NotificationRequested(
@@ -509,7 +514,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         actor=SYSTEM,
         cause=envelope,
     )
-    await _set_route_state(uow, envelope.request_id, state=State.ESCALATED.value)
+    assignment = await _save(uow, assignment.escalated())
     await _record(uow, escalated, "escalated", coordinating, reason=reason)
     await _notify_heads(
         uow,
@@ -522,7 +527,7 @@ async def handle_return(uow: UnitOfWork, envelope: Envelope, data: RequestReturn
         reason=reason,
     )
     await _route(
-        uow, escalated, route, excluded, first=False, lead_override=coordinating, decided_by="escalated"
+        uow, escalated, assignment, excluded, first=False, lead_override=coordinating, decided_by="escalated"
     )
 
 
@@ -557,26 +562,26 @@ async def reschedule(
     else:
         moved = {k: v for k, v in data.due.model_dump().items() if v is not None}
         reason = "pause"
-    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
-    if route is None or route["lead_department"] != data.department:
+    assignment = await store.get_assignment(uow.session, envelope.request_id, for_update=True)
+    if assignment is None or not assignment.is_lead(data.department):
         return
-    if isinstance(data, RequestResumed) and route.get("paused_since") is not None:
-        await _set_route_state(uow, envelope.request_id, paused_since=None)  # the clocks run again
+    if isinstance(data, RequestResumed):
+        assignment = await _save(uow, assignment.resumed())  # the clocks run again
     if not moved:
         return
-    current = {k: datetime.fromisoformat(v) if v else None for k, v in (route["due"] or {}).items()}
+    current = {k: datetime.fromisoformat(v) if v else None for k, v in (assignment.due or {}).items()}
     current.update(moved)
     config = await _config(uow)
-    category, urgency, business_type = route["category"], route["urgency"], route["business_type"]
+    category, urgency, business_type = assignment.category, assignment.urgency, assignment.business_type
     due = moved_due(config.policies, config.calendar, category, urgency, current, business_type)
     # The clocks count from when the routing decision started them (as their due times
     # did), not from when the decision's row was written (later, for a consumer catching up).
     start = (
-        route.get("clocks_started_at") or await _clock_start(uow, envelope.request_id) or envelope.occurred_at
+        assignment.clocks_started_at or await _clock_start(uow, envelope.request_id) or envelope.occurred_at
     )
     warn = warnings_for(config.policies, config.calendar, category, urgency, start, due, business_type)
     new_due = Due(**{k: due.get(k) for k in Due.model_fields})
-    await _set_route_state(uow, envelope.request_id, due=new_due.model_dump(mode="json"))
+    await _save(uow, assignment.due_moved(new_due.model_dump(mode="json")))
     uow.emit(
         RequestDueChanged(
             department=data.department,
@@ -594,9 +599,9 @@ async def clocks_paused(uow: UnitOfWork, envelope: Envelope, data: RequestPaused
     """The lead department waits on the person: where the request stands says its clocks
     stand still (the first responder's list shows 暂停计时, not a countdown). A co-handler's
     pause stops only its own part, which routing's due times do not count."""
-    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
-    if route is not None and route["lead_department"] == data.department:
-        await _set_route_state(uow, envelope.request_id, paused_since=envelope.occurred_at)
+    assignment = await store.get_assignment(uow.session, envelope.request_id, for_update=True)
+    if assignment is not None:
+        await _save(uow, assignment.paused(data.department, envelope.occurred_at))
 
 
 async def _tell(
@@ -720,18 +725,18 @@ async def supervision_answered(uow: UnitOfWork, envelope: Envelope, data: Reques
 
 
 async def handle_reopen(uow: UnitOfWork, envelope: Envelope, data: RequestReopened) -> None:
-    route = await store.get_route(uow.session, envelope.request_id, for_update=True)
-    if route is None:
+    assignment = await store.get_assignment(uow.session, envelope.request_id, for_update=True)
+    if assignment is None:
         return
-    await _set_route_state(uow, envelope.request_id, state=State.REOPENED.value)
+    assignment = await _save(uow, assignment.reopened())
     await _route(
         uow,
         envelope,
-        route,
-        frozenset(route["excluded_departments"]),
+        assignment,
+        assignment.excluded,
         first=False,
         lead_override=data.department,
-        co_override=list(route["co_departments"]),
+        co_override=list(assignment.co),
         decided_by="reopened",
     )
 
@@ -783,22 +788,23 @@ async def recompute_due_times(uow: UnitOfWork, reason: str, first_day: date) -> 
     changed = 0
     # Those whose last clock (feedback, else resolve) is still to fall due.
     for route in await store.running_routes(uow.session, _RUNNING, moment):
-        started = route["clocks_started_at"] or await store.latest_clock_start(
-            uow.session, route["request_id"]
+        assignment = Assignment.from_row(route)
+        started = assignment.clocks_started_at or await store.latest_clock_start(
+            uow.session, assignment.request_id
         )
         if started is None:
             continue
-        old = Due.model_validate(route["due"])
-        new, warn = await _due(uow, route, started)
+        old = Due.model_validate(assignment.due)
+        new, warn = await _due(uow, assignment, started)
         # Only clocks that have not fallen due move; one already due stays as it was.
         kept = {name: _kept(getattr(old, name), getattr(new, name), moment) for name in CLOCKS}
         recomputed = Due(**kept)
         if recomputed == old:
             continue
-        await _set_route_state(uow, route["request_id"], due=recomputed.model_dump(mode="json"))
+        await _save(uow, assignment.due_moved(recomputed.model_dump(mode="json")))
         uow.emit(
             RequestDueRecomputed(due=recomputed, previous=old, warn_at=warn, reason=reason),
-            request_id=route["request_id"],
+            request_id=assignment.request_id,
             actor=SYSTEM,
         )
         changed += 1
@@ -812,8 +818,8 @@ async def dispatch(
     """Manual dispatch (人工派单) by the coordinating department or a supervisor."""
     if principal.scoped_to and principal.scoped_to != await store.coordinating_department(uow.session):
         raise Forbidden("only the coordinating department or a supervisor dispatches by hand")
-    route = await store.get_route(uow.session, request_id, for_update=True)
-    if route is None:
+    assignment = await store.get_assignment(uow.session, request_id, for_update=True)
+    if assignment is None:
         raise NotFound(f"no request {request_id} has been routed")
     active = await store.active_departments(uow.session)
     unknown = [
@@ -823,12 +829,12 @@ async def dispatch(
     ]
     if unknown:
         raise ApiError("unknown departments", status=422, code="validation_failed", fields=unknown)
-    next_state(State(route["state"]), RequestRerouted)  # 409 naming the state if not allowed
+    assignment.dispatchable()  # 409 naming the state if it may not be re-routed
     emitted = await _route(
         uow,
         None,
-        route,
-        frozenset(route["excluded_departments"]),
+        assignment,
+        assignment.excluded,
         first=False,
         lead_override=lead,
         co_override=co,
@@ -851,16 +857,7 @@ async def dispatch(
 async def _close_queue_item(
     uow: UnitOfWork, request_id: str, by: str, lead: str, co: list[str], matter: str | None, state: str
 ) -> None:
-    await store.close_queue_item(
-        uow.session,
-        request_id,
-        state=state,
-        decided_by=by,
-        decided_at=now(),
-        lead_department=lead,
-        co_departments=co,
-        matter=matter,
-    )
+    await store.close_queue_item(uow.session, request_id, **closed_item(state, by, lead, co, matter, now()))
 
 
 async def dispatch_from_queue(
@@ -875,13 +872,16 @@ async def dispatch_from_queue(
     """The dispatcher's decision on a queued request: a waiting one goes out now; an
     urgent one already sent is confirmed or re-dispatched. Either way it is a label."""
     session = uow.session
-    item = await store.get_queue_item(session, request_id, for_update=True)
-    if item is None:
+    row = await store.get_queue_item(session, request_id, for_update=True)
+    if row is None:
         raise NotFound(f"request {request_id} is not in the dispatcher's queue")
-    if item["state"] not in ("waiting", "review"):
+    item = QueueItem.from_row(row)
+    try:
+        state = item.decide(lead, [c for c in co if c != lead])
+    except AlreadyDispatched as exc:
         raise Conflict(
-            f"request {request_id} was already dispatched by {item['decided_by']}", code="already_dispatched"
-        )
+            f"request {request_id} was already dispatched by {exc.decided_by}", code="already_dispatched"
+        ) from exc
     config = await _config(uow)
     unknown = [
         field_error(name, "known_department", f"no active department {code}")
@@ -892,26 +892,19 @@ async def dispatch_from_queue(
         unknown.append(field_error("matter", "known_matter", f"no active matter {matter}"))
     if unknown:
         raise ApiError("unknown departments or matter", status=422, code="validation_failed", fields=unknown)
-    route = await store.get_route(session, request_id, for_update=True)
-    assert route is not None
+    assignment = await store.get_assignment(session, request_id, for_update=True)
+    assert assignment is not None
     event_id: str | None = None
-    state = "dispatched"
     co = [c for c in co if c != lead]
-    if item["state"] == "review" and lead == item["lead_department"] and co == list(item["co_departments"]):
-        state = "confirmed"
-    else:
-        first = item["state"] == "waiting" and route["state"] in (
-            State.RECEIVED.value,
-            State.SUPPLEMENTED.value,
-        )
-        if not first:
-            next_state(State(route["state"]), RequestRerouted)  # 409 naming the state if not allowed
+    if state == "dispatched":
+        # Its first routing if it waited unrouted; else a 409 naming the state if it may not be re-routed.
+        first = assignment.dispatchable(waiting_in_queue=item.waiting)
         choice = Choice(lead, tuple(co), "dispatcher", matter=matter)
         emitted = await _route(
             uow,
             None,
-            {**route, "matter": matter},
-            frozenset(route["excluded_departments"]),
+            assignment,
+            assignment.excluded,
             first=first,
             choice=choice,
             actor=principal.actor,

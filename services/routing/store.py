@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ClauseElement
 
+from services.routing.domain.assignment import Assignment
 from services.routing.domain.calendar import BusinessCalendar, parse_working_hours
 from services.routing.domain.rules import Rule
 from services.routing.domain.sla import ClockPolicy
@@ -698,6 +699,21 @@ async def update_route(session: AsyncSession, request_id: str, **values: Any) ->
     if fetch is not None:
         await settle_fetch(session)
     await session.execute(update(routes).where(routes.c.request_id == request_id).values(**values))
+
+
+async def get_assignment(
+    session: AsyncSession, request_id: str, *, for_update: bool = False
+) -> Assignment | None:
+    """A request's assignment (its route), row-locked `for_update`."""
+    route = await get_route(session, request_id, for_update=for_update)
+    return None if route is None else Assignment.from_row(route)
+
+
+async def save_assignment(session: AsyncSession, assignment: Assignment) -> None:
+    """Write the columns the assignment set since it was loaded or saved."""
+    changes = assignment.changes()
+    if changes:
+        await update_route(session, assignment.request_id, **changes)
 
 
 async def create_route(session: AsyncSession, values: dict[str, Any]) -> dict[str, Any] | None:

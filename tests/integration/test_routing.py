@@ -11,7 +11,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from services.routing import service
 from services.routing import store as routing_store
 from services.routing.consumers import HANDLERS
 from services.routing.main import build_app
@@ -310,7 +309,7 @@ async def test_service_level_dispatch_checks_the_state(
     env = received()
     await apply(runtime, env)
     async with runtime.uow() as uow:
-        await service._set_route_state(uow, env.request_id, state="closed")
+        await routing_store.update_route(uow.session, env.request_id, state="closed")
         await uow.commit()
     answer = await client.post(
         f"/v1/assignments/{env.request_id}",
