@@ -84,6 +84,11 @@ const ZH = {
   currentDept: "当前承办单位", dueTimes: "办理时限",
   newDepartment: "新增单位", editDepartment: "编辑单位：{name}", departmentName: "单位名称（中文 (English)）", parentDept: "上级单位",
   departmentSaved: "已保存单位：{name}",
+  belongsTo: "应由", belongsToPick: "应由哪个单位办理", belongsUnknown: "（不确定，由系统重新派单）",
+  materialsAdded: "补充材料：{list}", supplement: "补充材料", supplementHint: "勾选诉求人本次补交的材料",
+  supplementedAll: "材料已补齐，诉求已转入派单", supplementedSome: "已补充，仍缺少：{list}",
+  flagWords: "连续 {n} 个月低于达标线 {line} 分（{periods}）", flaggedAt: "列入时间",
+  scan: "扫描件", chartMatters: "热点事项（派单目录）", chartMatterAreas: "同一地点的热点事项", matterAtPlace: "事项 · 区域",
   // roles
   "role.agent": "坐席", "role.handler": "承办人", "role.dept_head": "单位负责人", "role.supervisor": "督办员",
   "role.admin": "管理员", "role.ops": "运维",
@@ -166,6 +171,11 @@ const EN = {
   currentDept: "Department now", dueTimes: "Due",
   newDepartment: "New department", editDepartment: "Edit {name}", departmentName: "Name (中文 (English))", parentDept: "Parent department",
   departmentSaved: "Department saved: {name}",
+  belongsTo: "Belongs to", belongsToPick: "The department it belongs to", belongsUnknown: "(not sure: route it again)",
+  materialsAdded: "Materials added: {list}", supplement: "Add materials", supplementHint: "Tick what the person has brought now",
+  supplementedAll: "All materials in: the request goes on to dispatch", supplementedSome: "Added; still missing: {list}",
+  flagWords: "{n} months in a row under the pass line of {line} ({periods})", flaggedAt: "Flagged",
+  scan: "Scan", chartMatters: "Hot matters (dispatch catalogue)", chartMatterAreas: "Hot matters at one place", matterAtPlace: "Matter · area",
   "role.agent": "Agent", "role.handler": "Handler", "role.dept_head": "Head", "role.supervisor": "Supervisor",
   "role.admin": "Admin", "role.ops": "Ops",
 };
@@ -203,6 +213,9 @@ const VALUES = {
     chinesecalendar: ["chinesecalendar 数据（已公布的安排）", "chinesecalendar (published notices)"],
     holidays: ["法定节假日（暂定）", "statutory holidays (provisional)"], state_council: ["国务院办公厅通知", "State Council notice"],
     none: ["无（仅周末）", "none (weekends only)"],
+  },
+  materialProblem: {
+    missing: ["缺少", "Missing"], wrong_media_type: ["需上传扫描件", "Scan needed"], too_large: ["文件过大", "File too large"],
   },
   matterAction: { created: ["新增", "Created"], updated: ["修改", "Edited"], retired: ["下线", "Retired"] },
   duplicateReason: {

@@ -50,18 +50,22 @@ export const options = (group, selected, { blank } = {}) => html`
 
 export const field = (text, control, cls = "") => html`<label class="field ${cls}"><span>${text}</span>${control}</label>`;
 
-/** A timeline of lifecycle events (the KPI service's /timeline), newest last. */
-export function timeline(events) {
+/** A timeline of lifecycle events (the KPI service's /timeline), newest last. `materialName`
+ * names a material by its code (the business catalogue's words; the code if unknown). */
+export function timeline(events, { materialName = (code) => code } = {}) {
   if (!events.length) return html`<p class="muted">${t("noRows")}</p>`;
   return html`<ol class="timeline">${events.map(
     (e) => html`<li class="event ${e.type.replace(/\./g, "-")}" data-type="${e.type}">
       <div class="event-head"><strong>${label("event", e.type)}</strong>
         <span class="muted">${time(e.occurred_at)} · ${e.actor?.id || ""}</span></div>
-      ${eventDetail(e.data || {})}</li>`,
+      ${eventDetail(e.data || {}, materialName)}</li>`,
   )}</ol>`;
 }
 
-function eventDetail(d) {
+/** A material in an event: a code, or {code, name} (what is missing carries its name). */
+const materialWords = (m, materialName) => (typeof m === "string" ? materialName(m) : m?.name || materialName(m?.code || ""));
+
+function eventDetail(d, materialName) {
   const bits = [];
   if (d.lead_department) bits.push(html`${t("lead")}：${dept(d.lead_department)}`);
   if (d.co_departments?.length) bits.push(html`${t("coHandlers")}：${d.co_departments.map((c) => dept(c))}`);
@@ -76,7 +80,9 @@ function eventDetail(d) {
   if (d.clock) bits.push(label("clock", d.clock));
   if (d.requested_due) bits.push(html`${t("requestedDue")} ${time(d.requested_due)}`);
   if (d.approved !== undefined) bits.push(d.approved ? t("approve") : t("reject"));
-  if (d.missing?.length) bits.push(t("materialsMissing", { list: d.missing.join("、") }));
+  if (d.belongs_to_department) bits.push(html`${t("belongsTo")}：${dept(d.belongs_to_department)}`);
+  if (d.missing?.length) bits.push(t("materialsMissing", { list: d.missing.map((m) => materialWords(m, materialName)).join("、") }));
+  if (Array.isArray(d.materials) && d.materials.length) bits.push(t("materialsAdded", { list: d.materials.map((m) => materialWords(m, materialName)).join("、") }));
   if (d.due && typeof d.due === "string") bits.push(html`${t("due")} ${time(d.due)}`);
   const texts = ["content", "reason", "note", "opinion", "reply", "answer", "instructions"]
     .filter((k) => typeof d[k] === "string" && d[k])
@@ -121,10 +127,11 @@ export const actionForm = (name, title, body, { open = false, primary } = {}) =>
     </form>
   </details>`;
 
-/** A department picker by name (routing's departments), the code as the value. */
-export const deptSelect = (name, selected, { blank } = {}) => html`<select name="${name}" ${blank === undefined ? "required" : ""}>
+/** A department picker by name (routing's departments), the code as the value; `except`: codes
+ * not offered (one's own department). */
+export const deptSelect = (name, selected, { blank, except = [] } = {}) => html`<select name="${name}" ${blank === undefined ? "required" : ""}>
   ${blank !== undefined ? html`<option value="">${blank}</option>` : ""}
-  ${knownDepartments().map((c) => html`<option value="${c}" ${c === selected ? "selected" : ""}>${departmentName(c)}</option>`)}</select>`;
+  ${knownDepartments().filter((c) => !except.includes(c)).map((c) => html`<option value="${c}" ${c === selected ? "selected" : ""}>${departmentName(c)}</option>`)}</select>`;
 
 /** Checkboxes read by formValues() as one list `group`: departments by name, or the values of
  * an i18n group (categories, urgencies) by their label. */

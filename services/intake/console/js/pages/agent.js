@@ -5,6 +5,7 @@ import { call, optional } from "../api.js";
 import { workingTimeLeft, CALENDAR_TIME } from "../timeleft.js";
 import { pct } from "../format.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
+import { materialRows, readMaterials, problems, problemWords, collect } from "../materials.js";
 
 const OPEN = new Set(["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"]);
 
@@ -47,14 +48,16 @@ function form(catalog) {
   </form>`;
 }
 
-function materialsChecklist(entry) {
-  if (!entry) return html``;
-  const missing = entry.materials.filter((m) => m.mandatory && !m.present).map((m) => m.name);
-  return html`<fieldset class="materials"><legend>${t("materials")}</legend>
-    ${entry.materials.map((m) => html`<label class="check"><input type="checkbox" class="material" data-group="materials"
-      name="material" value="${m.code}" ${m.present ? "checked" : ""}> ${m.name}${m.mandatory ? html` <span class="req">*</span>` : ""}</label>`)}
-    <p id="materials-status" class="${missing.length ? "warn" : "ok"}">${missing.length ? t("materialsMissing", { list: missing.join("、") }) : t("materialsComplete")}</p>
-  </fieldset>`;
+/** The business type's checklist (materials.js), its status told at once under it. */
+const materialsChecklist = (entry) => (entry ? html`<fieldset class="materials"><legend>${t("materials")}</legend>
+    ${materialRows(entry.materials)}<p id="materials-status" aria-live="polite"></p></fieldset>` : html``);
+
+function materialsStatus(entry, formEl) {
+  const status = formEl.querySelector("#materials-status");
+  if (!entry || !status) return;
+  const found = problems(entry.materials, readMaterials(formEl));
+  status.className = found.length ? "warn" : "ok";
+  status.textContent = problemWords(found, entry.materials);
 }
 
 /** Routing's matters (事项) for the text typed so far, each with its lead department. */
@@ -68,7 +71,7 @@ function matterSuggestions(items, picked) {
     ${picked ? html`<p class="ok" id="matter-picked">${t("matterPicked", { name: bilingual(items.find((m) => m.code === picked)?.name || picked) })}</p>` : ""}</div>`;
 }
 
-function submission(values, catalog, category) {
+async function submission(values, catalog, category, formEl) {
   const body = { channel: values.channel, content: values.content };
   for (const key of ["category", "urgency", "topic", "area", "business_type"]) if (values[key]) body[key] = values[key];
   if (category) body.category = category;
@@ -81,7 +84,7 @@ function submission(values, catalog, category) {
     body.requester = requester;
   }
   const entry = catalog.find((c) => c.code === values.business_type);
-  if (entry) body.materials = entry.materials.filter((m) => (values.materials || []).includes(m.code)).map((m) => ({ code: m.code, name: m.name }));
+  if (entry) body.materials = await collect(entry.materials, readMaterials(formEl));
   return body;
 }
 
@@ -138,10 +141,10 @@ export async function agentPage(main, { me }) {
       : html`<p class="muted">${t("noRows")}</p>`);
   }, 300);
 
+  const entry = () => catalog.find((c) => c.code === $("#business-type").value);
   const showMaterials = () => {
-    const entry = catalog.find((c) => c.code === $("#business-type").value);
-    const checked = new Set([...formEl.querySelectorAll("input.material:checked")].map((el) => el.value));
-    render("#materials", materialsChecklist(entry && { ...entry, materials: entry.materials.map((m) => ({ ...m, present: checked.has(m.code) })) }));
+    render("#materials", materialsChecklist(entry()));
+    materialsStatus(entry(), formEl);
   };
 
   formEl.addEventListener("input", (event) => {
@@ -152,7 +155,8 @@ export async function agentPage(main, { me }) {
     }
   });
   formEl.addEventListener("change", (event) => {
-    if (event.target.id === "business-type" || event.target.classList.contains("material")) showMaterials();
+    if (event.target.id === "business-type") showMaterials();
+    if (event.target.classList.contains("material") || event.target.classList.contains("material-file")) materialsStatus(entry(), formEl);
     if (event.target.name === "anonymous") for (const n of ["name", "phone", "address"]) formEl.elements[n].disabled = event.target.checked;
   });
   formEl.addEventListener("keydown", (event) => {
@@ -160,7 +164,7 @@ export async function agentPage(main, { me }) {
   });
 
   const submit = async (category) => {
-    const made = await call("intake", "POST", "/v1/requests", { body: submission(formValues(formEl), catalog, category) });
+    const made = await call("intake", "POST", "/v1/requests", { body: await submission(formValues(formEl), catalog, category, formEl) });
     return made;
   };
   const done = (markup) => {
@@ -191,7 +195,7 @@ export async function agentPage(main, { me }) {
       }
       done(card(t("submittedOk"), html`<p id="made">${t("received", { id: "" })}<strong class="made-id">${made.id}</strong>
         · ${label("category", made.category)} · ${badge("urgency", made.urgency)} · ${badge("state", made.state)}</p>
-        ${missing.length ? html`<p class="warn" id="made-missing">${t("incomplete")}：${missing.map((m) => m.name || m.code || m).join("、")}</p>` : ""}
+        ${missing.length ? html`<p class="warn" id="made-missing">${t("incomplete")}：${problemWords(missing)}</p>` : ""}
         <p><a href="#/case/${made.id}">${t("nav.case")}</a></p>
         ${duplicates.length ? html`<div id="duplicates"><h4>${t("duplicates")}</h4>${table([
           ...requestColumns(),
