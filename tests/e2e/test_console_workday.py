@@ -7,10 +7,15 @@ asserting what the person at the screen reads, in Chinese:
   missing the request goes on to its department;
 - a department returns a request naming the department it belongs to: the request goes
   there at once and the timeline says where it belonged;
+- the supervisor's board pages through its supervision orders;
+- the accountability list says why a department is on it (months under the pass line).
 """
 
 from __future__ import annotations
 
+import json
+import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -18,17 +23,20 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from shared.auth import issue_staff_token
 from tests.e2e import test_console as console
 from tests.e2e.conftest import Platform
 from tests.e2e.test_console import (
     AGENT,
     ENV_HANDLER,
     HUMAN_TIME,
+    SUPERVISOR,
     URBAN_HANDLER,
     action,
     bearer,
     no_errors,
     open_as,
+    platform_now,
     shot,
     shows,
     text_of,
@@ -149,4 +157,122 @@ def test_a_department_returns_a_request_to_the_department_it_belongs_to(
     timeline = text_of(browser, "#timeline")
     assert "生态环境局" in timeline and "urban" not in timeline and HUMAN_TIME.search(timeline)
     assert browser.find_elements(By.CSS_SELECTOR, "#actions button.act-accept")  # theirs to sign for
+    no_errors(browser)
+
+
+def test_the_supervisors_board_pages_through_the_supervision_orders(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    u = services.urls
+    rid = console.submit_request(
+        http, base, content="供水管道漏水，路面一直在冒水", topic="供水", requester={"phone": "13500135333"}
+    )
+    water = bearer(issue_staff_token("handler-water-02", "handler", "water"))
+    until(
+        lambda: http.post(f"{u['handling']}/v1/cases/{rid}/accept", headers=water, json={}),
+        lambda r: r.is_success,
+    )
+    # More orders than one page holds, due later than any other test's.
+    start = platform_now(http, base) + timedelta(days=30)
+    mark = uuid.uuid4().hex[:6]
+    for n in range(23):
+        issued = http.post(
+            f"{u['handling']}/v1/supervision-orders",
+            headers=bearer(SUPERVISOR),
+            json={
+                "request_id": rid,
+                "instructions": f"督办{mark}第{n:02d}号",
+                "due": (start + timedelta(hours=n)).isoformat(),
+            },
+        )
+        assert issued.status_code == 201, issued.text
+
+    open_as(browser, base, SUPERVISOR, "board")
+    wait_for(browser, shows("#orders", "第 1 页"))
+    seen: set[str] = set()
+
+    def read_pages(d: WebDriver) -> bool:
+        rows = d.execute_script(
+            "return [...document.querySelectorAll('#orders tbody tr')].map(tr => tr.innerText)"
+        )
+        assert len(rows) <= 20, len(rows)  # one page at a time
+        seen.update(f"{n:02d}" for n in range(23) for row in rows if f"督办{mark}第{n:02d}号" in row)
+        if len(seen) == 23:
+            return True
+        more = d.find_elements(By.CSS_SELECTOR, "#orders .pager button.next:not([disabled])")
+        if more:
+            more[0].click()
+        return False
+
+    wait_for(browser, read_pages, timeout=60)
+    assert "第 1 页" not in text_of(browser, "#orders .pager")  # paged on to reach them all
+    orders = text_of(browser, "#orders")
+    assert "水务集团" in orders and "剩余" in orders
+    last = text_of(browser, "#orders .page-no")
+    browser.find_element(By.CSS_SELECTOR, "#orders .pager button.prev").click()
+    wait_for(browser, lambda d: text_of(d, "#orders .page-no") not in ("", last))
+    no_errors(browser)
+
+
+def test_the_accountability_list_says_why_a_department_is_on_it(
+    base: str, browser: WebDriver, http: httpx.Client
+) -> None:
+    open_as(browser, base, SUPERVISOR, "kpi")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#accountability table, #accountability p"))
+    # A flag as KPI's GET /v1/accountability answers it (a department flagged needs months of
+    # closed periods under the pass line; this browser is given one in the API's own shape).
+    flag = {
+        "department": "water",
+        "period": "2026-11",
+        "periods": ["2026-09", "2026-10", "2026-11"],
+        "pass_line": 85.0,
+        "flagged_at": "2026-12-01T01:00:00+00:00",
+    }
+    browser.execute_script(
+        """const real = window.fetch, answer = arguments[0];
+        window.fetch = (url, init) => String(url).includes('/v1/accountability')
+          ? Promise.resolve(new Response(answer, {headers: {'content-type': 'application/json'}}))
+          : real(url, init);""",
+        json.dumps({"items": [flag], "next_cursor": None}),
+    )
+    period = Select(browser.find_element(By.CSS_SELECTOR, "#period-form select[name=period]"))
+    current = period.first_selected_option.get_attribute("value")
+    period.select_by_index(1 if period.options[0].get_attribute("value") == current else 0)
+    row = wait_for(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, '#accountability tr[data-department="water"]')
+    )
+    assert "水务集团" in row.text
+    assert "连续 3 个月低于达标线 85 分（2026-09、2026-10、2026-11）" in row.text, row.text
+    assert "2026年12月1日 09:00" in row.text  # flagged at, in Asia/Shanghai
+    assert "列入时间" in text_of(browser, "#accountability")
+    no_errors(browser)
+
+
+def test_the_trends_page_names_the_hot_matters(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    # In the citizen's words, no topic: routing dispatches it under a matter of the catalogue.
+    lamp = console.submit_request(
+        http,
+        base,
+        content="我们小区东门的路灯坏了好几天了，晚上走路看不见，麻烦尽快修",
+        requester={"phone": "13500135444"},
+    )
+    matter = until(
+        lambda: http.get(f"{services.urls['kpi']}/v1/requests/{lamp}/facts", headers=bearer(SUPERVISOR)),
+        lambda r: r.is_success and bool(r.json().get("matter")),
+    )["matter"]
+    name = http.get(f"{services.urls['routing']}/v1/matters/{matter}", headers=bearer(SUPERVISOR)).json()[
+        "name"
+    ]
+    name = name.split(" (")[0]
+    open_as(browser, base, SUPERVISOR, "trends")
+    row = wait_for(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#hot-matters tr[data-matter="{matter}"]')
+    )
+    assert name in row.text, row.text
+    assert "事项名称" in text_of(browser, "#hot-matters") and "环比增长" in text_of(browser, "#hot-matters")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#matters-chart svg"))
+    assert "热点区域" in text_of(browser, "main") and "热点事项" in text_of(browser, "main")
+    shot(browser, "19-supervisor-hot-matters")
     no_errors(browser)
