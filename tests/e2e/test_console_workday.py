@@ -276,3 +276,54 @@ def test_the_trends_page_names_the_hot_matters(
     assert "热点区域" in text_of(browser, "main") and "热点事项" in text_of(browser, "main")
     shot(browser, "19-supervisor-hot-matters")
     no_errors(browser)
+
+
+DISPATCHER = issue_staff_token("dispatcher-02", "dispatcher", "coordination")
+
+
+def test_the_dispatcher_dispatches_an_uncertain_request_from_the_queue(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    routing = services.urls["routing"]
+    # Words no matter of the catalogue is sure of: routing leaves it to a dispatcher (待派单).
+    rid = console.submit_request(
+        http,
+        base,
+        content="我要反映问题，具体的我也说不清楚",
+        requester={"phone": "13600136444"},
+    )
+    queued = until(
+        lambda: http.get(f"{routing}/v1/dispatch-queue", headers=bearer(DISPATCHER), params={"limit": 200}),
+        lambda r: r.is_success and any(i["request_id"] == rid for i in r.json()["items"]),
+    )
+    (item,) = [i for i in queued["items"] if i["request_id"] == rid]
+    names = console.department_names(http, services)
+    best = item["suggestions"][0]
+
+    open_as(browser, base, DISPATCHER, "dispatch")
+    assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["派单"]
+    form = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#waiting form[data-id="{rid}"]'))
+    row = browser.find_element(By.XPATH, f"//div[@id='waiting']//tr[.//form[@data-id='{rid}']]")
+    assert "具体的我也说不清楚" in row.text
+    # The top suggestions with their matters and confidence, the best one preselected.
+    assert names[best["department"]] in row.text and f"置信度 {round(best['confidence'] * 100)}%" in row.text
+    if best.get("matter_name"):
+        assert best["matter_name"].split(" (")[0] in row.text
+    lead = Select(form.find_element(By.NAME, "lead_department"))
+    assert lead.first_selected_option.text == names[best["department"]]
+    shot(browser, "20-dispatcher-queue")
+    # The agent's notes say more than the words: 城市管理局 leads, 住建局 co-handles.
+    lead.select_by_visible_text("城市管理局")
+    form.find_element(By.TAG_NAME, "summary").click()
+    form.find_element(By.CSS_SELECTOR, 'input[value="housing"]').click()
+    form.find_element(By.NAME, "reason").send_keys("小区门口设施损坏，城管牵头，住建局督促物业")
+    form.find_element(By.CSS_SELECTOR, "button.act").click()
+    wait_for(browser, toast_says("已派单"))
+    wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#waiting form[data-id="{rid}"]'))
+    routed = until(
+        lambda: http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)),
+        lambda r: r.json()["lead_department"] == "urban" and r.json()["state"] == "routed",
+    )
+    assert routed["lead_department"] == "urban"
+    assert "操作失败" not in text_of(browser, "#toast")  # no page of the dispatcher's answers 403
+    no_errors(browser)

@@ -22,7 +22,7 @@ function navFor(me) {
     agent: ["agent", "mine"],
     handler: ["queue", ...(coordinating ? ["dispatch"] : [])],
     dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi"],
-    dispatcher: ["dispatch", "board"],
+    dispatcher: ["dispatch"], // the board (GET /v1/overdue) is for oversight roles only
     supervisor: ["board", "kpi", "trends", "dispatch", "kb"],
     admin: ["admin", "matters", "kb", "board", "kpi"],
     ops: ["board", "kpi", "trends"],
