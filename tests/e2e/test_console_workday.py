@@ -327,3 +327,71 @@ def test_the_dispatcher_dispatches_an_uncertain_request_from_the_queue(
     assert routed["lead_department"] == "urban"
     assert "操作失败" not in text_of(browser, "#toast")  # no page of the dispatcher's answers 403
     no_errors(browser)
+
+
+def test_an_agent_makes_a_complaints_return_visit_and_records_it(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    u = services.urls
+    rid = console.submit_request(
+        http,
+        base,
+        content="投诉楼下KTV每天营业到凌晨三点，噪音扰民严重",
+        topic="噪音",
+        category="complaint",
+        requester={"name": "赵先生", "phone": "13700137555"},
+    )
+    env = bearer(ENV_HANDLER)
+    until(
+        lambda: http.post(f"{u['handling']}/v1/cases/{rid}/accept", headers=env, json={}),
+        lambda r: r.is_success,
+    )
+    resolved = http.post(
+        f"{u['handling']}/v1/cases/{rid}/resolve",
+        headers=env,
+        json={
+            "outcome": "resolved",
+            "reply": "已约谈KTV经营者，营业时间调整至晚十二点前，并加装隔音设施。",
+            "override_reason": "城管协办意见已电话确认",
+        },
+    )
+    assert resolved.is_success, resolved.text
+    until(
+        lambda: http.post(f"{u['followup']}/v1/requests/{rid}/feedback", headers=env, json={}),
+        lambda r: r.is_success,
+    )
+    until(
+        lambda: http.post(
+            f"{u['followup']}/v1/requests/{rid}/rating", headers=console.HOTLINE, json={"rating": "satisfied"}
+        ),
+        lambda r: r.is_success,
+    )
+    # A complaint is always visited again, whatever the rating.
+    until(
+        lambda: http.get(f"{u['followup']}/v1/revisits", headers=bearer(AGENT), params={"limit": 500}),
+        lambda r: r.is_success and any(v["request_id"] == rid for v in r.json()["items"]),
+    )
+
+    open_as(browser, base, AGENT, "revisits")
+    assert "回访" in text_of(browser, "#nav")
+    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#revisits tr[data-id="{rid}"]'))
+    text = row.text
+    assert (
+        "投诉件必访" in text and "投诉" in text and "生态环境局" in text and "KTV每天营业到凌晨三点" in text
+    )
+    assert "137****7555" in text and "13700137555" not in browser.page_source  # masked
+    assert (
+        "剩余" in text and "个工作日" in text and HUMAN_TIME.search(text)
+    )  # working-time countdown, due date
+    shot(browser, "21-agent-revisits")
+    Select(row.find_element(By.NAME, "outcome")).select_by_visible_text("问题已解决")
+    row.find_element(By.NAME, "notes").send_keys("赵先生表示KTV已按时停业，噪音明显减少，满意")
+    row.find_element(By.TAG_NAME, "button").click()
+    wait_for(browser, shows("#revisit-recorded", f"已记录诉求 {rid[:8]} 的回访：问题已解决"))
+    wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#revisits tr[data-id="{rid}"]'))
+    done = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#revisits-done tr[data-id="{rid}"]'))
+    assert "问题已解决" in done.text and "噪音明显减少" in done.text and "agent-007" in done.text
+    # The case page's timeline has the visit, in words.
+    browser.get(f"{base}/console/#/case/{rid}")
+    wait_for(browser, shows("#timeline", "安排回访", "回访"))
+    no_errors(browser)

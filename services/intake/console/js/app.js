@@ -10,20 +10,22 @@ import { casePage } from "./pages/case.js";
 import { boardPage, kpiPage, trendsPage } from "./pages/supervisor.js";
 import { adminPage, kbPage, mattersPage } from "./pages/admin.js";
 import { dispatchPage } from "./pages/dispatch.js";
+import { revisitsPage } from "./pages/followup.js";
 
 const PAGES = {
   agent: agentPage, mine: minePage, queue: queuePage, extensions: extensionsPage, case: casePage,
   board: boardPage, kpi: kpiPage, trends: trendsPage, admin: adminPage, matters: mattersPage, kb: kbPage, dispatch: dispatchPage,
+  revisits: revisitsPage,
 };
 
 function navFor(me) {
   const coordinating = me.department === "coordination";
   return {
-    agent: ["agent", "mine"],
+    agent: ["agent", "mine", "revisits"],
     handler: ["queue", ...(coordinating ? ["dispatch"] : [])],
     dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi"],
     dispatcher: ["dispatch"], // the board (GET /v1/overdue) is for oversight roles only
-    supervisor: ["board", "kpi", "trends", "dispatch", "kb"],
+    supervisor: ["board", "kpi", "trends", "dispatch", "revisits", "kb"],
     admin: ["admin", "matters", "kb", "board", "kpi"],
     ops: ["board", "kpi", "trends"],
   }[me.role] || [];
