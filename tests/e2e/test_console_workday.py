@@ -395,3 +395,44 @@ def test_an_agent_makes_a_complaints_return_visit_and_records_it(
     browser.get(f"{base}/console/#/case/{rid}")
     wait_for(browser, shows("#timeline", "安排回访", "回访"))
     no_errors(browser)
+
+
+def test_a_handler_notes_progress_and_the_agent_withdraws_at_the_persons_call(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    rid = console.submit_request(
+        http,
+        base,
+        content="隔壁装修天天电钻声从早到晚，周末也不停",
+        topic="噪音",
+        requester={"name": "孙女士", "phone": "13700137666"},
+    )
+    until(
+        lambda: http.get(f"{services.urls['handling']}/v1/cases/{rid}", headers=bearer(ENV_HANDLER)),
+        lambda r: r.is_success and r.json()["state"] == "routed",
+    )
+    open_as(browser, base, ENV_HANDLER, f"case/{rid}")
+    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#actions button.act-accept")).click()
+    wait_for(browser, toast_says("已完成：签收"))
+    form = action(browser, "progress")
+    assert Select(form.find_element(By.NAME, "step")).first_selected_option.text == "调查核实"
+    form.find_element(By.NAME, "note").send_keys("已到现场测量，装修噪声白天未超标，已提醒施工方周末停工")
+    form.find_element(By.NAME, "notify_requester").click()
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, toast_says("已完成：进展记录"))
+    wait_for(browser, shows("#timeline", "办理进展", "调查核实", "已提醒施工方周末停工"))
+
+    # The person calls back: sorted out with the neighbour. The agent withdraws it.
+    open_as(browser, base, AGENT, f"case/{rid}")
+    wait_for(browser, lambda d: any(w in text_of(d, "#case-state") for w in ("已签收", "办理中")))
+    form = action(browser, "withdraw")
+    form.find_element(By.NAME, "reason").send_keys("孙女士来电称已与邻居协商解决，申请撤回")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, toast_says("已完成：撤回诉求"))
+    wait_for(browser, shows("#case-state", "已撤回"))
+    wait_for(browser, shows("#timeline", "撤回", "已与邻居协商解决", "办理进展"))
+    assert not browser.find_elements(
+        By.CSS_SELECTOR, 'details[data-action="withdraw"]'
+    )  # nothing left to withdraw
+    assert "13700137666" not in browser.page_source
+    no_errors(browser)

@@ -8,6 +8,8 @@ import { workingTimeLeft } from "../timeleft.js";
 import { materialRows, readMaterials, problems, problemWords, collect } from "../materials.js";
 
 const LEAD_WORKING = ["accepted", "in_progress", "reopened"];
+// The states a request may be withdrawn from (shared/lifecycle.py OPEN_BEFORE_RESOLUTION).
+const WITHDRAWABLE = ["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"];
 
 /** The business catalogue's words for a request's business type and its materials. */
 function catalogueWords(catalog, request) {
@@ -122,6 +124,10 @@ function oversightActions(me, request, lacking) {
     forms.push(actionForm("supplement", t("supplement"), html`<p class="muted">${t("supplementHint")}</p>
       ${materialRows(lacking)}<p class="supplement-status warn" aria-live="polite">${problemWords(problems(lacking, new Map()), lacking)}</p>`,
     { open: true, primary: t("supplement") }));
+  }
+  // 撤回: the person no longer wants it handled (before it is resolved); they are told.
+  if (me.role === "agent" && WITHDRAWABLE.includes(request?.state)) {
+    forms.push(actionForm("withdraw", t("withdraw"), field(t("withdrawReason"), html`<textarea name="reason" required maxlength="500"></textarea>`), { primary: t("withdraw") }));
   }
   if (me.role === "supervisor") {
     forms.push(actionForm("supervise", t("supervise"), html`${field(t("instructions"), html`<textarea name="instructions" required></textarea>`)}
@@ -247,6 +253,10 @@ export async function casePage(main, { me, arg: id }) {
         openForm = null;
         await show();
         return render("#action-result", html`<p class="${still.length ? "warn" : "ok"}" id="supplemented">${words}</p>`);
+      }
+      if (name === "withdraw") {
+        await call("intake", "POST", "/v1/requests/{request_id}/withdraw", { path: { request_id: id }, body: { reason: v.reason } });
+        return await done(t("withdraw"));
       }
       if (name === "feedback") {
         await call("followup", "POST", "/v1/requests/{request_id}/feedback", {
