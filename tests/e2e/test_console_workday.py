@@ -436,3 +436,53 @@ def test_a_handler_notes_progress_and_the_agent_withdraws_at_the_persons_call(
     )  # nothing left to withdraw
     assert "13700137666" not in browser.page_source
     no_errors(browser)
+
+
+def test_a_head_rectifies_a_bad_rating_of_their_staff_and_reads_the_team_figures(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    u = services.urls
+    head = issue_staff_token("head-service", "dept_head", "service_center")
+    member = http.get(f"{u['routing']}/v1/staff/agent-001", headers=bearer(head)).json()
+    assert member["department"] == "service_center"
+    rated = http.post(
+        f"{u['followup']}/v1/staff-ratings",
+        headers=console.HOTLINE,
+        json={
+            "staff_id": "agent-001",
+            "service_ref": f"call-{uuid.uuid4().hex[:8]}",
+            "channel": "hotline",
+            "level": "unsatisfied",
+            "reasons": ["unclear"],
+            "comment": "解释得不清楚",
+        },
+    )
+    assert rated.status_code == 201, rated.text
+    task = until(
+        lambda: http.get(f"{u['followup']}/v1/rectifications", headers=bearer(head), params={"limit": 500}),
+        lambda r: r.is_success and any(t["rating_id"] == rated.json()["id"] for t in r.json()["items"]),
+    )
+    (mine,) = [t for t in task["items"] if t["rating_id"] == rated.json()["id"]]
+
+    open_as(browser, base, head, "extensions")
+    row = wait_for(
+        browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#rectifications tr[data-id="{mine["id"]}"]')
+    )
+    assert member["name"] in row.text and "agent-001" in row.text
+    assert "剩余" in row.text and "个工作日" in row.text and HUMAN_TIME.search(row.text)
+    team = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#team tr[data-staff="agent-001"]'))
+    assert member["name"] in team.text
+    assert "承办件数" in text_of(browser, "#team") and "按时办结率" in text_of(browser, "#team")
+    shot(browser, "22-head-rectifications")
+    Select(row.find_element(By.NAME, "outcome")).select_by_visible_text("已整改")
+    row.find_element(By.NAME, "note").send_keys("已组织业务培训，并回电向评价人解释清楚")
+    row.find_element(By.TAG_NAME, "button").click()
+    wait_for(browser, toast_says(f"已处理 {member['name']} 的差评：已整改"))
+    wait_for(
+        browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#rectifications tr[data-id="{mine["id"]}"]')
+    )
+    decided = http.get(
+        f"{u['followup']}/v1/rectifications", headers=bearer(head), params={"limit": 500}
+    ).json()
+    assert all(t["id"] != mine["id"] or t["outcome"] == "rectified" for t in decided["items"])
+    no_errors(browser)

@@ -113,28 +113,37 @@ export async function extensionsPage(main, { me }) {
       [t("actions"), (x) => html`<form class="decide inline" data-id="${x.id}"><input name="note" placeholder="${t("note")}" aria-label="${t("note")}">
         <button class="act approve" name="approve" value="1">${t("approve")}</button><button class="act reject" name="approve" value="0">${t("reject")}</button></form>`],
     ], items, { rowAttrs: (x) => html`data-id="${x.request_id}"` }));
-  const showRectifications = async () => {
-    const items = (await call("followup", "GET", "/v1/rectifications", { query: { open_only: true } })).items;
-    const rectifyTime = await workingTimeLeft(items.map((r) => r.due));
-    render("#rectifications", table([
-      [t("handler"), (r) => r.staff_id],
-      [t("orderDue"), (r) => clockLeft(r.due, r.created_at, { working: rectifyTime })],
-      [t("actions"), (r) => html`<form class="rectify inline" data-id="${r.id}">
-        <select name="outcome" aria-label="${t("outcome")}">${RECTIFY.map((o) => html`<option value="${o}">${label("rectification", o)}</option>`)}</select>
-        <input name="note" required placeholder="${t("note")}" aria-label="${t("note")}"><button class="act">${t("save")}</button></form>`],
-    ], items));
+  // The department's staff (routing's directory): names for the rectifications and the team.
+  const staff = (await call("routing", "GET", "/v1/staff", { query: { department: me.department, limit: 500 } })).items;
+  const staffName = (id) => {
+    const s = staff.find((x) => x.id === id);
+    return s ? html`${s.name} <span class="muted">${s.id}</span>` : id;
   };
+  // 差评整改: each bad staff rating of the department's staff to rectify by its due (paged).
+  let rectifyTime;
+  const rectifications = pagedList($("#rectifications"), async (cursor) => {
+    const page = await call("followup", "GET", "/v1/rectifications", { query: { open_only: true, limit: 20, cursor } });
+    rectifyTime = await workingTimeLeft(page.items.map((r) => r.due));
+    return page;
+  }, (items) => table([
+    [t("handler"), (r) => staffName(r.staff_id)],
+    [t("ratedAt"), (r) => time(r.created_at)],
+    [t("orderDue"), (r) => clockLeft(r.due, r.created_at, { working: rectifyTime, showDue: true })],
+    [t("actions"), (r) => html`<form class="rectify inline" data-id="${r.id}">
+      <select name="outcome" aria-label="${t("outcome")}">${RECTIFY.map((o) => html`<option value="${o}">${label("rectification", o)}</option>`)}</select>
+      <input name="note" required placeholder="${t("rectifyNote")}" aria-label="${t("rectifyNote")}"><button class="act">${t("save")}</button></form>`],
+  ], items, { rowAttrs: (r) => html`data-id="${r.id}" data-staff="${r.staff_id}"` }));
+  const showRectifications = () => rectifications.refresh();
   const showTeam = async () => {
     const period = months(1)[0];
-    const staff = (await call("routing", "GET", "/v1/staff", { query: { department: me.department, limit: 500 } })).items;
     const figures = await Promise.all(staff.map((s) => call("kpi", "GET", "/v1/staff/{staff_id}/kpis", { path: { staff_id: s.id }, query: { period } }).catch(() => null)));
     render("#team", table([
       [t("handler"), (row) => html`${row.s.name} <span class="muted">${row.s.id}</span>`],
       [t("casesHandled"), (row) => row.f?.cases_handled ?? "–"],
       [label("rate", "on_time_resolution"), (row) => pct(row.f?.on_time?.rate)],
       [label("rate", "satisfaction"), (row) => pct(row.f?.request_satisfaction?.rate)],
-      [t("serviceRatings"), (row) => row.f?.service_ratings?.total ?? "–"],
-    ], staff.map((s, i) => ({ s, f: figures[i] }))));
+      [t("serviceRatings"), (row) => html`<span data-ratings="${row.s.id}">${row.f?.service_ratings?.total ?? "–"}</span>`],
+    ], staff.map((s, i) => ({ s, f: figures[i] })), { rowAttrs: (row) => html`data-staff="${row.s.id}"` }));
   };
   on($("#extensions"), "submit", "form.decide", async (event, form) => {
     event.preventDefault();
@@ -153,7 +162,7 @@ export async function extensionsPage(main, { me }) {
     event.preventDefault();
     try {
       await call("followup", "POST", "/v1/rectifications/{rectification_id}/outcome", { path: { rectification_id: form.dataset.id }, body: formValues(form) });
-      toast(t("decided"));
+      toast(t("rectified", { who: staff.find((x) => x.id === form.closest("tr")?.dataset.staff)?.name || "", outcome: label("rectification", form.elements.outcome.value) }));
       await showRectifications();
     } catch (e) {
       toast(e.message, true);
@@ -161,5 +170,7 @@ export async function extensionsPage(main, { me }) {
   });
   const refresh = () => Promise.all([list.refresh(), showRectifications(), showTeam()]);
   await refresh();
-  return { refresh: () => Promise.all([list.refresh(), showRectifications()]) };
+  // Polled, but a list the head is typing a note in is left alone.
+  const typing = (sel) => $(sel).contains(document.activeElement);
+  return { refresh: () => Promise.all([typing("#extensions") ? null : list.refresh(), typing("#rectifications") ? null : showRectifications()]) };
 }
