@@ -302,9 +302,19 @@ def test_the_dispatcher_dispatches_an_uncertain_request_from_the_queue(
 
     open_as(browser, base, DISPATCHER, "dispatch")
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["派单"]
-    form = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#waiting form[data-id="{rid}"]'))
+
+    def on_screen(d: WebDriver) -> bool:  # paging on: urgent first, then the oldest
+        if d.find_elements(By.CSS_SELECTOR, f'#waiting form[data-id="{rid}"]'):
+            return True
+        more = d.find_elements(By.CSS_SELECTOR, "#waiting .pager button.next:not([disabled])")
+        if more:
+            more[0].click()
+        return False
+
+    wait_for(browser, on_screen)
+    form = browser.find_element(By.CSS_SELECTOR, f'#waiting form[data-id="{rid}"]')
     row = browser.find_element(By.XPATH, f"//div[@id='waiting']//tr[.//form[@data-id='{rid}']]")
-    assert "具体的我也说不清楚" in row.text
+    assert "具体的我也说不清楚" in row.text and "待派单" in row.text and "waiting" not in row.text
     # The top suggestions with their matters and confidence, the best one preselected.
     assert names[best["department"]] in row.text and f"置信度 {round(best['confidence'] * 100)}%" in row.text
     if best.get("matter_name"):

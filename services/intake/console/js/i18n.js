@@ -225,6 +225,12 @@ const VALUES = {
     holidays: ["法定节假日（暂定）", "statutory holidays (provisional)"], state_council: ["国务院办公厅通知", "State Council notice"],
     none: ["无（仅周末）", "none (weekends only)"],
   },
+  // The dispatch queue's own states (routing): waiting for a dispatcher, or an urgent best
+  // guess already sent, to review.
+  dispatchState: {
+    waiting: ["待派单", "Waiting"], review: ["待复核（已先行派出）", "To review (sent ahead)"],
+    dispatched: ["已人工派单", "Dispatched"], confirmed: ["已确认", "Confirmed"],
+  },
   revisitReason: {
     complaint: ["投诉件必访", "Complaint (always visited)"], unsatisfied: ["不满意件回访", "Unsatisfied rating"],
     sampled: ["抽样回访", "Sampled"],

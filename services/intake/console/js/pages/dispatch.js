@@ -49,7 +49,7 @@ export async function dispatchPage(main, { me }) {
     render("#notice", fromQueue || !readsQueue ? html`` : html`<p class="muted notice">${t("dispatchMissing")}${me.department === "coordination" ? t("dispatchOwnQueue") : t("dispatchStates")}</p>`);
     return table([
       [t("id"), (x) => caseLink(x.request_id)],
-      [t("state"), (x) => badge("state", x.state || x.request?.state)],
+      [t("state"), (x) => (x.queued ? badge("dispatchState", x.state) : badge("state", x.state || x.request?.state))],
       [t("category"), (x) => label("category", x.category || x.request?.category)],
       [t("content"), (x) => html`<span class="snippet">${(x.content || x.request?.content || "").slice(0, 60)}</span>`],
       [t("receivedAt"), (x) => time(x.received_at || x.request?.received_at)],

@@ -5,7 +5,7 @@ import { html, render, $, on, formValues } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { call } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, field, pagedList, clockLeft } from "../ui.js";
-import { workingTimeLeft } from "../timeleft.js";
+import { pagedWithTimeLeft } from "../timeleft.js";
 
 const OUTCOMES = ["solved", "recurred", "unreachable"];
 
@@ -21,12 +21,10 @@ export async function revisitsPage(main) {
       call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: v.request_id } }).catch(() => null)));
     return { ...page, items: page.items.map((v, i) => ({ ...v, request: requests[i] })) };
   };
-  let working;
-  const due = pagedList($("#revisits"), async (cursor) => {
-    const page = await withRequests(await call("followup", "GET", "/v1/revisits", { query: { state: "scheduled", limit: 20, cursor } }));
-    working = await workingTimeLeft(page.items.map((v) => v.due));
-    return page;
-  }, (items) => table([
+  const due = pagedWithTimeLeft($("#revisits"),
+    async (cursor) => withRequests(await call("followup", "GET", "/v1/revisits", { query: { state: "scheduled", limit: 20, cursor } })),
+    (items) => items.map((v) => v.due),
+    (items, working) => table([
     [t("id"), (v) => caseLink(v.request_id)],
     [t("revisitReason"), (v) => label("revisitReason", v.reason)],
     [t("category"), (v) => label("category", v.request?.category)],

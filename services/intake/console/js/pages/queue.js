@@ -4,7 +4,7 @@ import { t, label } from "../i18n.js";
 import { months, pct } from "../format.js";
 import { call } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
-import { workingTimeLeft } from "../timeleft.js";
+import { workingTimeLeft, pagedWithTimeLeft } from "../timeleft.js";
 
 const STATES = ["routed", "accepted", "in_progress", "resolved"];
 
@@ -61,16 +61,17 @@ export async function queuePage(main, { me }) {
     working = await workingTimeLeft(page.items.flatMap((c) => [c.state === "routed" ? c.due?.accept : null, c.due?.resolve]));
     return page;
   }, (items) => queueTable(items, atRisk, working));
-  const showOrders = async () => {
-    const orders = (await call("handling", "GET", "/v1/supervision-orders", { query: { open_only: true } })).items;
-    const orderTime = await workingTimeLeft(orders.map((o) => o.due));
-    render("#orders", table([
+  // The department's open supervision orders, soonest due first, paged.
+  const orders = pagedWithTimeLeft($("#orders"),
+    (cursor) => call("handling", "GET", "/v1/supervision-orders", { query: { open_only: true, limit: 20, cursor } }),
+    (items) => items.map((o) => o.due),
+    (items, working) => table([
       [t("id"), (o) => caseLink(o.request_id)],
       [t("instructions"), (o) => o.instructions],
-      [t("orderDue"), (o) => clockLeft(o.due, o.issued_at || o.created_at, { working: orderTime })],
+      [t("orderDue"), (o) => clockLeft(o.due, o.issued_at || o.created_at, { working })],
       [t("answer"), (o) => html`<form class="answer-order inline" data-id="${o.id}"><input name="answer" required aria-label="${t("answer")}"><button class="act">${t("answer")}</button></form>`],
-    ], orders));
-  };
+    ], items));
+  const showOrders = () => ($("#orders").contains(document.activeElement) ? null : orders.refresh());
   $("#filters").addEventListener("change", () => list.first());
   on($("#cases"), "click", "button.accept", async (event, button) => {
     try {
@@ -86,7 +87,7 @@ export async function queuePage(main, { me }) {
     try {
       await call("handling", "POST", "/v1/supervision-orders/{order_id}/answer", { path: { order_id: form.dataset.id }, body: formValues(form) });
       toast(t("done", { what: t("answer") }));
-      await showOrders();
+      await orders.refresh();
     } catch (e) {
       toast(e.message, true);
     }
@@ -120,15 +121,13 @@ export async function extensionsPage(main, { me }) {
     return s ? html`${s.name} <span class="muted">${s.id}</span>` : id;
   };
   // 差评整改: each bad staff rating of the department's staff to rectify by its due (paged).
-  let rectifyTime;
-  const rectifications = pagedList($("#rectifications"), async (cursor) => {
-    const page = await call("followup", "GET", "/v1/rectifications", { query: { open_only: true, limit: 20, cursor } });
-    rectifyTime = await workingTimeLeft(page.items.map((r) => r.due));
-    return page;
-  }, (items) => table([
+  const rectifications = pagedWithTimeLeft($("#rectifications"),
+    (cursor) => call("followup", "GET", "/v1/rectifications", { query: { open_only: true, limit: 20, cursor } }),
+    (items) => items.map((r) => r.due),
+    (items, working) => table([
     [t("handler"), (r) => staffName(r.staff_id)],
     [t("ratedAt"), (r) => time(r.created_at)],
-    [t("orderDue"), (r) => clockLeft(r.due, r.created_at, { working: rectifyTime, showDue: true })],
+    [t("orderDue"), (r) => clockLeft(r.due, r.created_at, { working, showDue: true })],
     [t("actions"), (r) => html`<form class="rectify inline" data-id="${r.id}">
       <select name="outcome" aria-label="${t("outcome")}">${RECTIFY.map((o) => html`<option value="${o}">${label("rectification", o)}</option>`)}</select>
       <input name="note" required placeholder="${t("rectifyNote")}" aria-label="${t("rectifyNote")}"><button class="act">${t("save")}</button></form>`],

@@ -4,7 +4,7 @@ import { t, label, bilingual } from "../i18n.js";
 import { call } from "../api.js";
 import { months, pct, now, localInput, fromLocalInput } from "../format.js";
 import { toast, card, dept, caseLink, time, table, field, clockLeft, pagedList } from "../ui.js";
-import { workingTimeLeft } from "../timeleft.js";
+import { pagedWithTimeLeft } from "../timeleft.js";
 
 const RATES = ["acceptance_timeliness", "on_time_resolution", "feedback_timeliness", "handling_accuracy", "satisfaction"];
 const COUNTS = ["routed", "accepted", "resolved", "feedback_given", "rated", "closed", "overdue_open"];
@@ -35,17 +35,6 @@ const clockRows = (rows, overdue, working) => table([
   [t("actions"), (c) => html`<button class="act supervise" data-id="${c.request_id}" data-department="${c.department}">${t("supervise")}</button>`],
 ], rows, { rowClass: () => (overdue ? "overdue" : "at-risk"), rowAttrs: (c) => html`data-id="${c.request_id}"` });
 
-/** A paged list of clocks or orders whose countdowns are working time: one call to routing
- * per page shown (timeleft.js); load(cursor) → {items, next_cursor}. */
-function countedList(el, load, draw, dues) {
-  let working;
-  return pagedList(el, async (cursor) => {
-    const page = await load(cursor);
-    working = await workingTimeLeft(dues(page.items));
-    return page;
-  }, (items) => draw(items, working));
-}
-
 const BOARD_PAGE = 20;
 
 export async function boardPage(main, { me }) {
@@ -57,24 +46,25 @@ export async function boardPage(main, { me }) {
     <div id="supervise-box"></div>
     ${card(t("orders"), html`<div id="orders"></div>`)}`);
   // Each list pages on by itself (the APIs' keyset cursors), soonest due first.
-  const overdue = countedList($("#board"),
+  const dues = (items) => items.map((c) => c.due);
+  const overdue = pagedWithTimeLeft($("#board"),
     (cursor) => call("handling", "GET", "/v1/overdue", { query: { limit: BOARD_PAGE, cursor } })
       .then((a) => ({ items: a.clocks, next_cursor: a.next_cursor })),
-    (items, working) => clockRows(items, true, working), (items) => items.map((c) => c.due));
-  const risky = countedList($("#risk"),
+    dues, (items, working) => clockRows(items, true, working));
+  const risky = pagedWithTimeLeft($("#risk"),
     (cursor) => call("handling", "GET", "/v1/at-risk", { query: { limit: BOARD_PAGE, cursor } })
       .then((a) => ({ items: a.clocks, next_cursor: a.next_cursor })),
-    (items, working) => clockRows(items, false, working), (items) => items.map((c) => c.due));
-  const orders = countedList($("#orders"),
+    dues, (items, working) => clockRows(items, false, working));
+  const orders = pagedWithTimeLeft($("#orders"),
     (cursor) => call("handling", "GET", "/v1/supervision-orders", { query: { open_only: false, limit: BOARD_PAGE, cursor } }),
+    (items) => items.filter((o) => !o.answered_at).map((o) => o.due),
     (items, working) => table([
       [t("id"), (o) => caseLink(o.request_id)],
       [t("department"), (o) => dept(o.department)],
       [t("instructions"), (o) => o.instructions],
       [t("orderDue"), (o) => (o.answered_at ? time(o.due) : clockLeft(o.due, o.issued_at, { working }))],
       [t("answer"), (o) => (o.answered_at ? html`${o.answer} <span class="muted">${time(o.answered_at)}</span>` : html`<span class="muted">—</span>`)],
-    ], items, { rowClass: (o) => (o.answered_at ? "" : "open"), rowAttrs: (o) => html`data-id="${o.request_id}"` }),
-    (items) => items.filter((o) => !o.answered_at).map((o) => o.due));
+    ], items, { rowClass: (o) => (o.answered_at ? "" : "open"), rowAttrs: (o) => html`data-id="${o.request_id}"` }));
   const show = () => Promise.all([overdue.refresh(), risky.refresh(), orders.refresh()]);
   on(main, "click", "button.supervise", (event, button) => {
     if (me.role !== "supervisor") return toast(t("failed"), true);
@@ -205,7 +195,7 @@ export async function trendsPage(main) {
     hotspotBars($("#areas-chart"), most(spots.areas), { ...labels, name: (k) => k });
     const rows = (head, items, named, attrs = () => "") => table([
       [head, named], [t("count"), (r) => r.count], [t("growth"), (r) => pct(r.growth)],
-    ], items.slice(0, 8), { rowAttrs: attrs });
+    ], items.slice(0, 10), { rowAttrs: attrs }); // as many as the chart draws
     render("#hot-matters", rows(t("matterName"), hotMatters,
       (r) => html`<span class="matter">${matterWords(r.key)}</span> <span class="muted">${r.key}</span>`, (r) => html`data-matter="${r.key}"`));
     render("#matter-areas", rows(t("matterAtPlace"), hotPlaces,
