@@ -17,10 +17,12 @@ import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import httpx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select
 
 from shared.auth import issue_staff_token
@@ -47,6 +49,22 @@ from tests.e2e.test_console import (
 
 # The browser, the HTTP client and the platform's base address: test_console's fixtures.
 browser, http, base = console.browser, console.http, console.base
+
+
+def paged_to(driver: WebDriver, listing: str, row: str) -> WebElement:
+    """The row `row` of the paged list `listing`, paging on until it shows (other tests'
+    rows may fill the first pages)."""
+
+    def probe(d: WebDriver) -> WebElement | bool:
+        found = d.find_elements(By.CSS_SELECTOR, f"{listing} {row}")
+        if found:
+            return found[0]
+        more = d.find_elements(By.CSS_SELECTOR, f"{listing} .pager button.next:not([disabled])")
+        if more:
+            more[0].click()
+        return False
+
+    return cast(WebElement, wait_for(driver, probe))
 
 
 def test_a_window_agent_adds_the_missing_materials_and_the_request_goes_on(
@@ -258,14 +276,18 @@ def test_the_trends_page_names_the_hot_matters(
         content="我们小区东门的路灯坏了好几天了，晚上走路看不见，麻烦尽快修",
         requester={"phone": "13500135444"},
     )
-    matter = until(
+    until(
         lambda: http.get(f"{services.urls['kpi']}/v1/requests/{lamp}/facts", headers=bearer(SUPERVISOR)),
         lambda r: r.is_success and bool(r.json().get("matter")),
-    )["matter"]
-    name = http.get(f"{services.urls['routing']}/v1/matters/{matter}", headers=bearer(SUPERVISOR)).json()[
-        "name"
-    ]
-    name = name.split(" (")[0]
+    )
+    # The hottest matter of the month as KPI counts it, and its name in routing's catalogue.
+    period = platform_now(http, base).astimezone(console.SHANGHAI).strftime("%Y-%m")
+    spots = http.get(
+        f"{services.urls['kpi']}/v1/hotspots", headers=bearer(SUPERVISOR), params={"period": period}
+    )
+    matter = spots.json()["matters"]["most"][0]["key"]
+    catalogued = http.get(f"{services.urls['routing']}/v1/matters/{matter}", headers=bearer(SUPERVISOR))
+    name = catalogued.json()["name"].split(" (")[0]
     open_as(browser, base, SUPERVISOR, "trends")
     row = wait_for(
         browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#hot-matters tr[data-matter="{matter}"]')
@@ -303,16 +325,7 @@ def test_the_dispatcher_dispatches_an_uncertain_request_from_the_queue(
     open_as(browser, base, DISPATCHER, "dispatch")
     assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#nav a")] == ["派单"]
 
-    def on_screen(d: WebDriver) -> bool:  # paging on: urgent first, then the oldest
-        if d.find_elements(By.CSS_SELECTOR, f'#waiting form[data-id="{rid}"]'):
-            return True
-        more = d.find_elements(By.CSS_SELECTOR, "#waiting .pager button.next:not([disabled])")
-        if more:
-            more[0].click()
-        return False
-
-    wait_for(browser, on_screen)
-    form = browser.find_element(By.CSS_SELECTOR, f'#waiting form[data-id="{rid}"]')
+    form = paged_to(browser, "#waiting", f'form[data-id="{rid}"]')  # urgent first, then the oldest
     row = browser.find_element(By.XPATH, f"//div[@id='waiting']//tr[.//form[@data-id='{rid}']]")
     assert "具体的我也说不清楚" in row.text and "待派单" in row.text and "waiting" not in row.text
     # The top suggestions with their matters and confidence, the best one preselected.
@@ -384,7 +397,7 @@ def test_an_agent_makes_a_complaints_return_visit_and_records_it(
 
     open_as(browser, base, AGENT, "revisits")
     assert "回访" in text_of(browser, "#nav")
-    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#revisits tr[data-id="{rid}"]'))
+    row = paged_to(browser, "#revisits", f'tr[data-id="{rid}"]')
     text = row.text
     assert (
         "投诉件必访" in text and "投诉" in text and "生态环境局" in text and "KTV每天营业到凌晨三点" in text
@@ -393,13 +406,22 @@ def test_an_agent_makes_a_complaints_return_visit_and_records_it(
     assert (
         "剩余" in text and "个工作日" in text and HUMAN_TIME.search(text)
     )  # working-time countdown, due date
+    # To call back, the agent reads the whole contact, for a purpose intake logs.
+    row.find_element(By.CSS_SELECTOR, "button.reveal-contact").click()
+    wait_for(browser, shows(f'#revisits tr[data-id="{rid}"] .revealed', "赵先生", "13700137555"))
+    assert "本次查看已留痕" in text_of(browser, f'#revisits tr[data-id="{rid}"]')
+    reads = http.get(
+        f"{base}/v1/personal-data-reads", headers=bearer(SUPERVISOR), params={"request_id": rid}
+    ).json()["items"]
+    assert any(r["reader_id"] == "agent-007" and r["purpose"] == "回访诉求人" for r in reads), reads
     shot(browser, "21-agent-revisits")
+    row = paged_to(browser, "#revisits", f'tr[data-id="{rid}"]')  # the poll may have drawn it again
     Select(row.find_element(By.NAME, "outcome")).select_by_visible_text("问题已解决")
     row.find_element(By.NAME, "notes").send_keys("赵先生表示KTV已按时停业，噪音明显减少，满意")
     row.find_element(By.TAG_NAME, "button").click()
     wait_for(browser, shows("#revisit-recorded", f"已记录诉求 {rid[:8]} 的回访：问题已解决"))
     wait_for(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, f'#revisits tr[data-id="{rid}"]'))
-    done = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#revisits-done tr[data-id="{rid}"]'))
+    done = paged_to(browser, "#revisits-done", f'tr[data-id="{rid}"]')
     assert "问题已解决" in done.text and "噪音明显减少" in done.text and "agent-007" in done.text
     # The case page's timeline has the visit, in words.
     browser.get(f"{base}/console/#/case/{rid}")
@@ -475,9 +497,7 @@ def test_a_head_rectifies_a_bad_rating_of_their_staff_and_reads_the_team_figures
     (mine,) = [t for t in task["items"] if t["rating_id"] == rated.json()["id"]]
 
     open_as(browser, base, head, "extensions")
-    row = wait_for(
-        browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#rectifications tr[data-id="{mine["id"]}"]')
-    )
+    row = paged_to(browser, "#rectifications", f'tr[data-id="{mine["id"]}"]')
     assert member["name"] in row.text and "agent-001" in row.text
     assert "剩余" in row.text and "个工作日" in row.text and HUMAN_TIME.search(row.text)
     team = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#team tr[data-staff="agent-001"]'))

@@ -3,7 +3,7 @@ import { html, render, $, on } from "./dom.js";
 import { t, i18n, setLang, learnDepartments, departmentName } from "./i18n.js";
 import { session, claims, everyPage } from "./api.js";
 import { syncClock, now } from "./format.js";
-import { toast } from "./ui.js";
+import { toast, forgetContacts } from "./ui.js";
 import { agentPage, minePage } from "./pages/agent.js";
 import { queuePage, extensionsPage } from "./pages/queue.js";
 import { casePage } from "./pages/case.js";
@@ -63,6 +63,7 @@ function signIn(main) {
 async function route() {
   clearInterval(poller);
   current = null;
+  forgetContacts(); // a contact read in full is not carried to another page
   document.title = t("app");
   const main = $("#main");
   const me = session.token ? claims() : null;

@@ -2,6 +2,7 @@
 import { html, render, on, $ } from "./dom.js";
 import { t, label, departmentName, values, knownDepartments } from "./i18n.js";
 import { when, countdown, workingCountdown } from "./format.js";
+import { call } from "./api.js";
 
 export function toast(message, error = false) {
   const el = $("#toast");
@@ -146,3 +147,41 @@ export const editorForm = (id, heading, body, { primary, extra } = {}) => html`
   <form id="${id}" class="editor"><h4>${heading}</h4>${body}
     <div class="buttons"><button class="primary" type="submit">${primary || t("save")}</button>
     <button type="button" class="act cancel">${t("cancel")}</button>${extra || ""}</div></form>`;
+
+// The person's contact as staff see it (masked), and — for the roles intake lets read it —
+// the whole of it on request, for a stated purpose; intake writes every read to its audit
+// log (GET /v1/requests/{id}/requester?purpose=).
+export const READS_CONTACT = ["agent", "supervisor", "admin"];
+
+// Contacts read in full on the page shown (kept through its polls; forgotten on leaving it).
+const revealed = new Map();
+export const forgetContacts = () => revealed.clear();
+
+const revealedContact = (text) => html`<span class="revealed">${text || t("noRows")}</span> <span class="muted">${t("contactRead")}</span>`;
+
+export const contact = (request, me, purpose) => {
+  if (!request) return "";
+  if (request.anonymous) return t("anonymousYes");
+  if (revealed.has(request.id)) return html`<span class="contact" data-request="${request.id}">${revealedContact(revealed.get(request.id))}</span>`;
+  return html`<span class="contact" data-request="${request.id}"><span class="masked">${request.contact_masked || ""}</span>
+    ${READS_CONTACT.includes(me.role) ? html` <button type="button" class="act reveal-contact" data-request="${request.id}" data-purpose="${purpose}">${t("revealContact")}</button>` : ""}</span>`;
+};
+
+/** Clicks on 查看完整联系方式 under `root`: the read, shown in place of the masked contact. */
+export function onRevealContact(root) {
+  on(root, "click", "button.reveal-contact", async (event, button) => {
+    button.disabled = true;
+    try {
+      const read = await call("intake", "GET", "/v1/requests/{request_id}/requester", {
+        path: { request_id: button.dataset.request }, query: { purpose: button.dataset.purpose },
+      });
+      const p = read.requester || {};
+      const shown = [p.name, p.phone, p.email, p.address].filter(Boolean).join(" · ");
+      revealed.set(button.dataset.request, shown);
+      render(button.closest(".contact"), revealedContact(shown));
+    } catch (e) {
+      button.disabled = false;
+      toast(e.message, true);
+    }
+  });
+}

@@ -3,7 +3,7 @@ import { html, render, $, on, formValues } from "../dom.js";
 import { t, label, bilingual } from "../i18n.js";
 import { call } from "../api.js";
 import { now, localInput, fromLocalInput } from "../format.js";
-import { toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, deptSelect } from "../ui.js";
+import { toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, deptSelect, contact, onRevealContact } from "../ui.js";
 import { workingTimeLeft } from "../timeleft.js";
 import { materialRows, readMaterials, problems, problemWords, collect } from "../materials.js";
 
@@ -25,7 +25,7 @@ function catalogueWords(catalog, request) {
   };
 }
 
-function facts(request, kase, paused, words) {
+function facts(request, kase, paused, words, me) {
   const rows = [
     [t("state"), html`<span id="case-state">${badge("state", request?.state || kase?.state)}</span>${paused ? html` ${badge("state", "paused")}` : ""}`],
     [t("channel"), label("channel", request?.channel)],
@@ -34,7 +34,7 @@ function facts(request, kase, paused, words) {
     [t("lead"), html`<span id="case-lead">${dept(request?.lead_department || kase?.department)}</span>`],
     [t("area"), request?.area || ""],
     [t("businessType"), html`<span id="case-business">${words.businessType}</span>`],
-    [t("contactMasked"), request?.anonymous ? t("anonymousYes") : request?.contact_masked || ""],
+    [t("contactMasked"), contact(request, me, t("purposeCase"))],
     [t("receivedAt"), time(request?.received_at)],
   ];
   const materials = request?.materials || [];
@@ -179,7 +179,7 @@ export async function casePage(main, { me, arg: id }) {
     const working = await workingTimeLeft(running(kase, events)); // one call to routing for the clocks shown
     const words = catalogueWords(catalog, request);
     lacking = words.lacking;
-    render("#facts", facts(request, kase, paused, words));
+    render("#facts", facts(request, kase, paused, words, me));
     render("#clocks", clocks(kase, paused, events, working));
     render("#timeline", timeline(events, { materialName: words.materialName }));
     // Keep a form the user is typing in: re-render the actions only when none is open.
@@ -195,6 +195,7 @@ export async function casePage(main, { me, arg: id }) {
     openForm = null;
     await show();
   };
+  onRevealContact($("#facts"));
   const actions = $("#actions");
   actions.addEventListener("toggle", (event) => (openForm = event.target.open ? event.target : null), true);
   // The supplement form tells at once what would still be missing.

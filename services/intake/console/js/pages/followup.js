@@ -4,14 +4,14 @@
 import { html, render, $, on, formValues } from "../dom.js";
 import { t, label } from "../i18n.js";
 import { call } from "../api.js";
-import { toast, card, badge, dept, caseLink, time, table, field, pagedList, clockLeft } from "../ui.js";
+import { toast, card, badge, dept, caseLink, time, table, pagedList, clockLeft, contact, onRevealContact } from "../ui.js";
 import { pagedWithTimeLeft } from "../timeleft.js";
 
 const OUTCOMES = ["solved", "recurred", "unreachable"];
 
 const snippet = (r) => html`<span class="snippet">${(r?.content || "").slice(0, 40)}</span>`;
 
-export async function revisitsPage(main) {
+export async function revisitsPage(main, { me }) {
   render(main, html`<h2>${t("nav.revisits")}</h2>
     ${card(t("revisitsDue"), html`<div id="revisit-said" aria-live="polite"></div><div id="revisits"></div>`)}
     ${card(t("revisitsDone"), html`<div id="revisits-done"></div>`)}`);
@@ -30,7 +30,7 @@ export async function revisitsPage(main) {
     [t("category"), (v) => label("category", v.request?.category)],
     [t("lead"), (v) => dept(v.request?.lead_department)],
     [t("content"), (v) => snippet(v.request)],
-    [t("contactMasked"), (v) => (v.request?.anonymous ? t("anonymousYes") : v.request?.contact_masked || "")],
+    [t("contactMasked"), (v) => contact(v.request, me, t("purposeRevisit"))],
     [t("revisitDue"), (v) => clockLeft(v.due, v.scheduled_at, { working, showDue: true })],
     [t("actions"), (v) => html`<form class="revisit inline" data-id="${v.id}" data-request="${v.request_id}">
       <select name="outcome" aria-label="${t("revisitOutcome")}">${OUTCOMES.map((o) => html`<option value="${o}">${label("revisitOutcome", o)}</option>`)}</select>
@@ -47,6 +47,7 @@ export async function revisitsPage(main) {
       [t("state"), (v) => badge("state", v.request?.state)],
       [t("revisitedBy"), (v) => html`${v.visited_by || ""} · ${time(v.visited_at)}`],
     ], items, { rowAttrs: (v) => html`data-id="${v.request_id}"` }));
+  onRevealContact($("#revisits"));
   on($("#revisits"), "submit", "form.revisit", async (event, form) => {
     event.preventDefault();
     const v = formValues(form);
