@@ -516,3 +516,27 @@ def test_a_head_rectifies_a_bad_rating_of_their_staff_and_reads_the_team_figures
     ).json()
     assert all(t["id"] != mine["id"] or t["outcome"] == "rectified" for t in decided["items"])
     no_errors(browser)
+
+
+def test_the_caller_lookup_counts_every_earlier_request_and_shows_the_latest(
+    base: str, browser: WebDriver, http: httpx.Client
+) -> None:
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    ids = [
+        console.submit_request(
+            http, base, content=f"第{n:02d}次来电反映楼道灯不亮", requester={"phone": phone}
+        )
+        for n in range(55)
+    ]
+    open_as(browser, base, AGENT, "agent")
+    wait_for(browser, lambda d: d.find_element(By.ID, "new-request"))
+    browser.switch_to.active_element.send_keys(phone)
+    # More than one page of intake's answer: all 55 counted, the latest ten shown, newest first.
+    wait_for(browser, shows("#caller", "重复来电", "历史诉求 55 件", "显示最近 10 件"))
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('#caller tbody tr')].map(tr => tr.dataset.id)"
+    )
+    assert rows == list(reversed(ids))[:10], rows
+    assert "第54次来电" in text_of(browser, "#caller") and "第00次来电" not in text_of(browser, "#caller")
+    assert phone not in browser.page_source.replace(f'value="{phone}"', "")  # masked in the list
+    no_errors(browser)

@@ -7,6 +7,8 @@ import { pct } from "../format.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
 import { materialRows, readMaterials, problems, problemWords, collect } from "../materials.js";
 
+const CALLER_PAGES = 4; // a caller's earlier requests read: up to 4 pages of 50
+const CALLER_SHOWN = 10; // of which the latest shown
 const OPEN = new Set(["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"]);
 
 const requestColumns = () => [
@@ -121,12 +123,25 @@ export async function agentPage(main, { me }) {
 
   const lookup = debounce(async (phone) => {
     if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(phone)) return render("#caller", html`<p class="muted">${t("phone")}…</p>`);
-    const found = (await call("intake", "GET", "/v1/requests", { query: { phone, limit: 50 } })).items.reverse();
+    // Intake pages a caller's requests oldest first: follow the pages (up to CALLER_PAGES of
+    // them) so the count is right and the latest are the ones shown.
+    const found = [];
+    let cursor = null, pages = 0;
+    do {
+      const page = await call("intake", "GET", "/v1/requests", { query: { phone, limit: 50, cursor } });
+      found.push(...page.items);
+      cursor = page.next_cursor || null;
+      pages += 1;
+    } while (cursor && pages < CALLER_PAGES);
+    if ($("#phone").value.replace(/\s/g, "") !== phone) return; // typed on meanwhile
+    found.reverse(); // newest first
     const open = found.filter((r) => OPEN.has(r.state));
     openEarlier = open;
+    const count = t(cursor ? "earlierMore" : "earlier", { n: found.length });
     render("#caller", found.length
-      ? html`<p><span class="badge repeat">${t("repeatCaller")}</span> ${t("earlier", { n: found.length })} · <strong class="${open.length ? "warn" : ""}">${t("openOnes", { n: open.length })}</strong></p>
-        ${table(requestColumns(), found.slice(0, 10), { rowClass: (r) => (OPEN.has(r.state) ? "open" : "") })}`
+      ? html`<p><span class="badge repeat">${t("repeatCaller")}</span> ${count} · <strong class="${open.length ? "warn" : ""}">${t("openOnes", { n: open.length })}</strong></p>
+        ${table(requestColumns(), found.slice(0, CALLER_SHOWN), { rowClass: (r) => (OPEN.has(r.state) ? "open" : ""), rowAttrs: (r) => html`data-id="${r.id}"` })}
+        ${found.length > CALLER_SHOWN ? html`<p class="muted">${t("latestShown", { n: CALLER_SHOWN })}</p>` : ""}`
       : html`<p class="muted">${t("newCaller")}</p>`);
   }, 250);
 
