@@ -540,3 +540,49 @@ def test_the_caller_lookup_counts_every_earlier_request_and_shows_the_latest(
     assert "第54次来电" in text_of(browser, "#caller") and "第00次来电" not in text_of(browser, "#caller")
     assert phone not in browser.page_source.replace(f'value="{phone}"', "")  # masked in the list
     no_errors(browser)
+
+
+def test_a_head_writes_an_article_a_supervisor_publishes_it_and_agents_answer_with_it(
+    base: str, browser: WebDriver, http: httpx.Client
+) -> None:
+    head = issue_staff_token("head-urban", "dept_head", "urban")
+    mark = uuid.uuid4().hex[:4]
+    question = f"共享单车乱停放{mark}找谁处理？"
+    open_as(browser, base, head, "kbwrite")
+    assert "知识库编写" in text_of(browser, "#nav")
+    form = wait_for(browser, lambda d: d.find_element(By.ID, "article-form"))
+    form.find_element(By.NAME, "question").send_keys(question)
+    form.find_element(By.NAME, "answer").send_keys(
+        "共享单车乱停放由城市管理局负责，可拨打12345反映具体位置，城管将通知运营企业两小时内清理。"
+    )
+    Select(form.find_element(By.NAME, "category")).select_by_visible_text("咨询")
+    form.find_element(By.NAME, "keywords").send_keys(f"共享单车、乱停放、{mark}")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, shows("#article-saved", f"已保存草稿：{question}"))
+    row = browser.find_element(By.XPATH, f"//div[@id='own-articles']//tr[contains(., '{question}')]")
+    assert "草稿" in row.text and "知识文章" in row.text
+    row.find_element(By.CSS_SELECTOR, "button.kb-submit").click()
+    wait_for(browser, shows("#article-saved", f"已提交审核：{question}"))
+    wait_for(
+        browser,
+        lambda d: (
+            "待审批"
+            in d.find_element(By.XPATH, f"//div[@id='own-articles']//tr[contains(., '{question}')]").text
+        ),
+    )
+
+    # The supervisor publishes it.
+    open_as(browser, base, SUPERVISOR, "kb")
+    pending = wait_for(
+        browser, lambda d: d.find_element(By.XPATH, f"//div[@id='articles']//tr[contains(., '{question}')]")
+    )
+    assert "城市管理局" in pending.text
+    pending.find_element(By.CSS_SELECTOR, "button.kb-approve").click()
+    wait_for(browser, shows("#kb-decided", f"已同意发布：{question}"))
+
+    # An agent typing the same question finds it beside the form.
+    open_as(browser, base, AGENT, "agent")
+    form = wait_for(browser, lambda d: d.find_element(By.ID, "new-request"))
+    form.find_element(By.NAME, "content").send_keys(f"小区门口共享单车乱停放{mark}，应该找谁")
+    wait_for(browser, shows("#kb", question, "两小时内清理"))
+    no_errors(browser)

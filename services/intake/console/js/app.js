@@ -8,14 +8,14 @@ import { agentPage, minePage } from "./pages/agent.js";
 import { queuePage, extensionsPage } from "./pages/queue.js";
 import { casePage } from "./pages/case.js";
 import { boardPage, kpiPage, trendsPage } from "./pages/supervisor.js";
-import { adminPage, kbPage, mattersPage } from "./pages/admin.js";
+import { adminPage, kbPage, kbWritePage, mattersPage } from "./pages/admin.js";
 import { dispatchPage } from "./pages/dispatch.js";
 import { revisitsPage } from "./pages/followup.js";
 
 const PAGES = {
   agent: agentPage, mine: minePage, queue: queuePage, extensions: extensionsPage, case: casePage,
   board: boardPage, kpi: kpiPage, trends: trendsPage, admin: adminPage, matters: mattersPage, kb: kbPage, dispatch: dispatchPage,
-  revisits: revisitsPage,
+  revisits: revisitsPage, kbwrite: kbWritePage,
 };
 
 function navFor(me) {
@@ -23,10 +23,10 @@ function navFor(me) {
   return {
     agent: ["agent", "mine", "revisits"],
     handler: ["queue", ...(coordinating ? ["dispatch"] : [])],
-    dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi"],
+    dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi", "kbwrite"],
     dispatcher: ["dispatch"], // the board (GET /v1/overdue) is for oversight roles only
     supervisor: ["board", "kpi", "trends", "dispatch", "revisits", "kb"],
-    admin: ["admin", "matters", "kb", "board", "kpi"],
+    admin: ["admin", "matters", "kb", "kbwrite", "board", "kpi"],
     ops: ["board", "kpi", "trends"],
   }[me.role] || [];
 }
