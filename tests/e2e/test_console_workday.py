@@ -426,6 +426,21 @@ def test_an_agent_makes_a_complaints_return_visit_and_records_it(
     # The case page's timeline has the visit, in words.
     browser.get(f"{base}/console/#/case/{rid}")
     wait_for(browser, shows("#timeline", "安排回访", "回访"))
+    # A complaint handled well: the agent proposes it as a typical case for the knowledge base.
+    title = f"KTV深夜扰民投诉的处理{rid[:4]}"
+    form = action(browser, "kbcase")
+    form.find_element(By.NAME, "title").send_keys(title)
+    form.find_element(By.NAME, "answer").send_keys(
+        "约谈经营者调整营业时间并加装隔音设施，回访确认噪音明显减少。"
+    )
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, shows("#case-proposed", f"已推荐为典型案例，待督办员审核：{title}"))
+    open_as(browser, base, SUPERVISOR, "kb")
+    case = wait_for(
+        browser, lambda d: d.find_element(By.XPATH, f"//div[@id='articles']//tr[contains(., '{title}')]")
+    )
+    assert "典型案例" in case.text and "待审批" in case.text and "生态环境局" in case.text
+    assert "13700137555" not in browser.page_source
     no_errors(browser)
 
 

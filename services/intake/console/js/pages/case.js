@@ -9,6 +9,7 @@ import { materialRows, readMaterials, problems, problemWords, collect } from "..
 
 const LEAD_WORKING = ["accepted", "in_progress", "reopened"];
 // The states a request may be withdrawn from (shared/lifecycle.py OPEN_BEFORE_RESOLUTION).
+const RESOLVED = ["resolved", "feedback_given", "rated", "revisited", "closed"];
 const WITHDRAWABLE = ["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"];
 
 /** The business catalogue's words for a request's business type and its materials. */
@@ -128,6 +129,11 @@ function oversightActions(me, request, lacking) {
   // 撤回: the person no longer wants it handled (before it is resolved); they are told.
   if (me.role === "agent" && WITHDRAWABLE.includes(request?.state)) {
     forms.push(actionForm("withdraw", t("withdraw"), field(t("withdrawReason"), html`<textarea name="reason" required maxlength="500"></textarea>`), { primary: t("withdraw") }));
+  }
+  // 典型案例: a resolved request proposed for the knowledge base (a supervisor approves it).
+  if (["agent", "handler", "dept_head", "supervisor"].includes(me.role) && RESOLVED.includes(request?.state)) {
+    forms.push(actionForm("kbcase", t("proposeCase"), html`${field(t("caseTitle2"), html`<input name="title" minlength="2" maxlength="500">`)}
+      ${field(t("caseAnswer"), html`<textarea name="answer" required minlength="10" maxlength="5000"></textarea>`)}`, { primary: t("proposeCase") }));
   }
   if (me.role === "supervisor") {
     forms.push(actionForm("supervise", t("supervise"), html`${field(t("instructions"), html`<textarea name="instructions" required></textarea>`)}
@@ -254,6 +260,13 @@ export async function casePage(main, { me, arg: id }) {
         openForm = null;
         await show();
         return render("#action-result", html`<p class="${still.length ? "warn" : "ok"}" id="supplemented">${words}</p>`);
+      }
+      if (name === "kbcase") {
+        const made = await call("intake", "POST", "/v1/kb/cases", { body: { request_id: id, answer: v.answer, ...(v.title ? { title: v.title } : {}) } });
+        toast(t("caseProposed", { q: made.question }));
+        openForm = null;
+        await show();
+        return render("#action-result", html`<p class="ok" id="case-proposed">${t("caseProposed", { q: made.question })}</p>`);
       }
       if (name === "withdraw") {
         await call("intake", "POST", "/v1/requests/{request_id}/withdraw", { path: { request_id: id }, body: { reason: v.reason } });
