@@ -94,6 +94,7 @@ def test_a_window_agent_adds_the_missing_materials_and_the_request_goes_on(
     assert "object" not in text_of(browser, "#timeline") and "residence_permit" not in text_of(
         browser, "main"
     )
+    assert "· 系统" in text_of(browser, "#timeline") and "system" not in text_of(browser, "#timeline")
 
     # The person brings the lease first: the agent ticks it and reads what is still missing.
     form = action(browser, "supplement")

@@ -53,14 +53,25 @@ export const field = (text, control, cls = "") => html`<label class="field ${cls
 
 /** A timeline of lifecycle events (the KPI service's /timeline), newest last. `materialName`
  * names a material by its code (the business catalogue's words; the code if unknown). */
-export function timeline(events, { materialName = (code) => code } = {}) {
+export function timeline(events, { materialName = (code) => code, staffName = () => null } = {}) {
   if (!events.length) return html`<p class="muted">${t("noRows")}</p>`;
   return html`<ol class="timeline">${events.map(
     (e) => html`<li class="event ${e.type.replace(/\./g, "-")}" data-type="${e.type}">
       <div class="event-head"><strong>${label("event", e.type)}</strong>
-        <span class="muted">${time(e.occurred_at)} · ${e.actor?.id || ""}</span></div>
+        <span class="muted">${time(e.occurred_at)} · <span class="actor">${actorWords(e.actor, staffName)}</span></span></div>
       ${eventDetail(e.data || {}, materialName)}</li>`,
   )}</ol>`;
+}
+
+/** Who did it, in words: 系统, 诉求人, a channel by its name, a staff member by name (their id
+ * beside it) where routing's directory knows them. */
+export function actorWords(actor, staffName = () => null) {
+  if (!actor) return "";
+  if (actor.kind === "system") return t("actorSystem");
+  if (actor.kind === "requester") return t("actorRequester");
+  if (actor.kind === "channel") return label("channel", actor.id);
+  const name = staffName(actor.id);
+  return name ? `${name}（${actor.id}）` : actor.id;
 }
 
 /** A material in an event: a code, or {code, name} (what is missing carries its name). */

@@ -278,3 +278,15 @@ test("the materials checklist tells what intake would still refuse: missing, a s
   assert.match(text, /应由：<span class="dept" data-dept="urban">城市管理局<\/span>/);
   assert.doesNotMatch(text, /object Object/);
 });
+
+test("the timeline says who did it in words: 系统, a channel by name, staff by name with their id", async () => {
+  const { actorWords } = await import("../js/ui.js");
+  setLang("zh");
+  assert.equal(actorWords({ kind: "system", id: "system" }), "系统");
+  assert.equal(actorWords({ kind: "channel", id: "hotline" }), "12345 热线");
+  assert.equal(actorWords({ kind: "staff", id: "agent-007" }, (i) => (i === "agent-007" ? "李娜" : null)), "李娜（agent-007）");
+  assert.equal(actorWords({ kind: "staff", id: "h-9" }), "h-9"); // not in the directory: the id
+  setLang("en");
+  assert.equal(actorWords({ kind: "system", id: "system" }), "system");
+  setLang("zh");
+});

@@ -161,6 +161,15 @@ const ROUTES = {
   resolve: "/v1/cases/{request_id}/resolve",
 };
 
+// Staff names from routing's directory, asked once per member seen in a timeline.
+const staffNames = new Map();
+
+async function nameStaff(events) {
+  const ids = [...new Set(events.filter((e) => e.actor?.kind === "staff").map((e) => e.actor.id))].filter((i) => !staffNames.has(i));
+  const found = await Promise.all(ids.map((staff_id) => call("routing", "GET", "/v1/staff/{staff_id}", { path: { staff_id } }).catch(() => null)));
+  ids.forEach((i, n) => staffNames.set(i, found[n]?.name || null));
+}
+
 export async function casePage(main, { me, arg: id }) {
   render(main, html`<h2>${t("caseTitle", { id })}</h2>
     <div class="case-grid">
@@ -187,7 +196,8 @@ export async function casePage(main, { me, arg: id }) {
     lacking = words.lacking;
     render("#facts", facts(request, kase, paused, words, me));
     render("#clocks", clocks(kase, paused, events, working));
-    render("#timeline", timeline(events, { materialName: words.materialName }));
+    await nameStaff(events);
+    render("#timeline", timeline(events, { materialName: words.materialName, staffName: (i) => staffNames.get(i) }));
     // Keep a form the user is typing in: re-render the actions only when none is open.
     if (!openForm || !document.body.contains(openForm)) {
       const actions = [];
