@@ -26,16 +26,17 @@ function queryString(query = {}) {
   return pairs.length ? "?" + new URLSearchParams(pairs.map(([k, v]) => [k, String(v)])).toString() : "";
 }
 
-/** call("handling", "POST", "/v1/cases/{request_id}/accept", {path: {request_id}, body: {}}) */
-export async function call(service, method, template, { path, query, body, accept } = {}) {
+/** call("handling", "POST", "/v1/cases/{request_id}/accept", {path: {request_id}, body: {}});
+ * `form`: a FormData sent as multipart/form-data (a material's file) instead of a JSON body. */
+export async function call(service, method, template, { path, query, body, accept, form } = {}) {
   const response = await fetch(session.urls[service] + fill(template, path) + queryString(query), {
     method,
     headers: {
       Authorization: `Bearer ${session.token}`,
       ...(accept ? { Accept: accept } : {}),
-      ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+      ...(body !== undefined && !form ? { "Content-Type": "application/json" } : {}),
     },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
+    body: form || (body !== undefined ? JSON.stringify(body) : undefined),
   });
   const isJson = response.headers.get("content-type")?.includes("json");
   const data = isJson ? await response.json() : await response.text();

@@ -3,28 +3,30 @@ import { html, render, $, on } from "./dom.js";
 import { t, i18n, setLang, learnDepartments, departmentName } from "./i18n.js";
 import { session, claims, everyPage } from "./api.js";
 import { syncClock, now } from "./format.js";
-import { toast } from "./ui.js";
+import { toast, forgetContacts } from "./ui.js";
 import { agentPage, minePage } from "./pages/agent.js";
 import { queuePage, extensionsPage } from "./pages/queue.js";
 import { casePage } from "./pages/case.js";
 import { boardPage, kpiPage, trendsPage } from "./pages/supervisor.js";
-import { adminPage, kbPage, mattersPage } from "./pages/admin.js";
+import { adminPage, kbPage, kbWritePage, mattersPage } from "./pages/admin.js";
 import { dispatchPage } from "./pages/dispatch.js";
+import { revisitsPage } from "./pages/followup.js";
 
 const PAGES = {
   agent: agentPage, mine: minePage, queue: queuePage, extensions: extensionsPage, case: casePage,
   board: boardPage, kpi: kpiPage, trends: trendsPage, admin: adminPage, matters: mattersPage, kb: kbPage, dispatch: dispatchPage,
+  revisits: revisitsPage, kbwrite: kbWritePage,
 };
 
 function navFor(me) {
   const coordinating = me.department === "coordination";
   return {
-    agent: ["agent", "mine"],
+    agent: ["agent", "mine", "revisits"],
     handler: ["queue", ...(coordinating ? ["dispatch"] : [])],
-    dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi"],
-    dispatcher: ["dispatch", "board"],
-    supervisor: ["board", "kpi", "trends", "dispatch", "kb"],
-    admin: ["admin", "matters", "kb", "board", "kpi"],
+    dept_head: ["queue", "extensions", ...(coordinating ? ["dispatch"] : []), "board", "kpi", "kbwrite"],
+    dispatcher: ["dispatch"], // the board (GET /v1/overdue) is for oversight roles only
+    supervisor: ["board", "kpi", "trends", "dispatch", "revisits", "kb"],
+    admin: ["admin", "matters", "kb", "kbwrite", "board", "kpi"],
     ops: ["board", "kpi", "trends"],
   }[me.role] || [];
 }
@@ -61,6 +63,7 @@ function signIn(main) {
 async function route() {
   clearInterval(poller);
   current = null;
+  forgetContacts(); // a contact read in full is not carried to another page
   document.title = t("app");
   const main = $("#main");
   const me = session.token ? claims() : null;

@@ -3,6 +3,7 @@
 // calendar, the console never counts working time itself. If routing cannot be reached the
 // lookup is empty and each countdown falls back to calendar time, which says so (自然时间).
 import { call } from "./api.js";
+import { pagedList } from "./ui.js";
 
 const MAX_DUES = 500; // routing answers at most this many due times a call
 
@@ -21,4 +22,16 @@ export async function workingTimeLeft(dues) {
   } catch (e) {
     return CALENDAR_TIME;
   }
+}
+
+/** A paged list (ui.js pagedList) whose rows count down: load(cursor) → {items, next_cursor};
+ * dues(items) → the due times on the page, asked of routing in one call per page shown;
+ * draw(items, working) → html. */
+export function pagedWithTimeLeft(el, load, dues, draw) {
+  let working = CALENDAR_TIME;
+  return pagedList(el, async (cursor) => {
+    const page = await load(cursor);
+    working = await workingTimeLeft(dues(page.items));
+    return page;
+  }, (items) => draw(items, working));
 }

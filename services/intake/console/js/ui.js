@@ -2,6 +2,7 @@
 import { html, render, on, $ } from "./dom.js";
 import { t, label, departmentName, values, knownDepartments } from "./i18n.js";
 import { when, countdown, workingCountdown } from "./format.js";
+import { call } from "./api.js";
 
 export function toast(message, error = false) {
   const el = $("#toast");
@@ -50,18 +51,33 @@ export const options = (group, selected, { blank } = {}) => html`
 
 export const field = (text, control, cls = "") => html`<label class="field ${cls}"><span>${text}</span>${control}</label>`;
 
-/** A timeline of lifecycle events (the KPI service's /timeline), newest last. */
-export function timeline(events) {
+/** A timeline of lifecycle events (the KPI service's /timeline), newest last. `materialName`
+ * names a material by its code (the business catalogue's words; the code if unknown). */
+export function timeline(events, { materialName = (code) => code, staffName = () => null } = {}) {
   if (!events.length) return html`<p class="muted">${t("noRows")}</p>`;
   return html`<ol class="timeline">${events.map(
     (e) => html`<li class="event ${e.type.replace(/\./g, "-")}" data-type="${e.type}">
       <div class="event-head"><strong>${label("event", e.type)}</strong>
-        <span class="muted">${time(e.occurred_at)} · ${e.actor?.id || ""}</span></div>
-      ${eventDetail(e.data || {})}</li>`,
+        <span class="muted">${time(e.occurred_at)} · <span class="actor">${actorWords(e.actor, staffName)}</span></span></div>
+      ${eventDetail(e.data || {}, materialName)}</li>`,
   )}</ol>`;
 }
 
-function eventDetail(d) {
+/** Who did it, in words: 系统, 诉求人, a channel by its name, a staff member by name (their id
+ * beside it) where routing's directory knows them. */
+export function actorWords(actor, staffName = () => null) {
+  if (!actor) return "";
+  if (actor.kind === "system") return t("actorSystem");
+  if (actor.kind === "requester") return t("actorRequester");
+  if (actor.kind === "channel") return label("channel", actor.id);
+  const name = staffName(actor.id);
+  return name ? `${name}（${actor.id}）` : actor.id;
+}
+
+/** A material in an event: a code, or {code, name} (what is missing carries its name). */
+const materialWords = (m, materialName) => (typeof m === "string" ? materialName(m) : m?.name || materialName(m?.code || ""));
+
+function eventDetail(d, materialName) {
   const bits = [];
   if (d.lead_department) bits.push(html`${t("lead")}：${dept(d.lead_department)}`);
   if (d.co_departments?.length) bits.push(html`${t("coHandlers")}：${d.co_departments.map((c) => dept(c))}`);
@@ -76,7 +92,9 @@ function eventDetail(d) {
   if (d.clock) bits.push(label("clock", d.clock));
   if (d.requested_due) bits.push(html`${t("requestedDue")} ${time(d.requested_due)}`);
   if (d.approved !== undefined) bits.push(d.approved ? t("approve") : t("reject"));
-  if (d.missing?.length) bits.push(t("materialsMissing", { list: d.missing.join("、") }));
+  if (d.belongs_to_department) bits.push(html`${t("belongsTo")}：${dept(d.belongs_to_department)}`);
+  if (d.missing?.length) bits.push(t("materialsMissing", { list: d.missing.map((m) => materialWords(m, materialName)).join("、") }));
+  if (Array.isArray(d.materials) && d.materials.length) bits.push(t("materialsAdded", { list: d.materials.map((m) => materialWords(m, materialName)).join("、") }));
   if (d.due && typeof d.due === "string") bits.push(html`${t("due")} ${time(d.due)}`);
   const texts = ["content", "reason", "note", "opinion", "reply", "answer", "instructions"]
     .filter((k) => typeof d[k] === "string" && d[k])
@@ -121,10 +139,11 @@ export const actionForm = (name, title, body, { open = false, primary } = {}) =>
     </form>
   </details>`;
 
-/** A department picker by name (routing's departments), the code as the value. */
-export const deptSelect = (name, selected, { blank } = {}) => html`<select name="${name}" ${blank === undefined ? "required" : ""}>
+/** A department picker by name (routing's departments), the code as the value; `except`: codes
+ * not offered (one's own department). */
+export const deptSelect = (name, selected, { blank, except = [] } = {}) => html`<select name="${name}" ${blank === undefined ? "required" : ""}>
   ${blank !== undefined ? html`<option value="">${blank}</option>` : ""}
-  ${knownDepartments().map((c) => html`<option value="${c}" ${c === selected ? "selected" : ""}>${departmentName(c)}</option>`)}</select>`;
+  ${knownDepartments().filter((c) => !except.includes(c)).map((c) => html`<option value="${c}" ${c === selected ? "selected" : ""}>${departmentName(c)}</option>`)}</select>`;
 
 /** Checkboxes read by formValues() as one list `group`: departments by name, or the values of
  * an i18n group (categories, urgencies) by their label. */
@@ -139,3 +158,41 @@ export const editorForm = (id, heading, body, { primary, extra } = {}) => html`
   <form id="${id}" class="editor"><h4>${heading}</h4>${body}
     <div class="buttons"><button class="primary" type="submit">${primary || t("save")}</button>
     <button type="button" class="act cancel">${t("cancel")}</button>${extra || ""}</div></form>`;
+
+// The person's contact as staff see it (masked), and — for the roles intake lets read it —
+// the whole of it on request, for a stated purpose; intake writes every read to its audit
+// log (GET /v1/requests/{id}/requester?purpose=).
+export const READS_CONTACT = ["agent", "supervisor", "admin"];
+
+// Contacts read in full on the page shown (kept through its polls; forgotten on leaving it).
+const revealed = new Map();
+export const forgetContacts = () => revealed.clear();
+
+const revealedContact = (text) => html`<span class="revealed">${text || t("noRows")}</span> <span class="muted">${t("contactRead")}</span>`;
+
+export const contact = (request, me, purpose) => {
+  if (!request) return "";
+  if (request.anonymous) return t("anonymousYes");
+  if (revealed.has(request.id)) return html`<span class="contact" data-request="${request.id}">${revealedContact(revealed.get(request.id))}</span>`;
+  return html`<span class="contact" data-request="${request.id}"><span class="masked">${request.contact_masked || ""}</span>
+    ${READS_CONTACT.includes(me.role) ? html` <button type="button" class="act reveal-contact" data-request="${request.id}" data-purpose="${purpose}">${t("revealContact")}</button>` : ""}</span>`;
+};
+
+/** Clicks on 查看完整联系方式 under `root`: the read, shown in place of the masked contact. */
+export function onRevealContact(root) {
+  on(root, "click", "button.reveal-contact", async (event, button) => {
+    button.disabled = true;
+    try {
+      const read = await call("intake", "GET", "/v1/requests/{request_id}/requester", {
+        path: { request_id: button.dataset.request }, query: { purpose: button.dataset.purpose },
+      });
+      const p = read.requester || {};
+      const shown = [p.name, p.phone, p.email, p.address].filter(Boolean).join(" · ");
+      revealed.set(button.dataset.request, shown);
+      render(button.closest(".contact"), revealedContact(shown));
+    } catch (e) {
+      button.disabled = false;
+      toast(e.message, true);
+    }
+  });
+}

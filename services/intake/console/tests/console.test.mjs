@@ -240,3 +240,53 @@ test("按事项: a page of matters asked of KPI, each shown by its catalogue nam
   assert.equal(t("byMatter"), "按事项");
   assert.match(matterTable([]).text, /暂无记录/);
 });
+
+test("the materials checklist tells what intake would still refuse: missing, a scan of the wrong type, too large", async () => {
+  const { problems, problemWords } = await import("../js/materials.js");
+  const { timeline } = await import("../js/ui.js");
+  setLang("zh");
+  const required = [
+    { code: "id_card", name: "身份证", mandatory: true, media_types: ["image/jpeg", "application/pdf"], max_size: 100 },
+    { code: "lease", name: "租赁合同或房产证明", mandatory: true },
+    { code: "photo", name: "近期免冠照片", mandatory: true, media_types: ["image/jpeg"] },
+    { code: "extra", name: "其他证明", mandatory: false },
+  ];
+  const state = (entries) => new Map(entries);
+  assert.deepEqual(problems(required, state([])).map((p) => p.code), ["id_card", "lease", "photo"]);
+  // Ticked without a scan where a file is wanted: intake's wrong_media_type.
+  const ticked = problems(required, state([["id_card", { received: true, file: null }], ["lease", { received: true, file: null }]]));
+  assert.deepEqual(ticked.map((p) => [p.code, p.reason]), [["id_card", "wrong_media_type"], ["photo", "missing"]]);
+  assert.equal(problemWords(ticked, required), "缺少材料：近期免冠照片；需上传扫描件（JPG/PDF）：身份证");
+  const big = problems(required, state([["id_card", { received: true, file: { type: "application/pdf", size: 101 } }]]));
+  assert.equal(big[0].reason, "too_large");
+  const done = problems(required, state([
+    ["id_card", { received: true, file: { type: "image/jpeg", size: 50 } }], ["lease", { received: true, file: null }],
+    ["photo", { received: true, file: { type: "image/jpeg", size: 5000 } }],
+  ]));
+  assert.deepEqual(done, []);
+  assert.equal(problemWords(done, required), "材料齐全");
+  // The timeline names what is missing and what was added, never [object Object] or a code.
+  learnDepartments([{ code: "urban", name: "城市管理局 (urban management)" }]);
+  const names = { photo: "近期免冠照片" };
+  const text = timeline([
+    { type: "request.incomplete", occurred_at: "2026-12-02T02:00:00Z", actor: { id: "system" }, data: { missing: [{ code: "photo", name: "近期免冠照片", reason: "missing" }] } },
+    { type: "request.supplemented", occurred_at: "2026-12-02T03:00:00Z", actor: { id: "agent-007" }, data: { materials: ["photo"] } },
+    { type: "request.returned", occurred_at: "2026-12-02T04:00:00Z", actor: { id: "h-1" }, data: { department: "environment", reason: "不归我们", belongs_to_department: "urban" } },
+  ], { materialName: (c) => names[c] || c }).text;
+  assert.match(text, /缺少材料：近期免冠照片/);
+  assert.match(text, /补充材料：近期免冠照片/);
+  assert.match(text, /应由：<span class="dept" data-dept="urban">城市管理局<\/span>/);
+  assert.doesNotMatch(text, /object Object/);
+});
+
+test("the timeline says who did it in words: 系统, a channel by name, staff by name with their id", async () => {
+  const { actorWords } = await import("../js/ui.js");
+  setLang("zh");
+  assert.equal(actorWords({ kind: "system", id: "system" }), "系统");
+  assert.equal(actorWords({ kind: "channel", id: "hotline" }), "12345 热线");
+  assert.equal(actorWords({ kind: "staff", id: "agent-007" }, (i) => (i === "agent-007" ? "李娜" : null)), "李娜（agent-007）");
+  assert.equal(actorWords({ kind: "staff", id: "h-9" }), "h-9"); // not in the directory: the id
+  setLang("en");
+  assert.equal(actorWords({ kind: "system", id: "system" }), "system");
+  setLang("zh");
+});

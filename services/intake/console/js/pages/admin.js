@@ -477,3 +477,60 @@ export async function kbPage(main) {
   // Polled: not while a rejection is being written.
   return { refresh: () => ($('#articles details[open]') ? null : list.refresh()) };
 }
+
+// --- knowledge-base writing (the owning department's head, admins) ----------------------------
+function articleFields(me) {
+  return html`${field(t("question"), html`<input name="question" required minlength="2" maxlength="500">`)}
+    ${field(t("answer"), html`<textarea name="answer" required rows="4" maxlength="5000"></textarea>`)}
+    <div class="row">
+      ${field(t("category"), html`<select name="category">${options("category", "", { blank: t("none") })}</select>`)}
+      ${me.department ? "" : field(t("department"), deptSelect("department", ""))}
+      ${field(t("validTo"), html`<input type="date" name="valid_to">`)}
+    </div>
+    ${field(`${t("keywords")}（${t("listHint")}）`, html`<textarea name="keywords" rows="2"></textarea>`)}`;
+}
+
+export async function kbWritePage(main, { me }) {
+  render(main, html`<h2>${t("nav.kbwrite")}${me.department ? html` · ${dept(me.department)}` : ""}</h2>
+    ${card(t("newArticle"), html`<div id="article-said" aria-live="polite"></div>
+      ${editorForm("article-form", t("newArticleHint"), articleFields(me), { primary: t("saveDraft") })}`)}
+    ${card(t("ownArticles"), html`<div id="own-articles"></div>`)}`);
+  const list = pagedList($("#own-articles"),
+    (cursor) => call("intake", "GET", "/v1/kb/articles", { query: { department: me.department, limit: 20, cursor } }),
+    (rows) => table([
+      [t("kind"), (a) => label("kind", a.kind)], [t("question"), (a) => a.question],
+      [t("answer"), (a) => html`<span class="snippet">${a.answer}</span>`],
+      [t("status"), (a) => html`${label("state", a.status)}${a.note ? html`<br><span class="muted">${a.note}</span>` : ""}`],
+      [t("updatedAt"), (a) => time(a.updated_at)],
+      [t("actions"), (a) => html`${a.status === "draft" ? html`<button type="button" class="act kb-submit" data-id="${a.id}">${t("submitForApproval")}</button>` : ""}
+        ${["draft", "pending", "published"].includes(a.status) ? html`<button type="button" class="act kb-retire" data-id="${a.id}">${t("retire")}</button>` : ""}`],
+    ], rows, { rowAttrs: (a) => html`data-id="${a.id}"` }));
+  const said = (words) => {
+    render("#article-said", html`<p class="ok" id="article-saved">${words}</p>`);
+    toast(words);
+  };
+  on(main, "click", "#article-form button.cancel", () => $("#article-form").reset());
+  on(main, "submit", "#article-form", (event, form) => {
+    event.preventDefault();
+    guard(async () => {
+      const v = formValues(form);
+      const made = await call("intake", "POST", "/v1/kb/articles", {
+        body: {
+          question: v.question, answer: v.answer, department: v.department || me.department,
+          keywords: splitList(v.keywords), ...(v.category ? { category: v.category } : {}),
+          ...(v.valid_to ? { valid_to: `${v.valid_to}T23:59:59+08:00` } : {}),
+        },
+      });
+      form.reset();
+      said(t("articleDrafted", { q: made.question }));
+    }, list.first)();
+  });
+  const act = (action, words) => guard(async (event, button) => {
+    const done = await call("intake", "POST", "/v1/kb/articles/{article_id}/{action}", { path: { article_id: button.dataset.id, action }, body: {} });
+    said(t(words, { q: done.question }));
+  }, list.refresh);
+  on(main, "click", "button.kb-submit", act("submit", "articleSubmitted"));
+  on(main, "click", "button.kb-retire", act("retire", "articleRetired"));
+  await list.refresh();
+  return list;
+}

@@ -5,7 +5,10 @@ import { call, optional } from "../api.js";
 import { workingTimeLeft, CALENDAR_TIME } from "../timeleft.js";
 import { pct } from "../format.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
+import { materialRows, readMaterials, problems, problemWords, collect } from "../materials.js";
 
+const CALLER_PAGES = 4; // a caller's earlier requests read: up to 4 pages of 50
+const CALLER_SHOWN = 10; // of which the latest shown
 const OPEN = new Set(["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"]);
 
 const requestColumns = () => [
@@ -47,14 +50,16 @@ function form(catalog) {
   </form>`;
 }
 
-function materialsChecklist(entry) {
-  if (!entry) return html``;
-  const missing = entry.materials.filter((m) => m.mandatory && !m.present).map((m) => m.name);
-  return html`<fieldset class="materials"><legend>${t("materials")}</legend>
-    ${entry.materials.map((m) => html`<label class="check"><input type="checkbox" class="material" data-group="materials"
-      name="material" value="${m.code}" ${m.present ? "checked" : ""}> ${m.name}${m.mandatory ? html` <span class="req">*</span>` : ""}</label>`)}
-    <p id="materials-status" class="${missing.length ? "warn" : "ok"}">${missing.length ? t("materialsMissing", { list: missing.join("、") }) : t("materialsComplete")}</p>
-  </fieldset>`;
+/** The business type's checklist (materials.js), its status told at once under it. */
+const materialsChecklist = (entry) => (entry ? html`<fieldset class="materials"><legend>${t("materials")}</legend>
+    ${materialRows(entry.materials)}<p id="materials-status" aria-live="polite"></p></fieldset>` : html``);
+
+function materialsStatus(entry, formEl) {
+  const status = formEl.querySelector("#materials-status");
+  if (!entry || !status) return;
+  const found = problems(entry.materials, readMaterials(formEl));
+  status.className = found.length ? "warn" : "ok";
+  status.textContent = problemWords(found, entry.materials);
 }
 
 /** Routing's matters (事项) for the text typed so far, each with its lead department. */
@@ -68,7 +73,7 @@ function matterSuggestions(items, picked) {
     ${picked ? html`<p class="ok" id="matter-picked">${t("matterPicked", { name: bilingual(items.find((m) => m.code === picked)?.name || picked) })}</p>` : ""}</div>`;
 }
 
-function submission(values, catalog, category) {
+async function submission(values, catalog, category, formEl) {
   const body = { channel: values.channel, content: values.content };
   for (const key of ["category", "urgency", "topic", "area", "business_type"]) if (values[key]) body[key] = values[key];
   if (category) body.category = category;
@@ -81,7 +86,7 @@ function submission(values, catalog, category) {
     body.requester = requester;
   }
   const entry = catalog.find((c) => c.code === values.business_type);
-  if (entry) body.materials = entry.materials.filter((m) => (values.materials || []).includes(m.code)).map((m) => ({ code: m.code, name: m.name }));
+  if (entry) body.materials = await collect(entry.materials, readMaterials(formEl));
   return body;
 }
 
@@ -118,12 +123,25 @@ export async function agentPage(main, { me }) {
 
   const lookup = debounce(async (phone) => {
     if (!/^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$/.test(phone)) return render("#caller", html`<p class="muted">${t("phone")}…</p>`);
-    const found = (await call("intake", "GET", "/v1/requests", { query: { phone, limit: 50 } })).items.reverse();
+    // Intake pages a caller's requests oldest first: follow the pages (up to CALLER_PAGES of
+    // them) so the count is right and the latest are the ones shown.
+    const found = [];
+    let cursor = null, pages = 0;
+    do {
+      const page = await call("intake", "GET", "/v1/requests", { query: { phone, limit: 50, cursor } });
+      found.push(...page.items);
+      cursor = page.next_cursor || null;
+      pages += 1;
+    } while (cursor && pages < CALLER_PAGES);
+    if ($("#phone").value.replace(/\s/g, "") !== phone) return; // typed on meanwhile
+    found.reverse(); // newest first
     const open = found.filter((r) => OPEN.has(r.state));
     openEarlier = open;
+    const count = t(cursor ? "earlierMore" : "earlier", { n: found.length });
     render("#caller", found.length
-      ? html`<p><span class="badge repeat">${t("repeatCaller")}</span> ${t("earlier", { n: found.length })} · <strong class="${open.length ? "warn" : ""}">${t("openOnes", { n: open.length })}</strong></p>
-        ${table(requestColumns(), found.slice(0, 10), { rowClass: (r) => (OPEN.has(r.state) ? "open" : "") })}`
+      ? html`<p><span class="badge repeat">${t("repeatCaller")}</span> ${count} · <strong class="${open.length ? "warn" : ""}">${t("openOnes", { n: open.length })}</strong></p>
+        ${table(requestColumns(), found.slice(0, CALLER_SHOWN), { rowClass: (r) => (OPEN.has(r.state) ? "open" : ""), rowAttrs: (r) => html`data-id="${r.id}"` })}
+        ${found.length > CALLER_SHOWN ? html`<p class="muted">${t("latestShown", { n: CALLER_SHOWN })}</p>` : ""}`
       : html`<p class="muted">${t("newCaller")}</p>`);
   }, 250);
 
@@ -138,10 +156,10 @@ export async function agentPage(main, { me }) {
       : html`<p class="muted">${t("noRows")}</p>`);
   }, 300);
 
+  const entry = () => catalog.find((c) => c.code === $("#business-type").value);
   const showMaterials = () => {
-    const entry = catalog.find((c) => c.code === $("#business-type").value);
-    const checked = new Set([...formEl.querySelectorAll("input.material:checked")].map((el) => el.value));
-    render("#materials", materialsChecklist(entry && { ...entry, materials: entry.materials.map((m) => ({ ...m, present: checked.has(m.code) })) }));
+    render("#materials", materialsChecklist(entry()));
+    materialsStatus(entry(), formEl);
   };
 
   formEl.addEventListener("input", (event) => {
@@ -152,7 +170,8 @@ export async function agentPage(main, { me }) {
     }
   });
   formEl.addEventListener("change", (event) => {
-    if (event.target.id === "business-type" || event.target.classList.contains("material")) showMaterials();
+    if (event.target.id === "business-type") showMaterials();
+    if (event.target.classList.contains("material") || event.target.classList.contains("material-file")) materialsStatus(entry(), formEl);
     if (event.target.name === "anonymous") for (const n of ["name", "phone", "address"]) formEl.elements[n].disabled = event.target.checked;
   });
   formEl.addEventListener("keydown", (event) => {
@@ -160,7 +179,7 @@ export async function agentPage(main, { me }) {
   });
 
   const submit = async (category) => {
-    const made = await call("intake", "POST", "/v1/requests", { body: submission(formValues(formEl), catalog, category) });
+    const made = await call("intake", "POST", "/v1/requests", { body: await submission(formValues(formEl), catalog, category, formEl) });
     return made;
   };
   const done = (markup) => {
@@ -191,7 +210,7 @@ export async function agentPage(main, { me }) {
       }
       done(card(t("submittedOk"), html`<p id="made">${t("received", { id: "" })}<strong class="made-id">${made.id}</strong>
         · ${label("category", made.category)} · ${badge("urgency", made.urgency)} · ${badge("state", made.state)}</p>
-        ${missing.length ? html`<p class="warn" id="made-missing">${t("incomplete")}：${missing.map((m) => m.name || m.code || m).join("、")}</p>` : ""}
+        ${missing.length ? html`<p class="warn" id="made-missing">${t("incomplete")}：${problemWords(missing)}</p>` : ""}
         <p><a href="#/case/${made.id}">${t("nav.case")}</a></p>
         ${duplicates.length ? html`<div id="duplicates"><h4>${t("duplicates")}</h4>${table([
           ...requestColumns(),

@@ -1,14 +1,32 @@
 // 诉求详情: the (masked) request, its clocks, the whole timeline, and every action at hand.
 import { html, render, $, on, formValues } from "../dom.js";
-import { t, label } from "../i18n.js";
+import { t, label, bilingual } from "../i18n.js";
 import { call } from "../api.js";
 import { now, localInput, fromLocalInput } from "../format.js";
-import { toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, table } from "../ui.js";
+import { toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, deptSelect, contact, onRevealContact } from "../ui.js";
 import { workingTimeLeft } from "../timeleft.js";
+import { materialRows, readMaterials, problems, problemWords, collect } from "../materials.js";
 
 const LEAD_WORKING = ["accepted", "in_progress", "reopened"];
+// The states a request may be withdrawn from (shared/lifecycle.py OPEN_BEFORE_RESOLUTION).
+const RESOLVED = ["resolved", "feedback_given", "rated", "revisited", "closed"];
+const WITHDRAWABLE = ["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"];
 
-function facts(request, kase, paused) {
+/** The business catalogue's words for a request's business type and its materials. */
+function catalogueWords(catalog, request) {
+  const entry = catalog.find((c) => c.code === request?.business_type);
+  const names = new Map(catalog.flatMap((c) => c.materials.map((m) => [m.code, m.name])));
+  for (const m of entry?.materials || []) names.set(m.code, m.name);
+  // What is still to come: the catalogue's materials (their file types) the request lacks.
+  const missing = new Set((request?.missing_materials || []).map((m) => m.code));
+  return {
+    lacking: (entry?.materials || []).filter((m) => missing.has(m.code)),
+    businessType: entry ? html`<span title="${entry.code}">${bilingual(entry.name)}</span>` : request?.business_type || "",
+    materialName: (code) => names.get(code) || code,
+  };
+}
+
+function facts(request, kase, paused, words, me) {
   const rows = [
     [t("state"), html`<span id="case-state">${badge("state", request?.state || kase?.state)}</span>${paused ? html` ${badge("state", "paused")}` : ""}`],
     [t("channel"), label("channel", request?.channel)],
@@ -16,17 +34,17 @@ function facts(request, kase, paused) {
     [t("urgency"), badge("urgency", request?.urgency || kase?.urgency)],
     [t("lead"), html`<span id="case-lead">${dept(request?.lead_department || kase?.department)}</span>`],
     [t("area"), request?.area || ""],
-    [t("businessType"), request?.business_type || ""],
-    [t("contactMasked"), request?.anonymous ? t("anonymousYes") : request?.contact_masked || ""],
+    [t("businessType"), html`<span id="case-business">${words.businessType}</span>`],
+    [t("contactMasked"), contact(request, me, t("purposeCase"))],
     [t("receivedAt"), time(request?.received_at)],
   ];
   const materials = request?.materials || [];
   const missing = request?.missing_materials || [];
   return html`<dl class="facts">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
     ${request ? html`<h4>${t("content")}</h4><blockquote id="case-content">${request.content}</blockquote>` : ""}
-    ${materials.length || missing.length ? html`<h4>${t("materials")}</h4><ul class="materials-list">
-      ${materials.map((m) => html`<li class="ok">✓ ${m.name || m.code}</li>`)}
-      ${missing.map((m) => html`<li class="warn">✗ ${m.name || m.code}</li>`)}</ul>` : ""}
+    ${materials.length || missing.length ? html`<h4>${t("materials")}</h4><ul class="materials-list" id="case-materials">
+      ${materials.map((m) => html`<li class="ok">✓ ${m.name || words.materialName(m.code)}</li>`)}
+      ${missing.map((m) => html`<li class="warn">✗ ${m.name || words.materialName(m.code)}</li>`)}</ul>` : ""}
     ${request?.answer ? html`<h4>${t("answer")}</h4><blockquote>${request.answer}</blockquote>` : ""}`;
 }
 
@@ -62,7 +80,8 @@ function departmentActions(kase, me, paused, pending, request) {
     forms.push(html`<button class="primary act-accept" type="button">${t("accept")}</button>`);
   }
   if (lead && ["routed", "accepted"].includes(kase.state)) {
-    forms.push(actionForm("return", t("returnCase"), field(t("reason"), html`<textarea name="reason" required placeholder="${t("returnHint")}"></textarea>`)));
+    forms.push(actionForm("return", t("returnCase"), html`${field(t("belongsToPick"), deptSelect("belongs_to_department", "", { blank: t("belongsUnknown"), except: [kase.department] }))}
+      ${field(t("reason"), html`<textarea name="reason" required placeholder="${t("returnHint")}"></textarea>`)}`));
   }
   if (lead && LEAD_WORKING.includes(kase.state)) {
     forms.push(actionForm("contact", t("contact"), html`${field(t("how"), html`<select name="how">${options("how", "phone")}</select>`)}
@@ -98,8 +117,24 @@ function departmentActions(kase, me, paused, pending, request) {
   return forms.length ? html`${forms}` : html`<p class="muted">${t("noActions")}</p>`;
 }
 
-function oversightActions(me, request) {
+function oversightActions(me, request, lacking) {
   const forms = [];
+  // 补充材料: the agent adds what the person has brought since, scans where the catalogue
+  // wants them (intake goes on to routing once nothing is missing).
+  if (me.role === "agent" && request?.state === "incomplete" && lacking.length) {
+    forms.push(actionForm("supplement", t("supplement"), html`<p class="muted">${t("supplementHint")}</p>
+      ${materialRows(lacking)}<p class="supplement-status warn" aria-live="polite">${problemWords(problems(lacking, new Map()), lacking)}</p>`,
+    { open: true, primary: t("supplement") }));
+  }
+  // 撤回: the person no longer wants it handled (before it is resolved); they are told.
+  if (me.role === "agent" && WITHDRAWABLE.includes(request?.state)) {
+    forms.push(actionForm("withdraw", t("withdraw"), field(t("withdrawReason"), html`<textarea name="reason" required maxlength="500"></textarea>`), { primary: t("withdraw") }));
+  }
+  // 典型案例: a resolved request proposed for the knowledge base (a supervisor approves it).
+  if (["agent", "handler", "dept_head", "supervisor"].includes(me.role) && RESOLVED.includes(request?.state)) {
+    forms.push(actionForm("kbcase", t("proposeCase"), html`${field(t("caseTitle2"), html`<input name="title" minlength="2" maxlength="500">`)}
+      ${field(t("caseAnswer"), html`<textarea name="answer" required minlength="10" maxlength="5000"></textarea>`)}`, { primary: t("proposeCase") }));
+  }
   if (me.role === "supervisor") {
     forms.push(actionForm("supervise", t("supervise"), html`${field(t("instructions"), html`<textarea name="instructions" required></textarea>`)}
       ${field(t("orderDue"), html`<input type="datetime-local" name="due" required value="${localInput(now() + 2 * 86400000)}">`)}`));
@@ -115,7 +150,7 @@ const BODIES = {
   contact: (v) => ({ how: v.how, summary: v.summary }),
   progress: (v) => ({ step: v.step, note: v.note, notify_requester: Boolean(v.notify_requester) }),
   pause: (v) => ({ reason: v.reason }),
-  return: (v) => ({ reason: v.reason }),
+  return: (v) => ({ reason: v.reason, ...(v.belongs_to_department ? { belongs_to_department: v.belongs_to_department } : {}) }),
   opinion: (v) => ({ opinion: v.opinion }),
   extension: (v) => ({ clock: v.clock, requested_due: fromLocalInput(v.requested_due), reason: v.reason }),
   resolve: (v) => ({ outcome: v.outcome, reply: v.reply, ...(v.reason ? { reason: v.reason } : {}), ...(v.override_reason ? { override_reason: v.override_reason } : {}) }),
@@ -126,15 +161,27 @@ const ROUTES = {
   resolve: "/v1/cases/{request_id}/resolve",
 };
 
+// Staff names from routing's directory, asked once per member seen in a timeline.
+const staffNames = new Map();
+
+async function nameStaff(events) {
+  const ids = [...new Set(events.filter((e) => e.actor?.kind === "staff").map((e) => e.actor.id))].filter((i) => !staffNames.has(i));
+  const found = await Promise.all(ids.map((staff_id) => call("routing", "GET", "/v1/staff/{staff_id}", { path: { staff_id } }).catch(() => null)));
+  ids.forEach((i, n) => staffNames.set(i, found[n]?.name || null));
+}
+
 export async function casePage(main, { me, arg: id }) {
   render(main, html`<h2>${t("caseTitle", { id })}</h2>
     <div class="case-grid">
       <div>${card(t("requestFacts"), html`<div id="facts"></div>`)}${card(t("clocks"), html`<div id="clocks"></div>`)}
-        ${card(t("caseActions"), html`<div id="actions"></div>`)}</div>
+        ${card(t("caseActions"), html`<div id="action-result" aria-live="polite"></div><div id="actions"></div>`)}</div>
       ${card(t("timeline"), html`<div id="timeline"></div>`)}
     </div>`);
   const dept_staff = ["handler", "dept_head"].includes(me.role);
+  // The business catalogue names the business type and its materials (read once per page).
+  const catalog = await call("intake", "GET", "/v1/catalog").then((r) => r.items).catch(() => []);
   let openForm = null;
+  let lacking = []; // the materials the request still lacks, as last read
   const show = async () => {
     const [request, kase, events, pending] = await Promise.all([
       call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: id } }).catch(() => null),
@@ -145,14 +192,17 @@ export async function casePage(main, { me, arg: id }) {
     const pauses = events.filter((e) => ["request.paused", "request.resumed"].includes(e.type));
     const paused = pauses.length > 0 && pauses[pauses.length - 1].type === "request.paused";
     const working = await workingTimeLeft(running(kase, events)); // one call to routing for the clocks shown
-    render("#facts", facts(request, kase, paused));
+    const words = catalogueWords(catalog, request);
+    lacking = words.lacking;
+    render("#facts", facts(request, kase, paused, words, me));
     render("#clocks", clocks(kase, paused, events, working));
-    render("#timeline", timeline(events));
+    await nameStaff(events);
+    render("#timeline", timeline(events, { materialName: words.materialName, staffName: (i) => staffNames.get(i) }));
     // Keep a form the user is typing in: re-render the actions only when none is open.
     if (!openForm || !document.body.contains(openForm)) {
       const actions = [];
       if (dept_staff) actions.push(kase ? departmentActions(kase, me, paused, pending, request) : html`<p class="muted">${t("notYours")}</p>`);
-      actions.push(...oversightActions(me, request));
+      actions.push(...oversightActions(me, request, words.lacking));
       render("#actions", actions.length ? html`${actions}` : html`<p class="muted">${t("noActions")}</p>`);
     }
   };
@@ -161,8 +211,18 @@ export async function casePage(main, { me, arg: id }) {
     openForm = null;
     await show();
   };
+  onRevealContact($("#facts"));
   const actions = $("#actions");
   actions.addEventListener("toggle", (event) => (openForm = event.target.open ? event.target : null), true);
+  // The supplement form tells at once what would still be missing.
+  actions.addEventListener("change", (event) => {
+    const form = event.target.closest('form[data-action="supplement"]');
+    if (!form) return;
+    const found = problems(lacking, readMaterials(form));
+    const status = form.querySelector(".supplement-status");
+    status.className = `supplement-status ${found.length ? "warn" : "ok"}`;
+    status.textContent = problemWords(found, lacking);
+  });
   actions.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) event.target.form?.requestSubmit();
   });
@@ -199,6 +259,28 @@ export async function casePage(main, { me, arg: id }) {
           body: { request_id: id, instructions: v.instructions, due: fromLocalInput(v.due) },
         });
         return await done(t("issued"));
+      }
+      if (name === "supplement") {
+        const picked = await collect(lacking, readMaterials(form));
+        if (!picked.length) return toast(t("supplementHint"), true);
+        const answer = await call("intake", "POST", "/v1/requests/{request_id}/supplements", { path: { request_id: id }, body: { materials: picked } });
+        const still = answer.missing_materials || [];
+        const words = still.length ? t("supplementedSome", { list: still.map((m) => m.name || m.code).join("、") }) : t("supplementedAll");
+        toast(words);
+        openForm = null;
+        await show();
+        return render("#action-result", html`<p class="${still.length ? "warn" : "ok"}" id="supplemented">${words}</p>`);
+      }
+      if (name === "kbcase") {
+        const made = await call("intake", "POST", "/v1/kb/cases", { body: { request_id: id, answer: v.answer, ...(v.title ? { title: v.title } : {}) } });
+        toast(t("caseProposed", { q: made.question }));
+        openForm = null;
+        await show();
+        return render("#action-result", html`<p class="ok" id="case-proposed">${t("caseProposed", { q: made.question })}</p>`);
+      }
+      if (name === "withdraw") {
+        await call("intake", "POST", "/v1/requests/{request_id}/withdraw", { path: { request_id: id }, body: { reason: v.reason } });
+        return await done(t("withdraw"));
       }
       if (name === "feedback") {
         await call("followup", "POST", "/v1/requests/{request_id}/feedback", {

@@ -1,7 +1,7 @@
 // 派单: requests waiting for a department — from the dispatch queue where routing offers one,
 // else the escalated and returned requests — dispatched in one step with lead and co-handlers.
 import { html, render, $, on, formValues } from "../dom.js";
-import { t, label, knownDepartments, departmentName } from "../i18n.js";
+import { t, label, bilingual, knownDepartments, departmentName } from "../i18n.js";
 import { call, optional } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, field, pagedList } from "../ui.js";
 
@@ -14,7 +14,9 @@ function dispatchForm(id, suggested, queued = false) {
     <button class="act">${t("dispatch")}</button></form>`;
 }
 
-const suggestionList = (items = []) => html`${items.slice(0, 3).map((s) => html`<div>${dept(s.department || s.lead_department)} <span class="muted">${t("confidence")} ${Math.round((s.confidence ?? 0) * 100)}%</span></div>`)}`;
+/** The top three suggestions: the department, the matter it would go under, the confidence. */
+const suggestionList = (items = []) => html`${items.slice(0, 3).map((s) => html`<div class="suggestion">${dept(s.department || s.lead_department)}
+  ${s.matter_name ? html`<span class="matter">${bilingual(s.matter_name)}</span>` : ""} <span class="muted">${t("confidence")} ${Math.round((s.confidence ?? 0) * 100)}%</span></div>`)}`;
 
 export async function dispatchPage(main, { me }) {
   render(main, html`<h2>${t("dispatchQueue")}</h2><div id="notice"></div>${card(t("dispatchQueue"), html`<div id="waiting"></div>`)}`);
@@ -24,8 +26,9 @@ export async function dispatchPage(main, { me }) {
   const readsQueue = ["dispatcher", "supervisor", "admin"].includes(me.role);
   let fromQueue = false;
   const list = pagedList($("#waiting"), async (cursor) => {
-    // The coordinating office pages through its own cases; the dispatch queue through itself.
-    const own = me.department === "coordination";
+    // The coordinating office's handlers page through their own cases (handling answers
+    // department staff only); the dispatch queue pages through itself.
+    const own = me.department === "coordination" && ["handler", "dept_head"].includes(me.role);
     const queue = readsQueue && (!own || !cursor)
       ? await optional("routing", "GET", "/v1/dispatch-queue", { query: own ? {} : { cursor } }) : null;
     fromQueue = queue !== null;
@@ -46,7 +49,7 @@ export async function dispatchPage(main, { me }) {
     render("#notice", fromQueue || !readsQueue ? html`` : html`<p class="muted notice">${t("dispatchMissing")}${me.department === "coordination" ? t("dispatchOwnQueue") : t("dispatchStates")}</p>`);
     return table([
       [t("id"), (x) => caseLink(x.request_id)],
-      [t("state"), (x) => badge("state", x.state || x.request?.state)],
+      [t("state"), (x) => (x.queued ? badge("dispatchState", x.state) : badge("state", x.state || x.request?.state))],
       [t("category"), (x) => label("category", x.category || x.request?.category)],
       [t("content"), (x) => html`<span class="snippet">${(x.content || x.request?.content || "").slice(0, 60)}</span>`],
       [t("receivedAt"), (x) => time(x.received_at || x.request?.received_at)],

@@ -4,7 +4,7 @@ import { t, label } from "../i18n.js";
 import { months, pct } from "../format.js";
 import { call } from "../api.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
-import { workingTimeLeft } from "../timeleft.js";
+import { workingTimeLeft, pagedWithTimeLeft } from "../timeleft.js";
 
 const STATES = ["routed", "accepted", "in_progress", "resolved"];
 
@@ -61,16 +61,17 @@ export async function queuePage(main, { me }) {
     working = await workingTimeLeft(page.items.flatMap((c) => [c.state === "routed" ? c.due?.accept : null, c.due?.resolve]));
     return page;
   }, (items) => queueTable(items, atRisk, working));
-  const showOrders = async () => {
-    const orders = (await call("handling", "GET", "/v1/supervision-orders", { query: { open_only: true } })).items;
-    const orderTime = await workingTimeLeft(orders.map((o) => o.due));
-    render("#orders", table([
+  // The department's open supervision orders, soonest due first, paged.
+  const orders = pagedWithTimeLeft($("#orders"),
+    (cursor) => call("handling", "GET", "/v1/supervision-orders", { query: { open_only: true, limit: 20, cursor } }),
+    (items) => items.map((o) => o.due),
+    (items, working) => table([
       [t("id"), (o) => caseLink(o.request_id)],
       [t("instructions"), (o) => o.instructions],
-      [t("orderDue"), (o) => clockLeft(o.due, o.issued_at || o.created_at, { working: orderTime })],
+      [t("orderDue"), (o) => clockLeft(o.due, o.issued_at || o.created_at, { working })],
       [t("answer"), (o) => html`<form class="answer-order inline" data-id="${o.id}"><input name="answer" required aria-label="${t("answer")}"><button class="act">${t("answer")}</button></form>`],
-    ], orders));
-  };
+    ], items));
+  const showOrders = () => ($("#orders").contains(document.activeElement) ? null : orders.refresh());
   $("#filters").addEventListener("change", () => list.first());
   on($("#cases"), "click", "button.accept", async (event, button) => {
     try {
@@ -86,7 +87,7 @@ export async function queuePage(main, { me }) {
     try {
       await call("handling", "POST", "/v1/supervision-orders/{order_id}/answer", { path: { order_id: form.dataset.id }, body: formValues(form) });
       toast(t("done", { what: t("answer") }));
-      await showOrders();
+      await orders.refresh();
     } catch (e) {
       toast(e.message, true);
     }
@@ -113,28 +114,35 @@ export async function extensionsPage(main, { me }) {
       [t("actions"), (x) => html`<form class="decide inline" data-id="${x.id}"><input name="note" placeholder="${t("note")}" aria-label="${t("note")}">
         <button class="act approve" name="approve" value="1">${t("approve")}</button><button class="act reject" name="approve" value="0">${t("reject")}</button></form>`],
     ], items, { rowAttrs: (x) => html`data-id="${x.request_id}"` }));
-  const showRectifications = async () => {
-    const items = (await call("followup", "GET", "/v1/rectifications", { query: { open_only: true } })).items;
-    const rectifyTime = await workingTimeLeft(items.map((r) => r.due));
-    render("#rectifications", table([
-      [t("handler"), (r) => r.staff_id],
-      [t("orderDue"), (r) => clockLeft(r.due, r.created_at, { working: rectifyTime })],
-      [t("actions"), (r) => html`<form class="rectify inline" data-id="${r.id}">
-        <select name="outcome" aria-label="${t("outcome")}">${RECTIFY.map((o) => html`<option value="${o}">${label("rectification", o)}</option>`)}</select>
-        <input name="note" required placeholder="${t("note")}" aria-label="${t("note")}"><button class="act">${t("save")}</button></form>`],
-    ], items));
+  // The department's staff (routing's directory): names for the rectifications and the team.
+  const staff = (await call("routing", "GET", "/v1/staff", { query: { department: me.department, limit: 500 } })).items;
+  const staffName = (id) => {
+    const s = staff.find((x) => x.id === id);
+    return s ? html`${s.name} <span class="muted">${s.id}</span>` : id;
   };
+  // 差评整改: each bad staff rating of the department's staff to rectify by its due (paged).
+  const rectifications = pagedWithTimeLeft($("#rectifications"),
+    (cursor) => call("followup", "GET", "/v1/rectifications", { query: { open_only: true, limit: 20, cursor } }),
+    (items) => items.map((r) => r.due),
+    (items, working) => table([
+    [t("handler"), (r) => staffName(r.staff_id)],
+    [t("ratedAt"), (r) => time(r.created_at)],
+    [t("orderDue"), (r) => clockLeft(r.due, r.created_at, { working, showDue: true })],
+    [t("actions"), (r) => html`<form class="rectify inline" data-id="${r.id}">
+      <select name="outcome" aria-label="${t("outcome")}">${RECTIFY.map((o) => html`<option value="${o}">${label("rectification", o)}</option>`)}</select>
+      <input name="note" required placeholder="${t("rectifyNote")}" aria-label="${t("rectifyNote")}"><button class="act">${t("save")}</button></form>`],
+  ], items, { rowAttrs: (r) => html`data-id="${r.id}" data-staff="${r.staff_id}"` }));
+  const showRectifications = () => rectifications.refresh();
   const showTeam = async () => {
     const period = months(1)[0];
-    const staff = (await call("routing", "GET", "/v1/staff", { query: { department: me.department, limit: 500 } })).items;
     const figures = await Promise.all(staff.map((s) => call("kpi", "GET", "/v1/staff/{staff_id}/kpis", { path: { staff_id: s.id }, query: { period } }).catch(() => null)));
     render("#team", table([
       [t("handler"), (row) => html`${row.s.name} <span class="muted">${row.s.id}</span>`],
       [t("casesHandled"), (row) => row.f?.cases_handled ?? "–"],
       [label("rate", "on_time_resolution"), (row) => pct(row.f?.on_time?.rate)],
       [label("rate", "satisfaction"), (row) => pct(row.f?.request_satisfaction?.rate)],
-      [t("serviceRatings"), (row) => row.f?.service_ratings?.total ?? "–"],
-    ], staff.map((s, i) => ({ s, f: figures[i] }))));
+      [t("serviceRatings"), (row) => html`<span data-ratings="${row.s.id}">${row.f?.service_ratings?.total ?? "–"}</span>`],
+    ], staff.map((s, i) => ({ s, f: figures[i] })), { rowAttrs: (row) => html`data-staff="${row.s.id}"` }));
   };
   on($("#extensions"), "submit", "form.decide", async (event, form) => {
     event.preventDefault();
@@ -153,7 +161,7 @@ export async function extensionsPage(main, { me }) {
     event.preventDefault();
     try {
       await call("followup", "POST", "/v1/rectifications/{rectification_id}/outcome", { path: { rectification_id: form.dataset.id }, body: formValues(form) });
-      toast(t("decided"));
+      toast(t("rectified", { who: staff.find((x) => x.id === form.closest("tr")?.dataset.staff)?.name || "", outcome: label("rectification", form.elements.outcome.value) }));
       await showRectifications();
     } catch (e) {
       toast(e.message, true);
@@ -161,5 +169,7 @@ export async function extensionsPage(main, { me }) {
   });
   const refresh = () => Promise.all([list.refresh(), showRectifications(), showTeam()]);
   await refresh();
-  return { refresh: () => Promise.all([list.refresh(), showRectifications()]) };
+  // Polled, but a list the head is typing a note in is left alone.
+  const typing = (sel) => $(sel).contains(document.activeElement);
+  return { refresh: () => Promise.all([typing("#extensions") ? null : list.refresh(), typing("#rectifications") ? null : showRectifications()]) };
 }

@@ -1,10 +1,10 @@
 // 督办: the overdue and at-risk board, supervision orders, rankings, rates, trends, hot spots.
 import { html, render, $, on, formValues } from "../dom.js";
-import { t, label, departmentName } from "../i18n.js";
+import { t, label, bilingual } from "../i18n.js";
 import { call } from "../api.js";
 import { months, pct, now, localInput, fromLocalInput } from "../format.js";
 import { toast, card, dept, caseLink, time, table, field, clockLeft, pagedList } from "../ui.js";
-import { workingTimeLeft } from "../timeleft.js";
+import { pagedWithTimeLeft } from "../timeleft.js";
 
 const RATES = ["acceptance_timeliness", "on_time_resolution", "feedback_timeliness", "handling_accuracy", "satisfaction"];
 const COUNTS = ["routed", "accepted", "resolved", "feedback_given", "rated", "closed", "overdue_open"];
@@ -35,6 +35,8 @@ const clockRows = (rows, overdue, working) => table([
   [t("actions"), (c) => html`<button class="act supervise" data-id="${c.request_id}" data-department="${c.department}">${t("supervise")}</button>`],
 ], rows, { rowClass: () => (overdue ? "overdue" : "at-risk"), rowAttrs: (c) => html`data-id="${c.request_id}"` });
 
+const BOARD_PAGE = 20;
+
 export async function boardPage(main, { me }) {
   render(main, html`<h2>${t("board")}</h2>
     <div class="case-grid">
@@ -43,25 +45,27 @@ export async function boardPage(main, { me }) {
     </div>
     <div id="supervise-box"></div>
     ${card(t("orders"), html`<div id="orders"></div>`)}`);
-  const show = async () => {
-    const [overdue, risky, orders] = await Promise.all([
-      call("handling", "GET", "/v1/overdue"),
-      call("handling", "GET", "/v1/at-risk"),
-      call("handling", "GET", "/v1/supervision-orders", { query: { open_only: false } }),
-    ]);
-    // One call to routing for every clock on the board: the working time left on each.
-    const open = orders.items.filter((o) => !o.answered_at);
-    const working = await workingTimeLeft([...overdue.clocks, ...risky.clocks, ...open].map((c) => c.due));
-    render("#board", clockRows(overdue.clocks, true, working));
-    render("#risk", clockRows(risky.clocks, false, working));
-    render("#orders", table([
+  // Each list pages on by itself (the APIs' keyset cursors), soonest due first.
+  const dues = (items) => items.map((c) => c.due);
+  const overdue = pagedWithTimeLeft($("#board"),
+    (cursor) => call("handling", "GET", "/v1/overdue", { query: { limit: BOARD_PAGE, cursor } })
+      .then((a) => ({ items: a.clocks, next_cursor: a.next_cursor })),
+    dues, (items, working) => clockRows(items, true, working));
+  const risky = pagedWithTimeLeft($("#risk"),
+    (cursor) => call("handling", "GET", "/v1/at-risk", { query: { limit: BOARD_PAGE, cursor } })
+      .then((a) => ({ items: a.clocks, next_cursor: a.next_cursor })),
+    dues, (items, working) => clockRows(items, false, working));
+  const orders = pagedWithTimeLeft($("#orders"),
+    (cursor) => call("handling", "GET", "/v1/supervision-orders", { query: { open_only: false, limit: BOARD_PAGE, cursor } }),
+    (items) => items.filter((o) => !o.answered_at).map((o) => o.due),
+    (items, working) => table([
       [t("id"), (o) => caseLink(o.request_id)],
       [t("department"), (o) => dept(o.department)],
       [t("instructions"), (o) => o.instructions],
       [t("orderDue"), (o) => (o.answered_at ? time(o.due) : clockLeft(o.due, o.issued_at, { working }))],
       [t("answer"), (o) => (o.answered_at ? html`${o.answer} <span class="muted">${time(o.answered_at)}</span>` : html`<span class="muted">—</span>`)],
-    ], orders.items.slice().reverse(), { rowClass: (o) => (o.answered_at ? "" : "open") }));
-  };
+    ], items, { rowClass: (o) => (o.answered_at ? "" : "open"), rowAttrs: (o) => html`data-id="${o.request_id}"` }));
+  const show = () => Promise.all([overdue.refresh(), risky.refresh(), orders.refresh()]);
   on(main, "click", "button.supervise", (event, button) => {
     if (me.role !== "supervisor") return toast(t("failed"), true);
     render("#supervise-box", card(t("supervise"), html`<form id="supervise" data-id="${button.dataset.id}" data-department="${button.dataset.department}">
@@ -135,12 +139,13 @@ export async function kpiPage(main) {
       ...COUNTS.map((k) => [label("volume", k), (r) => html`<span data-count="${r.department}.${k}">${r.counts?.[k] ?? 0}</span>`]),
     ], figures.items));
     await (firstPage === true ? matters.first() : matters.refresh());
+    // 问责清单: a department under the pass line in consecutive months (KPI's flags).
     render("#accountability", table([
       [t("department"), (f) => dept(f.department)],
-      [t("flags"), (f) => f.reason || f.kind || ""],
+      [t("flags"), (f) => t("flagWords", { n: f.periods?.length || 1, line: f.pass_line, periods: (f.periods?.length ? f.periods : [f.period]).join("、") })],
       [t("period"), (f) => f.period || ""],
-      [t("receivedAt"), (f) => time(f.flagged_at)],
-    ], flags.items));
+      [t("flaggedAt"), (f) => time(f.flagged_at)],
+    ], flags.items, { rowAttrs: (f) => html`data-department="${f.department}"` }));
   };
   // Another month: the matters from their first page again.
   $("#period-form").addEventListener("change", () => show(true).catch((e) => toast(e.message, true)));
@@ -151,12 +156,26 @@ export async function kpiPage(main) {
   return { refresh: show };
 }
 
+// The dispatch catalogue's names of the matters on the hot-spot lists, asked of routing once
+// per matter (and kept: a poll asks only for a matter not seen before).
+const matterNames = new Map();
+
+async function nameMatters(codes) {
+  const unknown = [...new Set(codes)].filter((c) => c && !matterNames.has(c));
+  const found = await Promise.all(unknown.map((code) => call("routing", "GET", "/v1/matters/{code}", { path: { code } }).catch(() => null)));
+  unknown.forEach((code, i) => matterNames.set(code, found[i]?.name || null));
+}
+
+const matterWords = (code) => (matterNames.get(code) ? bilingual(matterNames.get(code)) : t("matterUnnamed"));
+
 export async function trendsPage(main) {
   const { scoreTrend, hotspotBars } = await import("../charts.js");
   const period = months(1)[0];
   render(main, html`<h2>${t("nav.trends")}</h2>
     ${card(t("chartTrend"), html`<div id="trend-chart" class="chart"></div>`)}
     <div class="case-grid">
+      ${card(t("chartMatters"), html`<div id="matters-chart" class="chart"></div><div id="hot-matters"></div>`)}
+      ${card(t("chartMatterAreas"), html`<div id="matter-areas"></div>`)}
       ${card(t("chartTopics"), html`<div id="topics-chart" class="chart"></div><div id="topics"></div>`)}
       ${card(t("chartAreas"), html`<div id="areas-chart" class="chart"></div><div id="areas"></div>`)}
     </div>`);
@@ -167,16 +186,22 @@ export async function trendsPage(main) {
       call("kpi", "GET", "/v1/hotspots", { query: { period } }),
     ]);
     scoreTrend($("#trend-chart"), span, history);
-    const name = (key) => label("category", key) || departmentName(key);
-    const labels = { current: spots.period, previous: spots.previous, name };
-    const most = (x) => x.most || x;
-    hotspotBars($("#topics-chart"), most(spots.topics), labels);
+    const most = (x) => x?.most || x || [];
+    const hotMatters = most(spots.matters), hotPlaces = most(spots.matters_in_areas);
+    await nameMatters([...hotMatters.map((r) => r.key), ...hotPlaces.map((r) => r.matter)]);
+    const labels = { current: spots.period, previous: spots.previous };
+    hotspotBars($("#matters-chart"), hotMatters, { ...labels, name: matterWords });
+    hotspotBars($("#topics-chart"), most(spots.topics), { ...labels, name: (k) => k });
     hotspotBars($("#areas-chart"), most(spots.areas), { ...labels, name: (k) => k });
-    const rows = (items, named) => table([
-      [t("topics"), (r) => named(r.key)], [t("count"), (r) => r.count], [t("growth"), (r) => pct(r.growth)],
-    ], items.slice(0, 8));
-    render("#topics", rows(most(spots.topics), name));
-    render("#areas", rows(most(spots.areas), (k) => k));
+    const rows = (head, items, named, attrs = () => "") => table([
+      [head, named], [t("count"), (r) => r.count], [t("growth"), (r) => pct(r.growth)],
+    ], items.slice(0, 10), { rowAttrs: attrs }); // as many as the chart draws
+    render("#hot-matters", rows(t("matterName"), hotMatters,
+      (r) => html`<span class="matter">${matterWords(r.key)}</span> <span class="muted">${r.key}</span>`, (r) => html`data-matter="${r.key}"`));
+    render("#matter-areas", rows(t("matterAtPlace"), hotPlaces,
+      (r) => html`<span class="matter">${matterWords(r.matter)}</span> · ${r.area}`, (r) => html`data-matter="${r.matter}"`));
+    render("#topics", rows(t("topics"), most(spots.topics), (r) => r.key));
+    render("#areas", rows(t("areas"), most(spots.areas), (r) => r.key));
   };
   await show();
   return { refresh: show };
