@@ -490,14 +490,16 @@ def test_a_head_rectifies_a_bad_rating_of_their_staff_and_reads_the_team_figures
     base: str, browser: WebDriver, http: httpx.Client, services: Platform
 ) -> None:
     u = services.urls
+    # A window clerk of the service centre: agent-001's own ratings are counted exactly by
+    # tests/e2e/test_staff_evaluation.py on the same platform.
     head = issue_staff_token("head-service", "dept_head", "service_center")
-    member = http.get(f"{u['routing']}/v1/staff/agent-001", headers=bearer(head)).json()
+    member = http.get(f"{u['routing']}/v1/staff/window-01", headers=bearer(head)).json()
     assert member["department"] == "service_center"
     rated = http.post(
         f"{u['followup']}/v1/staff-ratings",
         headers=console.HOTLINE,
         json={
-            "staff_id": "agent-001",
+            "staff_id": "window-01",
             "service_ref": f"call-{uuid.uuid4().hex[:8]}",
             "channel": "hotline",
             "level": "unsatisfied",
@@ -514,9 +516,9 @@ def test_a_head_rectifies_a_bad_rating_of_their_staff_and_reads_the_team_figures
 
     open_as(browser, base, head, "extensions")
     row = paged_to(browser, "#rectifications", f'tr[data-id="{mine["id"]}"]')
-    assert member["name"] in row.text and "agent-001" in row.text
+    assert member["name"] in row.text and "window-01" in row.text
     assert "剩余" in row.text and "个工作日" in row.text and HUMAN_TIME.search(row.text)
-    team = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#team tr[data-staff="agent-001"]'))
+    team = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, '#team tr[data-staff="window-01"]'))
     assert member["name"] in team.text
     assert "承办件数" in text_of(browser, "#team") and "按时办结率" in text_of(browser, "#team")
     shot(browser, "22-head-rectifications")
