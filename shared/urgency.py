@@ -84,14 +84,20 @@ class SafetyRule:
     pattern: re.Pattern[str]
     unless: re.Pattern[str] | None = None
 
+    def reading(self, text: str) -> bool | None:
+        """True: one of the rule's danger words stands in a sentence that neither names an
+        exception nor puts it in the past or among the things that keep happening; False:
+        its words are there, but every time with an exception beside them; None: not there."""
+        matches = list(self.pattern.finditer(text))
+        if not matches:
+            return None
+        return any(self._stands(text, m) for m in matches)
+
     def fires_on(self, text: str) -> bool:
-        """One of the rule's danger words in a sentence that neither names an exception nor
-        puts it in the past or among the things that keep happening."""
-        return any(self._stands(text, m) for m in self.pattern.finditer(text))
+        return self.reading(text) is True
 
     def excepted(self, text: str) -> bool:
-        """The rule's words are there, and every time with an exception beside them."""
-        return self.pattern.search(text) is not None and not self.fires_on(text)
+        return self.reading(text) is False
 
     def _stands(self, text: str, match: re.Match[str]) -> bool:
         start, end = _sentence_around(text, match.start(), match.end(), _SENTENCE_END)
@@ -136,9 +142,14 @@ class SafetyNet:
     def check(self, text: str) -> str | None:
         """The first rule that fires, else the learned model if it is sure enough, or None."""
         lowered = normalise(text)
-        rule = next((r.id for r in self.rules if r.fires_on(lowered)), None)
-        if rule is not None or self.learned is None or any(r.excepted(lowered) for r in self.rules):
-            return rule  # a rule's named exception (a tyre leaking air) is not for the model to overrule
+        excepted = False
+        for rule in self.rules:  # each rule read once: this runs on every request
+            reading = rule.reading(lowered)
+            if reading:
+                return rule.id
+            excepted = excepted or reading is False
+        if excepted or self.learned is None:
+            return None  # a rule's named exception (a tyre leaking air) is not for the model to overrule
         return LEARNED_URGENCY if self.learned.is_urgent(lowered) else None
 
 
