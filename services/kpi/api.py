@@ -167,9 +167,15 @@ async def rankings(
 
 
 @router.get("/accountability", response_model=FlagPage)
-async def accountability(_: Caller, session: Session) -> dict[str, Any]:
-    """Departments under the pass line in N consecutive periods."""
-    return await queries.accountability(session)
+async def accountability(
+    _: Caller,
+    session: Session,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Departments under the pass line in N consecutive periods, newest flag first, a page at
+    a time (`next_cursor` for the next)."""
+    return await queries.accountability(session, cursor, limit)
 
 
 @router.get("/hotspots", response_model=Hotspots)

@@ -207,13 +207,16 @@ async def rankings(session: AsyncSession, settings: Settings, period: Period) ->
     ]
 
 
-async def accountability(session: AsyncSession) -> dict[str, Any]:
-    """Departments under the pass line in N consecutive periods, newest flag first."""
-    rows = await store.flags_newest_first(session)
-    return {
-        "items": [{**r, "flagged_at": r["flagged_at"].isoformat()} for r in rows],
-        "next_cursor": None,
-    }
+async def accountability(session: AsyncSession, cursor: str | None, limit: int) -> dict[str, Any]:
+    """Departments under the pass line in N consecutive periods, newest flag first, a page at a
+    time."""
+    rows = await store.flags_newest_first(session, cursor, limit)
+    return keyset_page(
+        rows,
+        limit,
+        ["flagged_at", "department", "period"],
+        lambda r: {**r, "flagged_at": r["flagged_at"].isoformat()},
+    )
 
 
 async def visible_fact(session: AsyncSession, principal: Principal, request_id: str) -> Fact:

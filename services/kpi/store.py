@@ -191,6 +191,8 @@ flags = Table(
     Column("periods", JSONB, nullable=False),
     Column("pass_line", Float, nullable=False),
     Column("flagged_at", DateTime(timezone=True), nullable=False, default=now, server_default=func.now()),
+    # The accountability list pages newest first on this key.
+    Index("ix_flags_newest", "flagged_at", "department", "period"),
 )
 
 
@@ -877,8 +879,11 @@ async def score_history(session: AsyncSession, department: str, labels: list[str
 
 
 # --- the reads behind the API (queries.py) ---------------------------------------------------
-async def flags_newest_first(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = (await session.execute(select(flags).order_by(flags.c.flagged_at.desc()))).mappings()
+async def flags_newest_first(session: AsyncSession, cursor: str | None, limit: int) -> list[dict[str, Any]]:
+    """A page of the accountability flags, newest first, after the cursor's (time, department,
+    period)."""
+    key = [flags.c.flagged_at, flags.c.department, flags.c.period]
+    rows = (await session.execute(keyset(select(flags), key, cursor, limit, descending=True))).mappings()
     return [dict(r) for r in rows]
 
 

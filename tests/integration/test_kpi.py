@@ -120,6 +120,21 @@ async def test_three_periods_under_the_pass_line_flag_a_department_once(
     mine = [f for f in flags if f["department"] == slow]
     assert len(mine) == 1 and mine[0]["periods"] == months
 
+    # A page at a time (one flag a page here), newest first, is the same list as one page.
+    whole = (await client.get("/v1/accountability", params={"limit": 500}, headers=SUPERVISOR)).json()
+    paged: list[dict[str, object]] = []
+    params: dict[str, object] = {"limit": 1}
+    while True:
+        part = (await client.get("/v1/accountability", params=params, headers=SUPERVISOR)).json()
+        paged += part["items"]
+        if not part["next_cursor"]:
+            break
+        params["cursor"] = part["next_cursor"]
+    assert paged == whole["items"] and whole["next_cursor"] is None
+    assert [f["flagged_at"] for f in paged] == sorted((f["flagged_at"] for f in paged), reverse=True)
+    bad = await client.get("/v1/accountability", params={"cursor": "nonsense"}, headers=SUPERVISOR)
+    assert bad.status_code == 400 and bad.json()["error"]["fields"][0]["field"] == "cursor"
+
     ranking = (await client.get("/v1/rankings", params={"period": "2025-08"}, headers=SUPERVISOR)).json()[
         "items"
     ]

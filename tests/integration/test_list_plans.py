@@ -219,8 +219,10 @@ async def test_list_pages_read_large_tables_on_indexes(platform: Settings, servi
             service,
             kpi_store.metadata,
             kpi_app,
-            ["facts", "counts", "events"],
+            ["facts", "counts", "events", "flags"],
             [
+                ("/v1/accountability", {}, SUPERVISOR),
+                ("/v1/accountability", {"limit": 20}, SUPERVISOR),
                 ("/v1/kpis", {"period": "2026-11"}, SUPERVISOR),
                 ("/v1/kpis", {"period": "2026-12"}, HEAD),
                 ("/v1/kpis", {"period": "2026-Q4", "department": "water"}, SUPERVISOR),
