@@ -101,7 +101,7 @@ fuzz: $(STAMP)
 	  status=$$?; $(BIN)/python bench/fuzz_report.py .run/fuzz.jsonl; exit $$status
 
 kpi-rebuild: $(STAMP)
-	$(BIN)/python -m services.kpi.rebuild
+	$(BIN)/python -m services.kpi.rebuild $(ARGS)
 
 check-consistency: $(STAMP)
 	$(BIN)/python scripts/check_consistency.py

@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     )
     kpi_pass_line: float = Field(default=85.0, ge=0, le=100)
     kpi_flag_after_periods: int = Field(default=3, ge=1)
+    # The rebuild's work directory (its bucket files and checkpoint; a resumed rebuild picks up
+    # there) and how many events each bucket holds at most on average (what one fold keeps in
+    # memory). Empty: a folder under the system's temporary directory.
+    kpi_rebuild_dir: str = ""
+    kpi_rebuild_bucket_events: int = Field(default=200_000, ge=1_000)
     # Routing: after this many returns (退单) a request goes to the coordinating department.
     max_returns_before_escalation: int = Field(default=2, ge=1)
     # Content-based dispatch: below this confidence (the top department's probability) a

@@ -219,12 +219,16 @@ async def close_period(period: str, principal: Caller, uow: Uow) -> dict[str, An
         ) from exc
 
 
-@router.post("/rebuild", response_model=Rebuilt)
-async def post_rebuild(_: Caller, settings: Settings, repair_counts: bool = False) -> dict[str, Any]:
+@router.post("/rebuild", response_model=Rebuilt, responses={409: {"description": "a rebuild is running"}})
+async def post_rebuild(
+    _: Caller, settings: Settings, repair_counts: bool = False, resume: bool = False
+) -> dict[str, Any]:
     """Replay requests.lifecycle from the beginning into a fresh projection and report every
     difference from the live one (there must be none), and every kept count that differs from
-    a recount of the live fact rows (`repair_counts=true` rewrites them)."""
-    return await rebuild(settings, repair_counts=repair_counts)
+    a recount of the live fact rows (`repair_counts=true` rewrites them). `resume=true`
+    continues an interrupted rebuild from its checkpoint; one rebuild at a time (409
+    `rebuild_running`)."""
+    return await rebuild(settings, repair_counts=repair_counts, resume=resume)
 
 
 class Evaluation(BaseModel):

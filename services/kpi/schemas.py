@@ -254,6 +254,8 @@ class Rebuilt(BaseModel):
     count_differences: int
     count_examples: list[Free]
     counts_repaired: bool
+    buckets: int = Field(description="how many parts the replay was folded in (each in memory on its own)")
+    resumed: bool = Field(description="whether it went on from an interrupted rebuild's checkpoint")
 
 
 class FirstContactResolutions(BaseModel):

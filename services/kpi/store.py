@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -686,6 +686,14 @@ async def repeated(session: AsyncSession, period: Period, top: int) -> list[dict
         {"requester_ref": ref, "topic": t, "requests": int(k)}
         for ref, t, k in (await session.execute(stmt)).all()
     ]
+
+
+async def stream_facts(session: AsyncSession) -> AsyncIterator[Fact]:
+    """Every fact row, a few thousand at a time from a server-side cursor (the rebuild's
+    comparison: never the whole table in memory)."""
+    result = await session.stream(select(facts).execution_options(yield_per=5_000))
+    async for row in result.mappings():
+        yield Fact.from_row(dict(row))
 
 
 async def all_facts(session: AsyncSession) -> dict[str, Fact]:
