@@ -69,9 +69,9 @@ def test_an_admin_edits_a_business_type_of_the_materials_catalogue(
     assert made.is_success and made.json()["version"] == 1, made.text
 
     open_as(browser, base, ADMIN, "admin")
-    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#catalog tr[data-code="{code}"]'))
-    assert "摊位许可" in row.text and "第 1 版" in row.text and "身份证（必交）" in row.text
-    tap(browser, row.find_element(By.CSS_SELECTOR, "button.edit-catalog"))
+    row = f'#catalog tr[data-code="{code}"]'  # the page polls: rows are read by their selector
+    wait_for(browser, shows(row, "摊位许可", "第 1 版", "身份证（必交）"))
+    press(browser, f"{row} button.edit-catalog")
     form = wait_for(browser, lambda d: d.find_element(By.ID, "catalog-form"))
     assert f"编辑业务类型 {code}（当前第 1 版）" in form.text
     assert "材料名称" in form.text and "必交" in form.text and "文件类型" in form.text
@@ -122,11 +122,9 @@ def test_a_head_edits_an_article_and_reads_the_edited_text(
     article = made.json()["id"]
 
     open_as(browser, base, URBAN_HEAD, "kbwrite")
-    row = wait_for(
-        browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#own-articles tr[data-id="{article}"]')
-    )
-    assert "三个工作日内" in row.text and "草稿" in row.text
-    tap(browser, row.find_element(By.CSS_SELECTOR, "button.kb-edit"))
+    row = f'#own-articles tr[data-id="{article}"]'
+    wait_for(browser, shows(row, "三个工作日内", "草稿"))
+    press(browser, f"{row} button.kb-edit")
     form = wait_for(browser, lambda d: d.find_element(By.ID, "article-edit"))
     assert f"修改知识文章：{question}（当前第 1 版）" in form.text
     assert form.find_element(By.NAME, "question").get_attribute("value") == question
@@ -167,9 +165,9 @@ def test_an_agent_reads_the_full_text_and_the_admin_reads_the_audit(
     filters = wait_for(browser, lambda d: d.find_element(By.ID, "reads-filters"))
     filters.find_element(By.NAME, "request_id").send_keys(rid)
     tap(browser, filters.find_element(By.CSS_SELECTOR, "button[type=submit]"))
-    row = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, f'#reads tr[data-request="{rid}"]'))
-    assert "agent-007" in row.text and "坐席" in row.text and "诉求原文" in row.text
-    assert "核实诉求人留的电话" in row.text and HUMAN_TIME.search(row.text), row.text
+    read = f'#reads tr[data-request="{rid}"]'  # the list re-renders: read it by its selector
+    wait_for(browser, shows(read, "agent-007", "坐席", "诉求原文", "核实诉求人留的电话"))
+    assert HUMAN_TIME.search(text_of(browser, read)), text_of(browser, read)
     assert "个人信息查看记录" in text_of(browser, "main")
     no_errors(browser)
 
@@ -308,9 +306,10 @@ def test_an_admin_edits_a_staff_member_and_trains_a_dispatch_model(
     names = console.department_names(http, services)
 
     open_as(browser, base, ADMIN, "admin")
-    row = paged_to(browser, "#staff", f'tr[data-staff="{member}"]')
-    assert "测试 坐席" in row.text and "坐席" in row.text and "是" in row.text
-    tap(browser, row.find_element(By.CSS_SELECTOR, "button.edit-staff"))
+    paged_to(browser, "#staff", f'tr[data-staff="{member}"]')
+    row = f'#staff tr[data-staff="{member}"]'
+    wait_for(browser, shows(row, "测试 坐席", "坐席", "是"))
+    press(browser, f"{row} button.edit-staff")
     form = wait_for(browser, lambda d: d.find_element(By.ID, "staff-form"))
     assert "编辑工作人员：测试 坐席" in form.text
     fill(form.find_element(By.NAME, "name"), "测试 城管处理人")
@@ -318,8 +317,8 @@ def test_an_admin_edits_a_staff_member_and_trains_a_dispatch_model(
     Select(form.find_element(By.NAME, "department")).select_by_value("urban")
     tap(browser, form.find_element(By.CSS_SELECTOR, 'button[type="submit"]'))
     wait_for(browser, shows("#staff-saved", "已保存工作人员：测试 城管处理人（承办人）"))
-    row = paged_to(browser, "#staff", f'tr[data-staff="{member}"]')
-    assert "测试 城管处理人" in row.text and "承办人" in row.text and names["urban"] in row.text
+    paged_to(browser, "#staff", f'tr[data-staff="{member}"]')
+    wait_for(browser, shows(row, "测试 城管处理人", "承办人", names["urban"]))
     saved = http.get(f"{routing}/v1/staff/{member}", headers=bearer(ADMIN)).json()
     assert saved["role"] == "handler" and saved["department"] == "urban"
 
