@@ -477,6 +477,30 @@ def counted(driver: WebDriver, department: str, column: str) -> int:
     return int(cells[0].text) if cells else 0
 
 
+def ranking_rows(driver: WebDriver) -> list[tuple[str, str, str, float | None]]:
+    """The ranking as the page reads, top to bottom: (名次, department code, its name, 得分)."""
+    rows = []
+    for tr in driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr"):
+        cells = tr.find_elements(By.TAG_NAME, "td")
+        code = cells[2].find_element(By.CSS_SELECTOR, "[data-score]").get_attribute("data-score") or ""
+        score = cells[2].text.strip()
+        shown = None if score == "–" else float(score)
+        rows.append((cells[0].text.strip(), code, cells[1].text.strip(), shown))
+    return rows
+
+
+def in_ranking_order(rows: list[tuple[str, str, str, float | None]]) -> bool:
+    """Best score first (equal scores share a rank, by code), the unscored last, unranked."""
+    scored = [r for r in rows if r[3] is not None]
+    if rows[: len(scored)] != scored or any(r[0] != "–" for r in rows[len(scored) :]):
+        return False
+    if [r[1] for r in scored] != [r[1] for r in sorted(scored, key=lambda r: (-(r[3] or 0), r[1]))]:
+        return False
+    ranks = [int(r[0]) for r in scored]
+    higher = [sum(1 for other in scored if (other[3] or 0) > (r[3] or 0)) + 1 for r in scored]
+    return ranks == higher
+
+
 def test_a_supervisor_supervises_sees_the_answer_and_the_figures_move(
     base: str, browser: WebDriver, http: httpx.Client, services: Platform
 ) -> None:
@@ -484,6 +508,10 @@ def test_a_supervisor_supervises_sees_the_answer_and_the_figures_move(
     open_as(browser, base, SUPERVISOR, "kpi")
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#volumes table, #volumes p"))
     before = counted(browser, "water", "resolved")
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#ranking tbody tr"))
+    ranked_before = ranking_rows(browser)
+    assert in_ranking_order(ranked_before), ranked_before
+    (water_before,) = [r for r in ranked_before if r[1] == "water"]
 
     rid = submit_request(
         http,
@@ -535,6 +563,32 @@ def test_a_supervisor_supervises_sees_the_answer_and_the_figures_move(
     wait_for(browser, moved, timeout=45)
     ranking = text_of(browser, "#ranking")
     assert "水务集团" in ranking and "按时办结率" in ranking and "满意率" in ranking
+    # The ranking moved: the water company, signed for and resolved on time, now has a score
+    # above what it had (none, if this was its first request), and stands where that score
+    # puts it — above every department scoring less, the ranks read on the page in order.
+    chosen = browser.find_element(By.CSS_SELECTOR, '#period-form select[name="period"]')
+    period = chosen.get_attribute("value")
+
+    def as_kpi_ranks(d: WebDriver) -> bool:
+        kpi = http.get(f"{u['kpi']}/v1/rankings", headers=bearer(SUPERVISOR), params={"period": period})
+        page = ranking_rows(d)
+        if [(r[1], r[3]) for r in page] == [(k["department"], k["score"]) for k in kpi.json()["items"]]:
+            return True
+        d.refresh()
+        wait_for(d, lambda d2: d2.find_elements(By.CSS_SELECTOR, "#ranking tbody tr"))
+        return False
+
+    wait_for(browser, as_kpi_ranks)  # the page reads as KPI ranks them
+    ranked = ranking_rows(browser)
+    assert in_ranking_order(ranked), ranked
+    (water,) = [r for r in ranked if r[1] == "water"]
+    assert water[2] == "水务集团" and water[3] is not None
+    assert water_before[3] is None or water[3] >= water_before[3], (water_before, water)
+    below = [r[1] for r in ranked if r[3] is None or r[3] < water[3]]
+    assert [r[1] for r in ranked][len(ranked) - len(below) :] == below, ranked
+    assert water[0] == str(1 + sum(1 for r in ranked if r[3] is not None and r[3] > water[3]))
+    if water_before[3] is None:  # from among the unranked (–, listed last) to its rank
+        assert water_before[0] == "–" and ranked.index(water) < ranked_before.index(water_before)
 
     # 按事项: a request in the citizen's own words (no topic) goes out under a matter of the
     # dispatch catalogue; the KPI page shows that matter by its name, the request counted

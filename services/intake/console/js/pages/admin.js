@@ -119,6 +119,55 @@ function departmentFields(d = {}) {
     <label class="check"><input type="checkbox" name="coordinating" ${d.coordinating ? "checked" : ""}> ${t("coordinating")}</label>`;
 }
 
+// --- the business catalogue: a business type's name and materials ----------------------------
+/** One material's row: code, name, 必交, file types, size limit; a blank row adds one. */
+const materialRow = (m, i) => html`<tr class="material-row" data-row="${i}">
+    <td><input name="mat_code_${i}" value="${m.code || ""}" pattern="[A-Za-z0-9_.\\-]+" aria-label="${t("materialCode")}" ${m.code ? "readonly" : ""}></td>
+    <td><input name="mat_name_${i}" value="${m.name || ""}" maxlength="200" aria-label="${t("materialName")}"></td>
+    <td><input type="checkbox" name="mat_mandatory_${i}" aria-label="${t("mandatory")}" ${m.mandatory === false ? "" : "checked"}></td>
+    <td><input name="mat_types_${i}" value="${joinList(m.media_types)}" aria-label="${t("mediaTypes")}"></td>
+    <td><input name="mat_size_${i}" type="number" min="1" value="${m.max_size ?? ""}" aria-label="${t("maxSize")}"></td>
+    <td>${m.code ? html`<input type="checkbox" name="mat_remove_${i}" aria-label="${t("removeMaterial")}">` : ""}</td></tr>`;
+
+function catalogFields(c) {
+  const rows = [...(c.materials || []), {}];
+  return html`<div class="row">
+      ${field(t("catalogName"), html`<input name="name" required maxlength="200" value="${c.name || ""}">`)}
+      ${field(t("deadlineClass"), html`<input name="deadline_class" maxlength="100" value="${c.deadline_class || ""}">`)}
+    </div>
+    ${field(t("description"), html`<textarea name="description" rows="2" maxlength="2000">${c.description || ""}</textarea>`)}
+    <h5>${t("materials")}</h5><p class="muted">${t("materialsHint")}</p>
+    <table class="materials-editor"><thead><tr><th>${t("materialCode")}</th><th>${t("materialName")}</th><th>${t("mandatory")}</th>
+      <th>${t("mediaTypes")}</th><th>${t("maxSize")}</th><th>${t("removeMaterial")}</th></tr></thead>
+      <tbody>${rows.map((m, i) => materialRow(m, i))}</tbody></table>
+    <label class="check"><input type="checkbox" name="active" ${c.active === false ? "" : "checked"}> ${t("inUse")}</label>`;
+}
+
+function catalogBody(form) {
+  const v = formValues(form);
+  const materials = [];
+  for (const row of form.querySelectorAll("tr.material-row")) {
+    const i = row.dataset.row;
+    const code = v[`mat_code_${i}`], name = v[`mat_name_${i}`];
+    if (!code || !name || v[`mat_remove_${i}`]) continue;
+    const size = v[`mat_size_${i}`];
+    materials.push({ code, name, mandatory: Boolean(v[`mat_mandatory_${i}`]), media_types: splitList(v[`mat_types_${i}`]), ...(size ? { max_size: Number(size) } : {}) });
+  }
+  return { name: v.name, description: v.description || null, deadline_class: v.deadline_class || null, active: Boolean(v.active), materials };
+}
+
+// --- the staff directory (routing) ------------------------------------------------------------
+const STAFF_ROLES = ["agent", "handler", "dept_head", "dispatcher", "supervisor", "admin", "ops"];
+
+function staffFields(m) {
+  return html`<div class="row">
+      ${field(t("staffName"), html`<input name="name" required maxlength="200" value="${m.name || ""}">`)}
+      ${field(t("roleName"), html`<select name="role">${STAFF_ROLES.map((r) => html`<option value="${r}" ${r === m.role ? "selected" : ""}>${t(`role.${r}`)}</option>`)}</select>`)}
+      ${field(t("department"), deptSelect("department", m.department || "", { blank: t("none") }))}
+    </div>
+    <label class="check"><input type="checkbox" name="active" ${m.active === false ? "" : "checked"}> ${t("inUse")}</label>`;
+}
+
 // --- the page -------------------------------------------------------------------------------
 export async function adminPage(main) {
   render(main, html`<h2>${t("nav.admin")}</h2>
@@ -140,9 +189,39 @@ export async function adminPage(main) {
         ${field(t("channel"), html`<select name="channel">${options("channel", "web")}</select>`)}
         ${field(t("label"), html`<input name="label">`)}<button class="act">${t("createKey")}</button></form>
       <div id="new-key-shown" aria-live="polite"></div><div id="keys"></div>`)}
-    ${card(t("catalog"), html`<div id="catalog"></div>`)}`);
+    ${card(t("staffList"), html`<div id="staff-said" aria-live="polite"></div><div id="staff-editor"></div><div id="staff"></div>`)}
+    ${card(t("dispatchModels"), html`<div id="models-said" aria-live="polite"></div><div id="models"></div>`, {
+      extra: html`<button type="button" class="act train-model">${t("trainNow")}</button>` })}
+    ${card(t("personalReads"), html`<form id="reads-filters" class="filters">
+        ${field(t("requestIdFilter"), html`<input name="request_id" maxlength="36">`)}
+        ${field(t("reader"), html`<input name="reader_id" maxlength="200">`)}
+        <button class="act" type="submit">${t("show")}</button></form><div id="reads"></div>`)}
+    ${card(t("catalog"), html`<div id="catalog-said" aria-live="polite"></div><div id="catalog-editor"></div><div id="catalog"></div>`)}`);
   let data = {};
   let shownYear = null;
+
+  // 工作人员: routing's directory a page at a time, edited in place (PUT keeps the id).
+  let staffShown = [];
+  const staffList = pagedList($("#staff"),
+    async (cursor) => {
+      const page = await call("routing", "GET", "/v1/staff", { query: { limit: 20, cursor } });
+      staffShown = page.items;
+      return page;
+    },
+    (items) => table([
+      [t("staffId"), (m) => m.id], [t("staffName"), (m) => m.name], [t("roleName"), (m) => t(`role.${m.role}`)],
+      [t("department"), (m) => dept(m.department)], [t("inUse"), (m) => yesNo(m.active)],
+      [t("actions"), (m) => html`<button type="button" class="act edit-staff" data-id="${m.id}">${t("edit")}</button>`],
+    ], items, { rowAttrs: (m) => html`data-staff="${m.id}"` }));
+  // The personal-data audit log (who read which request's contact or full text, and why).
+  let readFilters = {};
+  const reads = pagedList($("#reads"),
+    (cursor) => call("intake", "GET", "/v1/personal-data-reads", { query: { ...readFilters, limit: 20, cursor } }),
+    (items) => table([
+      [t("readAt"), (r) => time(r.at)], [t("id"), (r) => html`<a href="#/case/${r.request_id}">${r.request_id.slice(0, 8)}</a>`],
+      [t("reader"), (r) => r.reader_id], [t("readerRole"), (r) => t(`role.${r.reader_role}`)],
+      [t("readWhat"), (r) => label("readWhat", r.what)], [t("purpose"), (r) => r.purpose],
+    ], items, { rowAttrs: (r) => html`data-request="${r.request_id}" data-what="${r.what}"` }));
 
   const drawYear = () => {
     const year = data.years.items.find((y) => y.year === shownYear);
@@ -168,7 +247,7 @@ export async function adminPage(main) {
   };
 
   const show = async () => {
-    const [departments, rules, policies, keys, catalog, calendar, years] = await Promise.all([
+    const [departments, rules, policies, keys, catalog, calendar, years, models] = await Promise.all([
       everyPage("routing", "/v1/departments"),
       call("routing", "GET", "/v1/rules"),
       call("routing", "GET", "/v1/sla-policies"),
@@ -176,6 +255,7 @@ export async function adminPage(main) {
       call("intake", "GET", "/v1/catalog"),
       Promise.all(days(21).map((day) => call("routing", "GET", "/v1/calendar/days/{day}", { path: { day } }))),
       call("routing", "GET", "/v1/calendar/years"),
+      call("routing", "GET", "/v1/dispatch-models"),
     ]);
     learnDepartments(departments.items); // a name just changed reads everywhere at once
     data = { departments: departments.items, rules: rules.items, policies: policies.items, catalog: catalog.items, years };
@@ -217,11 +297,80 @@ export async function adminPage(main) {
       [t("createdAt"), (k) => time(k.created_at)],
       [t("actions"), (k) => (k.active ? html`<button type="button" class="act revoke" data-id="${k.key_id}">${t("revoke")}</button>` : "")],
     ], keys.items, { rowAttrs: (k) => html`data-id="${k.key_id}"` }));
+    render("#models", table([
+      [t("modelVersion"), (m, i) => html`${t("versionN", { n: m.version })}${m === models.items[0] ? html` <strong>${t("modelInUse")}</strong>` : ""}`],
+      [t("trainedAt"), (m) => time(m.trained_at)], [t("trainedBy"), (m) => m.trained_by],
+      [t("catalogueMatters"), (m) => m.catalogue_matters], [t("historyLabels"), (m) => m.history_labels],
+      [t("threshold"), (m) => (m.threshold === null || m.threshold === undefined ? "–" : m.threshold.toFixed(2))],
+    ], models.items, { rowAttrs: (m) => html`data-version="${m.version}"` }));
+    await Promise.all([
+      $("#staff-form") ? null : staffList.refresh(),
+      reads.refresh(),
+    ]);
     render("#catalog", table([
       [t("businessType"), (c) => bilingual(c.name)], [t("code"), (c) => c.code], [t("version"), (c) => t("versionN", { n: c.version })],
-      [t("deadlineClass"), (c) => c.deadline_class || ""], [t("materials"), (c) => c.materials.map((m) => m.name).join("、")],
-    ], catalog.items));
+      [t("deadlineClass"), (c) => c.deadline_class || ""],
+      [t("materials"), (c) => c.materials.map((m) => `${m.name}${m.mandatory === false ? "" : `（${t("mandatory")}）`}`).join("、")],
+      [t("actions"), (c) => html`<button type="button" class="act edit-catalog" data-code="${c.code}">${t("edit")}</button>`],
+    ], catalog.items, { rowAttrs: (c) => html`data-code="${c.code}"` }));
   };
+
+  // The business catalogue: the type as intake has it now (GET), saved as a new version (PUT).
+  on(main, "click", "button.edit-catalog", guard(async (event, button) => {
+    render("#catalog-said", html``);
+    const c = await call("intake", "GET", "/v1/catalog/{code}", { path: { code: button.dataset.code } });
+    render("#catalog-editor", editorForm("catalog-form", t("editCatalog", { code: c.code, n: c.version }), catalogFields(c)));
+    const form = $("#catalog-form");
+    form.dataset.code = c.code;
+    form.scrollIntoView({ block: "nearest" });
+  }));
+  on(main, "click", "#catalog-editor button.cancel", () => render("#catalog-editor", html``));
+  on(main, "submit", "#catalog-form", (event, form) => {
+    event.preventDefault();
+    guard(async () => {
+      const saved = await call("intake", "PUT", "/v1/catalog/{code}", { path: { code: form.dataset.code }, body: catalogBody(form) });
+      const words = t("catalogSaved", { name: bilingual(saved.name), n: saved.version });
+      render("#catalog-editor", html``);
+      render("#catalog-said", html`<p class="ok" id="catalog-saved">${words}</p>`);
+      toast(words);
+    }, show)();
+  });
+
+  // Staff: the member as listed, saved with PUT (name, role, department, in use).
+  on(main, "click", "button.edit-staff", (event, button) => {
+    const m = staffShown.find((s) => s.id === button.dataset.id);
+    if (!m) return;
+    render("#staff-said", html``);
+    render("#staff-editor", editorForm("staff-form", t("editStaff", { name: m.name }), staffFields(m)));
+    $("#staff-form").dataset.id = m.id;
+  });
+  on(main, "click", "#staff-editor button.cancel", () => render("#staff-editor", html``));
+  on(main, "submit", "#staff-form", (event, form) => {
+    event.preventDefault();
+    guard(async () => {
+      const v = formValues(form);
+      const saved = await call("routing", "PUT", "/v1/staff/{staff_id}", {
+        path: { staff_id: form.dataset.id }, body: { name: v.name, role: v.role, department: v.department || null, active: Boolean(v.active) },
+      });
+      const words = t("staffSaved", { name: saved.name, role: t(`role.${saved.role}`) });
+      render("#staff-editor", html``);
+      render("#staff-said", html`<p class="ok" id="staff-saved">${words}</p>`);
+      toast(words);
+    }, staffList.refresh)();
+  });
+  // 立即训练: routing trains in the background; the new version shows on a later poll.
+  on(main, "click", "button.train-model", guard(async () => {
+    const started = await call("routing", "POST", "/v1/dispatch-models");
+    const words = t(started.training === "started" ? "trainingStarted" : "trainingRunning", { n: started.current_version ?? "–" });
+    render("#models-said", html`<p class="ok" id="training">${words}</p>`);
+    toast(words);
+  }, show));
+  on(main, "submit", "#reads-filters", (event, form) => {
+    event.preventDefault();
+    const v = formValues(form);
+    readFilters = { request_id: v.request_id, reader_id: v.reader_id };
+    guard(() => reads.first())();
+  });
 
   // Departments: POST a new one, PUT an edit (the code kept).
   const openDepartment = (d) => render("#department-editor", editorForm("department-form",
@@ -479,22 +628,24 @@ export async function kbPage(main) {
 }
 
 // --- knowledge-base writing (the owning department's head, admins) ----------------------------
-function articleFields(me) {
-  return html`${field(t("question"), html`<input name="question" required minlength="2" maxlength="500">`)}
-    ${field(t("answer"), html`<textarea name="answer" required rows="4" maxlength="5000"></textarea>`)}
+/** The article's fields: empty for a new one, filled from intake's article for an edit. */
+function articleFields(me, a = {}) {
+  const validTo = a.valid_to ? new Date(Date.parse(a.valid_to) + 8 * 3600000).toISOString().slice(0, 10) : "";
+  return html`${field(t("question"), html`<input name="question" required minlength="2" maxlength="500" value="${a.question || ""}">`)}
+    ${field(t("answer"), html`<textarea name="answer" required rows="4" maxlength="5000">${a.answer || ""}</textarea>`)}
     <div class="row">
-      ${field(t("category"), html`<select name="category">${options("category", "", { blank: t("none") })}</select>`)}
-      ${me.department ? "" : field(t("department"), deptSelect("department", ""))}
-      ${field(t("validTo"), html`<input type="date" name="valid_to">`)}
+      ${field(t("category"), html`<select name="category">${options("category", a.category || "", { blank: t("none") })}</select>`)}
+      ${me.department ? "" : field(t("department"), deptSelect("department", a.department || ""))}
+      ${field(t("validTo"), html`<input type="date" name="valid_to" value="${validTo}">`)}
     </div>
-    ${field(`${t("keywords")}（${t("listHint")}）`, html`<textarea name="keywords" rows="2"></textarea>`)}`;
+    ${field(`${t("keywords")}（${t("listHint")}）`, html`<textarea name="keywords" rows="2">${joinList(a.keywords)}</textarea>`)}`;
 }
 
 export async function kbWritePage(main, { me }) {
   render(main, html`<h2>${t("nav.kbwrite")}${me.department ? html` · ${dept(me.department)}` : ""}</h2>
     ${card(t("newArticle"), html`<div id="article-said" aria-live="polite"></div>
       ${editorForm("article-form", t("newArticleHint"), articleFields(me), { primary: t("saveDraft") })}`)}
-    ${card(t("ownArticles"), html`<div id="own-articles"></div>`)}`);
+    ${card(t("ownArticles"), html`<div id="article-editor"></div><div id="own-articles"></div>`)}`);
   const list = pagedList($("#own-articles"),
     (cursor) => call("intake", "GET", "/v1/kb/articles", { query: { department: me.department, limit: 20, cursor } }),
     (rows) => table([
@@ -503,7 +654,8 @@ export async function kbWritePage(main, { me }) {
       [t("status"), (a) => html`${label("state", a.status)}${a.note ? html`<br><span class="muted">${a.note}</span>` : ""}`],
       [t("updatedAt"), (a) => time(a.updated_at)],
       [t("actions"), (a) => html`${a.status === "draft" ? html`<button type="button" class="act kb-submit" data-id="${a.id}">${t("submitForApproval")}</button>` : ""}
-        ${["draft", "pending", "published"].includes(a.status) ? html`<button type="button" class="act kb-retire" data-id="${a.id}">${t("retire")}</button>` : ""}`],
+        ${["draft", "pending", "published"].includes(a.status) ? html`<button type="button" class="act kb-edit" data-id="${a.id}">${t("edit")}</button>
+          <button type="button" class="act kb-retire" data-id="${a.id}">${t("retire")}</button>` : ""}`],
     ], rows, { rowAttrs: (a) => html`data-id="${a.id}"` }));
   const said = (words) => {
     render("#article-said", html`<p class="ok" id="article-saved">${words}</p>`);
@@ -529,8 +681,34 @@ export async function kbWritePage(main, { me }) {
     const done = await call("intake", "POST", "/v1/kb/articles/{article_id}/{action}", { path: { article_id: button.dataset.id, action }, body: {} });
     said(t(words, { q: done.question }));
   }, list.refresh);
+  // 编辑: the article as intake has it now; saved as a new version, back to draft (PUT).
+  on(main, "click", "button.kb-edit", guard(async (event, button) => {
+    const a = await call("intake", "GET", "/v1/kb/articles/{article_id}", { path: { article_id: button.dataset.id } });
+    render("#article-editor", editorForm("article-edit", t("editArticle", { q: a.question, n: a.version }), articleFields(me, a)));
+    const form = $("#article-edit");
+    form.dataset.id = a.id;
+    form.scrollIntoView({ block: "nearest" });
+  }));
+  on(main, "click", "#article-editor button.cancel", () => render("#article-editor", html``));
+  on(main, "submit", "#article-edit", (event, form) => {
+    event.preventDefault();
+    guard(async () => {
+      const v = formValues(form);
+      const edited = await call("intake", "PUT", "/v1/kb/articles/{article_id}", {
+        path: { article_id: form.dataset.id },
+        body: {
+          question: v.question, answer: v.answer, keywords: splitList(v.keywords), category: v.category || null,
+          ...(v.department ? { department: v.department } : {}),
+          ...(v.valid_to ? { valid_to: `${v.valid_to}T23:59:59+08:00` } : {}),
+        },
+      });
+      render("#article-editor", html``);
+      said(t("articleEdited", { q: edited.question, n: edited.version }));
+    }, list.refresh)();
+  });
   on(main, "click", "button.kb-submit", act("submit", "articleSubmitted"));
   on(main, "click", "button.kb-retire", act("retire", "articleRetired"));
   await list.refresh();
+  // Polled: the list only (the editor is left alone).
   return list;
 }

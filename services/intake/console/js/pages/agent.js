@@ -1,7 +1,7 @@
 // 坐席: register a call keyboard first — caller lookup, the form, KB answers beside it.
 import { html, render, $, on, formValues, debounce } from "../dom.js";
 import { t, label, bilingual, departmentName } from "../i18n.js";
-import { call, optional } from "../api.js";
+import { call, optional, everyPage } from "../api.js";
 import { workingTimeLeft, CALENDAR_TIME } from "../timeleft.js";
 import { pct } from "../format.js";
 import { toast, card, badge, dept, caseLink, time, table, options, field, pagedList, clockLeft } from "../ui.js";
@@ -20,7 +20,20 @@ const requestColumns = () => [
   [t("content"), (r) => html`<span class="snippet">${(r.content || "").slice(0, 40)}</span>`],
 ];
 
-function form(catalog) {
+/** What the 事项 and 区域 fields suggest: the dispatch catalogue's matters by name (routing's
+ * GET /v1/matters) and the areas routing's rules know (GET /v1/rules); both fields take any
+ * other text as typed. */
+async function suggestionLists() {
+  const [matters, rules] = await Promise.all([
+    everyPage("routing", "/v1/matters").then((r) => r.items).catch(() => []),
+    call("routing", "GET", "/v1/rules").then((r) => r.items).catch(() => []),
+  ]);
+  const topics = [...new Set(matters.filter((m) => m.active !== false).map((m) => bilingual(m.name)))];
+  const areas = [...new Set(rules.flatMap((r) => r.match?.area || []))].sort();
+  return { topics, areas };
+}
+
+function form(catalog, lists) {
   return html`<form id="new-request" autocomplete="off">
     <div class="row">
       ${field(t("phone"), html`<input name="phone" id="phone" inputmode="tel" autofocus>`)}
@@ -32,13 +45,14 @@ function form(catalog) {
     <div class="row">
       ${field(t("category"), html`<select name="category">${options("category", "", { blank: t("autoDetect") })}</select>`)}
       ${field(t("urgency"), html`<select name="urgency">${options("urgency", "", { blank: t("autoDetect") })}</select>`)}
-      ${field(t("area"), html`<input name="area" placeholder="例：鼓楼区">`)}
+      ${field(t("area"), html`<input name="area" list="areas" placeholder="例：鼓楼区">`)}
     </div>
     <div class="row">
       ${field(t("topic"), html`<input name="topic" list="topics" placeholder="例：噪音、供水、物业">`)}
       ${field(t("address"), html`<input name="address">`)}
     </div>
-    <datalist id="topics">${["噪音", "供水", "排水", "交通", "公交", "物业", "住房", "污染"].map((x) => html`<option value="${x}">`)}</datalist>
+    <datalist id="topics">${lists.topics.map((x) => html`<option value="${x}">`)}</datalist>
+    <datalist id="areas">${lists.areas.map((x) => html`<option value="${x}">`)}</datalist>
     <div class="row">
       ${field(t("businessType"), html`<select name="business_type" id="business-type">
         <option value="">${t("none")}</option>
@@ -91,10 +105,10 @@ async function submission(values, catalog, category, formEl) {
 }
 
 export async function agentPage(main, { me }) {
-  const catalog = (await call("intake", "GET", "/v1/catalog")).items;
+  const [catalog, lists] = await Promise.all([call("intake", "GET", "/v1/catalog").then((r) => r.items), suggestionLists()]);
   render(main, html`<h2>${t("newRequest")}</h2>
     <div class="workbench">
-      <div class="col-main">${card(t("newRequest"), form(catalog))}<div id="result"></div></div>
+      <div class="col-main">${card(t("newRequest"), form(catalog, lists))}<div id="result"></div></div>
       <aside class="col-side">
         ${card(t("callerLookup"), html`<div id="caller"><p class="muted">${t("phone")}…</p></div>`)}
         ${card(t("kbBeside"), html`<div id="kb"><p class="muted">${t("kbHint")}</p></div>`)}

@@ -3,13 +3,21 @@ import { html, render, $, on, formValues } from "../dom.js";
 import { t, label, bilingual } from "../i18n.js";
 import { call } from "../api.js";
 import { now, localInput, fromLocalInput } from "../format.js";
-import { toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, deptSelect, contact, onRevealContact } from "../ui.js";
+import {
+  toast, card, badge, dept, time, options, field, timeline, clockLeft, actionForm, deptSelect, contact, onRevealContact, READS_CONTACT,
+} from "../ui.js";
 import { workingTimeLeft } from "../timeleft.js";
 import { materialRows, readMaterials, problems, problemWords, collect } from "../materials.js";
 
 const LEAD_WORKING = ["accepted", "in_progress", "reopened"];
 // The states a request may be withdrawn from (shared/lifecycle.py OPEN_BEFORE_RESOLUTION).
 const RESOLVED = ["resolved", "feedback_given", "rated", "revisited", "closed"];
+// 归档: a request fed back, rated or visited again is closed by an agent, supervisor or admin
+// (followup's POST /v1/requests/{id}/close; shared/lifecycle.py's RequestClosed).
+const CLOSABLE = ["feedback_given", "rated", "revisited"];
+const CLOSES = ["agent", "supervisor", "admin"];
+/** The staff member who took the request in (its first responder), if staff did. */
+const clerkOf = (request) => (request?.first_responder?.kind === "staff" ? request.first_responder.id : null);
 const WITHDRAWABLE = ["received", "incomplete", "supplemented", "routed", "returned", "escalated", "accepted", "in_progress", "reopened"];
 
 /** The business catalogue's words for a request's business type and its materials. */
@@ -26,7 +34,14 @@ function catalogueWords(catalog, request) {
   };
 }
 
-function facts(request, kase, paused, words, me) {
+/** The request's text as the person wrote it (intake's audited full-text read), once read. */
+const fullTextShown = (full) => html`<div id="case-full-text" class="revealed"><p class="muted">${t("fullTextShown")}</p>
+  ${full.title ? html`<p><strong>${t("title")}：</strong>${full.title}</p>` : ""}
+  <blockquote id="case-content">${full.content}</blockquote>
+  ${full.topic ? html`<p>${t("topic")}：${full.topic}</p>` : ""}${full.area ? html`<p>${t("area")}：${full.area}</p>` : ""}
+  ${full.address ? html`<p>${t("address")}：${full.address}</p>` : ""}</div>`;
+
+function facts(request, kase, paused, words, me, full) {
   const rows = [
     [t("state"), html`<span id="case-state">${badge("state", request?.state || kase?.state)}</span>${paused ? html` ${badge("state", "paused")}` : ""}`],
     [t("channel"), label("channel", request?.channel)],
@@ -41,7 +56,7 @@ function facts(request, kase, paused, words, me) {
   const materials = request?.materials || [];
   const missing = request?.missing_materials || [];
   return html`<dl class="facts">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
-    ${request ? html`<h4>${t("content")}</h4><blockquote id="case-content">${request.content}</blockquote>` : ""}
+    ${request ? html`<h4>${t("content")}</h4>${full ? fullTextShown(full) : html`<blockquote id="case-content">${request.content}</blockquote>`}` : ""}
     ${materials.length || missing.length ? html`<h4>${t("materials")}</h4><ul class="materials-list" id="case-materials">
       ${materials.map((m) => html`<li class="ok">✓ ${m.name || words.materialName(m.code)}</li>`)}
       ${missing.map((m) => html`<li class="warn">✗ ${m.name || words.materialName(m.code)}</li>`)}</ul>` : ""}
@@ -117,8 +132,13 @@ function departmentActions(kase, me, paused, pending, request) {
   return forms.length ? html`${forms}` : html`<p class="muted">${t("noActions")}</p>`;
 }
 
-function oversightActions(me, request, lacking) {
+function oversightActions(me, request, lacking, extra = {}) {
   const forms = [];
+  // 查看原文: the text unmasked, for a stated purpose (intake logs every read).
+  if (request && READS_CONTACT.includes(me.role) && !extra.full) {
+    forms.push(actionForm("fulltext", t("readFullText"), field(t("fullTextPurpose"),
+      html`<input name="purpose" required minlength="3" maxlength="500">`), { primary: t("readFullText") }));
+  }
   // 补充材料: the agent adds what the person has brought since, scans where the catalogue
   // wants them (intake goes on to routing once nothing is missing).
   if (me.role === "agent" && request?.state === "incomplete" && lacking.length) {
@@ -143,6 +163,19 @@ function oversightActions(me, request, lacking) {
     forms.push(actionForm("rating", t("rate"), html`${field(t("rating"), html`<select name="rating">${options("rating", "satisfied")}</select>`)}
       ${field(t("comment"), html`<input name="comment">`)}`));
   }
+  // 窗口服务评价: the person rates the window clerk who served them (not the clerk themselves:
+  // followup refuses a rating of oneself), with the reasons followup lists.
+  const clerk = clerkOf(request);
+  if (me.role === "agent" && request?.channel === "window" && clerk && clerk !== me.sub && extra.reasons && !extra.staffRated) {
+    forms.push(actionForm("staffrate", t("staffRate"), html`<p class="served-by">${t("servedBy", { name: extra.clerkName ? `${extra.clerkName}（${clerk}）` : clerk })}</p>
+      ${field(t("staffLevel"), html`<select name="level">${extra.reasons.levels.map((l) => html`<option value="${l}" ${l === "satisfied" ? "selected" : ""}>${label("staffLevel", l)}</option>`)}</select>`)}
+      ${field(t("staffReasons"), html`<span class="checks">${Object.entries(extra.reasons.reasons).map(([code, words]) => html`<label class="check">
+        <input type="checkbox" name="reason.${code}" data-group="reasons" value="${code}"> ${label("staffReason", code) === code ? words : label("staffReason", code)}</label>`)}</span>`)}
+      ${field(t("comment"), html`<input name="comment" maxlength="2000">`)}`, { primary: t("staffRate") }));
+  }
+  if (CLOSES.includes(me.role) && CLOSABLE.includes(request?.state)) {
+    forms.push(actionForm("close", t("closeCase"), field(t("closeReason"), html`<input name="reason" required maxlength="500" value="${t("closeDefault")}">`), { primary: t("closeCase") }));
+  }
   return forms;
 }
 
@@ -164,8 +197,8 @@ const ROUTES = {
 // Staff names from routing's directory, asked once per member seen in a timeline.
 const staffNames = new Map();
 
-async function nameStaff(events) {
-  const ids = [...new Set(events.filter((e) => e.actor?.kind === "staff").map((e) => e.actor.id))].filter((i) => !staffNames.has(i));
+async function nameStaff(events, more = []) {
+  const ids = [...new Set([...events.filter((e) => e.actor?.kind === "staff").map((e) => e.actor.id), ...more])].filter((i) => !staffNames.has(i));
   const found = await Promise.all(ids.map((staff_id) => call("routing", "GET", "/v1/staff/{staff_id}", { path: { staff_id } }).catch(() => null)));
   ids.forEach((i, n) => staffNames.set(i, found[n]?.name || null));
 }
@@ -182,6 +215,10 @@ export async function casePage(main, { me, arg: id }) {
   const catalog = await call("intake", "GET", "/v1/catalog").then((r) => r.items).catch(() => []);
   let openForm = null;
   let lacking = []; // the materials the request still lacks, as last read
+  let full = null; // the full text, once read (kept through the page's polls)
+  let staffRated = false;
+  // The reasons and levels of a staff rating (followup), for a window request's rating form.
+  const reasons = me.role === "agent" ? await call("followup", "GET", "/v1/staff-ratings/reasons").catch(() => null) : null;
   const show = async () => {
     const [request, kase, events, pending] = await Promise.all([
       call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: id } }).catch(() => null),
@@ -194,15 +231,16 @@ export async function casePage(main, { me, arg: id }) {
     const working = await workingTimeLeft(running(kase, events)); // one call to routing for the clocks shown
     const words = catalogueWords(catalog, request);
     lacking = words.lacking;
-    render("#facts", facts(request, kase, paused, words, me));
+    render("#facts", facts(request, kase, paused, words, me, full));
     render("#clocks", clocks(kase, paused, events, working));
-    await nameStaff(events);
+    await nameStaff(events, request?.channel === "window" && clerkOf(request) ? [clerkOf(request)] : []);
     render("#timeline", timeline(events, { materialName: words.materialName, staffName: (i) => staffNames.get(i) }));
     // Keep a form the user is typing in: re-render the actions only when none is open.
     if (!openForm || !document.body.contains(openForm)) {
       const actions = [];
       if (dept_staff) actions.push(kase ? departmentActions(kase, me, paused, pending, request) : html`<p class="muted">${t("notYours")}</p>`);
-      actions.push(...oversightActions(me, request, words.lacking));
+      const clerkName = clerkOf(request) ? staffNames.get(clerkOf(request)) : null;
+      actions.push(...oversightActions(me, request, words.lacking, { full, reasons, staffRated, clerkName }));
       render("#actions", actions.length ? html`${actions}` : html`<p class="muted">${t("noActions")}</p>`);
     }
   };
@@ -277,6 +315,34 @@ export async function casePage(main, { me, arg: id }) {
         openForm = null;
         await show();
         return render("#action-result", html`<p class="ok" id="case-proposed">${t("caseProposed", { q: made.question })}</p>`);
+      }
+      if (name === "fulltext") {
+        full = await call("intake", "GET", "/v1/requests/{request_id}/text", { path: { request_id: id }, query: { purpose: v.purpose } });
+        return await done(t("readFullText"));
+      }
+      if (name === "close") {
+        await call("followup", "POST", "/v1/requests/{request_id}/close", { path: { request_id: id }, body: { reason: v.reason } });
+        toast(t("closedOk", { id: id.slice(0, 8) }));
+        openForm = null;
+        await show();
+        return render("#action-result", html`<p class="ok" id="case-closed">${t("closedOk", { id: id.slice(0, 8) })}</p>`);
+      }
+      if (name === "staffrate") {
+        const clerk = form.querySelector(".served-by")?.textContent.replace(/^[^：:]*[：:]\s*/, "") || "";
+        const request = await call("intake", "GET", "/v1/requests/{request_id}", { path: { request_id: id } });
+        const rated = await call("followup", "POST", "/v1/staff-ratings", {
+          body: {
+            staff_id: clerkOf(request), service_ref: `window:${id}`, channel: "window", request_id: id,
+            level: v.level, reasons: v.reasons || [], ...(v.comment ? { comment: v.comment } : {}),
+          },
+        });
+        staffRated = true;
+        const words = t("staffRated", { name: clerk, level: label("staffLevel", rated.level) });
+        toast(words);
+        openForm = null;
+        await show();
+        return render("#action-result", html`<p class="ok" id="staff-rated">${words}${rated.rectification_due
+          ? html`<br><span class="warn">${t("rectifyBy", { due: "" })}${time(rated.rectification_due)}</span>` : ""}</p>`);
       }
       if (name === "withdraw") {
         await call("intake", "POST", "/v1/requests/{request_id}/withdraw", { path: { request_id: id }, body: { reason: v.reason } });
