@@ -70,6 +70,22 @@ _NOW = re.compile(
 )
 # How far before a danger word (or within it) a time word is its own (上次燃气泄漏的事情).
 _TIME_REACH = 40
+# A danger its own sentence says is over (已经找到了, 一个多小时才出来, 抢修完了, 人没事) or
+# an enquiry after a case that was handled (派出所做了笔录……没下文, 后来怎么处理的, 把单子销了):
+# the caller follows up, nobody is in danger now — unless the sentence says someone still is.
+_OVER_OR_FOLLOW_UP = re.compile(
+    r"(?:已经|已)(?:找到|找着|回来|回家|出来|救出|救下|灭了|扑灭|修好|修复|抢修完|处理完|处理好|弄出来|没事)"
+    r"|才(?:出来|被救出|找到)|(?:弄|救|放|拉)出来了|人(?:都)?没事|抢修完|修完了"
+    r"|笔录|没(?:有)?下文|(?:后来|最后)(?:是)?怎么处理|处理结果|办到哪|案子|销了|撤销|把单子"
+)
+_STILL_IN_DANGER = re.compile(
+    r"还有.{0,8}(?:人|孩子|老人)|还(?:没|没有)(?:出来|找到|回来|救出)|还在(?:里面|烧|漏)"
+)
+
+
+def over_or_follow_up(sentence: str) -> bool:
+    """Whether a sentence tells of a danger that is over, or follows up a handled case."""
+    return bool(_OVER_OR_FOLLOW_UP.search(sentence)) and not _STILL_IN_DANGER.search(sentence)
 
 
 def _sentence_around(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple[int, int]:
@@ -83,6 +99,9 @@ class SafetyRule:
     id: str
     pattern: re.Pattern[str]
     unless: re.Pattern[str] | None = None
+    # The catalogue's matters this danger is usually one of (a fire: 火灾): what the dispatch
+    # leans to when the rule fires and the text alone leaves the model unsure.
+    matters: tuple[str, ...] = ()
 
     def reading(self, text: str) -> bool | None:
         """True: one of the rule's danger words stands in a sentence that neither names an
@@ -102,6 +121,8 @@ class SafetyRule:
     def _stands(self, text: str, match: re.Match[str]) -> bool:
         start, end = _sentence_around(text, match.start(), match.end(), _SENTENCE_END)
         sentence = text[start:end]
+        if over_or_follow_up(sentence):
+            return False
         clause_start, clause_end = _sentence_around(text, match.start(), match.end(), _CLAUSE_END)
         if _NOW.search(text[clause_start:clause_end]):
             # "it burnt last month, and now it smokes again": the clause that says now
@@ -125,10 +146,21 @@ class SafetyNet:
                 r["id"],
                 re.compile("|".join(r["patterns"])),
                 re.compile("|".join(r["unless"])) if r.get("unless") else None,
+                tuple(r.get("matters", ())),
             )
             for r in rules
         ]
+        self._matters = {rule.id: frozenset(rule.matters) for rule in self.rules}
         self.learned = learned
+
+    def matters_of(self, rule_id: str | None) -> frozenset[str]:
+        """The matters a rule's danger is usually one of (none for the learned model's)."""
+        return self._matters.get(rule_id or "", frozenset())
+
+    def told_as_over(self, text: str) -> bool:
+        """The text tells of a danger that is over or follows up a handled case (then no
+        model makes it urgent; a rule's own sentence is read for it anyway)."""
+        return over_or_follow_up(normalise(text))
 
     @classmethod
     def default(cls) -> SafetyNet:
@@ -148,8 +180,10 @@ class SafetyNet:
             if reading:
                 return rule.id
             excepted = excepted or reading is False
-        if excepted or self.learned is None:
-            return None  # a rule's named exception (a tyre leaking air) is not for the model to overrule
+        if excepted or self.learned is None or over_or_follow_up(lowered):
+            # a rule's named exception (a tyre leaking air) is not for the model to overrule,
+            # nor a danger the caller says is over
+            return None
         return LEARNED_URGENCY if self.learned.is_urgent(lowered) else None
 
 

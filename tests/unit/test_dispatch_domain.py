@@ -261,7 +261,6 @@ def test_the_past_the_chronic_and_lookalike_words_are_not_an_emergency(text: str
     "text",
     [
         "孩子把一整瓶药都吃了 现在叫不醒",
-        "楼下那个窨井盖没了 刚才有个人掉下去了",
         "隔壁屋里一直有焦糊味 敲门没人应 里面好像有老人",
         "我爸说胸口疼得厉害 满头大汗 脸都白了",
         "工厂那边飘过来一股刺鼻的黄烟 好多人在咳嗽 有人晕了",
@@ -284,6 +283,58 @@ def test_the_learned_model_catches_dangers_no_rule_names(text: str) -> None:
 )
 def test_near_misses_stay_ordinary(text: str) -> None:
     assert SAFETY.check(text) is None, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # over, as the sentence itself says
+        "昨天晚上被困在电梯里一个多小时才出来，物业到现在一句道歉都没有",
+        "昨天报的老人走失已经找到了 在他闺女家呢 麻烦把单子销了",
+        # a follow-up of a case that was handled
+        "昨天晚上楼下有人打架 我报了警 想问一下派出所后来是怎么处理的",
+        # a hypothetical
+        "万一燃气漏了咋办，想问下报警器去哪里装",
+        # a manhole cover that rattles is a noise, not a hole
+        "门口那个井盖一压就咣当响，吵得睡不着",
+    ],
+)
+def test_a_danger_that_is_over_followed_up_or_only_imagined_is_not_urgent(text: str) -> None:
+    assert SAFETY.check(text) is None, text
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("救出来两个了，还有一个老人困在里面", "urgent.trapped"),  # over for some, not for all
+        ("井盖被人偷了，留了个大窟窿，晚上根本看不见", "urgent.open_manhole"),
+        ("学校门口的雨水井口敞着，没盖", "urgent.open_manhole"),
+        ("高速出口一辆拉化工原料的罐车侧翻了，有液体流出来", "urgent.chemical"),
+        ("车间里液氨管道泄漏了，好几个工人头晕", "urgent.chemical"),
+    ],
+)
+def test_open_manholes_chemical_spills_and_people_still_inside_are_urgent(text: str, rule: str) -> None:
+    assert SAFETY.check(text) == rule, text
+
+
+def test_a_fired_rule_makes_its_matters_likelier_by_the_lean_factor(model: DispatchModel) -> None:
+    from services.routing.domain.dispatch import LEAN_FACTOR
+
+    text = "垃圾站那边一直呲呲响"
+    before = {a.department: a.confidence for a in model.predict(text).alternatives}
+    after = {a.department: a.confidence for a in model.predict(text, lean=frozenset({"gas"})).alternatives}
+    p = before["gas"]  # the only matter of its department: the department's probability is its own
+    assert after["gas"] == pytest.approx(LEAN_FACTOR * p / (LEAN_FACTOR * p + 1 - p), abs=1e-3)
+    hissing = SafetyNet([{"id": "urgent.gas", "matters": ["gas"], "patterns": ["呲呲"]}])
+    d = decide(model, hissing, text, urgent_already=False, threshold=0.0)
+    assert d.urgent_rule == "urgent.gas" and d.prediction == model.predict(text, lean=frozenset({"gas"}))
+    assert hissing.matters_of("urgent.gas") == {"gas"} and hissing.matters_of(None) == frozenset()
+
+
+def test_every_safety_rule_names_matters_of_the_shipped_catalogue() -> None:
+    codes = {m.code for m in shipped_matters()}
+    for rule in SAFETY.rules:
+        assert rule.matters and set(rule.matters) <= codes, rule.id
 
 
 def test_the_urgency_fast_path_equals_scikit_learns_probability() -> None:

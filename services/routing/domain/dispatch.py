@@ -256,8 +256,12 @@ class DispatchModel:
         )
         return cls(pipeline, known, version)
 
-    def predict(self, text: str, excluded: frozenset[str] = frozenset()) -> Prediction:
-        return self.predict_many([text], excluded)[0]
+    def predict(
+        self, text: str, excluded: frozenset[str] = frozenset(), lean: frozenset[str] = frozenset()
+    ) -> Prediction:
+        """The matter and department for a text; `lean`: matters made LEAN_FACTOR times as
+        likely before the choice (those a safety rule that fired names)."""
+        return self._prediction(self.probabilities(text), excluded, lean)
 
     def predict_many(self, texts: Sequence[str], excluded: frozenset[str] = frozenset()) -> list[Prediction]:
         return [self._prediction(self.probabilities(t), excluded) for t in texts]
@@ -286,11 +290,16 @@ class DispatchModel:
         the prior alone: nothing to suggest from)."""
         return any(f in self._vocabulary for f in features_of(self._read(text)))
 
-    def _prediction(self, row: np.ndarray, excluded: frozenset[str]) -> Prediction:
+    def _prediction(
+        self, row: np.ndarray, excluded: frozenset[str], lean: frozenset[str] = frozenset()
+    ) -> Prediction:
         row = row.copy()
         for i, dept in enumerate(self._dept_of):
             if dept in excluded:
                 row[i] = 0.0
+        for i, label in enumerate(self.classes):
+            if label in lean:
+                row[i] *= LEAN_FACTOR
         total = row.sum()
         if total > 0:
             row = row / total
@@ -399,6 +408,11 @@ class DispatchDecision:
 
 
 DEFAULT_THRESHOLD = 0.35
+# How much likelier the matters a fired safety rule names are made (a prior: given a fire is
+# described, 火灾 is likelier than the words alone say). The model still wins where it is
+# sure of another matter (over LEAN_FACTOR times as likely): a smoking power strip stays a
+# product complaint. 3 was better than 10 on the blind sets (10 moved as many right as wrong).
+LEAN_FACTOR = 3.0
 
 
 def threshold_for(model: DispatchModel | None, configured: float | None) -> float:
@@ -421,8 +435,14 @@ def decide(
     excluded: frozenset[str] = frozenset(),
 ) -> DispatchDecision:
     rule = safety.check(text)
-    prediction = model.predict(text, excluded) if model is not None and text.strip() else None
-    urgent_by_model = bool(prediction and prediction.urgent_probability >= urgent_matter_threshold)
+    # A rule that fired names the matters its danger usually is: the model leans to them.
+    lean = safety.matters_of(rule)
+    prediction = model.predict(text, excluded, lean) if model is not None and text.strip() else None
+    urgent_by_model = bool(
+        prediction
+        and prediction.urgent_probability >= urgent_matter_threshold
+        and not safety.told_as_over(text)
+    )
     urgent = urgent_already or rule is not None or urgent_by_model
     if rule is None and urgent_by_model and prediction is not None:
         rule = "model:urgent_matters"
