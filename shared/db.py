@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import pydantic_core
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -103,9 +104,16 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         # A database error never carries the statement's parameters into its text (and so
         # into a log line or a traceback): they are the person's name, phone, ID number.
         hide_parameters=True,
+        # JSON and JSONB parameters written by pydantic-core's serialiser: a consumer writes a
+        # payload per event, and the standard library's encoder was a tenth of KPI's CPU.
+        json_serializer=_to_json,
     )
     event.listen(engine.sync_engine, "handle_error", _hide_quoted_arguments)
     return engine
+
+
+def _to_json(value: Any) -> str:
+    return pydantic_core.to_json(value).decode()
 
 
 # asyncpg quotes a value it could not encode: "invalid input for query argument $1: '林小红…'".

@@ -219,7 +219,7 @@ async def close_period(period: str, principal: Caller, uow: Uow) -> dict[str, An
         ) from exc
 
 
-@router.post("/rebuild", response_model=Rebuilt, responses={409: {"description": "a rebuild is running"}})
+@router.post("/rebuild", response_model=Rebuilt)
 async def post_rebuild(
     _: Caller, settings: Settings, repair_counts: bool = False, resume: bool = False
 ) -> dict[str, Any]:
