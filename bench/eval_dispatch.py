@@ -61,13 +61,13 @@ BLIND = {
     # departments (3 December 2026); the kinds of near-miss it was asked for included two the
     # safety net had just learnt (a past leak's aftermath, a low flame). Its department
     # figures are held out; its two urgent misses at first reading were then fixed.
-    "blind_g (dept held out)": ROOT / "bench" / "eval" / "dispatch_blind_g.jsonl",
+    "blind_g (used for changes)": ROOT / "bench" / "eval" / "dispatch_blind_g.jsonl",
     # 360 requests, 69 urgent, by a writer who saw only the matters' codes, names, one-line
     # descriptions and lead departments, nothing of the code or the other sets (3 December
     # 2026, session 10): very short and long rambling ones, agents' summaries, dialect and
     # typos, symptoms instead of keywords, wrong departments named, past dangers and
     # hypothetical worries. Measured first before any change it could inform.
-    "blind_h (held out)": ROOT / "bench" / "eval" / "dispatch_blind_h.jsonl",
+    "blind_h (used for changes)": ROOT / "bench" / "eval" / "dispatch_blind_h.jsonl",
 }
 RESULTS = ROOT / "bench" / "results.json"
 
