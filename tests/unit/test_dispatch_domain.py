@@ -311,6 +311,9 @@ def test_a_danger_that_is_over_followed_up_or_only_imagined_is_not_urgent(text: 
         ("学校门口的雨水井口敞着，没盖", "urgent.open_manhole"),
         ("高速出口一辆拉化工原料的罐车侧翻了，有液体流出来", "urgent.chemical"),
         ("车间里液氨管道泄漏了，好几个工人头晕", "urgent.chemical"),
+        ("那间屋顶上冒着烟，越来越大", "urgent.fire"),
+        ("楼道里一股烂鸡蛋味，越来越冲", "urgent.gas"),
+        ("她刚发消息说不想活了，电话也不接", "urgent.person_in_danger"),
     ],
 )
 def test_open_manholes_chemical_spills_and_people_still_inside_are_urgent(text: str, rule: str) -> None:
