@@ -45,7 +45,7 @@ browser-deps:
 
 # Screenshots of each console page, taken by the browser test, into docs/screenshots/.
 screenshots: $(STAMP) browser-deps console-deps
-	SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_console.py tests/e2e/test_console_admin.py tests/e2e/test_console_workday.py
+	SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_console.py tests/e2e/test_console_admin.py tests/e2e/test_console_workday.py tests/e2e/test_console_gaps.py
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit

@@ -11,6 +11,8 @@ the running platform), asserting what the person reads, in Chinese:
 - an admin edits a staff member and trains a new dispatch model;
 - the registration form's 事项 suggestions are the dispatch catalogue's matters, its 区域
   suggestions the areas routing's rules know, and an area of one's own is taken as typed.
+
+With SCREENSHOTS=1 (`make screenshots`) each new screen is saved to docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from tests.e2e.test_console import (
     bearer,
     no_errors,
     open_as,
+    shot,
     shows,
     text_of,
     until,
@@ -48,6 +51,14 @@ browser, http, base = console.browser, console.http, console.base
 
 URBAN_HEAD = issue_staff_token("head-urban", "dept_head", "urban")
 WINDOW_CLERK = issue_staff_token("window-01", "agent")
+
+
+def framed(driver: WebDriver, css: str, name: str) -> None:
+    """The screenshot `name` with the element `css` scrolled to the middle of the window."""
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'})", driver.find_element(By.CSS_SELECTOR, css)
+    )
+    shot(driver, name)
 
 
 def test_an_admin_edits_a_business_type_of_the_materials_catalogue(
@@ -83,6 +94,7 @@ def test_an_admin_edits_a_business_type_of_the_materials_catalogue(
     form.find_element(By.NAME, "mat_code_2").send_keys("site_plan")  # the blank row: one more
     form.find_element(By.NAME, "mat_name_2").send_keys("摊位平面图")
     form.find_element(By.NAME, "mat_types_2").send_keys("application/pdf、image/png")
+    framed(browser, "#catalog-form", "23-admin-catalog-edit")
     tap(browser, form.find_element(By.CSS_SELECTOR, 'button[type="submit"]'))
     wait_for(browser, shows("#catalog-saved", "已保存业务类型：临时摊位许可（第 2 版）"))
     wait_for(browser, shows(f'#catalog tr[data-code="{code}"]', "临时摊位许可", "第 2 版"))
@@ -130,6 +142,7 @@ def test_a_head_edits_an_article_and_reads_the_edited_text(
     assert form.find_element(By.NAME, "question").get_attribute("value") == question
     assert form.find_element(By.NAME, "keywords").get_attribute("value") == f"占道经营、{mark}"
     fill(form.find_element(By.NAME, "answer"), "可拨打12345或在“城管通”上传照片，城管两小时内到场处置。")
+    framed(browser, "#article-edit", "24-kb-article-edit")
     tap(browser, form.find_element(By.CSS_SELECTOR, 'button[type="submit"]'))
     wait_for(browser, shows("#article-saved", f"已保存修改：{question}（第 2 版"))
     wait_for(browser, shows(f'#own-articles tr[data-id="{article}"]', "城管两小时内到场处置", "草稿"))
@@ -158,6 +171,7 @@ def test_an_agent_reads_the_full_text_and_the_admin_reads_the_audit(
     tap(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     wait_for(browser, shows("#case-full-text", "原文（本次查看已留痕）", "13912345678"))
     assert not browser.find_elements(By.CSS_SELECTOR, 'details[data-action="fulltext"]')
+    framed(browser, "#case-full-text", "25-agent-full-text")
     no_errors(browser)
 
     # The admin reads who read it, when and why.
@@ -169,6 +183,7 @@ def test_an_agent_reads_the_full_text_and_the_admin_reads_the_audit(
     wait_for(browser, shows(read, "agent-007", "坐席", "诉求原文", "核实诉求人留的电话"))
     assert HUMAN_TIME.search(text_of(browser, read)), text_of(browser, read)
     assert "个人信息查看记录" in text_of(browser, "main")
+    framed(browser, "#reads", "26-admin-personal-data-reads")
     no_errors(browser)
 
 
@@ -234,6 +249,7 @@ def test_an_agent_closes_a_rated_request_from_its_case_page(
     wait_for(browser, shows("#case-closed", f"诉求 {rid[:8]} 已归档"))
     wait_for(browser, shows("#case-state", "已归档"))
     wait_for(browser, shows("#timeline", "归档", "已办结并回访确认，归档"), timeout=60)
+    framed(browser, "#case-closed", "27-agent-close")
     assert not browser.find_elements(By.CSS_SELECTOR, 'details[data-action="close"]')
     assert http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)).json()["state"] == "closed"
     no_errors(browser)
@@ -280,6 +296,7 @@ def test_the_person_rates_the_window_clerk_who_served_them(
     tap(browser, form.find_element(By.CSS_SELECTOR, 'input[data-group="reasons"][value="unclear"]'))
     tap(browser, form.find_element(By.CSS_SELECTOR, 'input[data-group="reasons"][value="repeated_trips"]'))
     form.find_element(By.NAME, "comment").send_keys("材料清单说了两遍才明白")
+    framed(browser, 'details[data-action="staffrate"]', "28-window-staff-rating")
     tap(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
     said = wait_for(browser, lambda d: d.find_element(By.ID, "staff-rated"))
     assert f"已记录对 {clerk}（window-01） 的服务评价：不满意" in said.text, said.text
@@ -315,6 +332,7 @@ def test_an_admin_edits_a_staff_member_and_trains_a_dispatch_model(
     fill(form.find_element(By.NAME, "name"), "测试 城管处理人")
     Select(form.find_element(By.NAME, "role")).select_by_visible_text("承办人")
     Select(form.find_element(By.NAME, "department")).select_by_value("urban")
+    framed(browser, "#staff-form", "29-admin-staff-edit")
     tap(browser, form.find_element(By.CSS_SELECTOR, 'button[type="submit"]'))
     wait_for(browser, shows("#staff-saved", "已保存工作人员：测试 城管处理人（承办人）"))
     paged_to(browser, "#staff", f'tr[data-staff="{member}"]')
@@ -345,6 +363,7 @@ def test_an_admin_edits_a_staff_member_and_trains_a_dispatch_model(
     assert HUMAN_TIME.search(row_text), row_text
     if models:
         assert "（使用中）" not in text_of(browser, f'#models tr[data-version="{newest}"]')
+    framed(browser, "#models", "30-admin-dispatch-models")
     no_errors(browser)
 
 
