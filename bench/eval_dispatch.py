@@ -68,6 +68,12 @@ BLIND = {
     # typos, symptoms instead of keywords, wrong departments named, past dangers and
     # hypothetical worries. Measured first before any change it could inform.
     "blind_h (used for changes)": ROOT / "bench" / "eval" / "dispatch_blind_h.jsonl",
+    # 300 requests, 62 urgent, by another writer who saw only the matters' codes, names,
+    # descriptions and lead departments (3 December 2026, after every change of session 10):
+    # WeChat shorthand, migrant workers' and shop owners' blunt phrasing, agents' notes of
+    # elderly callers with two issues, parents, neighbours; ~30 scary-sounding near-misses.
+    # Held out: measured, never used to change anything.
+    "blind_i (held out)": ROOT / "bench" / "eval" / "dispatch_blind_i.jsonl",
 }
 RESULTS = ROOT / "bench" / "results.json"
 
