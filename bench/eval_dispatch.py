@@ -206,6 +206,16 @@ def main() -> None:
             f"  queued {m['queued_share']:.1%}  urgent recall {m['urgent_recall']:.1%}"
             f" precision {m['urgent_precision']:.1%}"
         )
+    # Learning from history on the held-out set too: half of it as dispatched history.
+    held_out = simulated_learning(safety, load(BLIND["blind_i (held out)"]))
+    result["simulated_learning_blind_i"] = held_out
+    for when in ("before", "after"):
+        m = held_out[when]
+        print(
+            f"blind_i half as history: {when:<6} n={m['requests']:<4}"
+            f" top1 {m['top1_department_accuracy']:.1%}"
+            f"  top3 {m['top3_department_accuracy']:.1%}  matter {m['matter_accuracy']:.1%}"
+        )
     existing = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     existing["dispatch"] = result
     RESULTS.write_text(json.dumps(existing, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
