@@ -95,7 +95,9 @@ async def test_the_replay_in_buckets_equals_the_live_rows_and_names_a_difference
     settings = published["settings"]
     assert isinstance(settings, Settings)
     result = await rebuilding.rebuild(settings)
-    assert result["events_read"] == REQUESTS * 5 and result["buckets"] == 12
+    # About one bucket per 50 events; the broker's high watermark, which sizes them, may fall
+    # short of a batch's last records (the spill reads on to the end all the same).
+    assert result["events_read"] == REQUESTS * 5 and rebuilding.MIN_BUCKETS <= result["buckets"] <= 12
     assert result["requests_rebuilt"] == result["requests_live"] == REQUESTS
     assert result["differences"] == 0 and result["resumed"] is False, result["examples"][:2]
 

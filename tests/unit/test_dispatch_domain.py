@@ -408,3 +408,10 @@ def test_the_urgency_examples_hold_the_catalogues_examples_as_shipped() -> None:
         if e.get("source") == "catalogue"
     )
     assert copied == sorted((text, m.urgent) for m in shipped_matters() for text in m.examples)
+
+
+def test_the_same_catalogue_trains_the_same_model() -> None:
+    # A model version can be trained again from its catalogue and history and audited.
+    first, second = DispatchModel.train(MATTERS, params=QUICK), DispatchModel.train(MATTERS, params=QUICK)
+    for text in ["路灯坏了", "家里停水了", "楼道里有煤气味", "垃圾好几天没人收 路灯也不亮"]:
+        assert first.probabilities(text).tolist() == second.probabilities(text).tolist()

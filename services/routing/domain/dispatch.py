@@ -247,7 +247,9 @@ class DispatchModel:
             if h.label in known or h.label.startswith(DEPARTMENT_LABEL)
         ]
         vectorizer = TfidfVectorizer(analyzer=features_of, sublinear_tf=True)
-        model = LogisticRegression(C=p.c, max_iter=p.max_iter, solver="saga", tol=p.tol)
+        # saga visits the examples in a random order: a fixed seed makes the same catalogue and
+        # history train the same model (a version can be trained again and audited).
+        model = LogisticRegression(C=p.c, max_iter=p.max_iter, solver="saga", tol=p.tol, random_state=0)
         pipeline = Pipeline([("features", vectorizer), ("model", model)])
         pipeline.fit(
             [matter_text(e.text) for e in examples],
