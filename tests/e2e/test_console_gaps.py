@@ -43,13 +43,12 @@ from tests.e2e.test_console import (
     until,
     wait_for,
 )
-from tests.e2e.test_console_admin import fill, press, tap
-from tests.e2e.test_console_workday import paged_to
+from tests.e2e.test_console_admin import URBAN_HEAD, fill, press, tap
+from tests.e2e.test_console_workday import paged_to, rated_complaint
 
 # The browser, the HTTP client and the platform's base address: test_console's fixtures.
 browser, http, base = console.browser, console.http, console.base
 
-URBAN_HEAD = issue_staff_token("head-urban", "dept_head", "urban")
 WINDOW_CLERK = issue_staff_token("window-01", "agent")
 
 
@@ -189,39 +188,14 @@ def test_an_agent_reads_the_full_text_and_the_admin_reads_the_audit(
 
 def _rated_complaint(http: httpx.Client, base: str, services: Platform) -> str:
     """A complaint handled, fed back and rated (a return visit owed: it stays 已评价)."""
-    u = services.urls
-    rid = console.submit_request(
+    rid = rated_complaint(
         http,
         base,
+        services,
         content="投诉小区旁边的烧烤店每晚油烟直排，熏得没法开窗",
         topic="污染",
-        category="complaint",
         requester={"name": "孙女士", "phone": "13700137888"},
-    )
-    env = bearer(ENV_HANDLER)
-    until(
-        lambda: http.post(f"{u['handling']}/v1/cases/{rid}/accept", headers=env, json={}),
-        lambda r: r.is_success,
-    )
-    resolved = http.post(
-        f"{u['handling']}/v1/cases/{rid}/resolve",
-        headers=env,
-        json={
-            "outcome": "resolved",
-            "reply": "已责令烧烤店安装油烟净化设施。",
-            "override_reason": "协办意见已电话确认",
-        },
-    )
-    assert resolved.is_success, resolved.text
-    until(
-        lambda: http.post(f"{u['followup']}/v1/requests/{rid}/feedback", headers=env, json={}),
-        lambda r: r.is_success,
-    )
-    until(
-        lambda: http.post(
-            f"{u['followup']}/v1/requests/{rid}/rating", headers=console.HOTLINE, json={"rating": "satisfied"}
-        ),
-        lambda r: r.is_success,
+        reply="已责令烧烤店安装油烟净化设施。",
     )
     until(
         lambda: http.get(f"{base}/v1/requests/{rid}", headers=bearer(AGENT)),

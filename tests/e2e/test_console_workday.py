@@ -353,17 +353,21 @@ def test_the_dispatcher_dispatches_an_uncertain_request_from_the_queue(
     no_errors(browser)
 
 
-def test_an_agent_makes_a_complaints_return_visit_and_records_it(
-    base: str, browser: WebDriver, http: httpx.Client, services: Platform
-) -> None:
+def rated_complaint(
+    http: httpx.Client,
+    base: str,
+    services: Platform,
+    *,
+    content: str,
+    topic: str,
+    requester: dict[str, str],
+    reply: str,
+) -> str:
+    """A complaint signed for and resolved by the environment bureau, fed back, and rated
+    satisfied through the hotline (a return visit is owed for every complaint)."""
     u = services.urls
     rid = console.submit_request(
-        http,
-        base,
-        content="投诉楼下KTV每天营业到凌晨三点，噪音扰民严重",
-        topic="噪音",
-        category="complaint",
-        requester={"name": "赵先生", "phone": "13700137555"},
+        http, base, content=content, topic=topic, category="complaint", requester=requester
     )
     env = bearer(ENV_HANDLER)
     until(
@@ -373,11 +377,7 @@ def test_an_agent_makes_a_complaints_return_visit_and_records_it(
     resolved = http.post(
         f"{u['handling']}/v1/cases/{rid}/resolve",
         headers=env,
-        json={
-            "outcome": "resolved",
-            "reply": "已约谈KTV经营者，营业时间调整至晚十二点前，并加装隔音设施。",
-            "override_reason": "城管协办意见已电话确认",
-        },
+        json={"outcome": "resolved", "reply": reply, "override_reason": "协办意见已电话确认"},
     )
     assert resolved.is_success, resolved.text
     until(
@@ -389,6 +389,22 @@ def test_an_agent_makes_a_complaints_return_visit_and_records_it(
             f"{u['followup']}/v1/requests/{rid}/rating", headers=console.HOTLINE, json={"rating": "satisfied"}
         ),
         lambda r: r.is_success,
+    )
+    return rid
+
+
+def test_an_agent_makes_a_complaints_return_visit_and_records_it(
+    base: str, browser: WebDriver, http: httpx.Client, services: Platform
+) -> None:
+    u = services.urls
+    rid = rated_complaint(
+        http,
+        base,
+        services,
+        content="投诉楼下KTV每天营业到凌晨三点，噪音扰民严重",
+        topic="噪音",
+        requester={"name": "赵先生", "phone": "13700137555"},
+        reply="已约谈KTV经营者，营业时间调整至晚十二点前，并加装隔音设施。",
     )
     # A complaint is always visited again, whatever the rating.
     until(

@@ -159,6 +159,21 @@ export const editorForm = (id, heading, body, { primary, extra } = {}) => html`
     <div class="buttons"><button class="primary" type="submit">${primary || t("save")}</button>
     <button type="button" class="act cancel">${t("cancel")}</button>${extra || ""}</div></form>`;
 
+/** An edit of one record opened in its slot: the editor rendered, the record's key put in the
+ * form's dataset (what the submit sends it back to), scrolled into view. */
+export function openEditor(slot, id, heading, body, keys = {}) {
+  render(slot, editorForm(id, heading, body));
+  const form = $(`#${id}`);
+  Object.assign(form.dataset, keys);
+  form.scrollIntoView({ block: "nearest" });
+  return form;
+}
+
+/** Each slot's editor closed (the slot emptied) by its 取消. */
+export function closesOnCancel(main, ...slots) {
+  for (const slot of slots) on(main, "click", `${slot} button.cancel`, () => render(slot, html``));
+}
+
 // The person's contact as staff see it (masked), and — for the roles intake lets read it —
 // the whole of it on request, for a stated purpose; intake writes every read to its audit
 // log (GET /v1/requests/{id}/requester?purpose=).

@@ -10,7 +10,7 @@ import { months, now, humanDay } from "../format.js";
 import { splitList, joinList, parseDays, compactDays } from "../lists.js";
 import {
   toast, card, dept, time, table, field, options, pagedList, actionForm,
-  deptSelect, deptChecks, valueChecks, editorForm,
+  deptSelect, deptChecks, valueChecks, editorForm, openEditor, closesOnCancel,
 } from "../ui.js";
 
 const yesNo = (v) => (v ? t("yes") : t("no"));
@@ -319,12 +319,8 @@ export async function adminPage(main) {
   on(main, "click", "button.edit-catalog", guard(async (event, button) => {
     render("#catalog-said", html``);
     const c = await call("intake", "GET", "/v1/catalog/{code}", { path: { code: button.dataset.code } });
-    render("#catalog-editor", editorForm("catalog-form", t("editCatalog", { code: c.code, n: c.version }), catalogFields(c)));
-    const form = $("#catalog-form");
-    form.dataset.code = c.code;
-    form.scrollIntoView({ block: "nearest" });
+    openEditor("#catalog-editor", "catalog-form", t("editCatalog", { code: c.code, n: c.version }), catalogFields(c), { code: c.code });
   }));
-  on(main, "click", "#catalog-editor button.cancel", () => render("#catalog-editor", html``));
   on(main, "submit", "#catalog-form", (event, form) => {
     event.preventDefault();
     guard(async () => {
@@ -341,10 +337,8 @@ export async function adminPage(main) {
     const m = staffShown.find((s) => s.id === button.dataset.id);
     if (!m) return;
     render("#staff-said", html``);
-    render("#staff-editor", editorForm("staff-form", t("editStaff", { name: m.name }), staffFields(m)));
-    $("#staff-form").dataset.id = m.id;
+    openEditor("#staff-editor", "staff-form", t("editStaff", { name: m.name }), staffFields(m), { id: m.id });
   });
-  on(main, "click", "#staff-editor button.cancel", () => render("#staff-editor", html``));
   on(main, "submit", "#staff-form", (event, form) => {
     event.preventDefault();
     guard(async () => {
@@ -372,12 +366,13 @@ export async function adminPage(main) {
     guard(() => reads.first())();
   });
 
+  closesOnCancel(main, "#catalog-editor", "#staff-editor", "#department-editor", "#rule-editor", "#policy-editor");
+
   // Departments: POST a new one, PUT an edit (the code kept).
   const openDepartment = (d) => render("#department-editor", editorForm("department-form",
     d ? t("editDepartment", { name: bilingual(d.name) }) : t("newDepartment"), departmentFields(d || {})));
   on(main, "click", "button.new-department", () => openDepartment(null));
   on(main, "click", "button.edit-department", (event, button) => openDepartment(data.departments.find((d) => d.code === button.dataset.code)));
-  on(main, "click", "#department-editor button.cancel", () => render("#department-editor", html``));
   on(main, "submit", "#department-form", (event, form) => {
     event.preventDefault();
     guard(async () => {
@@ -397,7 +392,6 @@ export async function adminPage(main) {
     rule ? t("editRule", { id: rule.id }) : t("newRule"), ruleFields(rule || {})));
   on(main, "click", "button.new-rule", () => openRule(null));
   on(main, "click", "button.edit-rule", (event, button) => openRule(data.rules.find((r) => r.id === button.dataset.id)));
-  on(main, "click", "#rule-editor button.cancel", () => render("#rule-editor", html``));
   on(main, "submit", "#rule-form", (event, form) => {
     event.preventDefault();
     guard(async () => {
@@ -416,7 +410,6 @@ export async function adminPage(main) {
   on(main, "click", "button.new-policy", () => openPolicy(null));
   on(main, "click", "button.edit-policy", (event, button) =>
     openPolicy(data.policies.find((p) => [p.scope, p.urgency, p.clock].join("|") === button.dataset.key)));
-  on(main, "click", "#policy-editor button.cancel", () => render("#policy-editor", html``));
   on(main, "submit", "#policy-form", (event, form) => {
     event.preventDefault();
     guard(async () => {
@@ -552,7 +545,7 @@ export async function mattersPage(main) {
   };
   on(main, "click", "button.edit-matter", guard((event, button) => openMatter(button.dataset.code)));
   on(main, "click", "button.new-matter", () => render("#matter-editor", editorForm("matter-form", t("newMatter"), matterFields({}))));
-  on(main, "click", "#matter-editor button.cancel", () => render("#matter-editor", html``));
+  closesOnCancel(main, "#matter-editor");
   on(main, "submit", "#matter-form", (event, form) => {
     event.preventDefault();
     guard(async () => {
@@ -684,12 +677,9 @@ export async function kbWritePage(main, { me }) {
   // 编辑: the article as intake has it now; saved as a new version, back to draft (PUT).
   on(main, "click", "button.kb-edit", guard(async (event, button) => {
     const a = await call("intake", "GET", "/v1/kb/articles/{article_id}", { path: { article_id: button.dataset.id } });
-    render("#article-editor", editorForm("article-edit", t("editArticle", { q: a.question, n: a.version }), articleFields(me, a)));
-    const form = $("#article-edit");
-    form.dataset.id = a.id;
-    form.scrollIntoView({ block: "nearest" });
+    openEditor("#article-editor", "article-edit", t("editArticle", { q: a.question, n: a.version }), articleFields(me, a), { id: a.id });
   }));
-  on(main, "click", "#article-editor button.cancel", () => render("#article-editor", html``));
+  closesOnCancel(main, "#article-editor");
   on(main, "submit", "#article-edit", (event, form) => {
     event.preventDefault();
     guard(async () => {
