@@ -446,10 +446,11 @@ async def replay(
     resume: bool = False,
     checkpoint_every: int = 100_000,
     compare: bool = True,
+    work: Path | None = None,
 ) -> tuple[Checkpoint, bool, Path]:
     """Steps 1–3 in the folder (resuming from its checkpoint if asked and it is still valid):
     the checkpoint with every bucket's result, whether it resumed, and the folder."""
-    work = work_folder(settings)
+    work = work or work_folder(settings)
     work.mkdir(parents=True, exist_ok=True)
     earlier = Checkpoint.load(work) if resume else None
     checkpoint = await _spill(settings, work, earlier, progress, checkpoint_every)
@@ -473,8 +474,8 @@ async def rebuild(
     live rows (`repair_counts` rewrites the counts to the recount)."""
     work = work_folder(settings)
     with _Locked(work):
-        checkpoint, resumed, work = await replay(
-            settings, progress, workers=workers, resume=resume, checkpoint_every=checkpoint_every
+        checkpoint, resumed, _ = await replay(
+            settings, progress, workers=workers, resume=resume, checkpoint_every=checkpoint_every, work=work
         )
         engine = create_engine(settings.database_url("kpi"), settings)
         try:

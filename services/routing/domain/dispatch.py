@@ -269,6 +269,10 @@ class DispatchModel:
         return [self._prediction(self.probabilities(t), excluded) for t in texts]
 
     @functools.cached_property
+    def _labels(self) -> frozenset[str]:
+        return frozenset(self.classes)
+
+    @functools.cached_property
     def _pinyin(self) -> dict[str, str]:
         return pinyin_index(k for m in self.matters.values() for k in (*m.keywords, m.name))
 
@@ -299,9 +303,8 @@ class DispatchModel:
         for i, dept in enumerate(self._dept_of):
             if dept in excluded:
                 row[i] = 0.0
-        for i, label in enumerate(self.classes):
-            if label in lean:
-                row[i] *= LEAN_FACTOR
+        for label in lean & self._labels:  # usually none: only when a safety rule fired
+            row[self.classes.index(label)] *= LEAN_FACTOR
         total = row.sum()
         if total > 0:
             row = row / total
