@@ -252,8 +252,10 @@ class InboxConsumer:
         producer: AIOKafkaProducer,
         group_id: str | None = None,
         partitions: int = 6,
+        fetch_max_wait_ms: int = 200,
     ) -> None:
         self.processor = processor
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._partitions = partitions
         self._bootstrap = bootstrap
         self._topic = topic
@@ -301,9 +303,9 @@ class InboxConsumer:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=200,
-                # Short fetch waits keep a quiet platform's event latency low; the cost is a
-                # few empty fetches per second per consumer.
-                fetch_max_wait_ms=50,
+                # The wait trades a quiet platform's event latency against empty fetches
+                # (settings.consumer_fetch_max_wait_ms).
+                fetch_max_wait_ms=self._fetch_max_wait_ms,
                 # See a topic that was (re)created (a restarted development broker) in seconds.
                 metadata_max_age_ms=5000,
             )

@@ -126,6 +126,7 @@ class ServiceRuntime:
                 dlq_topic=s.dlq_topic,
                 producer=self.producer,
                 partitions=s.topic_partitions,
+                fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
             )
             self._tasks.append(asyncio.create_task(self.consumer.run(), name=f"{self.name}-consumer"))
         for lane, accepts in self.fast_lanes.items():
@@ -136,6 +137,7 @@ class ServiceRuntime:
                 dlq_topic=s.dlq_topic,
                 producer=self.producer,
                 partitions=s.topic_partitions,
+                fetch_max_wait_ms=s.consumer_fetch_max_wait_ms,
             )
             self._tasks.append(asyncio.create_task(lane_consumer.run(), name=f"{self.name}-{lane}"))
         for job in [*self.background, delivery_retention_job]:

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(default=3, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
+    # How long a consumer's fetch may wait at the broker for new events. Each idle consumer
+    # asks once per wait: at 50 ms six idle consumer groups cost the development broker and
+    # the services about a third of a core between them, at 200 ms well under half that,
+    # while an event still arrives ~10-20 ms after it is produced (bench/README.md).
+    consumer_fetch_max_wait_ms: int = Field(default=200, ge=1, le=5000)
     # Database pool: see shared.db.create_engine.
     database_pre_ping: bool = False
     database_pool_recycle_seconds: int = Field(default=1800, ge=-1)

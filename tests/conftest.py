@@ -35,6 +35,8 @@ for _peer in ("INTAKE", "ROUTING", "HANDLING", "FOLLOWUP", "KPI"):
     os.environ.setdefault(f"{_peer}_URL", "http://127.0.0.1:9")
 os.environ.setdefault("CONSUMER_BACKOFF_SECONDS", "0.05")
 os.environ.setdefault("RELAY_POLL_SECONDS", "0.2")
+# Tests wait on many hops one after another: shorter broker waits keep the suite quick.
+os.environ.setdefault("CONSUMER_FETCH_MAX_WAIT_MS", "50")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
