@@ -9,42 +9,27 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("KAFKA_BOOTSTRAP", "127.0.0.1:29092")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import run as bench
-from pipeline import cpu_by_process
+from bench.pipeline import cpu_by_process, pipeline_at
+from bench.run import URL, bench_platform, devctl
+
+IDLE_SECONDS = 20
 
 
 def main(wait_ms: int) -> None:
-    broker = bench.Broker(os.environ["KAFKA_BOOTSTRAP"])
-    broker.start()
-    settings = bench.settings_with_prefix("bench", kafka_bootstrap=os.environ["KAFKA_BOOTSTRAP"])
-    try:
-        bench.fresh_databases(settings)
-        env = {f"{s.upper()}_DATABASE_URL": settings.database_url(s) for s in bench.SERVICES}
-        env |= {
-            "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "INTAKE_URL": bench.URL["intake"],
-            "ROUTING_URL": bench.URL["routing"],
-            "LOG_LEVEL": "WARNING",
-            "RATE_LIMIT_PER_MINUTE": "0",
-            "CONSUMER_FETCH_MAX_WAIT_MS": str(wait_ms),
-        }
-        bench.devctl.start_services(bench.PORTS, env, prefix="bench-")
-        bench.devctl.wait_ready(bench.PORTS, timeout=90)
-        time.sleep(10)
-        before = cpu_by_process(bench.devctl.RUN_DIR, settings)
-        time.sleep(20)
-        after = cpu_by_process(bench.devctl.RUN_DIR, settings)
-        idle = {k: round((after[k] - before.get(k, 0.0)) / 20 * 100, 1) for k in after}
-        loaded = asyncio.run(bench.pipeline_at(settings, bench.URL, 50, 30, bench.devctl.RUN_DIR))
+    with bench_platform(CONSUMER_FETCH_MAX_WAIT_MS=str(wait_ms)) as settings:
+        time.sleep(10)  # past the start-up's own work (seeds, first model, topic creation)
+        before = cpu_by_process(devctl.RUN_DIR, settings)
+        time.sleep(IDLE_SECONDS)
+        after = cpu_by_process(devctl.RUN_DIR, settings)
+        idle = {k: round((after[k] - before.get(k, 0.0)) / IDLE_SECONDS * 100, 1) for k in after}
+        loaded = asyncio.run(pipeline_at(settings, URL, 50, 30, devctl.RUN_DIR))
         loaded.pop("lag_samples", None)
         print(json.dumps({"wait_ms": wait_ms, "idle_cpu_percent": idle, "at_50_per_second": loaded}))
-    finally:
-        bench.devctl.stop([f"bench-{s}" for s in bench.SERVICES])
-        broker.stop()
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # How long a consumer's fetch may wait at the broker for new events. Each idle consumer
     # asks once per wait: at 50 ms six idle consumer groups cost the development broker and
     # the services about a third of a core between them, at 200 ms well under half that,
-    # while an event still arrives ~10-20 ms after it is produced (bench/README.md).
+    # while an event still arrives ~10-25 ms after it is produced (bench/README.md).
     consumer_fetch_max_wait_ms: int = Field(default=200, ge=1, le=5000)
     # Database pool: see shared.db.create_engine.
     database_pre_ping: bool = False
